@@ -1,0 +1,245 @@
+-- finish: end workflow runs, successfully or not, one or a batch per call.
+--
+-- Fenced like checkpoint: only the current lease of a running workflow can finish it. The
+-- batch forms never raise for one stale item: they report an outcome per item (succeeded,
+-- pending = retry scheduled, failed, lease_lost, cancelled, unknown), so a worker can finish
+-- many workflows in one call. The single forms raise DU001, DU002 or DU003 instead.
+--
+-- A failure is retried (status pending, attempt + 1, run_at = now + durable.backoff(...)) while
+-- attempts are left and the error is retryable; then the steps that ended in error are moved
+-- out of the way (they are kept in durable.errors) so the retry runs them again, while every
+-- successful step is kept and replayed. Otherwise the workflow fails for good.
+--
+-- Lock order: workflow rows in id order (for update), then steps, then errors.
+begin;
+set local role durable_admin;
+
+create function durable.check_batch(p_ids text[], p_leases bigint[], p_values jsonb[], p_what text)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_ids is null or p_leases is null or p_values is null
+     or cardinality(p_ids) <> cardinality(p_leases)
+     or cardinality(p_ids) <> cardinality(p_values) then
+    raise exception 'workflow ids, leases and %s must be arrays of the same length', p_what
+      using errcode = 'DU011';
+  end if;
+  if cardinality(p_ids) <> (select count(distinct i) from unnest(p_ids) i where i is not null) then
+    raise exception 'workflow ids must be distinct and not null'
+      using errcode = 'DU011', hint = 'Finish each workflow once per call.';
+  end if;
+  perform durable.check_payload(v, p_what) from unnest(p_values) v;
+end
+$$;
+comment on function durable.check_batch(text[], bigint[], jsonb[], text) is
+  'Raises DU011 unless the arrays of a finishing batch have the same length and distinct ids, '
+  'DU008 when a value is too large. Internal.';
+
+create function durable.complete_batch(
+  p_workflow_ids text[],
+  p_leases bigint[],
+  p_outputs jsonb[]
+)
+returns table (workflow_id text, status text)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := durable.now();
+begin
+  perform durable.check_batch(p_workflow_ids, p_leases, p_outputs, 'output');
+  return query
+  with items as (
+    select u.id, u.lease, u.output, u.n
+      from unnest(p_workflow_ids, p_leases, p_outputs) with ordinality as u(id, lease, output, n)
+  ),
+  locked as materialized (
+    select w.id, w.status, w.lease
+      from durable.workflows w
+     where w.id = any (p_workflow_ids)
+     order by w.id
+       for update
+  ),
+  done as (
+    update durable.workflows w
+       set status = 'succeeded', output = coalesce(i.output, 'null'), error = null,
+           owner = null, lease = null, finished_at = v_now
+      from items i
+      join locked l on l.id = i.id
+     where w.id = i.id and l.status = 'running' and l.lease = i.lease
+    returning w.id
+  )
+  select i.id,
+         case when l.id is null then 'unknown'
+              when d.id is not null then 'succeeded'
+              when l.status = 'cancelled' then 'cancelled'
+              else 'lease_lost' end
+    from items i
+    left join locked l on l.id = i.id
+    left join done d on d.id = i.id
+   order by i.n;
+end
+$$;
+comment on function durable.complete_batch(text[], bigint[], jsonb[]) is
+  'Finishes workflows successfully: the i-th workflow with the i-th lease and output. Returns '
+  'one row per item, in order, with its outcome: succeeded, or lease_lost, cancelled or unknown '
+  'when that item was not written. Errors: DU008, DU011.';
+
+create function durable.fail_batch(
+  p_workflow_ids text[],
+  p_leases bigint[],
+  p_errors jsonb[],
+  p_retryable boolean[] default null
+)
+returns table (workflow_id text, status text, run_at timestamptz)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := durable.now();
+begin
+  perform durable.check_batch(p_workflow_ids, p_leases, p_errors, 'error');
+  if p_retryable is not null and cardinality(p_retryable) <> cardinality(p_workflow_ids) then
+    raise exception 'retryable must be null or as long as the workflow ids'
+      using errcode = 'DU011';
+  end if;
+  if array_position(p_errors, null) is not null then
+    raise exception 'errors must not be null'
+      using errcode = 'DU010', hint = 'Pass each error as JSON, e.g. {"message": "..."}.';
+  end if;
+  return query
+  with items as (
+    select u.id, u.lease, u.error, coalesce(p_retryable[u.n], true) as retryable, u.n
+      from unnest(p_workflow_ids, p_leases, p_errors) with ordinality as u(id, lease, error, n)
+  ),
+  locked as materialized (
+    select w.id, w.status, w.lease, w.attempt, w.max_attempts, w.backoff_base, w.backoff_max
+      from durable.workflows w
+     where w.id = any (p_workflow_ids)
+     order by w.id
+       for update
+  ),
+  decided as (
+    select i.id, i.error, l.attempt,
+           (i.retryable and l.attempt < l.max_attempts) as retry,
+           durable.backoff(l.attempt, l.backoff_base, l.backoff_max) as delay
+      from items i
+      join locked l on l.id = i.id
+     where l.status = 'running' and l.lease = i.lease
+  ),
+  done as (
+    update durable.workflows w
+       set status = case when d.retry then 'pending' else 'failed' end,
+           attempt = case when d.retry then w.attempt + 1 else w.attempt end,
+           run_at = case when d.retry then v_now + d.delay else w.run_at end,
+           finished_at = case when d.retry then null else v_now end,
+           error = d.error, owner = null, lease = null
+      from decided d
+     where w.id = d.id
+    returning w.id, w.status, w.run_at
+  ),
+  history as (
+    insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
+    select d.id, null, null, d.attempt, d.error, v_now from decided d
+  ),
+  rerun as (
+    delete from durable.steps s
+     using decided d
+     where d.retry and s.workflow_id = d.id and s.error is not null
+  )
+  select i.id,
+         case when l.id is null then 'unknown'
+              when d.id is not null then d.status
+              when l.status = 'cancelled' then 'cancelled'
+              else 'lease_lost' end,
+         d.run_at
+    from items i
+    left join locked l on l.id = i.id
+    left join done d on d.id = i.id
+   order by i.n;
+end
+$$;
+comment on function durable.fail_batch(text[], bigint[], jsonb[], boolean[]) is
+  'Ends the current attempt of workflows with an error: the i-th workflow with the i-th lease, '
+  'error and retryable flag (default true). A retryable failure with attempts left is retried '
+  '(outcome pending, with the run_at of the retry; steps that ended in error run again, '
+  'successful ones are replayed); otherwise the workflow fails (outcome failed). Items not '
+  'written report lease_lost, cancelled or unknown. Every error is kept in durable.errors. '
+  'Errors: DU008, DU010, DU011.';
+
+create function durable.raise_for_outcome(p_workflow_id text, p_lease bigint, p_outcome text)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  case p_outcome
+    when 'unknown' then
+      raise exception 'unknown workflow %', p_workflow_id
+        using errcode = 'DU003', hint = 'Check the workflow id; durable.enqueue returns it.';
+    when 'cancelled' then
+      raise exception 'workflow % was cancelled', p_workflow_id
+        using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.';
+    when 'lease_lost' then
+      raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
+        using errcode = 'DU001',
+              hint = 'Another worker claimed it, or it was released or finished: stop executing it.';
+    else
+      null;
+  end case;
+end
+$$;
+comment on function durable.raise_for_outcome(text, bigint, text) is
+  'Turns a batch outcome that wrote nothing into its error: DU003, DU002 or DU001. Internal.';
+
+create function durable.complete(p_workflow_id text, p_lease bigint, p_output jsonb default 'null')
+returns text
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_status text;
+begin
+  select b.status into v_status
+    from durable.complete_batch(array[p_workflow_id], array[p_lease], array[p_output]) b;
+  perform durable.raise_for_outcome(p_workflow_id, p_lease, v_status);
+  return v_status;
+end
+$$;
+comment on function durable.complete(text, bigint, jsonb) is
+  'Finishes one workflow successfully with p_output and returns ''succeeded''. Errors: DU001 '
+  'lease lost, DU002 cancelled, DU003 unknown workflow, DU008 output too large, DU011.';
+
+create function durable.fail(
+  p_workflow_id text,
+  p_lease bigint,
+  p_error jsonb,
+  p_retryable boolean default true
+)
+returns table (status text, run_at timestamptz)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_status text;
+  v_run_at timestamptz;
+begin
+  select b.status, b.run_at into v_status, v_run_at
+    from durable.fail_batch(array[p_workflow_id], array[p_lease], array[p_error],
+                            array[p_retryable]) b;
+  perform durable.raise_for_outcome(p_workflow_id, p_lease, v_status);
+  return query select v_status, v_run_at;
+end
+$$;
+comment on function durable.fail(text, bigint, jsonb, boolean) is
+  'Ends the current attempt of one workflow with p_error. Returns status pending with the '
+  'run_at of the retry when it will be retried, or failed. Errors: DU001 lease lost, '
+  'DU002 cancelled, DU003 unknown workflow, DU008 error too large, DU010 null error, DU011.';
+
+commit;

@@ -1,0 +1,119 @@
+-- workers: heartbeats, and handing work back.
+--
+-- A worker's leases are alive while its row's expires_at (last heartbeat + lease timeout) is in
+-- the future. Heartbeats are one write per worker per interval, not one per step: claim and
+-- checkpoint never write the worker row except to register it or when it has gone stale.
+--
+-- Lock order (every function of durable takes locks in this order):
+--   workers row -> queues row -> workflows rows -> steps -> errors
+begin;
+set local role durable_admin;
+
+create function durable.touch_worker(
+  p_worker text, p_lease_timeout interval, p_now timestamptz, p_force boolean
+)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_timeout interval;
+  v_heartbeat timestamptz;
+  v_current interval;
+begin
+  if p_worker is null or p_worker = '' then
+    raise exception 'worker id must not be null or empty'
+      using errcode = 'DU010', hint = 'Pass a stable, unique name per worker process.';
+  end if;
+  if length(p_worker) > 200 then
+    raise exception 'worker id is % characters long, the limit is 200', length(p_worker)
+      using errcode = 'DU011';
+  end if;
+  if p_lease_timeout <= interval '0' then
+    raise exception 'lease timeout must be positive, got %', p_lease_timeout
+      using errcode = 'DU011';
+  end if;
+  v_timeout := coalesce(p_lease_timeout, (select s.default_lease_timeout from durable.settings s));
+  select k.heartbeat_at, k.lease_timeout into v_heartbeat, v_current
+    from durable.workers k where k.id = p_worker;
+  if p_force or not found then
+    insert into durable.workers as k (id, started_at, heartbeat_at, lease_timeout, expires_at)
+    values (p_worker, p_now, p_now, v_timeout, p_now + v_timeout)
+    on conflict (id) do update
+       set heartbeat_at = excluded.heartbeat_at, lease_timeout = excluded.lease_timeout,
+           expires_at = excluded.expires_at;
+  elsif v_heartbeat < p_now - v_timeout / 10 or v_current <> v_timeout then
+    update durable.workers k
+       set heartbeat_at = p_now, lease_timeout = v_timeout, expires_at = p_now + v_timeout
+     where k.id = p_worker;
+  end if;
+end
+$$;
+comment on function durable.touch_worker(text, interval, timestamptz, boolean) is
+  'Registers worker p_worker, or refreshes its heartbeat when p_force or when more than a tenth '
+  'of its lease timeout has passed (so frequent claims do not write the row each time). Raises '
+  'DU010 or DU011 on a bad worker id or lease timeout. Internal.';
+
+create function durable.heartbeat(p_worker text, p_lease_timeout interval default null)
+returns table (workflow_id text, lease bigint)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := durable.now();
+begin
+  perform durable.touch_worker(p_worker, p_lease_timeout, v_now, true);
+  -- forget workers dead for a day that hold nothing (rows of running workflows keep theirs)
+  delete from durable.workers k
+   where k.id in (select d.id from durable.workers d
+                   where d.expires_at < v_now - interval '1 day'
+                     and not exists (select 1 from durable.workflows w
+                                      where w.owner = d.id and w.status = 'running')
+                     for update skip locked);
+  return query
+  select w.id, w.lease
+    from durable.workflows w
+   where w.owner = p_worker and w.status = 'running';
+end
+$$;
+comment on function durable.heartbeat(text, interval) is
+  'Keeps worker p_worker''s leases alive for p_lease_timeout more (default '
+  'durable.settings.default_lease_timeout) and returns the workflows it still holds with their '
+  'leases: a workflow the worker runs that is not in the list was reclaimed, released or '
+  'cancelled, and must stop. Call it about three times per lease timeout. Errors: DU010, DU011.';
+
+create function durable.release(p_worker text, p_workflow_ids text[] default null)
+returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := durable.now();
+  v_count integer;
+begin
+  if p_worker is null or p_worker = '' then
+    raise exception 'worker id must not be null or empty'
+      using errcode = 'DU010';
+  end if;
+  if p_workflow_ids is null then
+    -- the worker is stopping: forget it first (lock order: workers before workflows)
+    delete from durable.workers k where k.id = p_worker;
+  end if;
+  update durable.workflows w
+     set status = 'pending', owner = null, lease = null, run_at = v_now
+   where w.owner = p_worker
+     and w.status = 'running'
+     and (p_workflow_ids is null or w.id = any (p_workflow_ids));
+  get diagnostics v_count = row_count;
+  return v_count;
+end
+$$;
+comment on function durable.release(text, text[]) is
+  'Hands workflows held by worker p_worker back to the queue at once (pending, runnable now), '
+  'instead of waiting for its lease to expire: all of them when p_workflow_ids is null (the '
+  'worker is stopping, and its row is removed), else only those listed. They resume from their '
+  'last checkpoint. Returns how many were released. Errors: DU010.';
+
+commit;

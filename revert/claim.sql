@@ -1,0 +1,3 @@
+begin;
+drop function durable.claim(text, text[], integer, interval);
+commit;

@@ -1,0 +1,4 @@
+select 1 / (count(*) = 3)::int from pg_catalog.pg_proc
+ where oid in ('durable.release(text, text[])'::regprocedure,
+               'durable.heartbeat(text, interval)'::regprocedure,
+               'durable.touch_worker(text, interval, timestamptz, boolean)'::regprocedure);
