@@ -25,7 +25,7 @@ begin
   end if;
   if v_status in ('succeeded', 'failed') then
     raise exception 'workflow % already finished with status %', p_workflow_id, v_status
-      using errcode = 'DU014', hint = 'Only pending, running or waiting workflows can be cancelled.';
+      using errcode = 'DU013', hint = 'Only pending, running or waiting workflows can be cancelled.';
   end if;
   update durable.workflows w
      set status = 'cancelled', owner = null, lease = null, finished_at = v_now
@@ -36,7 +36,7 @@ $$;
 comment on function durable.cancel(text) is
   'Cancels a pending, running or waiting workflow and returns ''cancelled'' (also when it was '
   'cancelled already). A worker running it is told at its next checkpoint (DU002) or heartbeat. '
-  'Errors: DU003 unknown workflow, DU014 already finished.';
+  'Errors: DU003 unknown workflow, DU013 already finished.';
 
 create function durable.retry(p_workflow_id text)
 returns text
@@ -56,7 +56,7 @@ begin
   if v_status not in ('failed', 'cancelled') then
     raise exception 'workflow % is %, only failed or cancelled workflows can be retried',
         p_workflow_id, v_status
-      using errcode = 'DU015';
+      using errcode = 'DU014';
   end if;
   update durable.workflows w
      set status = 'pending', attempt = w.attempt + 1,
@@ -71,7 +71,7 @@ $$;
 comment on function durable.retry(text) is
   'Runs a failed or cancelled workflow again as a new attempt, now: its successful steps are '
   'replayed, the steps that ended in error run again. Returns ''pending''. Errors: DU003 unknown '
-  'workflow, DU015 not failed or cancelled.';
+  'workflow, DU014 not failed or cancelled.';
 
 create function durable.result(p_workflow_id text)
 returns table (
