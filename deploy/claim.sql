@@ -40,6 +40,7 @@ declare
   v_limit integer;
   v_got integer;
   v_queue record;
+  v_dead text[];
 begin
   if p_max is null or p_max < 1 or p_max > 1000 then
     raise exception 'max must be between 1 and 1000, got %', coalesce(p_max::text, 'null')
@@ -50,6 +51,8 @@ begin
       using errcode = 'DU010', hint = 'Pass array[''default''] for the default queue.';
   end if;
   perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);
+  -- workers whose heartbeat expired: usually none, and then step 1 below is skipped
+  v_dead := array(select k.id from durable.workers k where k.expires_at < v_now);
 
   for v_queue in
     select u.name as asked, q.name, q.concurrency, q.paused
@@ -64,29 +67,31 @@ begin
     continue when v_queue.paused or v_left = 0;
 
     -- 1. reclaim the workflows of workers whose heartbeat expired
-    return query
-    with picked as materialized (
-      select w.id
-        from durable.workflows w
-       where w.queue = v_queue.name
-         and w.status = 'running'
-         and w.owner in (select k.id from durable.workers k where k.expires_at < v_now)
-       limit v_left
-         for update of w skip locked
-    )
-    update durable.workflows w
-       set owner = p_worker, lease = nextval('durable.lease_seq'), claims = w.claims + 1,
-           claimed_at = v_now
-      from picked p
-     where w.id = p.id
-    returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
-              (select coalesce(jsonb_agg(jsonb_build_object('step_id', s.step_id, 'name', s.name,
-                                                             'output', s.output, 'error', s.error)
-                                         order by s.step_id), '[]')
-                 from durable.steps s where s.workflow_id = w.id);
-    get diagnostics v_got = row_count;
-    v_left := v_left - v_got;
-    continue when v_left = 0;
+    if cardinality(v_dead) > 0 then
+      return query
+      with picked as materialized (
+        select w.id
+          from durable.workflows w
+         where w.queue = v_queue.name
+           and w.status = 'running'
+           and w.owner = any (v_dead)
+         limit v_left
+           for update of w skip locked
+      )
+      update durable.workflows w
+         set owner = p_worker, lease = nextval('durable.lease_seq'), claims = w.claims + 1,
+             claimed_at = v_now
+        from picked p
+       where w.id = p.id
+      returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
+                (select coalesce(jsonb_agg(jsonb_build_object('step_id', s.step_id, 'name', s.name,
+                                                               'output', s.output, 'error', s.error)
+                                           order by s.step_id), '[]')
+                   from durable.steps s where s.workflow_id = w.id);
+      get diagnostics v_got = row_count;
+      v_left := v_left - v_got;
+      continue when v_left = 0;
+    end if;
 
     -- 2. take runnable workflows, within the queue's concurrency limit
     v_limit := v_left;

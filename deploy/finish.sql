@@ -10,7 +10,7 @@
 -- out of the way (they are kept in durable.errors) so the retry runs them again, while every
 -- successful step is kept and replayed. Otherwise the workflow fails for good.
 --
--- Lock order: workflow rows in id order (for update), then steps, then errors.
+-- Lock order: workflow rows (the update), then steps, then errors.
 begin;
 set local role durable_admin;
 
@@ -37,6 +37,21 @@ comment on function durable.check_batch(text[], bigint[], jsonb[], text) is
   'Raises DU011 unless the arrays of a finishing batch have the same length and distinct ids, '
   'DU008 when a value is too large. Internal.';
 
+create function durable.outcome_of(p_workflow_id text)
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce((select case w.status when 'cancelled' then 'cancelled' else 'lease_lost' end
+                     from durable.workflows w
+                    where w.id = p_workflow_id),
+                  'unknown')
+$$;
+comment on function durable.outcome_of(text) is
+  'Why a workflow could not be finished with the lease given: cancelled, lease_lost or '
+  'unknown. Internal.';
+
 create function durable.complete_batch(
   p_workflow_ids text[],
   p_leases bigint[],
@@ -56,30 +71,17 @@ begin
     select u.id, u.lease, u.output, u.n
       from unnest(p_workflow_ids, p_leases, p_outputs) with ordinality as u(id, lease, output, n)
   ),
-  locked as materialized (
-    select w.id, w.status, w.lease
-      from durable.workflows w
-     where w.id = any (p_workflow_ids)
-     order by w.id
-       for update
-  ),
   done as (
     update durable.workflows w
        set status = 'succeeded', output = coalesce(i.output, 'null'), error = null,
            owner = null, lease = null, finished_at = v_now
       from items i
-      join locked l on l.id = i.id
-     where w.id = i.id and l.status = 'running' and l.lease = i.lease
+     where w.id = i.id and w.lease = i.lease and w.status = 'running'
     returning w.id
   )
-  select i.id,
-         case when l.id is null then 'unknown'
-              when d.id is not null then 'succeeded'
-              when l.status = 'cancelled' then 'cancelled'
-              else 'lease_lost' end
+  select i.id, coalesce(d.outcome, durable.outcome_of(i.id))
     from items i
-    left join locked l on l.id = i.id
-    left join done d on d.id = i.id
+    left join (select d.id, 'succeeded' as outcome from done d) d on d.id = i.id
    order by i.n;
 end
 $$;
@@ -116,49 +118,34 @@ begin
     select u.id, u.lease, u.error, coalesce(p_retryable[u.n], true) as retryable, u.n
       from unnest(p_workflow_ids, p_leases, p_errors) with ordinality as u(id, lease, error, n)
   ),
-  locked as materialized (
-    select w.id, w.status, w.lease, w.attempt, w.max_attempts, w.backoff_base, w.backoff_max
-      from durable.workflows w
-     where w.id = any (p_workflow_ids)
-     order by w.id
-       for update
-  ),
-  decided as (
-    select i.id, i.error, l.attempt,
-           (i.retryable and l.attempt < l.max_attempts) as retry,
-           durable.backoff(l.attempt, l.backoff_base, l.backoff_max) as delay
-      from items i
-      join locked l on l.id = i.id
-     where l.status = 'running' and l.lease = i.lease
-  ),
   done as (
     update durable.workflows w
-       set status = case when d.retry then 'pending' else 'failed' end,
-           attempt = case when d.retry then w.attempt + 1 else w.attempt end,
-           run_at = case when d.retry then v_now + d.delay else w.run_at end,
-           finished_at = case when d.retry then null else v_now end,
-           error = d.error, owner = null, lease = null
-      from decided d
-     where w.id = d.id
-    returning w.id, w.status, w.run_at
+       set status = case when i.retryable and w.attempt < w.max_attempts
+                         then 'pending' else 'failed' end,
+           attempt = case when i.retryable and w.attempt < w.max_attempts
+                          then w.attempt + 1 else w.attempt end,
+           run_at = case when i.retryable and w.attempt < w.max_attempts
+                         then v_now + durable.backoff(w.attempt, w.backoff_base, w.backoff_max)
+                         else w.run_at end,
+           finished_at = case when i.retryable and w.attempt < w.max_attempts
+                              then null else v_now end,
+           error = i.error, owner = null, lease = null
+      from items i
+     where w.id = i.id and w.lease = i.lease and w.status = 'running'
+    returning w.id, w.status, w.run_at, w.error,
+              case when w.status = 'pending' then w.attempt - 1 else w.attempt end as attempt
   ),
   history as (
     insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
-    select d.id, null, null, d.attempt, d.error, v_now from decided d
+    select d.id, null, null, d.attempt, d.error, v_now from done d
   ),
   rerun as (
     delete from durable.steps s
-     using decided d
-     where d.retry and s.workflow_id = d.id and s.error is not null
+     using done d
+     where d.status = 'pending' and s.workflow_id = d.id and s.error is not null
   )
-  select i.id,
-         case when l.id is null then 'unknown'
-              when d.id is not null then d.status
-              when l.status = 'cancelled' then 'cancelled'
-              else 'lease_lost' end,
-         d.run_at
+  select i.id, coalesce(d.status, durable.outcome_of(i.id)), d.run_at
     from items i
-    left join locked l on l.id = i.id
     left join done d on d.id = i.id
    order by i.n;
 end
@@ -202,13 +189,19 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
-declare
-  v_status text;
 begin
-  select b.status into v_status
-    from durable.complete_batch(array[p_workflow_id], array[p_lease], array[p_output]) b;
-  perform durable.raise_for_outcome(p_workflow_id, p_lease, v_status);
-  return v_status;
+  perform durable.check_payload(p_output, 'output');
+  update durable.workflows w
+     set status = 'succeeded', output = coalesce(p_output, 'null'), error = null,
+         owner = null, lease = null, finished_at = durable.now()
+   where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running';
+  if not found then
+    -- raises DU010, DU003, DU002 or DU001, whichever applies
+    perform durable.fence(p_workflow_id, p_lease);
+    raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
+      using errcode = 'DU001';
+  end if;
+  return 'succeeded';
 end
 $$;
 comment on function durable.complete(text, bigint, jsonb) is

@@ -4,5 +4,6 @@ drop function durable.complete(text, bigint, jsonb);
 drop function durable.raise_for_outcome(text, bigint, text);
 drop function durable.fail_batch(text[], bigint[], jsonb[], boolean[]);
 drop function durable.complete_batch(text[], bigint[], jsonb[]);
+drop function durable.outcome_of(text);
 drop function durable.check_batch(text[], bigint[], jsonb[], text);
 commit;
