@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, against the fresh database `make bench` made
+# ($DURABLE_BENCH_DSN). Benchmarks print figures; they assert nothing.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+dsn=${DURABLE_BENCH_DSN:?run through make bench, or set DURABLE_BENCH_DSN}
+"$here/sql_bench.sh" "$dsn"

@@ -1,0 +1,48 @@
+# Installs what the tests need, then makes the Python venv. Source it after common.sh.
+#  - Debian packages (pg_prove, sqitch, pgTAP, the psql client, python3-venv), with one
+#    `apt-get update`, only when something is missing;
+#  - .venv with the project installed editable with its [test] extra, re-installed only when
+#    pyproject.toml is newer than the stamp file.
+# `source setup.sh --functions-only` only defines the two functions.
+# shellcheck shell=bash
+
+PG_MAJOR="${DURABLE_PG_MAJOR:-15}"   # the Debian PostgreSQL major that pgTAP is installed for
+PGTAP_CONTROL="/usr/share/postgresql/$PG_MAJOR/extension/pgtap.control"
+
+install_debian_packages() {
+  local pkgs=()
+  if ! command -v pg_prove >/dev/null || ! command -v sqitch >/dev/null || [[ ! -e $PGTAP_CONTROL ]]; then
+    pkgs+=("postgresql-$PG_MAJOR-pgtap" sqitch libdbd-pg-perl libtap-parser-sourcehandler-pgtap-perl)
+  fi
+  if ! command -v psql >/dev/null || ! command -v pg_dump >/dev/null; then
+    pkgs+=(postgresql-client)
+  fi
+  if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    pkgs+=(python3 python3-venv)
+  fi
+  ((${#pkgs[@]})) || return 0
+  if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
+    die "missing tools, install these Debian packages (or equivalents): ${pkgs[*]}"
+  fi
+  header "apt-get install ${pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q "${pkgs[@]}"
+}
+
+setup_venv() {
+  local stamp="$VENV/.install-stamp"
+  [[ -x $PY ]] || { header "python3 -m venv .venv"; python3 -m venv "$VENV"; }
+  # The package itself is written elsewhere; an empty one is enough for the editable install.
+  [[ -e $ROOT/python_client/durable/__init__.py ]] || {
+    mkdir -p "$ROOT/python_client/durable"
+    : >"$ROOT/python_client/durable/__init__.py"
+  }
+  if [[ ! -e $stamp || $ROOT/pyproject.toml -nt $stamp ]]; then
+    header "pip install -e '.[test]'"
+    (cd "$ROOT" && "$PY" -m pip install -q -e '.[test]')
+    touch "$stamp"
+  fi
+}
+
+[[ ${1:-} == --functions-only ]] || { install_debian_packages; setup_venv; }
