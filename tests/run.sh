@@ -7,7 +7,9 @@
 #          b) extensions pgtap and dblink, then tests/pgtap/fixtures.sql if it exists
 #          c) pg_prove over tests/pgtap/*/**.sql
 #          d) tools/check_sql_catalog.sh: sql/durable.sql is current and gives the same catalog
-#          e) pytest tests/python, given DURABLE_TEST_DSN and DURABLE_TEST_ADMIN_DSN
+#          e) pytest tests/python and tests/faults, given DURABLE_TEST_DSN and
+#             DURABLE_TEST_ADMIN_DSN
+#          f) the short chaos run and the failover run, each on private clusters
 #   demo   drops and recreates database durable_demo, deploys it and runs tests/demo.sh with
 #          DURABLE_DEMO_DSN (the database is kept afterwards, to look at)
 #   bench  a fresh database, dropped at exit, deployed; runs bench/run.sh with
@@ -82,19 +84,27 @@ run_test() {
   header "tools/check_sql_catalog.sh"
   tools/check_sql_catalog.sh "$DB"
 
-  header "pytest tests/python"
-  if [[ -d tests/python ]]; then
+  header "pytest tests/python tests/faults"
+  local dirs=()
+  for d in tests/python tests/faults; do [[ -d $d ]] && dirs+=("$d"); done
+  if ((${#dirs[@]})); then
     status=0
     DURABLE_TEST_ADMIN_DSN="$DURABLE_ADMIN_DSN" DURABLE_TEST_DSN="$(pg_uri "$DB")" \
-      "$PY" -m pytest -q tests/python || status=$?
+      "$PY" -m pytest -q "${dirs[@]}" || status=$?
     if ((status == 5)); then
       echo "pytest collected no tests (exit 5): not a failure"
     elif ((status)); then
       exit "$status"
     fi
   else
-    echo "no tests/python"
+    echo "no tests/python or tests/faults"
   fi
+
+  # fault runs on private clusters of their own (they crash and promote servers)
+  header "chaos run, short (tests/chaos/run.py --short)"
+  "$PY" tests/chaos/run.py --short
+  header "failover run (tests/chaos/failover.py)"
+  "$PY" tests/chaos/failover.py
   header "all steps passed"
 }
 
