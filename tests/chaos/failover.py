@@ -25,11 +25,11 @@ import psycopg
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
-import pgcluster  # noqa: E402
-from run import Fleet  # noqa: E402
+import pgcluster
+from run import Fleet
 
 sys.path.insert(0, str(REPO))
-from tests.chaos.app import STEPS, expected_output  # noqa: E402
+from tests.chaos.app import STEPS, expected_output
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         logdir.mkdir()
         half = args.workflows // 2
         began = time.monotonic()
-        acked = enqueue_retrying(multi, range(0, half))
+        acked = enqueue_retrying(multi, range(half))
         fleet = Fleet(multi, logdir, argparse.Namespace(
             workers=args.workers, concurrency=args.concurrency, lease_timeout=args.lease_timeout))
         fleet.top_up()
@@ -101,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
         with psycopg.connect(direct, autocommit=True) as conn:
             running = conn.execute("select count(*) from durable.workflows "
                                    "where status = 'running'").fetchone()[0]
-            before_steps = dict(((w, s), o) for w, s, o in conn.execute(
-                "select workflow_id, step_id, output from durable.steps").fetchall())
+            before_steps = {(w, s): o for w, s, o in conn.execute(
+                "select workflow_id, step_id, output from durable.steps").fetchall()}
             before_done = {w for (w,) in conn.execute(
                 "select id from durable.workflows where status = 'succeeded'").fetchall()}
         primary.stop("immediate")
@@ -122,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
             fleet.stop()
             rows = conn.execute("select id, status, (input->>0)::int, output "
                                 "from durable.workflows").fetchall()
-            after_steps = dict(((w, s), o) for w, s, o in conn.execute(
-                "select workflow_id, step_id, output from durable.steps").fetchall())
+            after_steps = {(w, s): o for w, s, o in conn.execute(
+                "select workflow_id, step_id, output from durable.steps").fetchall()}
             effects = conn.execute("select workflow_id, step_id, count(*) from "
                                    "chaos.side_effects group by 1, 2").fetchall()
             steps_count = conn.execute("select count(*) from durable.steps").fetchone()[0]

@@ -94,8 +94,7 @@ class Cluster:
         base.update(settings)
         with open(self.datadir / "postgresql.conf", "a") as conf:
             conf.write("\n# durable fault runs\n")
-            for key, value in base.items():
-                conf.write(f"{key} = {value}\n")
+            conf.writelines(f"{key} = {value}\n" for key, value in base.items())
         with open(self.datadir / "pg_hba.conf", "a") as hba:
             hba.write("host replication all 127.0.0.1/32 trust\n")
         return self

@@ -36,10 +36,10 @@ import psycopg
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
-import pgcluster  # noqa: E402
+import pgcluster
 
 sys.path.insert(0, str(REPO))
-from tests.chaos.app import STEPS, expected_output  # noqa: E402
+from tests.chaos.app import STEPS, expected_output
 
 TRANSACTIONAL = [i for i in range(STEPS) if i % 2 == 0]
 PLAIN = [i for i in range(STEPS) if i % 2 == 1]
@@ -90,13 +90,13 @@ class Fleet:
         self.started += 1
         env = dict(os.environ, DATABASE_URL=self.dsn, CHAOS_LOG_DIR=str(self.logdir),
                    PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        log = open(self.logdir / f"worker-{self.started}.out", "w")
-        self.procs.append(subprocess.Popen(
-            [sys.executable, "-m", "durable", "worker", "tests.chaos.app:app",
-             "--queues", "chaos", "--concurrency", str(self.args.concurrency),
-             "--lease-timeout", str(self.args.lease_timeout), "--poll-interval", "0.2",
-             "--worker-id", f"chaos-{self.started}", "--log-level", "WARNING"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO))
+        with open(self.logdir / f"worker-{self.started}.out", "w") as log:
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "durable", "worker", "tests.chaos.app:app",
+                 "--queues", "chaos", "--concurrency", str(self.args.concurrency),
+                 "--lease-timeout", str(self.args.lease_timeout), "--poll-interval", "0.2",
+                 "--worker-id", f"chaos-{self.started}", "--log-level", "WARNING"],
+                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO))
 
     def top_up(self) -> None:
         """Replace workers that died (killed, or gave up while Postgres was down)."""
@@ -232,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
 
 def check(conn: psycopg.Connection, logdir: Path, enqueued: int, fleet: Fleet, restarts: int,
           args: argparse.Namespace, seconds: float, drain: float, downtime: float) -> bool:
-    q = lambda sql: conn.execute(sql).fetchall()  # noqa: E731
+    q = lambda sql: conn.execute(sql).fetchall()
     statuses = dict(q("select status, count(*) from durable.workflows group by status"))
     wrong_output = [(i, o) for i, n, o in q(
         "select id, (input->>0)::int, output from durable.workflows "
@@ -242,8 +242,8 @@ def check(conn: psycopg.Connection, logdir: Path, enqueued: int, fleet: Fleet, r
         "select count(*) from durable.steps group by workflow_id"))
     step_dups = q("select count(*) from (select 1 from durable.steps "
                   "group by workflow_id, step_id having count(*) > 1) d")[0][0]
-    effects = dict(((w, s), c) for w, s, c in q(
-        "select workflow_id, step_id, count(*) from chaos.side_effects group by 1, 2"))
+    effects = {(w, s): c for w, s, c in q(
+        "select workflow_id, step_id, count(*) from chaos.side_effects group by 1, 2")}
     expected_effects = {(w, s) for w, s in q(
         f"select workflow_id, step_id from durable.steps "
         f"where step_id in ({','.join(map(str, TRANSACTIONAL))})")}
