@@ -206,7 +206,7 @@ end
 $$;
 comment on function durable.complete(text, bigint, jsonb) is
   'Finishes one workflow successfully with p_output and returns ''succeeded''. Errors: DU001 '
-  'lease lost, DU002 cancelled, DU003 unknown workflow, DU008 output too large, DU011.';
+  'lease lost, DU002 cancelled, DU003 unknown workflow, DU008 output too large, DU010 null lease.';
 
 create function durable.fail(
   p_workflow_id text,

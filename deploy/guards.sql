@@ -83,10 +83,13 @@ volatile
 set search_path = ''
 as $$
   -- "equal jitter": half the exponential delay is fixed, half is random, so retries of many
-  -- workflows that failed together spread out but never come back sooner than half the delay
-  select d * (0.5 + 0.5 * pg_catalog.random())
-    from (select least(p_max, p_base * pg_catalog.power(2, least(greatest(p_attempt, 1) - 1, 40)))
-                 as d) x
+  -- workflows that failed together spread out but never come back sooner than half the delay.
+  -- Computed in seconds (double precision) so a large attempt or base cannot overflow.
+  select pg_catalog.make_interval(secs =>
+           least(pg_catalog.date_part('epoch', p_max),
+                 pg_catalog.date_part('epoch', p_base)
+                   * pg_catalog.power(2, least(greatest(p_attempt, 1) - 1, 60)))
+           * (0.5 + 0.5 * pg_catalog.random()))
 $$;
 comment on function durable.backoff(integer, interval, interval) is
   'Delay before retry number p_attempt (from 1): d = least(p_max, p_base * 2^(p_attempt-1)), '

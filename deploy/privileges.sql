@@ -6,6 +6,7 @@
 --                     heartbeat, release, result; reads the views
 --   durable_client    enqueue(_batch), result, cancel, retry; reads the views
 --   durable_observer  reads the views
+-- and all three may call durable.now(), which durable.worker_status reads the time from.
 -- Internal helpers (fence, check_*, record_step, touch_worker, ...) stay with the owner; the
 -- SECURITY DEFINER functions call them as the owner.
 begin;
@@ -13,7 +14,9 @@ begin;
 revoke all on all tables in schema durable from public;
 revoke all on all sequences in schema durable from public;
 revoke execute on all functions in schema durable from public;
-alter default privileges for role durable_admin in schema durable
+-- not `in schema durable`: a per-schema default can only add to the global defaults, never take
+-- away from them, so only the global form keeps functions added later closed to PUBLIC
+alter default privileges for role durable_admin
   revoke execute on functions from public;
 
 grant usage on schema durable to durable_worker, durable_client, durable_observer;
@@ -42,5 +45,8 @@ grant execute on function
 grant select on durable.runs, durable.run_steps, durable.run_errors, durable.timeline,
   durable.queue_stats, durable.worker_status
   to durable_observer, durable_worker, durable_client;
+-- durable.worker_status calls durable.now(), and the functions a view calls are checked against
+-- the role that reads the view, not the view's owner
+grant execute on function durable.now() to durable_observer, durable_worker, durable_client;
 
 commit;

@@ -450,10 +450,13 @@ volatile
 set search_path = ''
 as $$
   -- "equal jitter": half the exponential delay is fixed, half is random, so retries of many
-  -- workflows that failed together spread out but never come back sooner than half the delay
-  select d * (0.5 + 0.5 * pg_catalog.random())
-    from (select least(p_max, p_base * pg_catalog.power(2, least(greatest(p_attempt, 1) - 1, 40)))
-                 as d) x
+  -- workflows that failed together spread out but never come back sooner than half the delay.
+  -- Computed in seconds (double precision) so a large attempt or base cannot overflow.
+  select pg_catalog.make_interval(secs =>
+           least(pg_catalog.date_part('epoch', p_max),
+                 pg_catalog.date_part('epoch', p_base)
+                   * pg_catalog.power(2, least(greatest(p_attempt, 1) - 1, 60)))
+           * (0.5 + 0.5 * pg_catalog.random()))
 $$;
 comment on function durable.backoff(integer, interval, interval) is
   'Delay before retry number p_attempt (from 1): d = least(p_max, p_base * 2^(p_attempt-1)), '
@@ -1376,7 +1379,7 @@ end
 $$;
 comment on function durable.complete(text, bigint, jsonb) is
   'Finishes one workflow successfully with p_output and returns ''succeeded''. Errors: DU001 '
-  'lease lost, DU002 cancelled, DU003 unknown workflow, DU008 output too large, DU011.';
+  'lease lost, DU002 cancelled, DU003 unknown workflow, DU008 output too large, DU010 null lease.';
 
 create function durable.fail(
   p_workflow_id text,
@@ -1649,6 +1652,7 @@ commit;
 --                     heartbeat, release, result; reads the views
 --   durable_client    enqueue(_batch), result, cancel, retry; reads the views
 --   durable_observer  reads the views
+-- and all three may call durable.now(), which durable.worker_status reads the time from.
 -- Internal helpers (fence, check_*, record_step, touch_worker, ...) stay with the owner; the
 -- SECURITY DEFINER functions call them as the owner.
 begin;
@@ -1656,7 +1660,9 @@ begin;
 revoke all on all tables in schema durable from public;
 revoke all on all sequences in schema durable from public;
 revoke execute on all functions in schema durable from public;
-alter default privileges for role durable_admin in schema durable
+-- not `in schema durable`: a per-schema default can only add to the global defaults, never take
+-- away from them, so only the global form keeps functions added later closed to PUBLIC
+alter default privileges for role durable_admin
   revoke execute on functions from public;
 
 grant usage on schema durable to durable_worker, durable_client, durable_observer;
@@ -1685,5 +1691,8 @@ grant execute on function
 grant select on durable.runs, durable.run_steps, durable.run_errors, durable.timeline,
   durable.queue_stats, durable.worker_status
   to durable_observer, durable_worker, durable_client;
+-- durable.worker_status calls durable.now(), and the functions a view calls are checked against
+-- the role that reads the view, not the view's owner
+grant execute on function durable.now() to durable_observer, durable_worker, durable_client;
 
 commit;

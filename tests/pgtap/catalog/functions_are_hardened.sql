@@ -1,0 +1,37 @@
+-- Every function of schema durable pins its search_path to ''; exactly the public functions
+-- (those granted to a role, except the clock) are SECURITY DEFINER; the catalog lists exactly
+-- the functions, tables and views the suite knows about, so a new one needs a decision here.
+begin;
+select plan(5);
+
+select is_empty(
+  $$ select p.oid::regprocedure from pg_proc p
+      where p.pronamespace = 'durable'::regnamespace
+        and not coalesce('search_path=""' = any (p.proconfig), false) $$,
+  'every function of schema durable has set search_path = ''''');
+
+select set_eq(
+  $$ select p.proname::text from pg_proc p
+      where p.pronamespace = 'durable'::regnamespace and p.prosecdef $$,
+  $$ values ('claim'), ('checkpoint'), ('step_failed'), ('complete'), ('complete_batch'), ('fail'),
+            ('fail_batch'), ('heartbeat'), ('release'), ('result'), ('enqueue'), ('enqueue_batch'),
+            ('cancel'), ('retry'), ('set_queue'), ('purge') $$,
+  'exactly the public functions are SECURITY DEFINER');
+
+select functions_are('durable', array[
+  -- public
+  'claim', 'checkpoint', 'step_failed', 'complete', 'complete_batch', 'fail', 'fail_batch',
+  'heartbeat', 'release', 'result', 'enqueue', 'enqueue_batch', 'cancel', 'retry', 'set_queue',
+  'purge', 'now',
+  -- internal
+  'transition_allowed', 'check_transition', 'notify_inserted', 'notify_pending', 'fence',
+  'check_payload', 'backoff', 'check_enqueue', 'parse_batch', 'touch_worker', 'record_step',
+  'check_step', 'check_batch', 'outcome_of', 'raise_for_outcome'],
+  'schema durable has exactly the known functions');
+select tables_are('durable', array['workflows', 'steps', 'errors', 'queues', 'workers', 'settings'],
+  'schema durable has exactly the known tables');
+select views_are('durable', array['runs', 'run_steps', 'run_errors', 'timeline', 'queue_stats', 'worker_status'],
+  'schema durable has exactly the known views');
+
+select * from finish();
+rollback;

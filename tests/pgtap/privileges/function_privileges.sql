@@ -1,0 +1,42 @@
+-- EXECUTE per role on every public function (function_privs_are): durable_worker may claim,
+-- checkpoint, step_failed, complete(_batch), fail(_batch), heartbeat, release and result;
+-- durable_client may enqueue(_batch), result, cancel and retry; durable_observer none of them.
+-- All three may call durable.now() (durable.worker_status reads it). set_queue and purge are
+-- the owner's.
+begin;
+select plan(51);
+
+create temp table fns (name text, args text[], worker boolean, client boolean, observer boolean);
+insert into fns values
+  ('claim', '{text,text[],integer,interval}', true, false, false),
+  ('checkpoint', '{text,bigint,integer,text,jsonb,jsonb,timestamp with time zone}', true, false, false),
+  ('step_failed', '{text,bigint,integer,text,jsonb,integer,interval,interval,timestamp with time zone}', true, false, false),
+  ('complete', '{text,bigint,jsonb}', true, false, false),
+  ('complete_batch', '{text[],bigint[],jsonb[]}', true, false, false),
+  ('fail', '{text,bigint,jsonb,boolean}', true, false, false),
+  ('fail_batch', '{text[],bigint[],jsonb[],boolean[]}', true, false, false),
+  ('heartbeat', '{text,interval}', true, false, false),
+  ('release', '{text,text[]}', true, false, false),
+  ('result', '{text}', true, true, false),
+  ('enqueue', '{text,jsonb,text,text,integer,timestamp with time zone,interval,integer,interval,interval}', false, true, false),
+  ('enqueue_batch', '{jsonb}', false, true, false),
+  ('cancel', '{text}', false, true, false),
+  ('retry', '{text}', false, true, false),
+  ('set_queue', '{text,integer,boolean}', false, false, false),
+  ('purge', '{interval}', false, false, false),
+  ('now', '{}', true, true, true);
+
+select function_privs_are('durable', f.name, f.args, r.role,
+         case when (r.role = 'durable_worker' and f.worker) or (r.role = 'durable_client' and f.client)
+                or (r.role = 'durable_observer' and f.observer)
+              then array['EXECUTE'] else array[]::text[] end,
+         format('%s %s durable.%s', r.role,
+                case when (r.role = 'durable_worker' and f.worker) or (r.role = 'durable_client' and f.client)
+                       or (r.role = 'durable_observer' and f.observer) then 'may call' else 'may not call' end,
+                f.name))
+  from fns f
+ cross join (values ('durable_worker'), ('durable_client'), ('durable_observer')) r(role)
+ order by f.name, r.role;
+
+select * from finish();
+rollback;

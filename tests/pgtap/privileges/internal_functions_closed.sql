@@ -1,0 +1,56 @@
+-- Nothing but the grants above: no role of the three may execute any other function of schema
+-- durable (internal helpers, trigger functions), PUBLIC may execute none, and functions added
+-- later by durable_admin start closed to PUBLIC (default privileges).
+begin;
+select plan(4);
+
+create temp table granted (fn text, role name);
+insert into granted values
+  ('durable.claim(text,text[],integer,interval)', 'durable_worker'),
+  ('durable.checkpoint(text,bigint,integer,text,jsonb,jsonb,timestamp with time zone)', 'durable_worker'),
+  ('durable.step_failed(text,bigint,integer,text,jsonb,integer,interval,interval,timestamp with time zone)', 'durable_worker'),
+  ('durable.complete(text,bigint,jsonb)', 'durable_worker'),
+  ('durable.complete_batch(text[],bigint[],jsonb[])', 'durable_worker'),
+  ('durable.fail(text,bigint,jsonb,boolean)', 'durable_worker'),
+  ('durable.fail_batch(text[],bigint[],jsonb[],boolean[])', 'durable_worker'),
+  ('durable.heartbeat(text,interval)', 'durable_worker'),
+  ('durable.release(text,text[])', 'durable_worker'),
+  ('durable.result(text)', 'durable_worker'),
+  ('durable.now()', 'durable_worker'),
+  ('durable.enqueue(text,jsonb,text,text,integer,timestamp with time zone,interval,integer,interval,interval)', 'durable_client'),
+  ('durable.enqueue_batch(jsonb)', 'durable_client'),
+  ('durable.result(text)', 'durable_client'),
+  ('durable.cancel(text)', 'durable_client'),
+  ('durable.retry(text)', 'durable_client'),
+  ('durable.now()', 'durable_client'),
+  ('durable.now()', 'durable_observer');
+
+select set_eq(
+  $$ select p.oid::regprocedure::text, r.rolname
+       from pg_proc p
+      cross join pg_roles r
+      where p.pronamespace = 'durable'::regnamespace
+        and r.rolname in ('durable_worker', 'durable_client', 'durable_observer')
+        and has_function_privilege(r.oid, p.oid, 'EXECUTE') $$,
+  $$ select fn::regprocedure::text, role from granted $$,
+  'the three roles may execute exactly the granted functions of schema durable, nothing internal');
+
+select is_empty(
+  $$ select p.oid::regprocedure from pg_proc p
+      where p.pronamespace = 'durable'::regnamespace
+        and has_function_privilege('public', p.oid, 'EXECUTE') $$,
+  'PUBLIC may execute no function of schema durable');
+
+select is_empty(
+  $$ select p.oid::regprocedure from pg_proc p
+      where p.pronamespace = 'durable'::regnamespace and p.proacl is null $$,
+  'no function is left with the default ACL (which would include PUBLIC)');
+
+set local role durable_admin;
+create function durable.test_probe() returns integer language sql as 'select 1';
+reset role;
+select ok(not has_function_privilege('public', 'durable.test_probe()', 'EXECUTE'),
+  'a function durable_admin creates later is closed to PUBLIC by default');
+
+select * from finish();
+rollback;
