@@ -1,0 +1,98 @@
+"""The demo: an order workflow.
+
+    validate_order -> reserve_stock (transactional) -> charge_card (outside service, with the
+    step's idempotency key) -> pack_parcel (slow) -> ship -> send_confirmation
+
+Run it:  durable worker orders:app --path examples --queues orders
+Start:   durable enqueue order --queue orders --input '{"order_id": "1001", ...}'
+Each step prints a line when its code runs, so the workers' logs show what ran where.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+
+import payments
+import psycopg
+
+import durable
+
+app = durable.Durable(os.environ.get("DATABASE_URL"))
+
+PRICES = {"tea": 450, "mug": 1200, "kettle": 3900}
+
+
+def say(message: str) -> None:
+    """One line in the worker's log: pid, step, try, message."""
+    info = durable.step_info()
+    print(f"[pid {os.getpid()}] step {info.name:<17} try {info.try_number}  {message}", flush=True)
+
+
+@app.step()
+def validate_order(order: dict) -> int:
+    """Check the order and return its total in cents."""
+    unknown = [i["sku"] for i in order["items"] if i["sku"] not in PRICES]
+    if unknown:
+        raise durable.NonRetryable(f"unknown products: {unknown}")
+    total = sum(PRICES[i["sku"]] * i["quantity"] for i in order["items"])
+    say(f"order {order['order_id']}: total {total / 100:.2f}")
+    return total
+
+
+@app.transaction()
+def reserve_stock(conn: psycopg.Connection, order: dict) -> int:
+    """Reserve the items: rows in shop.reservations, committed with the step's checkpoint."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "insert into shop.reservations (order_id, sku, quantity) values (%s, %s, %s)",
+            [(order["order_id"], i["sku"], i["quantity"]) for i in order["items"]])
+    say(f"order {order['order_id']}: reserved {len(order['items'])} items")
+    return len(order["items"])
+
+
+@app.step(max_attempts=4, backoff_base=0.2, backoff_max=2)
+def charge_card(order: dict, total: int) -> dict:
+    """Charge the card through the payment provider, with this step's idempotency key."""
+    key = durable.idempotency_key()
+    say(f"order {order['order_id']}: charging {total / 100:.2f} (idempotency key {key})")
+    charge = payments.charge(order["card"], total, idempotency_key=key)
+    say(f"order {order['order_id']}: charged, {charge['id']}")
+    return charge
+
+
+@app.step()
+def pack_parcel(order: dict) -> str:
+    """The slow part: a few seconds of packing."""
+    say(f"order {order['order_id']}: packing...")
+    time.sleep(float(os.environ.get("DEMO_PACK_SECONDS", "4")))
+    say(f"order {order['order_id']}: packed")
+    return f"parcel-{order['order_id']}"
+
+
+@app.step()
+def ship(order: dict, parcel: str) -> str:
+    """Hand the parcel to the carrier; returns the tracking number."""
+    tracking = f"TRK{zlib.crc32(parcel.encode()) % 10**8:08d}"
+    say(f"order {order['order_id']}: shipped {parcel}, tracking {tracking}")
+    return tracking
+
+
+@app.step()
+def send_confirmation(order: dict, tracking: str) -> bool:
+    """E-mail the customer (pretend)."""
+    say(f"order {order['order_id']}: confirmation e-mail sent ({tracking})")
+    return True
+
+
+@app.workflow(name="order", queue="orders", max_attempts=3)
+def order(order: dict) -> dict:
+    """Take an order from validation to confirmation."""
+    total = validate_order(order)
+    reserve_stock(order)
+    charge = charge_card(order, total)
+    parcel = pack_parcel(order)
+    tracking = ship(order, parcel)
+    send_confirmation(order, tracking)
+    return {"order_id": order["order_id"], "charge": charge["id"], "tracking": tracking}

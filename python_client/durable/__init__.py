@@ -1,0 +1,55 @@
+"""durable: durable workflows with Postgres as the orchestrator (the thin Python client).
+
+Every decision lives in the SQL schema `durable`; this package runs your code and calls it.
+"""
+
+from .app import Durable, StepDef, WorkflowDef, WorkflowHandle
+from .errors import (
+    DU001,
+    DU002,
+    DU003,
+    DU004,
+    DU005,
+    DU006,
+    DU007,
+    DU008,
+    DU009,
+    DU010,
+    DU011,
+    DU012,
+    DU013,
+    DU014,
+    AlreadyFinished,
+    BadArgument,
+    BadTransition,
+    Cancelled,
+    DurableError,
+    FakeClock,
+    IdConflict,
+    LeaseLost,
+    MalformedBatch,
+    MissingArgument,
+    Nondeterminism,
+    NotRegistered,
+    NotRetryable,
+    PayloadTooLarge,
+    SQLError,
+    StepFailed,
+    Stopped,
+    UnknownQueue,
+    UnknownWorkflow,
+    WorkflowCancelled,
+    WorkflowFailed,
+)
+from .execution import NonRetryable, StepInfo, idempotency_key, should_stop, step_info
+from .worker import Worker
+
+__all__ = [
+    "DU001", "DU002", "DU003", "DU004", "DU005", "DU006", "DU007", "DU008", "DU009", "DU010",
+    "DU011", "DU012", "DU013", "DU014", "AlreadyFinished", "BadArgument", "BadTransition",
+    "Cancelled", "Durable", "DurableError", "FakeClock", "IdConflict", "LeaseLost",
+    "MalformedBatch", "MissingArgument", "NonRetryable", "Nondeterminism", "NotRegistered",
+    "NotRetryable", "PayloadTooLarge", "SQLError", "StepDef", "StepFailed", "StepInfo", "Stopped",
+    "UnknownQueue", "UnknownWorkflow", "Worker", "WorkflowCancelled", "WorkflowDef",
+    "WorkflowFailed", "WorkflowHandle", "idempotency_key", "should_stop", "step_info",
+]

@@ -1,0 +1,299 @@
+"""The workflow and step API: the Durable app, its decorators and registry, and handles.
+
+    app = Durable("postgresql://...")
+
+    @app.step(max_attempts=3, backoff_base=0.5)
+    def charge(order_id: str) -> dict: ...
+
+    @app.transaction()
+    def reserve(conn, order_id: str) -> None: ...
+
+    @app.workflow(queue="orders")
+    def order(order_id: str) -> dict:
+        reserve(order_id)
+        return charge(order_id)
+
+    handle = app.enqueue(order, "o-1", workflow_id="order-o-1")
+    handle.result(timeout=30)
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import psycopg
+
+from . import db
+from .errors import NotRegistered, WorkflowCancelled, WorkflowFailed
+from .execution import _step, current_run
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class WorkflowDef:
+    """A registered workflow: its function and the enqueue defaults of its decorator."""
+
+    name: str
+    fn: Callable[..., Any]
+    queue: str | None = None
+    max_attempts: int | None = None
+    backoff_base: db.Seconds | None = None
+    backoff_max: db.Seconds | None = None
+    priority: int | None = None
+
+
+@dataclass(frozen=True)
+class StepDef:
+    """A registered step: its function and the retry policy passed to durable.step_failed."""
+
+    name: str
+    fn: Callable[..., Any]
+    max_attempts: int | None = None
+    backoff_base: db.Seconds | None = None
+    backoff_max: db.Seconds | None = None
+    transactional: bool = False
+
+
+class WorkflowHandle:
+    """A started workflow: ask its status, wait for its result, cancel it."""
+
+    def __init__(self, app: Durable, workflow_id: str, created: bool = True):
+        self.app = app
+        self.workflow_id = workflow_id
+        self.created = created
+
+    def __repr__(self) -> str:
+        return f"WorkflowHandle({self.workflow_id!r})"
+
+    def get(self) -> db.Result:
+        """durable.result now: status, output, error, attempt, timestamps."""
+        return self.app._call(db.result, self.workflow_id)
+
+    def status(self) -> str:
+        """The workflow's status now (pending, running, waiting, succeeded, failed, cancelled)."""
+        return self.get().status
+
+    def result(self, timeout: float | None = None, poll: float = 0.02, max_poll: float = 1.0) -> Any:
+        """Wait until the workflow finishes and return its output; raises WorkflowFailed,
+        WorkflowCancelled, or TimeoutError after timeout seconds. Polls durable.result with a
+        delay growing from poll to max_poll seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = poll
+        while True:
+            res = self.get()
+            if res.finished_at is not None:
+                if res.status == "succeeded":
+                    return res.output
+                if res.status == "cancelled":
+                    raise WorkflowCancelled(self.workflow_id)
+                raise WorkflowFailed(self.workflow_id, res.error)
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"workflow {self.workflow_id} is still {res.status}")
+                delay = min(delay, left)
+            time.sleep(delay)
+            delay = min(delay * 1.5, max_poll)
+
+    def cancel(self) -> str:
+        """durable.cancel this workflow."""
+        return self.app._call(db.cancel, self.workflow_id)
+
+
+class Durable:
+    """The app: a DSN, the registry of workflows and steps, and a client connection."""
+
+    def __init__(self, dsn: str | None = None):
+        self.dsn = dsn
+        self.workflows: dict[str, WorkflowDef] = {}
+        self.steps: dict[str, StepDef] = {}
+        self._conn: psycopg.Connection | None = None
+        self._lock = threading.Lock()
+
+    # -- registry --------------------------------------------------------------------------------
+
+    def workflow(
+        self,
+        name: str | None = None,
+        *,
+        queue: str | None = None,
+        max_attempts: int | None = None,
+        backoff_base: db.Seconds | None = None,
+        backoff_max: db.Seconds | None = None,
+        priority: int | None = None,
+    ) -> Callable[[F], F]:
+        """Register a function as workflow name (default: the function's name).
+
+        Its arguments and return value must be JSON. The options are enqueue's defaults for it:
+        the attempts and backoff of the whole workflow are applied by durable.fail."""
+
+        def decorate(fn: F) -> F:
+            definition = WorkflowDef(name or fn.__name__, fn, queue, max_attempts, backoff_base,
+                                     backoff_max, priority)
+            if definition.name in self.workflows:
+                raise ValueError(f"workflow {definition.name!r} is registered twice")
+            self.workflows[definition.name] = definition
+            fn.durable_workflow = definition  # type: ignore[attr-defined]
+            return fn
+
+        return decorate
+
+    def step(
+        self,
+        name: str | None = None,
+        *,
+        max_attempts: int | None = None,
+        backoff_base: db.Seconds | None = None,
+        backoff_max: db.Seconds | None = None,
+        transactional: bool = False,
+    ) -> Callable[[F], F]:
+        """Register a function as step name (default: the function's name).
+
+        Called from a workflow it runs once: its output (JSON) is checkpointed and replayed on
+        re-execution. A failed try is reported to durable.step_failed, which decides whether it
+        is retried (up to max_attempts tries, after a backoff between backoff_base and
+        backoff_max seconds). A transactional step receives the worker's connection as its
+        first argument; its writes commit in the same transaction as its checkpoint. Called
+        outside a workflow, it is a plain call."""
+
+        def decorate(fn: F) -> F:
+            definition = StepDef(name or fn.__name__, fn, max_attempts, backoff_base,
+                                 backoff_max, transactional)
+            if definition.name in self.steps:
+                raise ValueError(f"step {definition.name!r} is registered twice")
+            self.steps[definition.name] = definition
+
+            @functools.wraps(fn)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                run = current_run()
+                if run is not None and _step.get() is None:
+                    return run.step(definition, args, kwargs)
+                if transactional:  # outside a workflow, or inside another step
+                    return self._plain_transaction(fn, args, kwargs)
+                return fn(*args, **kwargs)
+
+            wrapper.durable_step = definition  # type: ignore[attr-defined]
+            return wrapper  # type: ignore[return-value]
+
+        return decorate
+
+    def transaction(
+        self,
+        name: str | None = None,
+        *,
+        max_attempts: int | None = None,
+        backoff_base: db.Seconds | None = None,
+        backoff_max: db.Seconds | None = None,
+    ) -> Callable[[F], F]:
+        """Register a transactional step: step(..., transactional=True)."""
+        return self.step(name, max_attempts=max_attempts, backoff_base=backoff_base,
+                         backoff_max=backoff_max, transactional=True)
+
+    def _plain_transaction(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        with db.connect(self.dsn, application_name="durable client") as conn, conn.transaction():
+            return fn(conn, *args, **kwargs)
+
+    # -- client ----------------------------------------------------------------------------------
+
+    def connection(self) -> psycopg.Connection:
+        """The app's own autocommit client connection (made on first use, remade when broken)."""
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = db.connect(self.dsn, application_name="durable client")
+        return self._conn
+
+    def _call(self, fn: Callable[..., Any], *args: Any, conn: psycopg.Connection | None = None,
+              **kwargs: Any) -> Any:
+        if conn is not None:
+            return fn(conn, *args, **kwargs)
+        with self._lock:
+            return fn(self.connection(), *args, **kwargs)
+
+    def close(self) -> None:
+        """Close the client connection."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _definition(self, workflow: Callable[..., Any] | str) -> tuple[str, WorkflowDef | None]:
+        if isinstance(workflow, str):
+            return workflow, self.workflows.get(workflow)
+        definition = getattr(workflow, "durable_workflow", None)
+        if definition is None:
+            raise NotRegistered(f"{workflow!r} is not a registered workflow: decorate it with "
+                                "@app.workflow()")
+        return definition.name, definition
+
+    def enqueue(
+        self,
+        workflow: Callable[..., Any] | str,
+        *args: Any,
+        workflow_id: str | None = None,
+        queue: str | None = None,
+        delay: db.Seconds | None = None,
+        run_at: datetime | None = None,
+        priority: int | None = None,
+        max_attempts: int | None = None,
+        conn: psycopg.Connection | None = None,
+    ) -> WorkflowHandle:
+        """Start workflow (a decorated function or a name) with args: one durable.enqueue call.
+
+        With workflow_id it is idempotent (the same id returns the existing run). With conn it
+        runs on the caller's connection, inside the caller's transaction if one is open, so the
+        workflow exists only if that transaction commits."""
+        name, definition = self._definition(workflow)
+        d = definition or WorkflowDef(name, lambda: None)
+        workflow_id, created = self._call(
+            db.enqueue, name, list(args), conn=conn,
+            queue=queue or d.queue, workflow_id=workflow_id,
+            priority=priority if priority is not None else d.priority,
+            run_at=run_at, delay=delay,
+            max_attempts=max_attempts if max_attempts is not None else d.max_attempts,
+            backoff_base=d.backoff_base, backoff_max=d.backoff_max,
+        )
+        return WorkflowHandle(self, workflow_id, created)
+
+    def enqueue_many(
+        self,
+        workflow: Callable[..., Any] | str,
+        arg_lists: Sequence[Sequence[Any]],
+        *,
+        queue: str | None = None,
+        conn: psycopg.Connection | None = None,
+    ) -> list[WorkflowHandle]:
+        """Start one run of workflow per list of arguments, in one durable.enqueue_batch call."""
+        name, definition = self._definition(workflow)
+        d = definition or WorkflowDef(name, lambda: None)
+        item: dict[str, Any] = {"name": name}
+        for key, value in (("queue", queue or d.queue), ("max_attempts", d.max_attempts),
+                           ("priority", d.priority),
+                           ("backoff_base", db.interval(d.backoff_base)),
+                           ("backoff_max", db.interval(d.backoff_max))):
+            if value is not None:
+                item[key] = f"{value.total_seconds()} seconds" if key.startswith("backoff") else value
+        items = [{**item, "input": list(args)} for args in arg_lists]
+        rows = self._call(db.enqueue_batch, items, conn=conn)
+        return [WorkflowHandle(self, wid, created) for wid, created in rows]
+
+    def handle(self, workflow_id: str) -> WorkflowHandle:
+        """A handle on an existing workflow run."""
+        return WorkflowHandle(self, workflow_id, created=False)
+
+    def set_queue(self, name: str, concurrency: int | None = None, paused: bool = False) -> None:
+        """durable.set_queue: create a queue or change its settings."""
+        self._call(db.set_queue, name, concurrency, paused)
+
+    def cancel(self, workflow_id: str) -> str:
+        """durable.cancel."""
+        return self._call(db.cancel, workflow_id)
+
+    def retry(self, workflow_id: str) -> str:
+        """durable.retry."""
+        return self._call(db.retry, workflow_id)

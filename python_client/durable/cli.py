@@ -1,0 +1,329 @@
+"""The `durable` command: click options in, durable.* calls, tables or JSON out; no logic."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+import psycopg
+
+from . import db, output, sqitch
+from .app import Durable
+from .errors import DurableError
+from .worker import Worker
+
+RUN_COLUMNS = ["id", "name", "queue", "status", "attempt", "created_at", "duration", "owner"]
+TIMELINE_COLUMNS = ["at", "offset", "kind", "step_id", "name", "attempt", "duration", "detail"]
+
+
+def _since(value: str | None) -> datetime | timedelta | None:
+    """--since: 90s, 15m, 2h, 7d, 2w, or an ISO 8601 time."""
+    if value is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", value)
+    if match:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+        return timedelta(**{unit[match.group(2)]: float(match.group(1))})
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use a duration like 30m, 2h, 7d, or an ISO 8601 time") from None
+
+
+class _Context:
+    def __init__(self, dsn: str | None):
+        self.dsn = dsn
+        self._conn: psycopg.Connection | None = None
+
+    def conn(self) -> psycopg.Connection:
+        if self._conn is None:
+            self._conn = db.connect(self.dsn, application_name="durable cli")
+        return self._conn
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn durable and connection errors into a one-line message and exit status 1."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DurableError as exc:
+            code = f"{exc.sqlstate}: " if exc.sqlstate else ""
+            raise click.ClickException(f"{code}{exc}") from exc
+        except psycopg.OperationalError as exc:
+            raise click.ClickException(f"cannot reach the database: {exc}".strip()) from exc
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+@click.group()
+@click.option("--dsn", envvar="DATABASE_URL", help="libpq DSN or URI [env DATABASE_URL].")
+@click.pass_context
+def main(ctx: click.Context, dsn: str | None) -> None:
+    """Durable workflows with Postgres as the orchestrator."""
+    ctx.obj = _Context(dsn)
+
+
+# -- db ------------------------------------------------------------------------------------------
+
+
+@main.group("db")
+def db_group() -> None:
+    """Deploy, verify, revert or inspect the durable schema with Sqitch."""
+
+
+def _sqitch(command: str, args: list[str]) -> Callable[..., None]:
+    @click.option("--project", type=click.Path(file_okay=False, path_type=Path),
+                  help="Folder with sqitch.plan (default: found from here or the package).")
+    @click.pass_obj
+    @_guard
+    def run(obj: _Context, project: Path | None, **flags: Any) -> None:
+        extra = list(args) + (["-y"] if flags.get("yes") else [])
+        status = sqitch.run(command, obj.dsn, project=project, args=extra)
+        if status:
+            raise click.exceptions.Exit(status)
+
+    return run
+
+
+db_group.command("deploy", help="Deploy every change of sqitch.plan not yet deployed.")(
+    _sqitch("deploy", []))
+db_group.command("verify", help="Run the verify script of every deployed change.")(
+    _sqitch("verify", []))
+db_group.command("status", help="Show which change is deployed.")(_sqitch("status", []))
+db_group.command("revert", help="Revert every deployed change (asks first unless --yes).")(
+    click.option("--yes", "-y", is_flag=True, help="Do not ask.")(_sqitch("revert", [])))
+
+
+# -- worker --------------------------------------------------------------------------------------
+
+
+def _load_app(spec: str, path: str | None) -> Durable:
+    module_name, _, attr = spec.partition(":")
+    sys.path.insert(0, os.path.abspath(path or os.getcwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise click.BadParameter(f"cannot import {module_name}: {exc}", param_hint="APP") from exc
+    app = getattr(module, attr or "app", None)
+    if not isinstance(app, Durable):
+        raise click.BadParameter(f"{spec} is not a durable.Durable app", param_hint="APP")
+    return app
+
+
+@main.command()
+@click.argument("app_spec", metavar="MODULE[:APP]")
+@click.option("--queues", "-q", help="Comma-separated queues, served in this order "
+              "(default: the queues of the app's workflows).")
+@click.option("--concurrency", "-c", default=4, show_default=True, type=click.IntRange(1, 1000),
+              help="Workflows run at once (threads).")
+@click.option("--lease-timeout", type=click.FloatRange(min=0, min_open=True),
+              help="Seconds without a heartbeat before the workflows are reclaimed "
+                   "(default: the server's durable.settings).")
+@click.option("--poll-interval", default=1.0, show_default=True, type=float,
+              help="Seconds between polls when no notification comes.")
+@click.option("--grace", default=10.0, show_default=True, type=float,
+              help="Seconds running workflows get to finish on SIGTERM before they are released.")
+@click.option("--worker-id", help="Unique worker name (default: host-pid-random).")
+@click.option("--path", type=click.Path(file_okay=False), help="Folder to import MODULE from "
+              "(default: the working directory).")
+@click.option("--log-level", default="INFO", show_default=True)
+@click.pass_obj
+@_guard
+def worker(obj: _Context, app_spec: str, queues: str | None, concurrency: int,
+           lease_timeout: float | None, poll_interval: float, grace: float,
+           worker_id: str | None, path: str | None, log_level: str) -> None:
+    """Run the workflows of MODULE:APP until SIGTERM or SIGINT."""
+    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    app = _load_app(app_spec, path)
+    w = Worker(app, queues=[q.strip() for q in queues.split(",") if q.strip()] if queues else None,
+               concurrency=concurrency, lease_timeout=lease_timeout, poll_interval=poll_interval,
+               grace=grace, worker_id=worker_id, dsn=obj.dsn if obj.dsn is not None else app.dsn)
+    w.run()
+    if w.leftover_threads():
+        # a slot is still inside a step that was released: do not wait for it
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(0)
+
+
+# -- client commands -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("name")
+@click.option("--input", "input_", default="[]", show_default=True,
+              help="JSON input: an array is the workflow's arguments, another value its one "
+                   "argument.")
+@click.option("--queue", help="Queue (default: default).")
+@click.option("--id", "workflow_id", help="Workflow id, for idempotency (default: generated).")
+@click.option("--delay", type=float, help="Seconds before it may run.")
+@click.option("--priority", type=int, help="Higher runs first.")
+@click.option("--max-attempts", type=int, help="Attempts of the whole workflow.")
+@click.option("--wait", "wait", type=float, help="Wait up to this many seconds for the result.")
+@json_option
+@click.pass_obj
+@_guard
+def enqueue(obj: _Context, name: str, input_: str, queue: str | None, workflow_id: str | None,
+            delay: float | None, priority: int | None, max_attempts: int | None,
+            wait: float | None, as_json: bool) -> None:
+    """Start workflow NAME."""
+    try:
+        value = json.loads(input_)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--input") from exc
+    wid, created = db.enqueue(obj.conn(), name, value, queue=queue, workflow_id=workflow_id,
+                              delay=delay, priority=priority, max_attempts=max_attempts)
+    info: dict[str, Any] = {"workflow_id": wid, "created": created}
+    if wait is not None:
+        app = Durable(obj.dsn)
+        try:
+            info["output"] = app.handle(wid).result(timeout=wait)
+            info["status"] = "succeeded"
+        finally:
+            app.close()
+    if as_json:
+        click.echo(output.to_json(info))
+    else:
+        click.echo(wid if created else f"{wid} (already existed)")
+        if "output" in info:
+            click.echo(output.cell(info["output"], 2000))
+
+
+@main.command("list")
+@click.option("--status", type=click.Choice(
+    ["pending", "running", "waiting", "succeeded", "failed", "cancelled"]))
+@click.option("--queue")
+@click.option("--name")
+@click.option("--since", help="Created since: 30m, 2h, 7d, or an ISO 8601 time.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
+@json_option
+@click.pass_obj
+@_guard
+def list_(obj: _Context, status: str | None, queue: str | None, name: str | None,
+          since: str | None, limit: int, as_json: bool) -> None:
+    """List workflow runs, newest first (the view durable.runs)."""
+    rows = db.runs(obj.conn(), status=status, queue=queue, name=name, since=_since(since),
+                   limit=limit)
+    click.echo(output.to_json(rows) if as_json else output.table(rows, RUN_COLUMNS))
+
+
+@main.command()
+@click.argument("workflow_id")
+@json_option
+@click.pass_obj
+@_guard
+def show(obj: _Context, workflow_id: str, as_json: bool) -> None:
+    """Show one run and its steps as a timeline, with durations and errors."""
+    conn = obj.conn()
+    rows = db.runs(conn, workflow_id=workflow_id, limit=1)
+    if not rows:
+        db.result(conn, workflow_id)  # raises DU003 with the server's message
+    run = rows[0]
+    events = db.timeline(conn, workflow_id)
+    for event in events:
+        event["offset"] = event["at"] - run["created_at"]
+    if as_json:
+        click.echo(output.to_json({"run": run, "timeline": events}))
+        return
+    fields = ["id", "name", "queue", "status", "attempt", "max_attempts", "owner", "created_at",
+              "finished_at", "duration", "input", "output", "error"]
+    for field in fields:
+        if run.get(field) is not None:
+            text = output.error_text(run[field]) if field == "error" else run[field]
+            click.echo(f"{field + ':':<14}{output.cell(text, 200)}")
+    click.echo("")
+    for event in events:
+        event["offset"] = "+" + output.duration(event["offset"])
+        if event["is_error"]:
+            event["kind"] = event["kind"].upper()
+            event["detail"] = output.error_text(event["detail"])
+    click.echo(output.table(events, TIMELINE_COLUMNS) if events else "(no steps recorded)")
+
+
+@main.command()
+@click.argument("workflow_id")
+@json_option
+@click.pass_obj
+@_guard
+def cancel(obj: _Context, workflow_id: str, as_json: bool) -> None:
+    """Cancel a pending, running or waiting workflow."""
+    status = db.cancel(obj.conn(), workflow_id)
+    click.echo(output.to_json({"workflow_id": workflow_id, "status": status}) if as_json
+               else f"{workflow_id}: {status}")
+
+
+@main.command()
+@click.argument("workflow_id")
+@json_option
+@click.pass_obj
+@_guard
+def retry(obj: _Context, workflow_id: str, as_json: bool) -> None:
+    """Run a failed or cancelled workflow again (its successful steps are replayed)."""
+    status = db.retry(obj.conn(), workflow_id)
+    click.echo(output.to_json({"workflow_id": workflow_id, "status": status}) if as_json
+               else f"{workflow_id}: {status}")
+
+
+@main.command()
+@click.option("--since", default="30d", show_default=True,
+              help="Errors since: 30m, 2h, 7d, or an ISO 8601 time.")
+@click.option("--all", "all_", is_flag=True, help="Failed workflow attempts too, not only steps.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1))
+@json_option
+@click.pass_obj
+@_guard
+def errors(obj: _Context, since: str, all_: bool, limit: int, as_json: bool) -> None:
+    """Failed step tries (the view durable.run_errors), newest first."""
+    when = _since(since)
+    if isinstance(when, datetime):
+        when = datetime.now(when.tzinfo) - when
+    rows = db.run_errors(obj.conn(), since=when, steps_only=not all_, limit=limit)
+    if not as_json:
+        for row in rows:
+            row["error"] = output.error_text(row["error"])
+    columns = ["created_at", "workflow_id", "workflow_name", "step_id", "step_name", "attempt",
+               "error"]
+    click.echo(output.to_json(rows) if as_json else output.table(rows, columns))
+
+
+@main.command()
+@json_option
+@click.pass_obj
+@_guard
+def queues(obj: _Context, as_json: bool) -> None:
+    """Queues, their settings and counts (the view durable.queue_stats)."""
+    rows = db.queue_stats(obj.conn())
+    columns = ["queue", "concurrency", "paused", "pending", "running", "waiting",
+               "oldest_pending"]
+    click.echo(output.to_json(rows) if as_json else output.table(rows, columns))
+
+
+@main.command()
+@json_option
+@click.pass_obj
+@_guard
+def workers(obj: _Context, as_json: bool) -> None:
+    """Workers, their heartbeats and how much each runs (the view durable.worker_status)."""
+    rows = db.worker_status(obj.conn())
+    columns = ["id", "alive", "running", "heartbeat_at", "lease_timeout", "started_at"]
+    click.echo(output.to_json(rows) if as_json else output.table(rows, columns))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

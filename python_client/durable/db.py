@@ -1,0 +1,370 @@
+"""Connections and calls: every statement the client sends to Postgres is in this module.
+
+Each call is one `select ... from durable.<function>(...)` or one read of a `durable.*` view, and
+so one round trip. SQL errors of class DU come back as the exceptions of durable.errors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from .errors import translate
+
+Seconds = float | int | timedelta
+
+
+def resolve_dsn(dsn: str | None) -> str:
+    """The DSN to use: dsn itself, else $DATABASE_URL, else libpq's defaults (PG* variables)."""
+    return dsn if dsn is not None else os.environ.get("DATABASE_URL", "")
+
+
+def connect(
+    dsn: str | None = None, *, autocommit: bool = True, application_name: str = "durable"
+) -> psycopg.Connection:
+    """A new connection: autocommit (no BEGIN of its own), no server-side prepares.
+
+    Prepared statements are off because psycopg prepares a statement in a round trip of its
+    own; a call to a PL/pgSQL function costs nothing to parse, and its inner plans are cached.
+    """
+    return psycopg.connect(
+        resolve_dsn(dsn),
+        autocommit=autocommit,
+        prepare_threshold=None,
+        application_name=application_name[:63],
+    )
+
+
+def interval(value: Seconds | None) -> timedelta | None:
+    """A number of seconds (or a timedelta) as a timedelta, None kept."""
+    if value is None or isinstance(value, timedelta):
+        return value
+    return timedelta(seconds=value)
+
+
+def _json(value: Any) -> Jsonb:
+    return Jsonb(value)
+
+
+def _rows(conn: psycopg.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict]:
+    try:
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+    except psycopg.Error as exc:
+        mapped = translate(exc)
+        if mapped is exc:
+            raise
+        raise mapped from exc
+
+
+def _named_call(function: str, args: dict[str, Any], casts: dict[str, str]) -> tuple[str, dict]:
+    """`select * from durable.f(p_a => %(a)s::cast, ...)` with only the arguments given (not
+    None), so that the SQL's own defaults apply to the others."""
+    given = {k: v for k, v in args.items() if v is not None}
+    parts = [f"p_{k} => %({k})s{casts.get(k, '')}" for k in given]
+    return f"select * from durable.{function}({', '.join(parts)})", given
+
+
+# -- enqueue -------------------------------------------------------------------------------------
+
+_ENQUEUE_CASTS = {
+    "name": "::text", "input": "::jsonb", "queue": "::text", "workflow_id": "::text",
+    "priority": "::integer", "run_at": "::timestamptz", "delay": "::interval",
+    "max_attempts": "::integer", "backoff_base": "::interval", "backoff_max": "::interval",
+}
+
+
+def enqueue(
+    conn: psycopg.Connection,
+    name: str,
+    input: Any = None,
+    *,
+    queue: str | None = None,
+    workflow_id: str | None = None,
+    priority: int | None = None,
+    run_at: datetime | None = None,
+    delay: Seconds | None = None,
+    max_attempts: int | None = None,
+    backoff_base: Seconds | None = None,
+    backoff_max: Seconds | None = None,
+) -> tuple[str, bool]:
+    """durable.enqueue: start workflow name; returns (workflow_id, created)."""
+    sql, params = _named_call(
+        "enqueue",
+        {
+            "name": name, "input": _json(input), "queue": queue, "workflow_id": workflow_id,
+            "priority": priority, "run_at": run_at, "delay": interval(delay),
+            "max_attempts": max_attempts, "backoff_base": interval(backoff_base),
+            "backoff_max": interval(backoff_max),
+        },
+        _ENQUEUE_CASTS,
+    )
+    row = _rows(conn, sql, params)[0]
+    return row["workflow_id"], row["created"]
+
+
+def enqueue_batch(conn: psycopg.Connection, items: list[dict[str, Any]]) -> list[tuple[str, bool]]:
+    """durable.enqueue_batch: items are objects with the keys of enqueue; one row per item."""
+    rows = _rows(conn, "select workflow_id, created from durable.enqueue_batch(%s::jsonb)",
+                 [_json(items)])
+    return [(r["workflow_id"], r["created"]) for r in rows]
+
+
+# -- worker calls --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A workflow handed to a worker by durable.claim, with its recorded steps."""
+
+    workflow_id: str
+    name: str
+    queue: str
+    input: Any
+    lease: int
+    attempt: int
+    max_attempts: int
+    steps: list[dict[str, Any]]
+
+
+def claim(
+    conn: psycopg.Connection,
+    worker: str,
+    queues: Sequence[str],
+    max: int = 1,
+    lease_timeout: Seconds | None = None,
+) -> list[Claimed]:
+    """durable.claim: up to max runnable workflows of queues for worker."""
+    rows = _rows(
+        conn,
+        "select workflow_id, name, queue, input, lease, attempt, max_attempts, steps"
+        " from durable.claim(%s::text, %s::text[], %s::integer, %s::interval)",
+        [worker, list(queues), max, interval(lease_timeout)],
+    )
+    return [Claimed(**r) for r in rows]
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What durable.checkpoint answered: recorded by this call or before, and what counts."""
+
+    recorded: bool
+    output: Any
+    error: Any
+
+
+def checkpoint(
+    conn: psycopg.Connection,
+    workflow_id: str,
+    lease: int,
+    step_id: int,
+    name: str,
+    output: Any = None,
+    error: Any = None,
+    started_at: datetime | None = None,
+) -> StepOutcome:
+    """durable.checkpoint: record step step_id's output (or final error), once."""
+    rows = _rows(
+        conn,
+        "select recorded, output, error from durable.checkpoint(%s::text, %s::bigint,"
+        " %s::integer, %s::text, %s::jsonb, %s::jsonb, %s::timestamptz)",
+        [workflow_id, lease, step_id, name, _json(output),
+         None if error is None else _json(error), started_at],
+    )
+    return StepOutcome(**rows[0])
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    """What durable.step_failed decided: retry after retry_in, or the outcome that counts."""
+
+    retry: bool
+    retry_in: timedelta | None
+    tries: int
+    output: Any
+    error: Any
+
+
+def step_failed(
+    conn: psycopg.Connection,
+    workflow_id: str,
+    lease: int,
+    step_id: int,
+    name: str,
+    error: Any,
+    *,
+    max_attempts: int | None = None,
+    backoff_base: Seconds | None = None,
+    backoff_max: Seconds | None = None,
+    started_at: datetime | None = None,
+) -> StepFailure:
+    """durable.step_failed: record a failed try; the SQL decides whether to retry and when."""
+    sql, params = _named_call(
+        "step_failed",
+        {
+            "workflow_id": workflow_id, "lease": lease, "step_id": step_id, "name": name,
+            "error": _json(error), "max_attempts": max_attempts,
+            "backoff_base": interval(backoff_base), "backoff_max": interval(backoff_max),
+            "started_at": started_at,
+        },
+        {"workflow_id": "::text", "lease": "::bigint", "step_id": "::integer", "name": "::text",
+         "error": "::jsonb", "max_attempts": "::integer", "backoff_base": "::interval",
+         "backoff_max": "::interval", "started_at": "::timestamptz"},
+    )
+    return StepFailure(**_rows(conn, sql, params)[0])
+
+
+def complete(conn: psycopg.Connection, workflow_id: str, lease: int, output: Any = None) -> str:
+    """durable.complete: finish the workflow successfully; returns 'succeeded'."""
+    rows = _rows(conn, "select status from durable.complete(%s::text, %s::bigint, %s::jsonb) as r(status)",
+                 [workflow_id, lease, _json(output)])
+    return rows[0]["status"]
+
+
+def fail(
+    conn: psycopg.Connection, workflow_id: str, lease: int, error: Any, retryable: bool = True
+) -> tuple[str, datetime | None]:
+    """durable.fail: end the attempt with error; returns (status, run_at of the retry)."""
+    rows = _rows(conn, "select status, run_at from durable.fail(%s::text, %s::bigint, %s::jsonb,"
+                       " %s::boolean)", [workflow_id, lease, _json(error), retryable])
+    return rows[0]["status"], rows[0]["run_at"]
+
+
+def heartbeat(
+    conn: psycopg.Connection, worker: str, lease_timeout: Seconds | None = None
+) -> dict[str, int]:
+    """durable.heartbeat: keep worker's leases alive; returns {workflow_id: lease} it holds."""
+    rows = _rows(conn, "select workflow_id, lease from durable.heartbeat(%s::text, %s::interval)",
+                 [worker, interval(lease_timeout)])
+    return {r["workflow_id"]: r["lease"] for r in rows}
+
+
+def release(conn: psycopg.Connection, worker: str, workflow_ids: Sequence[str] | None = None) -> int:
+    """durable.release: hand workflows back (all of them, and forget the worker, when None)."""
+    rows = _rows(conn, "select released from durable.release(%s::text, %s::text[]) as r(released)",
+                 [worker, None if workflow_ids is None else list(workflow_ids)])
+    return rows[0]["released"]
+
+
+# -- control -------------------------------------------------------------------------------------
+
+
+def cancel(conn: psycopg.Connection, workflow_id: str) -> str:
+    """durable.cancel: cancel a pending, running or waiting workflow."""
+    return _rows(conn, "select status from durable.cancel(%s::text) as r(status)", [workflow_id])[0]["status"]
+
+
+def retry(conn: psycopg.Connection, workflow_id: str) -> str:
+    """durable.retry: run a failed or cancelled workflow again."""
+    return _rows(conn, "select status from durable.retry(%s::text) as r(status)", [workflow_id])[0]["status"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """durable.result: a workflow's status and, once finished, its output or error."""
+
+    status: str
+    output: Any
+    error: Any
+    attempt: int
+    created_at: datetime
+    finished_at: datetime | None
+
+
+def result(conn: psycopg.Connection, workflow_id: str) -> Result:
+    """durable.result for one workflow."""
+    rows = _rows(conn, "select status, output, error, attempt, created_at, finished_at"
+                       " from durable.result(%s::text)", [workflow_id])
+    return Result(**rows[0])
+
+
+def set_queue(
+    conn: psycopg.Connection, name: str, concurrency: int | None = None, paused: bool = False
+) -> None:
+    """durable.set_queue: create a queue or change its settings."""
+    _rows(conn, "select * from durable.set_queue(%s::text, %s::integer, %s::boolean)",
+          [name, concurrency, paused])
+
+
+# -- views ---------------------------------------------------------------------------------------
+
+
+def runs(
+    conn: psycopg.Connection,
+    *,
+    status: str | None = None,
+    queue: str | None = None,
+    name: str | None = None,
+    since: datetime | timedelta | None = None,
+    workflow_id: str | None = None,
+    limit: int = 50,
+) -> list[dict]:
+    """Rows of the view durable.runs, newest first, filtered."""
+    where, params = [], []
+    for column, value in (("status", status), ("queue", queue), ("name", name),
+                          ("id", workflow_id)):
+        if value is not None:
+            where.append(f"{column} = %s")
+            params.append(value)
+    if isinstance(since, timedelta):
+        where.append("created_at >= now() - %s::interval")
+        params.append(since)
+    elif since is not None:
+        where.append("created_at >= %s::timestamptz")
+        params.append(since)
+    sql = ("select id, name, queue, status, priority, attempt, max_attempts, run_at, owner,"
+           " claims, input, output, error, created_at, claimed_at, finished_at, duration"
+           " from durable.runs")
+    if where:
+        sql += " where " + " and ".join(where)
+    sql += " order by created_at desc, id limit %s"
+    params.append(limit)
+    return _rows(conn, sql, params)
+
+
+def timeline(conn: psycopg.Connection, workflow_id: str) -> list[dict]:
+    """The view durable.timeline for one workflow, in order."""
+    return _rows(conn, "select at, kind, step_id, name, attempt, duration, detail, is_error"
+                       " from durable.timeline where workflow_id = %s"
+                       " order by at, step_id nulls last, kind", [workflow_id])
+
+
+def run_errors(conn: psycopg.Connection, *, since: timedelta | None = None,
+               steps_only: bool = True, limit: int = 100) -> list[dict]:
+    """Rows of the view durable.run_errors, newest first."""
+    where, params = [], []
+    if steps_only:
+        where.append("step_id is not null")
+    if since is not None:
+        where.append("created_at > now() - %s::interval")
+        params.append(since)
+    sql = ("select id, workflow_id, workflow_name, queue, step_id, step_name, attempt, error,"
+           " created_at from durable.run_errors")
+    if where:
+        sql += " where " + " and ".join(where)
+    sql += " order by created_at desc, id desc limit %s"
+    params.append(limit)
+    return _rows(conn, sql, params)
+
+
+def queue_stats(conn: psycopg.Connection) -> list[dict]:
+    """Rows of the view durable.queue_stats."""
+    return _rows(conn, "select queue, concurrency, paused, pending, running, waiting,"
+                       " oldest_pending from durable.queue_stats order by queue")
+
+
+def worker_status(conn: psycopg.Connection, worker: str | None = None) -> list[dict]:
+    """Rows of the view durable.worker_status (one worker's when worker is given)."""
+    sql = ("select id, started_at, heartbeat_at, lease_timeout, expires_at, alive, running"
+           " from durable.worker_status")
+    if worker is not None:
+        return _rows(conn, sql + " where id = %s", [worker])
+    return _rows(conn, sql + " order by id")

@@ -1,0 +1,189 @@
+"""Exceptions: one class per SQLSTATE of class DU, and the client's own few.
+
+Every refusal of the SQL layer arrives as a subclass of DurableError named after what it means
+(LeaseLost) and aliased by its code (DU001), carrying the server's message and hint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+
+class DurableError(Exception):
+    """Base class of every error raised by the durable client."""
+
+    sqlstate: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None, sqlstate: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        if sqlstate is not None:
+            self.sqlstate = sqlstate
+
+    def __str__(self) -> str:
+        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+
+
+class SQLError(DurableError):
+    """A refusal of the durable SQL layer (SQLSTATE class DU) without a class of its own."""
+
+
+class LeaseLost(SQLError):
+    """DU001: the lease is not (or no longer) the workflow's current one: stop executing it."""
+
+    sqlstate = "DU001"
+
+
+class Cancelled(SQLError):
+    """DU002: the workflow was cancelled: stop executing it."""
+
+    sqlstate = "DU002"
+
+
+class UnknownWorkflow(SQLError):
+    """DU003: no workflow has this id."""
+
+    sqlstate = "DU003"
+
+
+class UnknownQueue(SQLError):
+    """DU004: no queue has this name."""
+
+    sqlstate = "DU004"
+
+
+class Nondeterminism(SQLError):
+    """DU005: another step is recorded at this position: the workflow code is not deterministic."""
+
+    sqlstate = "DU005"
+
+
+class IdConflict(SQLError):
+    """DU006: the workflow id is already used by a workflow of another name."""
+
+    sqlstate = "DU006"
+
+
+class BadTransition(SQLError):
+    """DU007: the state machine does not allow this status change."""
+
+    sqlstate = "DU007"
+
+
+class PayloadTooLarge(SQLError):
+    """DU008: an input, output or error is over durable.settings.max_payload_bytes."""
+
+    sqlstate = "DU008"
+
+
+class FakeClock(SQLError):
+    """DU009: durable.fake_now is set by a session that is not a superuser."""
+
+    sqlstate = "DU009"
+
+
+class MissingArgument(SQLError):
+    """DU010: a required argument is null or empty."""
+
+    sqlstate = "DU010"
+
+
+class BadArgument(SQLError):
+    """DU011: an argument is out of range or inconsistent."""
+
+    sqlstate = "DU011"
+
+
+class MalformedBatch(SQLError):
+    """DU012: an enqueue batch is not a JSON array of objects with known keys."""
+
+    sqlstate = "DU012"
+
+
+class AlreadyFinished(SQLError):
+    """DU013: the workflow already finished and cannot be cancelled."""
+
+    sqlstate = "DU013"
+
+
+class NotRetryable(SQLError):
+    """DU014: only failed or cancelled workflows can be retried."""
+
+    sqlstate = "DU014"
+
+
+DU001 = LeaseLost
+DU002 = Cancelled
+DU003 = UnknownWorkflow
+DU004 = UnknownQueue
+DU005 = Nondeterminism
+DU006 = IdConflict
+DU007 = BadTransition
+DU008 = PayloadTooLarge
+DU009 = FakeClock
+DU010 = MissingArgument
+DU011 = BadArgument
+DU012 = MalformedBatch
+DU013 = AlreadyFinished
+DU014 = NotRetryable
+
+BY_SQLSTATE: dict[str, type[SQLError]] = {
+    cls.sqlstate: cls
+    for cls in (
+        LeaseLost, Cancelled, UnknownWorkflow, UnknownQueue, Nondeterminism, IdConflict,
+        BadTransition, PayloadTooLarge, FakeClock, MissingArgument, BadArgument, MalformedBatch,
+        AlreadyFinished, NotRetryable,
+    )
+    if cls.sqlstate
+}
+
+
+def translate(exc: psycopg.Error) -> Exception:
+    """The durable exception for a psycopg error raised with a DU SQLSTATE, else exc itself."""
+    state = exc.sqlstate
+    if not state or not state.startswith("DU"):
+        return exc
+    cls = BY_SQLSTATE.get(state, SQLError)
+    diag = exc.diag
+    return cls(diag.message_primary or str(exc), hint=diag.message_hint, sqlstate=state)
+
+
+class WorkflowFailed(DurableError):
+    """The workflow finished with status failed; error holds the error it recorded."""
+
+    def __init__(self, workflow_id: str, error: Any):
+        message = error.get("message") if isinstance(error, dict) else None
+        super().__init__(f"workflow {workflow_id} failed: {message or error}")
+        self.workflow_id = workflow_id
+        self.error = error
+
+
+class WorkflowCancelled(DurableError):
+    """The workflow finished with status cancelled."""
+
+    def __init__(self, workflow_id: str):
+        super().__init__(f"workflow {workflow_id} was cancelled")
+        self.workflow_id = workflow_id
+
+
+class StepFailed(DurableError):
+    """A step ended in error for good (its retries exhausted); raised into the workflow code."""
+
+    def __init__(self, step: str, error: Any):
+        message = error.get("message") if isinstance(error, dict) else None
+        kind = error.get("type") if isinstance(error, dict) else None
+        text = f"{kind}: {message}" if kind else str(message or error)
+        super().__init__(f"step {step} failed: {text}")
+        self.step = step
+        self.error = error
+
+
+class NotRegistered(DurableError):
+    """No workflow of this name is registered with the Durable app."""
+
+
+class Stopped(DurableError):
+    """Internal: the run must stop (lease lost, cancelled or worker stopping); never recorded."""

@@ -1,0 +1,259 @@
+"""Running one claimed workflow: replaying recorded steps, recording new ones, finishing.
+
+Round trips per run: a recorded step costs none (its outcome came with the claim), a new step
+one durable.checkpoint (a transactional step: BEGIN, its own statements, checkpoint, COMMIT), a
+failed try one durable.step_failed, and the end one durable.complete or durable.fail. Every
+decision (retry or not, after what delay, whether the lease still holds) is the SQL's answer.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+
+from . import db
+from .errors import Cancelled, DurableError, LeaseLost, StepFailed, Stopped
+
+if TYPE_CHECKING:
+    from .app import Durable, StepDef
+
+_TRACEBACK_LIMIT = 4000
+_MESSAGE_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What a running step knows about itself."""
+
+    workflow_id: str
+    step_id: int
+    name: str
+    attempt: int
+    try_number: int
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across re-executions of this step: pass it to outside services."""
+        return f"{self.workflow_id}:{self.step_id}"
+
+
+_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("durable_run", default=None)
+_step: contextvars.ContextVar[StepInfo | None] = contextvars.ContextVar("durable_step", default=None)
+
+
+def current_run() -> Run | None:
+    """The run executing in this thread, if any."""
+    return _run.get()
+
+
+def step_info() -> StepInfo:
+    """The StepInfo of the step running in this thread; RuntimeError outside a step."""
+    info = _step.get()
+    if info is None:
+        raise RuntimeError("not inside a durable step")
+    return info
+
+
+def idempotency_key() -> str:
+    """The running step's idempotency key, f"{workflow_id}:{step_id}", the same on every retry."""
+    return step_info().idempotency_key
+
+
+def should_stop() -> bool:
+    """True when the running workflow must stop (lease lost, cancelled, worker stopping): long
+    steps may poll it and return early."""
+    run = _run.get()
+    return run is not None and run.interrupted.is_set()
+
+
+def error_json(exc: BaseException) -> dict[str, Any]:
+    """An exception as the JSON the SQL records: type, message, traceback (truncated)."""
+    cls = type(exc)
+    kind = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    if isinstance(exc, StepFailed) and isinstance(exc.error, dict):
+        return {"type": kind, "message": str(exc)[:_MESSAGE_LIMIT], "step": exc.step,
+                "cause": exc.error}
+    text = "".join(traceback.format_exception(cls, exc, exc.__traceback__))
+    return {"type": kind, "message": str(exc)[:_MESSAGE_LIMIT],
+            "traceback": text[-_TRACEBACK_LIMIT:]}
+
+
+def args_of(value: Any) -> list[Any]:
+    """A workflow input as positional arguments: an array is the list of arguments, null is
+    none, any other JSON value is the one argument."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+class _AlreadyRecorded(Exception):
+    def __init__(self, outcome: db.StepOutcome):
+        self.outcome = outcome
+
+
+class NonRetryable(Exception):
+    """Raise it (or a subclass) from a workflow to fail it without the SQL's retries."""
+
+
+class Run:
+    """One claimed workflow being executed on one connection by one thread."""
+
+    def __init__(self, app: Durable, claimed: db.Claimed):
+        self.app = app
+        self.claimed = claimed
+        self.workflow_id = claimed.workflow_id
+        self.lease = claimed.lease
+        self.recorded = {s["step_id"]: s for s in claimed.steps}
+        self.next_step = 0
+        self.interrupted = threading.Event()
+        self.reason: str | None = None
+        self.conn: psycopg.Connection | None = None
+        self.replayed = 0
+        self.executed = 0
+
+    def interrupt(self, reason: str) -> None:
+        """Ask the run to stop at its next step boundary (and cut short a retry wait)."""
+        if self.reason is None:
+            self.reason = reason
+        self.interrupted.set()
+
+    def _check(self) -> None:
+        if self.interrupted.is_set():
+            raise Stopped(f"workflow {self.workflow_id}: {self.reason}")
+
+    def execute(self, conn: psycopg.Connection) -> str:
+        """Run the workflow to its end on conn; returns how it ended: succeeded, pending (a
+        retry is scheduled), failed, or stopped (lease lost, cancelled, interrupted)."""
+        self.conn = conn
+        claimed = self.claimed
+        definition = self.app.workflows.get(claimed.name)
+        token = _run.set(self)
+        try:
+            if definition is None:
+                raise LookupError(f"no workflow named {claimed.name!r} is registered in this worker")
+            self._check()
+            output = definition.fn(*args_of(claimed.input))
+        except (Stopped, LeaseLost, Cancelled) as exc:
+            self.interrupt(str(exc))
+            return "stopped"
+        except psycopg.OperationalError as exc:
+            if conn.broken or conn.closed:
+                raise
+            return self._fail(exc, True)
+        except Exception as exc:  # noqa: BLE001 - the workflow's own error is its outcome
+            return self._fail(exc, not isinstance(exc, NonRetryable))
+        finally:
+            _run.reset(token)
+        try:
+            return db.complete(conn, self.workflow_id, self.lease, output)
+        except (LeaseLost, Cancelled) as exc:
+            self.interrupt(str(exc))
+            return "stopped"
+        except (DurableError, TypeError, ValueError) as exc:
+            # the output was refused (too large: DU008) or is not JSON: that is the failure
+            return self._fail(exc, True)
+
+    def _fail(self, exc: BaseException, retryable: bool) -> str:
+        try:
+            status, _ = db.fail(self.conn, self.workflow_id, self.lease, error_json(exc), retryable)
+            return status
+        except (LeaseLost, Cancelled) as lost:
+            self.interrupt(str(lost))
+            return "stopped"
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    def step(self, definition: StepDef, args: tuple, kwargs: dict) -> Any:
+        """Run (or replay) the next step of the workflow and return its output."""
+        step_id = self.next_step
+        self.next_step += 1
+        recorded = self.recorded.get(step_id)
+        if recorded is not None and recorded["name"] == definition.name:
+            self.replayed += 1
+            return _outcome(definition.name, recorded["output"], recorded["error"])
+        self._check()
+        conn = self.conn
+        if recorded is not None:
+            # Another step is recorded here: the SQL refuses this one (DU005) before it runs.
+            done = db.checkpoint(conn, self.workflow_id, self.lease, step_id, definition.name)
+            return _outcome(definition.name, done.output, done.error)
+        self.executed += 1
+        tries = 0
+        while True:
+            tries += 1
+            info = StepInfo(self.workflow_id, step_id, definition.name, self.claimed.attempt, tries)
+            started = datetime.now(timezone.utc)
+            try:
+                if definition.transactional:
+                    done = self._transactional(definition, info, started, args, kwargs)
+                else:
+                    value = _call(info, definition.fn, args, kwargs)
+                    done = db.checkpoint(conn, self.workflow_id, self.lease, step_id,
+                                         definition.name, value, None, started)
+                return _outcome(definition.name, done.output, done.error)
+            except _StepRaised as raised:
+                exc = raised.exc
+            failure = db.step_failed(
+                conn, self.workflow_id, self.lease, step_id, definition.name, error_json(exc),
+                max_attempts=definition.max_attempts, backoff_base=definition.backoff_base,
+                backoff_max=definition.backoff_max, started_at=started,
+            )
+            if not failure.retry:
+                return _outcome(definition.name, failure.output, failure.error)
+            self.interrupted.wait(failure.retry_in.total_seconds())
+            self._check()
+
+    def _transactional(self, definition: StepDef, info: StepInfo, started: datetime,
+                       args: tuple, kwargs: dict) -> db.StepOutcome:
+        conn = self.conn
+        try:
+            with conn.transaction():
+                value = _call(info, definition.fn, (conn, *args), kwargs)
+                done = db.checkpoint(conn, self.workflow_id, self.lease, info.step_id,
+                                     definition.name, value, None, started)
+                if not done.recorded:
+                    # recorded before (by an execution whose reply was lost): undo our writes
+                    raise _AlreadyRecorded(done)
+            return done
+        except _AlreadyRecorded as already:
+            return already.outcome
+
+
+class _StepRaised(Exception):
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def _call(info: StepInfo, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    """Call a step's function with its StepInfo current; its own exceptions come out wrapped in
+    _StepRaised, the ones that must stop the run (and a broken connection) as they are."""
+    token = _step.set(info)
+    try:
+        return fn(*args, **kwargs)
+    except (Stopped, LeaseLost, Cancelled):
+        raise
+    except psycopg.OperationalError as exc:
+        run = _run.get()
+        if run is not None and run.conn is not None and (run.conn.broken or run.conn.closed):
+            raise
+        raise _StepRaised(exc) from exc
+    except Exception as exc:
+        raise _StepRaised(exc) from exc
+    finally:
+        _step.reset(token)
+
+
+def _outcome(name: str, output: Any, error: Any) -> Any:
+    if error is not None:
+        raise StepFailed(name, error)
+    return output
+

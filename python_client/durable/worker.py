@@ -1,0 +1,345 @@
+"""The worker loop: claim into free slots, run, heartbeat, listen, stop cleanly.
+
+Threads and connections (each thread has its own connection and remakes it when broken):
+  main       claims as many workflows as there are free slots (one durable.claim), then sleeps
+             until a slot frees or NOTIFY durable_runnable names one of its queues, or for
+             poll_interval at most (delayed work and lost notifications are found by the poll)
+  slots      N threads, each running one workflow at a time (durable.execution.Run)
+  heartbeat  durable.heartbeat about three times per lease timeout; a running workflow missing
+             from its answer was reclaimed, released or cancelled and is told to stop; one the
+             SQL says this worker holds but that runs nowhere here (its claim's reply or a slot's
+             connection was lost) is handed back with durable.release
+  listener   LISTEN durable_runnable
+
+On SIGTERM or SIGINT it claims nothing more, lets running workflows finish for up to `grace`
+seconds, tells the others to stop at their next step boundary, hands back everything it still
+holds (durable.release, which also forgets the worker) and returns. A second signal skips the
+grace. A SIGKILL loses nothing: the SQL reclaims the workflows once the lease expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue as queue_mod
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+import psycopg
+
+from . import db
+from .app import Durable
+from .execution import Run
+
+log = logging.getLogger("durable.worker")
+
+Connect = Callable[[str, str], psycopg.Connection]  # (dsn, role) -> connection
+
+
+def default_worker_id() -> str:
+    """hostname-pid-random: unique per process, readable in durable.worker_status."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    """Runs the workflows of app from queues with concurrency slots."""
+
+    def __init__(
+        self,
+        app: Durable,
+        *,
+        queues: Sequence[str] | None = None,
+        concurrency: int = 4,
+        lease_timeout: float | None = None,
+        poll_interval: float = 1.0,
+        grace: float = 10.0,
+        worker_id: str | None = None,
+        dsn: str | None = None,
+        connect: Connect | None = None,
+    ):
+        if concurrency < 1:
+            raise ValueError("concurrency must be 1 or more")
+        self.app = app
+        self.queues = list(queues) if queues else _default_queues(app)
+        self.concurrency = concurrency
+        self.lease_timeout = lease_timeout
+        self.poll_interval = poll_interval
+        self.grace = grace
+        self.worker_id = worker_id or default_worker_id()
+        self.dsn = dsn if dsn is not None else app.dsn
+        self._connect_fn = connect
+        self.runs: dict[str, Run] = {}
+        self.finished: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._work: queue_mod.Queue[Run | None] = queue_mod.Queue()
+        self._wake = threading.Event()
+        self._slot_freed = threading.Event()
+        self._stopping = threading.Event()
+        self._hurry = threading.Event()
+        self._threads_stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._heartbeat_every = 10.0
+
+    # -- connections -----------------------------------------------------------------------------
+
+    def connect(self, role: str) -> psycopg.Connection:
+        """A new connection for one of the worker's threads."""
+        if self._connect_fn is not None:
+            return self._connect_fn(self.dsn, role)
+        return db.connect(self.dsn, application_name=f"durable {role} {self.worker_id}")
+
+    def _reconnect(self, role: str, stop: threading.Event) -> psycopg.Connection | None:
+        """Connect, retrying with backoff (Postgres may be restarting) until stop is set."""
+        delay = 0.1
+        while not stop.is_set():
+            try:
+                return self.connect(role)
+            except psycopg.OperationalError as exc:
+                log.warning("%s: cannot connect (%s), retrying in %.1fs", role, exc, delay)
+                stop.wait(delay)
+                delay = min(delay * 2, 5.0)
+        return None
+
+    # -- control ---------------------------------------------------------------------------------
+
+    def stop(self, hurry: bool = False) -> None:
+        """Ask the worker to stop: finish or release its work, then return from run()."""
+        if self._stopping.is_set():
+            hurry = True
+        self._stopping.set()
+        if hurry:
+            self._hurry.set()
+        self._wake.set()
+        self._slot_freed.set()
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        log.info("signal %s: stopping", signal.Signals(signum).name)
+        self.stop()
+
+    def run(self, install_signals: bool = True) -> None:
+        """Run until stop() (or SIGTERM/SIGINT when install_signals)."""
+        if install_signals:
+            signal.signal(signal.SIGTERM, self._on_signal)
+            signal.signal(signal.SIGINT, self._on_signal)
+        conn = self._reconnect("main", self._stopping)
+        if conn is None:
+            return
+        self._register(conn)
+        log.info("worker %s: queues %s, %d slots, lease timeout %s", self.worker_id,
+                 ",".join(self.queues), self.concurrency, self._lease_text())
+        self._start_threads()
+        try:
+            self._loop(conn)
+        finally:
+            self._shutdown()
+            conn.close()
+
+    def _lease_text(self) -> str:
+        return "server default" if self.lease_timeout is None else f"{self.lease_timeout}s"
+
+    def _register(self, conn: psycopg.Connection) -> None:
+        db.heartbeat(conn, self.worker_id, self.lease_timeout)
+        # the lease timeout that applies (the server's default unless given) sets the pace
+        rows = db.worker_status(conn, self.worker_id)
+        lease: timedelta = rows[0]["lease_timeout"] if rows else timedelta(seconds=30)
+        self._heartbeat_every = max(lease.total_seconds() / 3, 0.05)
+
+    def _start_threads(self) -> None:
+        targets = [("heartbeat", self._heartbeat_loop), ("listener", self._listen_loop)]
+        targets += [(f"slot-{i}", self._slot_loop) for i in range(self.concurrency)]
+        for name, target in targets:
+            thread = threading.Thread(target=target, name=f"durable-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    # -- main loop: claim into free slots --------------------------------------------------------
+
+    def _loop(self, conn: psycopg.Connection) -> None:
+        while not self._stopping.is_set():
+            self._slot_freed.clear()
+            free = self.concurrency - len(self.runs)
+            if free <= 0:
+                self._slot_freed.wait(self.poll_interval)
+                continue
+            self._wake.clear()
+            try:
+                got = self._claim(conn, free)
+            except psycopg.OperationalError as exc:
+                log.warning("claim: connection lost (%s): reconnecting", exc)
+                conn.close()
+                new = self._reconnect("main", self._stopping)
+                if new is None:
+                    return
+                conn = new
+                continue
+            if got < free:
+                self._wake.wait(self.poll_interval)
+
+    def _claim(self, conn: psycopg.Connection, free: int) -> int:
+        with self._lock:
+            claimed = db.claim(conn, self.worker_id, self.queues, free, self.lease_timeout)
+            for item in claimed:
+                log.info("claimed %s %s (attempt %d, %d recorded steps)", item.name,
+                         item.workflow_id, item.attempt, len(item.steps))
+                run = Run(self.app, item)
+                self.runs[item.workflow_id] = run
+                self._work.put(run)
+        return len(claimed)
+
+    # -- slots -----------------------------------------------------------------------------------
+
+    def _slot_loop(self) -> None:
+        conn: psycopg.Connection | None = None
+        while True:
+            run = self._work.get()
+            if run is None:
+                break
+            try:
+                if conn is None or conn.broken or conn.closed:
+                    conn = self._reconnect("slot", self._threads_stop)
+                if conn is None:
+                    continue
+                outcome = run.execute(conn)
+                level = logging.WARNING if outcome == "stopped" else logging.INFO
+                log.log(level, "%s %s: %s%s (replayed %d steps, ran %d)", run.claimed.name,
+                        run.workflow_id, outcome, f" ({run.reason})" if run.reason else "",
+                        run.replayed, run.executed)
+            except psycopg.OperationalError as exc:
+                # The run is dropped here; the heartbeat hands it back (durable.release) and it
+                # resumes from its last checkpoint.
+                log.warning("%s: connection lost (%s): dropping the run", run.workflow_id, exc)
+                if conn is not None:
+                    conn.close()
+                conn = None
+            except Exception:
+                log.exception("%s: unexpected error in the worker", run.workflow_id)
+            finally:
+                with self._lock:
+                    self.runs.pop(run.workflow_id, None)
+                    self.finished[run.workflow_id] = self.finished.get(run.workflow_id, 0) + 1
+                self._slot_freed.set()
+        if conn is not None:
+            conn.close()
+
+    # -- heartbeat -------------------------------------------------------------------------------
+
+    def _heartbeat_loop(self) -> None:
+        conn: psycopg.Connection | None = None
+        while not self._threads_stop.wait(self._heartbeat_every):
+            try:
+                if conn is None or conn.broken or conn.closed:
+                    conn = self._reconnect("heartbeat", self._threads_stop)
+                    if conn is None:
+                        break
+                self._beat(conn)
+            except psycopg.OperationalError as exc:
+                log.warning("heartbeat: connection lost (%s): reconnecting", exc)
+                if conn is not None:
+                    conn.close()
+                conn = None
+        if conn is not None:
+            conn.close()
+
+    def _beat(self, conn: psycopg.Connection) -> None:
+        with self._lock:
+            held = db.heartbeat(conn, self.worker_id, self.lease_timeout)
+            for workflow_id, run in self.runs.items():
+                if held.get(workflow_id) != run.lease:
+                    if not run.interrupted.is_set():
+                        log.warning("%s: no longer held by this worker (reclaimed, released or "
+                                    "cancelled): stopping it", workflow_id)
+                    run.interrupt("lease lost (heartbeat)")
+            orphans = [wid for wid, lease in held.items()
+                       if wid not in self.runs or self.runs[wid].lease != lease]
+            if orphans:
+                released = db.release(conn, self.worker_id, orphans)
+                log.warning("released %d workflows held but not running here: %s", released,
+                            ", ".join(orphans))
+
+    # -- listener --------------------------------------------------------------------------------
+
+    def _listen_loop(self) -> None:
+        conn: psycopg.Connection | None = None
+        wanted = set(self.queues)
+        while not self._threads_stop.is_set():
+            try:
+                if conn is None or conn.broken or conn.closed:
+                    conn = self._reconnect("listener", self._threads_stop)
+                    if conn is None:
+                        break
+                    conn.execute("listen durable_runnable")
+                    self._wake.set()  # anything notified while we were away: claim now
+                try:
+                    notes = conn.notifies(timeout=0.5)
+                except TypeError:  # psycopg < 3.2 cannot wait with a timeout
+                    log.warning("psycopg %s has no notifies(timeout=): polling only",
+                                psycopg.__version__)
+                    break
+                for note in notes:
+                    if note.payload in wanted:
+                        self._wake.set()
+            except psycopg.OperationalError as exc:
+                log.warning("listener: connection lost (%s): reconnecting", exc)
+                if conn is not None:
+                    conn.close()
+                conn = None
+        if conn is not None:
+            conn.close()
+
+    # -- shutdown --------------------------------------------------------------------------------
+
+    def _shutdown(self) -> None:
+        deadline = time.monotonic() + self.grace
+        while self.runs and not self._hurry.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._slot_freed.clear()
+            if self.runs:
+                self._slot_freed.wait(min(left, 0.2))
+        with self._lock:
+            remaining = list(self.runs.values())
+        for run in remaining:
+            run.interrupt("worker stopping")
+        # runs between steps stop at once; give the others a moment to reach a boundary
+        end = time.monotonic() + 0.5
+        while self.runs and time.monotonic() < end:
+            time.sleep(0.02)
+        self._threads_stop.set()
+        for thread in self._threads:
+            if thread.name in ("durable-heartbeat", "durable-listener"):
+                thread.join(timeout=5)
+        conn = self._last_connection()
+        try:
+            released = db.release(conn, self.worker_id, None) if conn is not None else 0
+            log.info("worker %s stopped: released %d workflows", self.worker_id, released)
+        except psycopg.Error as exc:
+            log.warning("could not release on stop (%s): the leases will expire", exc)
+        finally:
+            if conn is not None:
+                conn.close()
+        for _ in range(self.concurrency):
+            self._work.put(None)
+
+    def _last_connection(self) -> psycopg.Connection | None:
+        for delay in (0.1, 0.5, 1.0, None):
+            try:
+                return self.connect("main")
+            except psycopg.OperationalError as exc:
+                log.warning("cannot connect to release on stop (%s)", exc)
+                if delay is not None:
+                    time.sleep(delay)
+        return None
+
+    def leftover_threads(self) -> bool:
+        """True when a slot thread is still inside a step (the process should exit hard)."""
+        return any(t.is_alive() for t in self._threads if t.name.startswith("durable-slot"))
+
+
+def _default_queues(app: Durable) -> list[str]:
+    return sorted({d.queue or "default" for d in app.workflows.values()}) or ["default"]

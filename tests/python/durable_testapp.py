@@ -1,0 +1,129 @@
+"""The app the worker processes of the tests run (`durable worker durable_testapp:app`).
+
+One workflow, `script`, runs the steps its input lists, so each test states what happens:
+    app.enqueue("script", {"steps": [{"kind": "plain", "sleep": 3, "first_only": True}, ...]})
+Every step writes what it does to testapp.events through a connection of its own (committed at
+once, so a test sees it even when the worker is killed right after), with the worker's pid: the
+tests read the story of each run from there.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import psycopg
+
+import durable
+
+app = durable.Durable(os.environ.get("DATABASE_URL"))
+_local = threading.local()
+
+SCHEMA = """
+create schema if not exists testapp;
+create table if not exists testapp.events (
+  id bigint generated always as identity primary key,
+  workflow_id text not null,
+  step integer,
+  phase text not null,
+  pid integer not null,
+  detail jsonb,
+  at timestamptz not null default clock_timestamp()
+);
+create table if not exists testapp.ledger (
+  id bigint generated always as identity primary key,
+  workflow_id text not null,
+  step integer not null,
+  pid integer not null
+);
+"""
+
+
+def _side() -> psycopg.Connection:
+    conn = getattr(_local, "conn", None)
+    if conn is None or conn.closed or conn.broken:
+        conn = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
+        _local.conn = conn
+    return conn
+
+
+def event(step: int | None, phase: str, detail: Any = None) -> None:
+    """Write one event of the running workflow to testapp.events (committed at once)."""
+    info = durable.step_info()
+    _side().execute(
+        "insert into testapp.events (workflow_id, step, phase, pid, detail) values (%s, %s, %s, %s, %s)",
+        [info.workflow_id, step, phase, os.getpid(), psycopg.types.json.Jsonb(detail)],
+    )
+
+
+def _ran_before(step: int) -> bool:
+    info = durable.step_info()
+    row = _side().execute(
+        "select count(*) from testapp.events where workflow_id = %s and step = %s and phase = 'start'",
+        [info.workflow_id, step],
+    ).fetchone()
+    return bool(row and row[0] > 1)  # this execution's own start event is already there
+
+
+def _sleep(spec: dict, step: int) -> None:
+    seconds = float(spec.get("sleep", 0))
+    if seconds and not (spec.get("first_only") and _ran_before(step)):
+        time.sleep(seconds)
+
+
+@app.step()
+def plain(spec: dict, step: int) -> dict:
+    """A step with an outside effect (the events row), sleeping as told."""
+    info = durable.step_info()
+    event(step, "start", {"key": info.idempotency_key, "try": info.try_number})
+    _sleep(spec, step)
+    event(step, "end")
+    return {"pid": os.getpid(), "step": step}
+
+
+@app.transaction()
+def txn(conn: psycopg.Connection, spec: dict, step: int) -> dict:
+    """A transactional step: its ledger row commits with its checkpoint, or not at all."""
+    event(step, "start")
+    conn.execute("insert into testapp.ledger (workflow_id, step, pid) values (%s, %s, %s)",
+                 [durable.step_info().workflow_id, step, os.getpid()])
+    _sleep(spec, step)
+    return {"pid": os.getpid(), "step": step}
+
+
+@app.step(max_attempts=3, backoff_base=0.2, backoff_max=0.2)
+def flaky(spec: dict, step: int) -> dict:
+    """Fails its first spec["fail"] tries; the SQL decides on the retries (3 tries at most)."""
+    info = durable.step_info()
+    event(step, "start", {"try": info.try_number})
+    if info.try_number <= int(spec.get("fail", 0)):
+        raise RuntimeError(f"flaky failure {info.try_number}")
+    return {"tries": info.try_number}
+
+
+@app.step()
+def patient(spec: dict, step: int) -> dict:
+    """Waits up to spec["sleep"] seconds, returning early when the worker says stop."""
+    event(step, "start")
+    deadline = time.monotonic() + float(spec.get("sleep", 10))
+    while time.monotonic() < deadline:
+        if durable.should_stop():
+            event(step, "told to stop")
+            return {"stopped": True}
+        time.sleep(0.05)
+    event(step, "end")
+    return {"stopped": False}
+
+
+STEPS = {"plain": plain, "txn": txn, "flaky": flaky, "patient": patient}
+
+
+@app.workflow(name="script", max_attempts=1)
+def script(plan: dict) -> list:
+    """Run the steps plan["steps"] lists, in order; raise at the end when plan["raise"]."""
+    outputs = [STEPS[spec["kind"]](spec, i) for i, spec in enumerate(plan["steps"])]
+    if plan.get("raise"):
+        raise RuntimeError("the workflow raised on purpose")
+    return outputs

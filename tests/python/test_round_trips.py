@@ -1,0 +1,211 @@
+"""The round-trip budget of design.md, counted at the client.
+
+The worker runs in this process with connections that log every statement they send (a cursor
+class) and trace the wire protocol (libpq's trace): a round trip is one Sync (extended
+protocol) or one Query (simple protocol) message. Budget: claim a batch = 1, replay a recorded
+step = 0, record a new step = 1, finish = 1; a transactional step adds only BEGIN, its own
+statements and COMMIT around its one checkpoint.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import tempfile
+import threading
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import pq
+
+import durable
+from durable import db
+
+rt_app = durable.Durable()
+
+
+@rt_app.step()
+def first(n: int) -> int:
+    """A no-op step."""
+    return n + 1
+
+
+@rt_app.step()
+def second(n: int) -> int:
+    """A no-op step."""
+    return n * 2
+
+
+@rt_app.transaction()
+def booked(conn: psycopg.Connection, n: int) -> int:
+    """A transactional step with one statement of its own."""
+    return conn.execute("select %s::int + 100", [n]).fetchone()[0]
+
+
+@rt_app.workflow(name="three_steps")
+def three_steps(n: int) -> int:
+    """Three no-op steps."""
+    return second(second(first(n)))
+
+
+@rt_app.workflow(name="with_transaction")
+def with_transaction(n: int) -> int:
+    """A step, a transactional step, a step."""
+    return second(booked(first(n)))
+
+
+class CountingCursor(psycopg.Cursor):
+    """Logs (statement, first parameter, rows) of every execute on its connection."""
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> CountingCursor:
+        text = query if isinstance(query, str) else query.as_string(self.connection)
+        try:
+            return super().execute(query, params, **kwargs)
+        finally:
+            first_param = None
+            if isinstance(params, (list, tuple)) and params:
+                first_param = params[0]
+            elif isinstance(params, dict):
+                first_param = params.get("workflow_id")
+            self.connection.log.append((_function(text), first_param, self.rowcount))
+
+
+def _function(statement: str) -> str:
+    match = re.search(r"durable\.(\w+)\(", statement)
+    return match.group(1) if match else statement.split()[0].lower()
+
+
+class CountingConnection(psycopg.Connection):
+    """A connection that logs its statements and traces its protocol messages."""
+
+    log: list
+    trace_file: Any
+    role: str
+
+
+class Recorder:
+    """Hands the worker counting connections and adds up what they sent."""
+
+    def __init__(self) -> None:
+        self.conns: list[CountingConnection] = []
+        self.lock = threading.Lock()
+
+    def connect(self, dsn: str, role: str) -> psycopg.Connection:
+        conn = CountingConnection.connect(dsn, autocommit=True, prepare_threshold=None,
+                                          cursor_factory=CountingCursor)
+        conn.log, conn.role = [], role
+        conn.trace_file = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives with conn
+        conn.pgconn.trace(conn.trace_file.fileno())
+        conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        with self.lock:
+            self.conns.append(conn)
+        return conn
+
+    def statements(self, role: str) -> list[tuple[str, Any, int]]:
+        return [s for c in self.conns if c.role == role for s in c.log]
+
+    def wire_round_trips(self, role: str) -> int:
+        """Sync and Query messages sent by the connections of a role, from libpq's trace."""
+        total = 0
+        for c in self.conns:
+            if c.role != role:
+                continue
+            c.trace_file.flush()
+            c.trace_file.seek(0)
+            total += sum(1 for line in c.trace_file
+                         if re.match(r"F\t\d+\t(Sync|Query)\b", line))
+        return total
+
+
+def _run_worker(dsn: str, queue: str, concurrency: int, handles: list) -> Recorder:
+    recorder = Recorder()
+    rt_app.dsn = dsn
+    worker = durable.Worker(rt_app, queues=[queue], concurrency=concurrency, lease_timeout=30,
+                            poll_interval=0.2, grace=5, connect=recorder.connect)
+    thread = threading.Thread(target=worker.run, kwargs={"install_signals": False})
+    thread.start()
+    try:
+        for handle in handles:
+            handle.result(timeout=20)
+    finally:
+        worker.stop(hurry=True)
+        thread.join(20)
+    assert not thread.is_alive()
+    return recorder
+
+
+def _per_workflow(recorder: Recorder, ids: list[str]) -> dict[str, collections.Counter]:
+    counts = {wid: collections.Counter() for wid in ids}
+    for function, wid, _rows in recorder.statements("slot"):
+        if wid in counts:
+            counts[wid][function] += 1
+    return counts
+
+
+@pytest.fixture
+def rt_queue(conn: psycopg.Connection) -> str:
+    name = f"rt-{uuid.uuid4().hex[:8]}"
+    conn.execute("select * from durable.set_queue(%s)", [name])
+    return name
+
+
+def test_new_workflows_cost_one_claim_per_batch_one_call_per_step_and_one_finish(
+        dsn, rt_queue):
+    """Five workflows of three new steps, claimed together by a worker with five free slots."""
+    rt_app.dsn = dsn
+    handles = rt_app.enqueue_many(three_steps, [[i] for i in range(5)], queue=rt_queue)
+    recorder = _run_worker(dsn, rt_queue, 5, handles)
+    assert [h.result() for h in handles] == [(i + 1) * 4 for i in range(5)]
+
+    claims = [rows for function, _, rows in recorder.statements("main") if function == "claim"]
+    assert [r for r in claims if r] == [5]  # one claim brought the whole batch
+    per_workflow = _per_workflow(recorder, [h.workflow_id for h in handles])
+    for counts in per_workflow.values():
+        assert counts == {"checkpoint": 3, "complete": 1}
+    slot_statements = recorder.statements("slot")
+    assert len(slot_statements) == 5 * 4
+    # nothing else went over the wire: no BEGIN/COMMIT, no prepares, no type lookups
+    assert recorder.wire_round_trips("slot") == len(slot_statements)
+    assert recorder.wire_round_trips("main") == len(recorder.statements("main"))
+    print(f"\nround trips per workflow of 3 new steps: claim 1/5 (batch of 5), "
+          f"checkpoint 3, complete 1; slot wire round trips {recorder.wire_round_trips('slot')}"
+          f" for 5 workflows; main {recorder.wire_round_trips('main')}"
+          f" ({len(claims)} claims, of which {len(claims) - 1} idle polls)")
+
+
+def test_replayed_steps_cost_no_round_trip(dsn, conn, rt_queue):
+    """A run with two of its three steps recorded costs the claim, one checkpoint (the new
+    step) and the finish: replaying costs nothing."""
+    rt_app.dsn = dsn
+    handle = rt_app.enqueue(three_steps, 10, queue=rt_queue)
+    prep = f"prep-{uuid.uuid4().hex[:6]}"
+    lease = conn.execute("select lease from durable.claim(%s, array[%s])",
+                         [prep, rt_queue]).fetchone()[0]
+    db.checkpoint(conn, handle.workflow_id, lease, 0, "first", 11)
+    db.checkpoint(conn, handle.workflow_id, lease, 1, "second", 22)
+    db.release(conn, prep)
+
+    recorder = _run_worker(dsn, rt_queue, 1, [handle])
+    assert handle.result() == 44
+    assert _per_workflow(recorder, [handle.workflow_id])[handle.workflow_id] == {
+        "checkpoint": 1, "complete": 1}
+    assert recorder.wire_round_trips("slot") == 2
+    print("\nround trips for a run with 2 recorded steps and 1 new: slot 2 "
+          "(checkpoint 1, complete 1), replay 0")
+
+
+def test_a_transactional_step_adds_only_its_transaction(dsn, rt_queue):
+    """step, transactional step, step: three checkpoints and one finish; the transactional
+    step's BEGIN, own statement and COMMIT are the only other round trips."""
+    rt_app.dsn = dsn
+    handle = rt_app.enqueue(with_transaction, 1, queue=rt_queue)
+    recorder = _run_worker(dsn, rt_queue, 1, [handle])
+    assert handle.result() == 204
+    functions = [f for f, _, _ in recorder.statements("slot")]
+    assert functions == ["checkpoint", "select", "checkpoint", "checkpoint", "complete"]
+    wire = recorder.wire_round_trips("slot")
+    assert wire == len(functions) + 2  # + BEGIN and COMMIT
+    print(f"\nround trips for step + transactional step + step: slot {wire} "
+          "(3 checkpoints, 1 complete, the step's own select, BEGIN, COMMIT)")
