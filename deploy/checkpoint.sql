@@ -20,16 +20,16 @@ create function durable.record_step(
   p_output jsonb,
   p_error jsonb,
   p_started_at timestamptz,
-  p_now timestamptz
+  p_now timestamptz,
+  out recorded boolean,
+  out output jsonb,
+  out error jsonb
 )
-returns table (recorded boolean, output jsonb, error jsonb)
 language plpgsql
 set search_path = ''
 as $$
 declare
   v_name text;
-  v_output jsonb;
-  v_error jsonb;
 begin
   insert into durable.steps as s
          (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
@@ -38,10 +38,13 @@ begin
           p_attempt, p_lease, p_started_at, p_now)
   on conflict do nothing;
   if found then
-    return query select true, case when p_error is null then coalesce(p_output, 'null') end, p_error;
+    recorded := true;
+    output := case when p_error is null then coalesce(p_output, 'null') end;
+    error := p_error;
     return;
   end if;
-  select s.name, s.output, s.error into v_name, v_output, v_error
+  recorded := false;
+  select s.name, s.output, s.error into v_name, output, error
     from durable.steps s
    where s.workflow_id = p_workflow_id and s.step_id = p_step_id;
   if v_name <> p_name then
@@ -51,7 +54,6 @@ begin
             hint = 'The workflow code is not deterministic: it must call the same steps in the '
                    'same order on every execution.';
   end if;
-  return query select false, v_output, v_error;
 end
 $$;
 comment on function durable.record_step(text, bigint, integer, integer, text, jsonb, jsonb, timestamptz, timestamptz) is
@@ -89,9 +91,11 @@ create function durable.checkpoint(
   p_name text,
   p_output jsonb default 'null',
   p_error jsonb default null,
-  p_started_at timestamptz default null
+  p_started_at timestamptz default null,
+  out recorded boolean,
+  out output jsonb,
+  out error jsonb
 )
-returns table (recorded boolean, output jsonb, error jsonb)
 language plpgsql
 security definer
 set search_path = ''
@@ -110,9 +114,9 @@ begin
      where not exists (select 1 from durable.steps s
                         where s.workflow_id = p_workflow_id and s.step_id = p_step_id);
   end if;
-  return query
-  select * from durable.record_step(p_workflow_id, p_lease, v_attempt, p_step_id, p_name,
-                                    p_output, p_error, p_started_at, v_now);
+  select r.recorded, r.output, r.error into recorded, output, error
+    from durable.record_step(p_workflow_id, p_lease, v_attempt, p_step_id, p_name,
+                             p_output, p_error, p_started_at, v_now) r;
 end
 $$;
 comment on function durable.checkpoint(text, bigint, integer, text, jsonb, jsonb, timestamptz) is

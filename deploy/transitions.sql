@@ -13,16 +13,20 @@ set local role durable_admin;
 
 create function durable.transition_allowed(p_from text, p_to text)
 returns boolean
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  select (p_from, p_to) in (
+begin
+  -- plpgsql, not sql: a SQL function with a SET clause is planned on every call, and the
+  -- trigger below calls this on every status change
+  return (p_from, p_to) in (
     ('pending', 'running'), ('pending', 'cancelled'),
     ('running', 'pending'), ('running', 'waiting'), ('running', 'succeeded'),
     ('running', 'failed'), ('running', 'cancelled'),
     ('waiting', 'running'), ('waiting', 'pending'), ('waiting', 'cancelled'),
-    ('failed', 'pending'), ('cancelled', 'pending'))
+    ('failed', 'pending'), ('cancelled', 'pending'));
+end
 $$;
 comment on function durable.transition_allowed(text, text) is
   'True when a workflow may go from status p_from to status p_to: the state machine''s edges.';

@@ -259,16 +259,20 @@ set local role durable_admin;
 
 create function durable.transition_allowed(p_from text, p_to text)
 returns boolean
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  select (p_from, p_to) in (
+begin
+  -- plpgsql, not sql: a SQL function with a SET clause is planned on every call, and the
+  -- trigger below calls this on every status change
+  return (p_from, p_to) in (
     ('pending', 'running'), ('pending', 'cancelled'),
     ('running', 'pending'), ('running', 'waiting'), ('running', 'succeeded'),
     ('running', 'failed'), ('running', 'cancelled'),
     ('waiting', 'running'), ('waiting', 'pending'), ('waiting', 'cancelled'),
-    ('failed', 'pending'), ('cancelled', 'pending'))
+    ('failed', 'pending'), ('cancelled', 'pending'));
+end
 $$;
 comment on function durable.transition_allowed(text, text) is
   'True when a workflow may go from status p_from to status p_to: the state machine''s edges.';
@@ -988,16 +992,16 @@ create function durable.record_step(
   p_output jsonb,
   p_error jsonb,
   p_started_at timestamptz,
-  p_now timestamptz
+  p_now timestamptz,
+  out recorded boolean,
+  out output jsonb,
+  out error jsonb
 )
-returns table (recorded boolean, output jsonb, error jsonb)
 language plpgsql
 set search_path = ''
 as $$
 declare
   v_name text;
-  v_output jsonb;
-  v_error jsonb;
 begin
   insert into durable.steps as s
          (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
@@ -1006,10 +1010,13 @@ begin
           p_attempt, p_lease, p_started_at, p_now)
   on conflict do nothing;
   if found then
-    return query select true, case when p_error is null then coalesce(p_output, 'null') end, p_error;
+    recorded := true;
+    output := case when p_error is null then coalesce(p_output, 'null') end;
+    error := p_error;
     return;
   end if;
-  select s.name, s.output, s.error into v_name, v_output, v_error
+  recorded := false;
+  select s.name, s.output, s.error into v_name, output, error
     from durable.steps s
    where s.workflow_id = p_workflow_id and s.step_id = p_step_id;
   if v_name <> p_name then
@@ -1019,7 +1026,6 @@ begin
             hint = 'The workflow code is not deterministic: it must call the same steps in the '
                    'same order on every execution.';
   end if;
-  return query select false, v_output, v_error;
 end
 $$;
 comment on function durable.record_step(text, bigint, integer, integer, text, jsonb, jsonb, timestamptz, timestamptz) is
@@ -1057,9 +1063,11 @@ create function durable.checkpoint(
   p_name text,
   p_output jsonb default 'null',
   p_error jsonb default null,
-  p_started_at timestamptz default null
+  p_started_at timestamptz default null,
+  out recorded boolean,
+  out output jsonb,
+  out error jsonb
 )
-returns table (recorded boolean, output jsonb, error jsonb)
 language plpgsql
 security definer
 set search_path = ''
@@ -1078,9 +1086,9 @@ begin
      where not exists (select 1 from durable.steps s
                         where s.workflow_id = p_workflow_id and s.step_id = p_step_id);
   end if;
-  return query
-  select * from durable.record_step(p_workflow_id, p_lease, v_attempt, p_step_id, p_name,
-                                    p_output, p_error, p_started_at, v_now);
+  select r.recorded, r.output, r.error into recorded, output, error
+    from durable.record_step(p_workflow_id, p_lease, v_attempt, p_step_id, p_name,
+                             p_output, p_error, p_started_at, v_now) r;
 end
 $$;
 comment on function durable.checkpoint(text, bigint, integer, text, jsonb, jsonb, timestamptz) is

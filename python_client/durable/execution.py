@@ -119,6 +119,7 @@ class Run:
         self.conn: psycopg.Connection | None = None
         self.replayed = 0
         self.executed = 0
+        self.finishing = False  # complete or fail under way: their own answer is authoritative
 
     def interrupt(self, reason: str) -> None:
         """Ask the run to stop at its next step boundary (and cut short a retry wait)."""
@@ -153,6 +154,7 @@ class Run:
             return self._fail(exc, not isinstance(exc, NonRetryable))
         finally:
             _run.reset(token)
+        self.finishing = True
         try:
             return db.complete(conn, self.workflow_id, self.lease, output)
         except (LeaseLost, Cancelled) as exc:
@@ -163,6 +165,7 @@ class Run:
             return self._fail(exc, True)
 
     def _fail(self, exc: BaseException, retryable: bool) -> str:
+        self.finishing = True
         try:
             status, _ = db.fail(self.conn, self.workflow_id, self.lease, error_json(exc), retryable)
             return status

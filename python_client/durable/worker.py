@@ -249,7 +249,9 @@ class Worker:
         with self._lock:
             held = db.heartbeat(conn, self.worker_id, self.lease_timeout)
             for workflow_id, run in self.runs.items():
-                if held.get(workflow_id) != run.lease:
+                # a run that is finishing is no longer held once its complete or fail commits,
+                # and that call's own answer says whether its lease was lost
+                if held.get(workflow_id) != run.lease and not run.finishing:
                     if not run.interrupted.is_set():
                         log.warning("%s: no longer held by this worker (reclaimed, released or "
                                     "cancelled): stopping it", workflow_id)

@@ -90,7 +90,8 @@ def test_show_prints_the_timeline_with_durations_and_errors(cli, conn, queue):
     assert f"id:           {wid}" in lines and "status:       succeeded" in lines
     timeline = lines[lines.index("") + 1:]
     assert timeline[0].split()[:3] == ["AT", "OFFSET", "KIND"]
-    kinds = [line.split("  ")[2].strip() for line in timeline[1:]]
+    start, end = timeline[0].index("KIND"), timeline[0].index("STEP_ID")  # fixed-width columns
+    kinds = [line[start:end].strip() for line in timeline[1:]]
     assert [k for k in kinds if k] == ["step", "STEP TRY FAILED", "step"]
     assert "TimeoutError: payment service timed out" in shown.output
 
