@@ -107,16 +107,19 @@ begin
   perform durable.check_step(p_step_id, p_name);
   perform durable.check_payload(p_output, 'step output');
   perform durable.check_payload(p_error, 'step error');
-  v_attempt := durable.fence(p_workflow_id, p_lease);
-  if p_error is not null then
-    insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
-    select p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now
-     where not exists (select 1 from durable.steps s
-                        where s.workflow_id = p_workflow_id and s.step_id = p_step_id);
+  if pg_catalog.jsonb_typeof(p_error) = 'null' then
+    raise exception 'error must not be JSON null'
+      using errcode = 'DU010', hint = 'Pass the step''s error as JSON, e.g. {"message": "..."}.';
   end if;
+  v_attempt := durable.fence(p_workflow_id, p_lease);
   select r.recorded, r.output, r.error into recorded, output, error
     from durable.record_step(p_workflow_id, p_lease, v_attempt, p_step_id, p_name,
                              p_output, p_error, p_started_at, v_now) r;
+  -- lock order: the step key, then errors; only the call that recorded the step logs it
+  if p_error is not null and recorded then
+    insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
+    values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
+  end if;
 end
 $$;
 comment on function durable.checkpoint(text, bigint, integer, text, jsonb, jsonb, timestamptz) is
@@ -150,7 +153,7 @@ declare
   v_step record;
 begin
   perform durable.check_step(p_step_id, p_name);
-  if p_error is null then
+  if p_error is null or pg_catalog.jsonb_typeof(p_error) = 'null' then
     raise exception 'error must not be null'
       using errcode = 'DU010', hint = 'Pass the step''s error as JSON, e.g. {"message": "..."}.';
   end if;
@@ -179,21 +182,24 @@ begin
     return;
   end if;
 
-  insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
-  values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
-  select count(*) into v_tries
+  select count(*) + 1 into v_tries
     from durable.errors e
    where e.workflow_id = p_workflow_id and e.step_id = p_step_id and e.attempt = v_attempt;
   if v_tries < p_max_attempts then
+    insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
+    values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
     return query
     select true, durable.backoff(v_tries, p_backoff_base, p_backoff_max), v_tries,
            null::jsonb, null::jsonb;
     return;
   end if;
-  return query
-  select false, null::interval, v_tries, r.output, r.error
+  -- lock order: the step key, then errors
+  select r.output, r.error into v_step
     from durable.record_step(p_workflow_id, p_lease, v_attempt, p_step_id, p_name,
                              null, p_error, p_started_at, v_now) r;
+  insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
+  values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
+  return query select false, null::interval, v_tries, v_step.output, v_step.error;
 end
 $$;
 comment on function durable.step_failed(text, bigint, integer, text, jsonb, integer, interval, interval, timestamptz) is

@@ -1,7 +1,8 @@
 -- control: what clients and operators do to workflows and queues: cancel, retry, read a
 -- result, configure a queue, purge old history.
 --
--- Lock order: the workflow row (for update), then steps.
+-- Lock order: the workflow row (for update; purge: the workflow rows it deletes), then steps,
+-- then errors (purge reaches both through the foreign keys' cascade).
 begin;
 set local role durable_admin;
 

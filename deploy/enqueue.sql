@@ -67,6 +67,10 @@ begin
         coalesce(p_backoff_base::text, 'null'), coalesce(p_backoff_max::text, 'null')
       using errcode = 'DU011';
   end if;
+  if p_backoff_max > interval '10 years' then
+    raise exception 'backoff_max must be 10 years or less, got %', p_backoff_max
+      using errcode = 'DU011';
+  end if;
   perform durable.check_payload(p_input, 'input');
 end
 $$;
@@ -214,7 +218,7 @@ begin
     select b.id, b.name, b.queue, b.priority, coalesce(b.run_at, v_now + coalesce(b.delay, interval '0')),
            b.max_attempts, b.backoff_base, b.backoff_max, b.input, v_now
       from b
-     order by b.n
+     order by b.id
     on conflict (id) do nothing
     returning w.id
   )

@@ -10,7 +10,9 @@
 -- out of the way (they are kept in durable.errors) so the retry runs them again, while every
 -- successful step is kept and replayed. Otherwise the workflow fails for good.
 --
--- Lock order: workflow rows (the update), then steps, then errors.
+-- Lock order: workflow rows in id order (for no key update, in a materialized CTE, so that two
+-- batches, or a batch and durable.release, never wait for each other in a cycle), then steps,
+-- then errors.
 begin;
 set local role durable_admin;
 
@@ -24,6 +26,10 @@ begin
      or cardinality(p_ids) <> cardinality(p_leases)
      or cardinality(p_ids) <> cardinality(p_values) then
     raise exception 'workflow ids, leases and %s must be arrays of the same length', p_what
+      using errcode = 'DU011';
+  end if;
+  if array_ndims(p_ids) > 1 or array_ndims(p_leases) > 1 or array_ndims(p_values) > 1 then
+    raise exception 'workflow ids, leases and %s must be one-dimensional arrays', p_what
       using errcode = 'DU011';
   end if;
   if cardinality(p_ids) <> (select count(distinct i) from unnest(p_ids) i where i is not null) then
@@ -40,7 +46,7 @@ comment on function durable.check_batch(text[], bigint[], jsonb[], text) is
 create function durable.outcome_of(p_workflow_id text)
 returns text
 language sql
-stable
+volatile
 set search_path = ''
 as $$
   select coalesce((select case w.status when 'cancelled' then 'cancelled' else 'lease_lost' end
@@ -71,12 +77,18 @@ begin
     select u.id, u.lease, u.output, u.n
       from unnest(p_workflow_ids, p_leases, p_outputs) with ordinality as u(id, lease, output, n)
   ),
+  locked as materialized (
+    select w.id from durable.workflows w join items i on w.id = i.id
+     where w.lease = i.lease and w.status = 'running'
+     order by w.id
+       for no key update of w
+  ),
   done as (
     update durable.workflows w
        set status = 'succeeded', output = coalesce(i.output, 'null'), error = null,
            owner = null, lease = null, finished_at = v_now
-      from items i
-     where w.id = i.id and w.lease = i.lease and w.status = 'running'
+      from items i, locked l
+     where l.id = w.id and w.id = i.id and w.lease = i.lease and w.status = 'running'
     returning w.id
   )
   select i.id, coalesce(d.outcome, durable.outcome_of(i.id))
@@ -118,6 +130,12 @@ begin
     select u.id, u.lease, u.error, coalesce(p_retryable[u.n], true) as retryable, u.n
       from unnest(p_workflow_ids, p_leases, p_errors) with ordinality as u(id, lease, error, n)
   ),
+  locked as materialized (
+    select w.id from durable.workflows w join items i on w.id = i.id
+     where w.lease = i.lease and w.status = 'running'
+     order by w.id
+       for no key update of w
+  ),
   done as (
     update durable.workflows w
        set status = case when i.retryable and w.attempt < w.max_attempts
@@ -130,8 +148,8 @@ begin
            finished_at = case when i.retryable and w.attempt < w.max_attempts
                               then null else v_now end,
            error = i.error, owner = null, lease = null
-      from items i
-     where w.id = i.id and w.lease = i.lease and w.status = 'running'
+      from items i, locked l
+     where l.id = w.id and w.id = i.id and w.lease = i.lease and w.status = 'running'
     returning w.id, w.status, w.run_at, w.error,
               case when w.status = 'pending' then w.attempt - 1 else w.attempt end as attempt
   ),

@@ -6,6 +6,10 @@
 --
 -- Lock order (every function of durable takes locks in this order):
 --   workers row -> queues row -> workflows rows -> steps -> errors
+--
+-- Rows of one table are locked in id order. A claim holds its worker's row (for key share) to
+-- the end, so a concurrent heartbeat clean-up or release cannot delete the row of a worker
+-- that is taking work (its workflows would then never be reclaimed).
 begin;
 set local role durable_admin;
 
@@ -35,7 +39,8 @@ begin
   end if;
   v_timeout := coalesce(p_lease_timeout, (select s.default_lease_timeout from durable.settings s));
   select k.heartbeat_at, k.lease_timeout into v_heartbeat, v_current
-    from durable.workers k where k.id = p_worker;
+    from durable.workers k where k.id = p_worker
+     for key share;
   if p_force or not found then
     insert into durable.workers as k (id, started_at, heartbeat_at, lease_timeout, expires_at)
     values (p_worker, p_now, p_now, v_timeout, p_now + v_timeout)
@@ -101,11 +106,18 @@ begin
     -- the worker is stopping: forget it first (lock order: workers before workflows)
     delete from durable.workers k where k.id = p_worker;
   end if;
+  with locked as materialized (
+    select k.id from durable.workflows k
+     where k.owner = p_worker
+       and k.status = 'running'
+       and (p_workflow_ids is null or k.id = any (p_workflow_ids))
+     order by k.id
+       for no key update
+  )
   update durable.workflows w
      set status = 'pending', owner = null, lease = null, run_at = v_now
-   where w.owner = p_worker
-     and w.status = 'running'
-     and (p_workflow_ids is null or w.id = any (p_workflow_ids));
+    from locked l
+   where w.id = l.id and w.owner = p_worker and w.status = 'running';
   get diagnostics v_count = row_count;
   return v_count;
 end

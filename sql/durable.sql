@@ -538,6 +538,10 @@ begin
         coalesce(p_backoff_base::text, 'null'), coalesce(p_backoff_max::text, 'null')
       using errcode = 'DU011';
   end if;
+  if p_backoff_max > interval '10 years' then
+    raise exception 'backoff_max must be 10 years or less, got %', p_backoff_max
+      using errcode = 'DU011';
+  end if;
   perform durable.check_payload(p_input, 'input');
 end
 $$;
@@ -685,7 +689,7 @@ begin
     select b.id, b.name, b.queue, b.priority, coalesce(b.run_at, v_now + coalesce(b.delay, interval '0')),
            b.max_attempts, b.backoff_base, b.backoff_max, b.input, v_now
       from b
-     order by b.n
+     order by b.id
     on conflict (id) do nothing
     returning w.id
   )
@@ -715,6 +719,10 @@ commit;
 --
 -- Lock order (every function of durable takes locks in this order):
 --   workers row -> queues row -> workflows rows -> steps -> errors
+--
+-- Rows of one table are locked in id order. A claim holds its worker's row (for key share) to
+-- the end, so a concurrent heartbeat clean-up or release cannot delete the row of a worker
+-- that is taking work (its workflows would then never be reclaimed).
 begin;
 set local role durable_admin;
 
@@ -744,7 +752,8 @@ begin
   end if;
   v_timeout := coalesce(p_lease_timeout, (select s.default_lease_timeout from durable.settings s));
   select k.heartbeat_at, k.lease_timeout into v_heartbeat, v_current
-    from durable.workers k where k.id = p_worker;
+    from durable.workers k where k.id = p_worker
+     for key share;
   if p_force or not found then
     insert into durable.workers as k (id, started_at, heartbeat_at, lease_timeout, expires_at)
     values (p_worker, p_now, p_now, v_timeout, p_now + v_timeout)
@@ -810,11 +819,18 @@ begin
     -- the worker is stopping: forget it first (lock order: workers before workflows)
     delete from durable.workers k where k.id = p_worker;
   end if;
+  with locked as materialized (
+    select k.id from durable.workflows k
+     where k.owner = p_worker
+       and k.status = 'running'
+       and (p_workflow_ids is null or k.id = any (p_workflow_ids))
+     order by k.id
+       for no key update
+  )
   update durable.workflows w
      set status = 'pending', owner = null, lease = null, run_at = v_now
-   where w.owner = p_worker
-     and w.status = 'running'
-     and (p_workflow_ids is null or w.id = any (p_workflow_ids));
+    from locked l
+   where w.id = l.id and w.owner = p_worker and w.status = 'running';
   get diagnostics v_count = row_count;
   return v_count;
 end
@@ -1079,16 +1095,19 @@ begin
   perform durable.check_step(p_step_id, p_name);
   perform durable.check_payload(p_output, 'step output');
   perform durable.check_payload(p_error, 'step error');
-  v_attempt := durable.fence(p_workflow_id, p_lease);
-  if p_error is not null then
-    insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
-    select p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now
-     where not exists (select 1 from durable.steps s
-                        where s.workflow_id = p_workflow_id and s.step_id = p_step_id);
+  if pg_catalog.jsonb_typeof(p_error) = 'null' then
+    raise exception 'error must not be JSON null'
+      using errcode = 'DU010', hint = 'Pass the step''s error as JSON, e.g. {"message": "..."}.';
   end if;
+  v_attempt := durable.fence(p_workflow_id, p_lease);
   select r.recorded, r.output, r.error into recorded, output, error
     from durable.record_step(p_workflow_id, p_lease, v_attempt, p_step_id, p_name,
                              p_output, p_error, p_started_at, v_now) r;
+  -- lock order: the step key, then errors; only the call that recorded the step logs it
+  if p_error is not null and recorded then
+    insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
+    values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
+  end if;
 end
 $$;
 comment on function durable.checkpoint(text, bigint, integer, text, jsonb, jsonb, timestamptz) is
@@ -1122,7 +1141,7 @@ declare
   v_step record;
 begin
   perform durable.check_step(p_step_id, p_name);
-  if p_error is null then
+  if p_error is null or pg_catalog.jsonb_typeof(p_error) = 'null' then
     raise exception 'error must not be null'
       using errcode = 'DU010', hint = 'Pass the step''s error as JSON, e.g. {"message": "..."}.';
   end if;
@@ -1151,21 +1170,24 @@ begin
     return;
   end if;
 
-  insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
-  values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
-  select count(*) into v_tries
+  select count(*) + 1 into v_tries
     from durable.errors e
    where e.workflow_id = p_workflow_id and e.step_id = p_step_id and e.attempt = v_attempt;
   if v_tries < p_max_attempts then
+    insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
+    values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
     return query
     select true, durable.backoff(v_tries, p_backoff_base, p_backoff_max), v_tries,
            null::jsonb, null::jsonb;
     return;
   end if;
-  return query
-  select false, null::interval, v_tries, r.output, r.error
+  -- lock order: the step key, then errors
+  select r.output, r.error into v_step
     from durable.record_step(p_workflow_id, p_lease, v_attempt, p_step_id, p_name,
                              null, p_error, p_started_at, v_now) r;
+  insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
+  values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
+  return query select false, null::interval, v_tries, v_step.output, v_step.error;
 end
 $$;
 comment on function durable.step_failed(text, bigint, integer, text, jsonb, integer, interval, interval, timestamptz) is
@@ -1191,7 +1213,9 @@ commit;
 -- out of the way (they are kept in durable.errors) so the retry runs them again, while every
 -- successful step is kept and replayed. Otherwise the workflow fails for good.
 --
--- Lock order: workflow rows (the update), then steps, then errors.
+-- Lock order: workflow rows in id order (for no key update, in a materialized CTE, so that two
+-- batches, or a batch and durable.release, never wait for each other in a cycle), then steps,
+-- then errors.
 begin;
 set local role durable_admin;
 
@@ -1205,6 +1229,10 @@ begin
      or cardinality(p_ids) <> cardinality(p_leases)
      or cardinality(p_ids) <> cardinality(p_values) then
     raise exception 'workflow ids, leases and %s must be arrays of the same length', p_what
+      using errcode = 'DU011';
+  end if;
+  if array_ndims(p_ids) > 1 or array_ndims(p_leases) > 1 or array_ndims(p_values) > 1 then
+    raise exception 'workflow ids, leases and %s must be one-dimensional arrays', p_what
       using errcode = 'DU011';
   end if;
   if cardinality(p_ids) <> (select count(distinct i) from unnest(p_ids) i where i is not null) then
@@ -1221,7 +1249,7 @@ comment on function durable.check_batch(text[], bigint[], jsonb[], text) is
 create function durable.outcome_of(p_workflow_id text)
 returns text
 language sql
-stable
+volatile
 set search_path = ''
 as $$
   select coalesce((select case w.status when 'cancelled' then 'cancelled' else 'lease_lost' end
@@ -1252,12 +1280,18 @@ begin
     select u.id, u.lease, u.output, u.n
       from unnest(p_workflow_ids, p_leases, p_outputs) with ordinality as u(id, lease, output, n)
   ),
+  locked as materialized (
+    select w.id from durable.workflows w join items i on w.id = i.id
+     where w.lease = i.lease and w.status = 'running'
+     order by w.id
+       for no key update of w
+  ),
   done as (
     update durable.workflows w
        set status = 'succeeded', output = coalesce(i.output, 'null'), error = null,
            owner = null, lease = null, finished_at = v_now
-      from items i
-     where w.id = i.id and w.lease = i.lease and w.status = 'running'
+      from items i, locked l
+     where l.id = w.id and w.id = i.id and w.lease = i.lease and w.status = 'running'
     returning w.id
   )
   select i.id, coalesce(d.outcome, durable.outcome_of(i.id))
@@ -1299,6 +1333,12 @@ begin
     select u.id, u.lease, u.error, coalesce(p_retryable[u.n], true) as retryable, u.n
       from unnest(p_workflow_ids, p_leases, p_errors) with ordinality as u(id, lease, error, n)
   ),
+  locked as materialized (
+    select w.id from durable.workflows w join items i on w.id = i.id
+     where w.lease = i.lease and w.status = 'running'
+     order by w.id
+       for no key update of w
+  ),
   done as (
     update durable.workflows w
        set status = case when i.retryable and w.attempt < w.max_attempts
@@ -1311,8 +1351,8 @@ begin
            finished_at = case when i.retryable and w.attempt < w.max_attempts
                               then null else v_now end,
            error = i.error, owner = null, lease = null
-      from items i
-     where w.id = i.id and w.lease = i.lease and w.status = 'running'
+      from items i, locked l
+     where l.id = w.id and w.id = i.id and w.lease = i.lease and w.status = 'running'
     returning w.id, w.status, w.run_at, w.error,
               case when w.status = 'pending' then w.attempt - 1 else w.attempt end as attempt
   ),
@@ -1422,7 +1462,8 @@ commit;
 -- control: what clients and operators do to workflows and queues: cancel, retry, read a
 -- result, configure a queue, purge old history.
 --
--- Lock order: the workflow row (for update), then steps.
+-- Lock order: the workflow row (for update; purge: the workflow rows it deletes), then steps,
+-- then errors (purge reaches both through the foreign keys' cascade).
 begin;
 set local role durable_admin;
 
