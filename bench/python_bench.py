@@ -69,16 +69,18 @@ def enqueue_batch(conn: psycopg.Connection, name: str, count: int) -> None:
     conn.execute("select count(*) from durable.enqueue_batch(%s::jsonb)", (items,))
 
 
-def wait_done(conn: psycopg.Connection, count: int, timeout: float = 300) -> float:
+def wait_done(conn: psycopg.Connection, timeout: float = 300) -> float:
+    """When no workflow is left unfinished; polls every 20 ms with a query the partial indexes
+    answer (so the watching costs the server next to nothing)."""
     deadline = time.monotonic() + timeout
     while True:
-        done = conn.execute("select count(*) from durable.workflows "
-                            "where status = 'succeeded'").fetchone()[0]
-        if done >= count:
+        left = conn.execute("select count(*) from durable.workflows "
+                            "where status in ('pending', 'running', 'waiting')").fetchone()[0]
+        if left == 0:
             return time.monotonic()
         if time.monotonic() > deadline:
-            raise TimeoutError(f"only {done} of {count} workflows finished")
-        time.sleep(0.01)
+            raise TimeoutError(f"{left} workflows still unfinished")
+        time.sleep(0.02)
 
 
 def start_workers(dsn: str) -> list[subprocess.Popen]:
@@ -109,7 +111,7 @@ def durable_run(dsn: str) -> float:
         with psycopg.connect(dsn, autocommit=True) as conn:
             began = time.monotonic()
             enqueue_batch(conn, "noop3", WORKFLOWS)
-            return WORKFLOWS / (wait_done(conn, WORKFLOWS) - began)
+            return WORKFLOWS / (wait_done(conn) - began)
     finally:
         stop_workers(procs)
 

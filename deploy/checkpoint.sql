@@ -1,20 +1,20 @@
 -- checkpoint: record a step's outcome, once.
 --
--- One call per new step. The fencing check (durable.fence) runs first; then the outcome goes
--- in under the unique key (workflow_id, step_id). When that key is taken, nothing is written
+-- One call per new step. The outcome goes in under the unique key (workflow_id, step_id), in
+-- the same statement as the fencing check. When that key is taken, nothing is written
 -- and the outcome recorded first is returned: that is the one that counts.
 --
 -- durable.step_failed records a failed try of a step and decides, with the step's retry policy,
 -- whether to try again (and after what delay) or to record the error as the step's outcome.
 --
--- Lock order: the workflow row (for share, in durable.fence), then the steps key, then errors.
+-- Lock order: the workflow row (for share, in the insert of durable.record_step, or in
+-- durable.fence), then the steps key, then errors.
 begin;
 set local role durable_admin;
 
 create function durable.record_step(
   p_workflow_id text,
   p_lease bigint,
-  p_attempt integer,
   p_step_id integer,
   p_name text,
   p_output jsonb,
@@ -23,28 +23,38 @@ create function durable.record_step(
   p_now timestamptz,
   out recorded boolean,
   out output jsonb,
-  out error jsonb
+  out error jsonb,
+  out attempt integer
 )
 language plpgsql
 set search_path = ''
 as $$
 declare
   v_name text;
+  v_output jsonb := case when p_error is null then coalesce(p_output, 'null') end;
+  v_error jsonb := p_error;
 begin
+  -- the fencing check and the insert in one statement: the workflow row must carry this lease
+  -- and is locked for share (a claim skips it until we commit; a claim that committed first has
+  -- changed the lease, and nothing is written)
   insert into durable.steps as s
          (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
-  values (p_workflow_id, p_step_id, p_name,
-          case when p_error is null then coalesce(p_output, 'null') end, p_error,
-          p_attempt, p_lease, p_started_at, p_now)
-  on conflict do nothing;
+  select w.id, p_step_id, p_name, v_output, v_error, w.attempt, w.lease, p_started_at, p_now
+    from durable.workflows w
+   where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
+     for share
+  on conflict do nothing
+  returning s.attempt into attempt;
   if found then
     recorded := true;
-    output := case when p_error is null then coalesce(p_output, 'null') end;
-    error := p_error;
+    output := v_output;
+    error := v_error;
     return;
   end if;
+  -- nothing written: the lease is not this one (durable.fence says why), or the position is taken
+  attempt := durable.fence(p_workflow_id, p_lease);
   recorded := false;
-  select s.name, s.output, s.error into v_name, output, error
+  select s.name, s.output, s.error into v_name, v_output, v_error
     from durable.steps s
    where s.workflow_id = p_workflow_id and s.step_id = p_step_id;
   if v_name <> p_name then
@@ -54,11 +64,15 @@ begin
             hint = 'The workflow code is not deterministic: it must call the same steps in the '
                    'same order on every execution.';
   end if;
+  output := v_output;
+  error := v_error;
 end
 $$;
-comment on function durable.record_step(text, bigint, integer, integer, text, jsonb, jsonb, timestamptz, timestamptz) is
-  'Inserts a step outcome unless one is recorded at that position, and returns the outcome '
-  'that counts; DU005 when the recorded step has another name. Internal: callers fence first.';
+comment on function durable.record_step(text, bigint, integer, text, jsonb, jsonb, timestamptz, timestamptz) is
+  'Inserts a step outcome, fenced by p_lease, unless one is recorded at that position, and '
+  'returns the outcome that counts with the workflow''s attempt; DU001, DU002, DU003 or DU010 '
+  'from durable.fence when the lease is not current, DU005 when the recorded step has another '
+  'name. Internal.';
 
 create function durable.check_step(p_step_id integer, p_name text)
 returns void
@@ -111,10 +125,9 @@ begin
     raise exception 'error must not be JSON null'
       using errcode = 'DU010', hint = 'Pass the step''s error as JSON, e.g. {"message": "..."}.';
   end if;
-  v_attempt := durable.fence(p_workflow_id, p_lease);
-  select r.recorded, r.output, r.error into recorded, output, error
-    from durable.record_step(p_workflow_id, p_lease, v_attempt, p_step_id, p_name,
-                             p_output, p_error, p_started_at, v_now) r;
+  select r.recorded, r.output, r.error, r.attempt into recorded, output, error, v_attempt
+    from durable.record_step(p_workflow_id, p_lease, p_step_id, p_name, p_output, p_error,
+                             p_started_at, v_now) r;
   -- lock order: the step key, then errors; only the call that recorded the step logs it
   if p_error is not null and recorded then
     insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
@@ -177,8 +190,8 @@ begin
   if found then
     return query
     select false, null::interval, 0, r.output, r.error
-      from durable.record_step(p_workflow_id, p_lease, v_attempt, p_step_id, p_name,
-                               null, p_error, p_started_at, v_now) r;
+      from durable.record_step(p_workflow_id, p_lease, p_step_id, p_name, null, p_error,
+                             p_started_at, v_now) r;
     return;
   end if;
 
@@ -195,8 +208,8 @@ begin
   end if;
   -- lock order: the step key, then errors
   select r.output, r.error into v_step
-    from durable.record_step(p_workflow_id, p_lease, v_attempt, p_step_id, p_name,
-                             null, p_error, p_started_at, v_now) r;
+    from durable.record_step(p_workflow_id, p_lease, p_step_id, p_name, null, p_error,
+                             p_started_at, v_now) r;
   insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
   values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
   return query select false, null::interval, v_tries, v_step.output, v_step.error;

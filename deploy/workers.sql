@@ -7,11 +7,26 @@
 -- Lock order (every function of durable takes locks in this order):
 --   workers row -> queues row -> workflows rows -> steps -> errors
 --
--- Rows of one table are locked in id order. A claim holds its worker's row (for key share) to
--- the end, so a concurrent heartbeat clean-up or release cannot delete the row of a worker
--- that is taking work (its workflows would then never be reclaimed).
+-- Rows of one table are locked in id order. In the place of the workers row, a claim holds a
+-- shared advisory lock on its worker's id (durable.worker_lock_key) to its end, and whatever
+-- deletes a worker row (release of a stopping worker, the heartbeat's clean-up) takes it
+-- exclusively first: a worker row is never deleted under a claim that is taking work for it
+-- (that work would then never be reclaimed). An advisory lock, not a row lock: the slots of one
+-- worker claim at the same time, and shared row locks would make them share multixacts.
 begin;
 set local role durable_admin;
+
+create function durable.worker_lock_key(p_worker text)
+returns bigint
+language sql
+immutable
+set search_path = ''
+as $$
+  select pg_catalog.hashtextextended('durable.worker:' || p_worker, 0)
+$$;
+comment on function durable.worker_lock_key(text) is
+  'The advisory lock key that stands for worker p_worker''s row: shared by its claims, '
+  'exclusive for deleting the row. Internal.';
 
 create function durable.touch_worker(
   p_worker text, p_lease_timeout interval, p_now timestamptz, p_force boolean
@@ -38,9 +53,9 @@ begin
       using errcode = 'DU011';
   end if;
   v_timeout := coalesce(p_lease_timeout, (select s.default_lease_timeout from durable.settings s));
+  perform pg_catalog.pg_advisory_xact_lock_shared(durable.worker_lock_key(p_worker));
   select k.heartbeat_at, k.lease_timeout into v_heartbeat, v_current
-    from durable.workers k where k.id = p_worker
-     for key share;
+    from durable.workers k where k.id = p_worker;
   if p_force or not found then
     insert into durable.workers as k (id, started_at, heartbeat_at, lease_timeout, expires_at)
     values (p_worker, p_now, p_now, v_timeout, p_now + v_timeout)
@@ -75,6 +90,7 @@ begin
                    where d.expires_at < v_now - interval '1 day'
                      and not exists (select 1 from durable.workflows w
                                       where w.owner = d.id and w.status = 'running')
+                     and pg_catalog.pg_try_advisory_xact_lock(durable.worker_lock_key(d.id))
                      for update skip locked);
   return query
   select w.id, w.lease
@@ -103,7 +119,9 @@ begin
       using errcode = 'DU010';
   end if;
   if p_workflow_ids is null then
-    -- the worker is stopping: forget it first (lock order: workers before workflows)
+    -- the worker is stopping: forget it first (lock order: workers before workflows), once no
+    -- claim of its own is under way
+    perform pg_catalog.pg_advisory_xact_lock(durable.worker_lock_key(p_worker));
     delete from durable.workers k where k.id = p_worker;
   end if;
   with locked as materialized (

@@ -4,7 +4,9 @@ Threads and connections (each thread has its own connection and remakes it when 
   main       claims as many workflows as there are free slots (one durable.claim), then sleeps
              until a slot frees or NOTIFY durable_runnable names one of its queues, or for
              poll_interval at most (delayed work and lost notifications are found by the poll)
-  slots      N threads, each running one workflow at a time (durable.execution.Run)
+  slots      N threads, each running one workflow at a time (durable.execution.Run); a slot that
+             finishes one claims its next itself (one durable.claim for one slot, on its own
+             connection), so a busy worker needs no hand-off through the main thread
   heartbeat  durable.heartbeat about three times per lease timeout; a running workflow missing
              from its answer was reclaimed, released or cancelled and is told to stop; one the
              SQL says this worker holds but that runs nowhere here (its claim's reply or a slot's
@@ -84,6 +86,8 @@ class Worker:
         self._threads_stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._heartbeat_every = 10.0
+        self._reserved = 0  # slots promised to claims under way (under _lock)
+        self._more = False  # the last claim got all it asked for: there may be more work
 
     # -- connections -----------------------------------------------------------------------------
 
@@ -162,13 +166,14 @@ class Worker:
     def _loop(self, conn: psycopg.Connection) -> None:
         while not self._stopping.is_set():
             self._slot_freed.clear()
-            free = self.concurrency - len(self.runs)
+            with self._lock:
+                free = self.concurrency - len(self.runs) - self._reserved
             if free <= 0:
                 self._slot_freed.wait(self.poll_interval)
                 continue
             self._wake.clear()
             try:
-                got = self._claim(conn, free)
+                runs = self._claim(conn, free)
             except psycopg.OperationalError as exc:
                 log.warning("claim: connection lost (%s): reconnecting", exc)
                 conn.close()
@@ -177,28 +182,48 @@ class Worker:
                     return
                 conn = new
                 continue
-            if got < free:
+            for run in runs:
+                self._work.put(run)
+            if len(runs) < free:
                 self._wake.wait(self.poll_interval)
 
-    def _claim(self, conn: psycopg.Connection, free: int) -> int:
+    def _claim(self, conn: psycopg.Connection, want: int) -> list[Run]:
+        """Claim up to want workflows, never more than the slots not yet taken or promised. The
+        lock is not held during the call: the slots reserved meanwhile keep the count right, and
+        the heartbeat hands nothing back while a claim is under way."""
         with self._lock:
-            claimed = db.claim(conn, self.worker_id, self.queues, free, self.lease_timeout)
-            for item in claimed:
-                log.info("claimed %s %s (attempt %d, %d recorded steps)", item.name,
-                         item.workflow_id, item.attempt, len(item.steps))
-                run = Run(self.app, item)
-                self.runs[item.workflow_id] = run
-                self._work.put(run)
-        return len(claimed)
+            if self._stopping.is_set():
+                return []
+            n = min(want, self.concurrency - len(self.runs) - self._reserved)
+            if n <= 0:
+                return []
+            self._reserved += n
+        claimed: list[db.Claimed] = []
+        try:
+            claimed = db.claim(conn, self.worker_id, self.queues, n, self.lease_timeout)
+        finally:
+            with self._lock:
+                self._reserved -= n
+                self._more = len(claimed) == n
+                runs = []
+                for item in claimed:
+                    log.info("claimed %s %s (attempt %d, %d recorded steps)", item.name,
+                             item.workflow_id, item.attempt, len(item.steps))
+                    run = Run(self.app, item)
+                    self.runs[item.workflow_id] = run
+                    runs.append(run)
+        return runs
 
     # -- slots -----------------------------------------------------------------------------------
 
     def _slot_loop(self) -> None:
         conn: psycopg.Connection | None = None
+        run: Run | None = None
         while True:
-            run = self._work.get()
             if run is None:
-                break
+                run = self._work.get()
+                if run is None:
+                    break
             try:
                 if conn is None or conn.broken or conn.closed:
                     conn = self._reconnect("slot", self._threads_stop)
@@ -222,9 +247,26 @@ class Worker:
                 with self._lock:
                     self.runs.pop(run.workflow_id, None)
                     self.finished[run.workflow_id] = self.finished.get(run.workflow_id, 0) + 1
+            run = self._next_for_slot(conn)
+            if run is None:
                 self._slot_freed.set()
         if conn is not None:
             conn.close()
+
+    def _next_for_slot(self, conn: psycopg.Connection | None) -> Run | None:
+        """The slot's next workflow, claimed on its own connection, while the last claim found
+        all it asked for; None when there is none (or the worker stops): the slot then waits for
+        the main thread, which claims on notifications and polls."""
+        if (not self._more or conn is None or conn.broken or conn.closed
+                or self._stopping.is_set()):
+            return None
+        try:
+            runs = self._claim(conn, 1)
+        except psycopg.OperationalError as exc:
+            log.warning("claim: connection lost (%s)", exc)
+            conn.close()
+            return None
+        return runs[0] if runs else None
 
     # -- heartbeat -------------------------------------------------------------------------------
 
@@ -256,9 +298,10 @@ class Worker:
                         log.warning("%s: no longer held by this worker (reclaimed, released or "
                                     "cancelled): stopping it", workflow_id)
                     run.interrupt("lease lost (heartbeat)")
+            # a claim under way may have committed workflows it has not registered yet
             orphans = [wid for wid, lease in held.items()
                        if wid not in self.runs or self.runs[wid].lease != lease]
-            if orphans:
+            if orphans and self._reserved == 0:
                 released = db.release(conn, self.worker_id, orphans)
                 log.warning("released %d workflows held but not running here: %s", released,
                             ", ".join(orphans))

@@ -4,8 +4,8 @@
 --     opposite orders) while it answers in batch order;
 --   * durable.outcome_of is volatile, so a batch that waited for a cancel reports it (a stable
 --     function read the statement's older snapshot and said lease_lost);
---   * a claim holds its worker's row (for key share), so a clean-up cannot delete the row of a
---     worker that is taking work.
+--   * a claim holds a shared advisory lock on its worker's id (standing for the worker row), so
+--     a clean-up or release cannot delete the row of a worker that is taking work.
 begin;
 select plan(5);
 select durable_test.pin();
@@ -20,12 +20,23 @@ select results_eq($$ select id from durable.workflows order by ctid $$,
 select volatility_is('durable', 'outcome_of', array['text'], 'volatile',
   'outcome_of reads a fresh snapshot');
 
-select * from durable.heartbeat('holder');
-select is((select k.xmax::text::bigint from durable.workers k where k.id = 'holder'), 0::bigint,
-  'a registered worker row carries no lock');
 select * from durable.claim('holder', array['default'], 1);
-select is((select k.xmax::text::bigint from durable.workers k where k.id = 'holder'),
-  txid_current() % 4294967296, 'the claim locked its worker row (xmax is this transaction)');
+select results_eq(
+  $$ select mode, granted from pg_catalog.pg_locks
+      where locktype = 'advisory' and pid = pg_backend_pid()
+        and classid::bigint = (durable.worker_lock_key('holder') >> 32) & 4294967295
+        and objid::bigint = durable.worker_lock_key('holder') & 4294967295 $$,
+  $$ values ('ShareLock'::text, true) $$,
+  'the claim holds its worker''s lock, shared, to the end of its transaction');
+select durable.release('holder');
+select results_eq(
+  $$ select mode from pg_catalog.pg_locks
+      where locktype = 'advisory' and pid = pg_backend_pid()
+        and classid::bigint = (durable.worker_lock_key('holder') >> 32) & 4294967295
+        and objid::bigint = durable.worker_lock_key('holder') & 4294967295
+      order by mode $$,
+  $$ values ('ExclusiveLock'::text), ('ShareLock') $$,
+  'release took it exclusively before deleting the worker row');
 
 select * from finish();
 rollback;
