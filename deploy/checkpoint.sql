@@ -171,16 +171,7 @@ begin
       using errcode = 'DU010', hint = 'Pass the step''s error as JSON, e.g. {"message": "..."}.';
   end if;
   perform durable.check_payload(p_error, 'step error');
-  if p_max_attempts is null or p_max_attempts < 1 then
-    raise exception 'max_attempts must be 1 or more, got %', coalesce(p_max_attempts::text, 'null')
-      using errcode = 'DU011';
-  end if;
-  if p_backoff_base is null or p_backoff_base <= interval '0'
-     or p_backoff_max is null or p_backoff_max < p_backoff_base then
-    raise exception 'backoff must satisfy 0 < backoff_base <= backoff_max, got % and %',
-        coalesce(p_backoff_base::text, 'null'), coalesce(p_backoff_max::text, 'null')
-      using errcode = 'DU011';
-  end if;
+  perform durable.check_retry_policy(p_max_attempts, p_backoff_base, p_backoff_max);
   v_attempt := durable.fence(p_workflow_id, p_lease);
 
   -- a step already recorded (by an earlier execution) is not retried: its outcome counts
@@ -221,6 +212,7 @@ comment on function durable.step_failed(text, bigint, integer, text, jsonb, inte
   'the step, returns retry = true and retry_in = durable.backoff(tries, p_backoff_base, '
   'p_backoff_max), to run the step again after that delay; otherwise records p_error as the '
   'step''s outcome and returns retry = false with the outcome that counts (output, error). '
-  'Errors: those of durable.checkpoint.';
+  'Errors: those of durable.checkpoint, and DU011 for a bad retry policy (max_attempts < 1, '
+  'not 0 < backoff_base <= backoff_max <= 10 years).';
 
 commit;

@@ -57,20 +57,7 @@ begin
     raise exception 'pass run_at or delay, not both'
       using errcode = 'DU011';
   end if;
-  if p_max_attempts is null or p_max_attempts < 1 then
-    raise exception 'max_attempts must be 1 or more, got %', coalesce(p_max_attempts::text, 'null')
-      using errcode = 'DU011';
-  end if;
-  if p_backoff_base is null or p_backoff_base <= interval '0'
-     or p_backoff_max is null or p_backoff_max < p_backoff_base then
-    raise exception 'backoff must satisfy 0 < backoff_base <= backoff_max, got % and %',
-        coalesce(p_backoff_base::text, 'null'), coalesce(p_backoff_max::text, 'null')
-      using errcode = 'DU011';
-  end if;
-  if p_backoff_max > interval '10 years' then
-    raise exception 'backoff_max must be 10 years or less, got %', p_backoff_max
-      using errcode = 'DU011';
-  end if;
+  perform durable.check_retry_policy(p_max_attempts, p_backoff_base, p_backoff_max);
   perform durable.check_payload(p_input, 'input');
 end
 $$;

@@ -4,6 +4,7 @@
 --                          workflow row, for share)
 --   durable.check_payload  the size limit on inputs, outputs and errors
 --   durable.backoff        the retry delay: exponential with jitter
+--   durable.check_retry_policy  the bounds of a retry policy (workflow or step)
 --
 -- They are internal: only durable_admin (and so the SECURITY DEFINER functions) may call them.
 begin;
@@ -94,5 +95,34 @@ $$;
 comment on function durable.backoff(integer, interval, interval) is
   'Delay before retry number p_attempt (from 1): d = least(p_max, p_base * 2^(p_attempt-1)), '
   'returned as a random value between d/2 and d.';
+
+create function durable.check_retry_policy(
+  p_max_attempts integer, p_backoff_base interval, p_backoff_max interval
+)
+returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_max_attempts is null or p_max_attempts < 1 then
+    raise exception 'max_attempts must be 1 or more, got %', coalesce(p_max_attempts::text, 'null')
+      using errcode = 'DU011';
+  end if;
+  if p_backoff_base is null or p_backoff_base <= interval '0'
+     or p_backoff_max is null or p_backoff_max < p_backoff_base then
+    raise exception 'backoff must satisfy 0 < backoff_base <= backoff_max, got % and %',
+        coalesce(p_backoff_base::text, 'null'), coalesce(p_backoff_max::text, 'null')
+      using errcode = 'DU011';
+  end if;
+  if p_backoff_max > interval '10 years' then
+    raise exception 'backoff_max must be 10 years or less, got %', p_backoff_max
+      using errcode = 'DU011';
+  end if;
+end
+$$;
+comment on function durable.check_retry_policy(integer, interval, interval) is
+  'Raises DU011 unless max_attempts >= 1 and 0 < backoff_base <= backoff_max <= 10 years (a '
+  'longer backoff could not be added to the clock). Internal.';
 
 commit;

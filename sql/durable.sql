@@ -375,6 +375,7 @@ commit;
 --                          workflow row, for share)
 --   durable.check_payload  the size limit on inputs, outputs and errors
 --   durable.backoff        the retry delay: exponential with jitter
+--   durable.check_retry_policy  the bounds of a retry policy (workflow or step)
 --
 -- They are internal: only durable_admin (and so the SECURITY DEFINER functions) may call them.
 begin;
@@ -466,6 +467,35 @@ comment on function durable.backoff(integer, interval, interval) is
   'Delay before retry number p_attempt (from 1): d = least(p_max, p_base * 2^(p_attempt-1)), '
   'returned as a random value between d/2 and d.';
 
+create function durable.check_retry_policy(
+  p_max_attempts integer, p_backoff_base interval, p_backoff_max interval
+)
+returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_max_attempts is null or p_max_attempts < 1 then
+    raise exception 'max_attempts must be 1 or more, got %', coalesce(p_max_attempts::text, 'null')
+      using errcode = 'DU011';
+  end if;
+  if p_backoff_base is null or p_backoff_base <= interval '0'
+     or p_backoff_max is null or p_backoff_max < p_backoff_base then
+    raise exception 'backoff must satisfy 0 < backoff_base <= backoff_max, got % and %',
+        coalesce(p_backoff_base::text, 'null'), coalesce(p_backoff_max::text, 'null')
+      using errcode = 'DU011';
+  end if;
+  if p_backoff_max > interval '10 years' then
+    raise exception 'backoff_max must be 10 years or less, got %', p_backoff_max
+      using errcode = 'DU011';
+  end if;
+end
+$$;
+comment on function durable.check_retry_policy(integer, interval, interval) is
+  'Raises DU011 unless max_attempts >= 1 and 0 < backoff_base <= backoff_max <= 10 years (a '
+  'longer backoff could not be added to the clock). Internal.';
+
 commit;
 
 -- change: enqueue
@@ -528,20 +558,7 @@ begin
     raise exception 'pass run_at or delay, not both'
       using errcode = 'DU011';
   end if;
-  if p_max_attempts is null or p_max_attempts < 1 then
-    raise exception 'max_attempts must be 1 or more, got %', coalesce(p_max_attempts::text, 'null')
-      using errcode = 'DU011';
-  end if;
-  if p_backoff_base is null or p_backoff_base <= interval '0'
-     or p_backoff_max is null or p_backoff_max < p_backoff_base then
-    raise exception 'backoff must satisfy 0 < backoff_base <= backoff_max, got % and %',
-        coalesce(p_backoff_base::text, 'null'), coalesce(p_backoff_max::text, 'null')
-      using errcode = 'DU011';
-  end if;
-  if p_backoff_max > interval '10 years' then
-    raise exception 'backoff_max must be 10 years or less, got %', p_backoff_max
-      using errcode = 'DU011';
-  end if;
+  perform durable.check_retry_policy(p_max_attempts, p_backoff_base, p_backoff_max);
   perform durable.check_payload(p_input, 'input');
 end
 $$;
@@ -1177,16 +1194,7 @@ begin
       using errcode = 'DU010', hint = 'Pass the step''s error as JSON, e.g. {"message": "..."}.';
   end if;
   perform durable.check_payload(p_error, 'step error');
-  if p_max_attempts is null or p_max_attempts < 1 then
-    raise exception 'max_attempts must be 1 or more, got %', coalesce(p_max_attempts::text, 'null')
-      using errcode = 'DU011';
-  end if;
-  if p_backoff_base is null or p_backoff_base <= interval '0'
-     or p_backoff_max is null or p_backoff_max < p_backoff_base then
-    raise exception 'backoff must satisfy 0 < backoff_base <= backoff_max, got % and %',
-        coalesce(p_backoff_base::text, 'null'), coalesce(p_backoff_max::text, 'null')
-      using errcode = 'DU011';
-  end if;
+  perform durable.check_retry_policy(p_max_attempts, p_backoff_base, p_backoff_max);
   v_attempt := durable.fence(p_workflow_id, p_lease);
 
   -- a step already recorded (by an earlier execution) is not retried: its outcome counts
@@ -1227,7 +1235,8 @@ comment on function durable.step_failed(text, bigint, integer, text, jsonb, inte
   'the step, returns retry = true and retry_in = durable.backoff(tries, p_backoff_base, '
   'p_backoff_max), to run the step again after that delay; otherwise records p_error as the '
   'step''s outcome and returns retry = false with the outcome that counts (output, error). '
-  'Errors: those of durable.checkpoint.';
+  'Errors: those of durable.checkpoint, and DU011 for a bad retry policy (max_attempts < 1, '
+  'not 0 < backoff_base <= backoff_max <= 10 years).';
 
 commit;
 
