@@ -14,6 +14,25 @@
 begin;
 set local role durable_admin;
 
+create function durable.recorded_steps(p_workflow_id text)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  -- plpgsql, not sql: its plan is cached, while a SQL function with SET is planned per call
+  return (select coalesce(jsonb_agg(jsonb_build_object('step_id', s.step_id, 'name', s.name,
+                                                       'output', s.output, 'error', s.error)
+                                    order by s.step_id), '[]')
+            from durable.steps s
+           where s.workflow_id = p_workflow_id);
+end
+$$;
+comment on function durable.recorded_steps(text) is
+  'The recorded steps of a workflow as claim returns them, in order: '
+  '[{step_id, name, output, error}]. Internal.';
+
 create function durable.claim(
   p_worker text,
   p_queues text[] default array['default'],
@@ -84,10 +103,7 @@ begin
         from picked p
        where w.id = p.id
       returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
-                (select coalesce(jsonb_agg(jsonb_build_object('step_id', s.step_id, 'name', s.name,
-                                                               'output', s.output, 'error', s.error)
-                                           order by s.step_id), '[]')
-                   from durable.steps s where s.workflow_id = w.id);
+                durable.recorded_steps(w.id);
       get diagnostics v_got = row_count;
       v_left := v_left - v_got;
       continue when v_left = 0;
@@ -119,10 +135,7 @@ begin
       from picked p
      where w.id = p.id
     returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
-              (select coalesce(jsonb_agg(jsonb_build_object('step_id', s.step_id, 'name', s.name,
-                                                             'output', s.output, 'error', s.error)
-                                         order by s.step_id), '[]')
-                 from durable.steps s where s.workflow_id = w.id);
+              durable.recorded_steps(w.id);
     get diagnostics v_got = row_count;
     v_left := v_left - v_got;
   end loop;
