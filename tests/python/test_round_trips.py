@@ -2,7 +2,8 @@
 
 The worker runs in this process with connections that log every statement they send (a cursor
 class) and trace the wire protocol (libpq's trace): a round trip is one Sync (extended
-protocol) or one Query (simple protocol) message. Budget: claim a batch = 1, replay a recorded
+protocol) or one Query (simple protocol) message. A statement run a fifth time on a connection
+is prepared first, in one round trip of its own, once per connection. Budget: claim a batch = 1, replay a recorded
 step = 0, record a new step = 1, finish = 1; a transactional step adds only BEGIN, its own
 statements and COMMIT around its one checkpoint.
 """
@@ -93,8 +94,8 @@ class Recorder:
         self.lock = threading.Lock()
 
     def connect(self, dsn: str, role: str) -> psycopg.Connection:
-        conn = CountingConnection.connect(dsn, autocommit=True, prepare_threshold=None,
-                                          cursor_factory=CountingCursor)
+        # the settings of durable.db.connect: autocommit, psycopg's default prepare threshold
+        conn = CountingConnection.connect(dsn, autocommit=True, cursor_factory=CountingCursor)
         conn.log, conn.role = [], role
         conn.trace_file = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives with conn
         conn.pgconn.trace(conn.trace_file.fileno())
@@ -216,3 +217,20 @@ def test_a_transactional_step_adds_only_its_transaction(dsn, rt_queue):
     assert wire == len(functions) + 2  # + BEGIN and COMMIT
     print(f"\nround trips for step + transactional step + step: slot {wire} "
           "(3 checkpoints, 1 complete, the step's own select, BEGIN, COMMIT)")
+
+
+def test_hot_calls_are_prepared_once_per_connection_then_cost_one_round_trip(dsn, rt_queue):
+    """Twelve workflows on one slot: checkpoint, complete and the slot's claim each run five
+    times or more on its connection, so each is prepared once (one extra round trip) and every
+    call after that is still one round trip."""
+    rt_app.dsn = dsn
+    handles = rt_app.enqueue_many(three_steps, [[i] for i in range(12)], queue=rt_queue)
+    recorder = _run_worker(dsn, rt_queue, 1, handles)
+    assert [h.result() for h in handles] == [(i + 1) * 4 for i in range(12)]
+    counts = collections.Counter(f for f, _, _ in recorder.statements("slot"))
+    assert counts["checkpoint"] == 36 and counts["complete"] == 12
+    prepared = sum(1 for n in counts.values() if n >= 5)
+    assert prepared >= 2  # checkpoint and complete at least
+    assert recorder.wire_round_trips("slot") == sum(counts.values()) + prepared
+    print(f"\nslot round trips for 12 workflows on one connection: {sum(counts.values())} "
+          f"calls + {prepared} prepares")
