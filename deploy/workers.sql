@@ -84,10 +84,11 @@ declare
   v_now timestamptz := durable.now();
 begin
   perform durable.touch_worker(p_worker, p_lease_timeout, v_now, true);
-  -- forget workers dead for a day that hold nothing (rows of running workflows keep theirs)
+  -- forget dead workers that hold nothing (rows of running workflows keep theirs): the claim's
+  -- list of dead workers to reclaim from stays as short as the work there is to reclaim
   delete from durable.workers k
    where k.id in (select d.id from durable.workers d
-                   where d.expires_at < v_now - interval '1 day'
+                   where d.expires_at < v_now
                      and not exists (select 1 from durable.workflows w
                                       where w.owner = d.id and w.status = 'running')
                      and pg_catalog.pg_try_advisory_xact_lock(durable.worker_lock_key(d.id))

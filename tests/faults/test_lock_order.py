@@ -740,13 +740,13 @@ def test_a_worker_finishing_a_batch_while_it_releases_never_deadlocks(admin, a_b
 
 
 # Regression (found by the fault runs): claim refreshes a stale worker row with a plain UPDATE in
-# durable.touch_worker: when a heartbeat of another worker deletes that row (dead for a day,
-# holding nothing) at the same moment, the UPDATE waits, then finds the row gone and updates
+# durable.touch_worker: when a heartbeat of another worker deletes that row (dead, holding
+# nothing) at the same moment, the UPDATE waits, then finds the row gone and updates
 # nothing, and the claim goes on: the worker now holds a workflow with no durable.workers row, so
 # it is never in the reclaim's list of dead workers and the workflow stays running forever once
-# that worker dies. Fixed in SQL: touch_worker reads the worker's row FOR KEY SHARE; a delete then
-# waits for the claim, or the claim waits for the delete, finds no row and registers the worker
-# again (its insert branch)
+# that worker dies. Fixed in SQL: the claim holds a shared advisory lock on its worker's id and a
+# delete takes it first (the heartbeat's clean-up skips a worker whose lock it cannot take), or
+# the claim waits for the delete, finds no row and registers the worker again (its insert branch)
 def test_a_claim_racing_the_heartbeat_that_forgets_its_worker_leaves_nothing_unrecoverable(
         admin, a_b):
     a, b = a_b

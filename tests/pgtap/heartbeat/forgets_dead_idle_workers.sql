@@ -1,30 +1,32 @@
--- A heartbeat deletes workers that have been dead (expired) for over a day and hold nothing;
--- dead workers that still hold running workflows, and recently dead ones, are kept.
+-- A heartbeat deletes workers whose heartbeat expired and that hold nothing, so the claim's list
+-- of dead workers to reclaim from stays short; a dead worker that still holds running workflows
+-- is kept until they are reclaimed, and a live one is kept.
 begin;
 select plan(3);
 select durable_test.pin();
 
 select durable.heartbeat('dead-idle', interval '10 seconds');
-select durable.heartbeat('dead-recent', interval '10 seconds');
-select * from durable_test.start(p_worker => 'dead-holding', p_workflow_id => 'held', p_lease_timeout => interval '10 seconds');
+select durable.heartbeat('live', interval '1 minute');
+select * from durable_test.start(p_worker => 'dead-holding', p_workflow_id => 'held',
+                                 p_lease_timeout => interval '10 seconds');
 -- nobody claims from default since, so 'held' stays with its dead worker
 
-select durable_test.advance(interval '1 day 10 seconds');
-select durable.heartbeat('dead-recent', interval '10 seconds');
-select durable_test.advance(interval '1 second');
-select durable.heartbeat('alive');
+select durable_test.advance(interval '10 seconds');
+select durable.heartbeat('live', interval '1 minute');
 select set_eq($$ select id from durable.workers $$,
-  $$ values ('dead-recent'), ('dead-holding'), ('alive') $$,
-  'the idle worker dead for over a day is gone; one holding work and a recent one are kept');
+  $$ values ('dead-idle'), ('dead-holding'), ('live') $$,
+  'a worker whose lease ends exactly now is not dead yet');
 
--- exactly a day dead is not over a day
-select durable.heartbeat('edge', interval '1 second');
-select durable_test.advance(interval '1 day 1 second');
-select durable.heartbeat('alive');
-select ok(exists (select 1 from durable.workers where id = 'edge'), 'exactly one day dead is kept');
 select durable_test.advance(interval '1 microsecond');
-select durable.heartbeat('alive');
-select ok(not exists (select 1 from durable.workers where id = 'edge'), 'a moment later it is gone');
+select durable.heartbeat('live', interval '1 minute');
+select set_eq($$ select id from durable.workers $$,
+  $$ values ('dead-holding'), ('live') $$,
+  'the dead idle worker is gone; the dead one holding work is kept');
+
+select * from durable.claim('live', array['default'], 1);
+select durable.heartbeat('live', interval '1 minute');
+select set_eq($$ select id from durable.workers $$, $$ values ('live') $$,
+  'once its work is reclaimed, the dead worker is forgotten too');
 
 select * from finish();
 rollback;
