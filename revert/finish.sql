@@ -1,7 +1,6 @@
 begin;
 drop function durable.fail(text, bigint, jsonb, boolean);
 drop function durable.complete(text, bigint, jsonb);
-drop function durable.raise_for_outcome(text, bigint, text);
 drop function durable.fail_batch(text[], bigint[], jsonb[], boolean[]);
 drop function durable.complete_batch(text[], bigint[], jsonb[]);
 drop function durable.outcome_of(text);

@@ -1388,25 +1388,24 @@ begin
       from unnest(p_workflow_ids, p_leases, p_errors) with ordinality as u(id, lease, error, n)
   ),
   locked as materialized (
-    select w.id from durable.workflows w join items i on w.id = i.id
+    -- the decision, once per row: retried while it is retryable and attempts are left
+    select w.id, i.error, i.retryable and w.attempt < w.max_attempts as retry
+      from durable.workflows w join items i on w.id = i.id
      where w.lease = i.lease and w.status = 'running'
      order by w.id
        for no key update of w
   ),
   done as (
     update durable.workflows w
-       set status = case when i.retryable and w.attempt < w.max_attempts
-                         then 'pending' else 'failed' end,
-           attempt = case when i.retryable and w.attempt < w.max_attempts
-                          then w.attempt + 1 else w.attempt end,
-           run_at = case when i.retryable and w.attempt < w.max_attempts
+       set status = case when l.retry then 'pending' else 'failed' end,
+           attempt = case when l.retry then w.attempt + 1 else w.attempt end,
+           run_at = case when l.retry
                          then v_now + durable.backoff(w.attempt, w.backoff_base, w.backoff_max)
                          else w.run_at end,
-           finished_at = case when i.retryable and w.attempt < w.max_attempts
-                              then null else v_now end,
-           error = i.error, owner = null, lease = null
-      from items i, locked l
-     where l.id = w.id and w.id = i.id and w.lease = i.lease and w.status = 'running'
+           finished_at = case when l.retry then null else v_now end,
+           error = l.error, owner = null, lease = null
+      from locked l
+     where w.id = l.id
     returning w.id, w.status, w.run_at, w.error,
               case when w.status = 'pending' then w.attempt - 1 else w.attempt end as attempt
   ),
@@ -1432,31 +1431,6 @@ comment on function durable.fail_batch(text[], bigint[], jsonb[], boolean[]) is
   'successful ones are replayed); otherwise the workflow fails (outcome failed). Items not '
   'written report lease_lost, cancelled or unknown. Every error is kept in durable.errors. '
   'Errors: DU008, DU010, DU011.';
-
-create function durable.raise_for_outcome(p_workflow_id text, p_lease bigint, p_outcome text)
-returns void
-language plpgsql
-set search_path = ''
-as $$
-begin
-  case p_outcome
-    when 'unknown' then
-      raise exception 'unknown workflow %', p_workflow_id
-        using errcode = 'DU003', hint = 'Check the workflow id; durable.enqueue returns it.';
-    when 'cancelled' then
-      raise exception 'workflow % was cancelled', p_workflow_id
-        using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.';
-    when 'lease_lost' then
-      raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
-        using errcode = 'DU001',
-              hint = 'Another worker claimed it, or it was released or finished: stop executing it.';
-    else
-      null;
-  end case;
-end
-$$;
-comment on function durable.raise_for_outcome(text, bigint, text) is
-  'Turns a batch outcome that wrote nothing into its error: DU003, DU002 or DU001. Internal.';
 
 create function durable.complete(p_workflow_id text, p_lease bigint, p_output jsonb default 'null')
 returns text
@@ -1501,14 +1475,20 @@ begin
   select b.status, b.run_at into v_status, v_run_at
     from durable.fail_batch(array[p_workflow_id], array[p_lease], array[p_error],
                             array[p_retryable]) b;
-  perform durable.raise_for_outcome(p_workflow_id, p_lease, v_status);
+  if v_status not in ('pending', 'failed') then
+    -- nothing written: raises DU010, DU003, DU002 or DU001, whichever applies, as complete does
+    perform durable.fence(p_workflow_id, p_lease);
+    raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
+      using errcode = 'DU001';
+  end if;
   return query select v_status, v_run_at;
 end
 $$;
 comment on function durable.fail(text, bigint, jsonb, boolean) is
   'Ends the current attempt of one workflow with p_error. Returns status pending with the '
   'run_at of the retry when it will be retried, or failed. Errors: DU001 lease lost, '
-  'DU002 cancelled, DU003 unknown workflow, DU008 error too large, DU010 null error, DU011.';
+  'DU002 cancelled, DU003 unknown workflow, DU008 error too large, DU010 null error or lease, '
+  'DU011.';
 
 commit;
 

@@ -1,7 +1,6 @@
-select 1 / (count(*) = 7)::int from pg_catalog.pg_proc
+select 1 / (count(*) = 6)::int from pg_catalog.pg_proc
  where oid in ('durable.fail(text, bigint, jsonb, boolean)'::regprocedure,
                'durable.complete(text, bigint, jsonb)'::regprocedure,
-               'durable.raise_for_outcome(text, bigint, text)'::regprocedure,
                'durable.fail_batch(text[], bigint[], jsonb[], boolean[])'::regprocedure,
                'durable.complete_batch(text[], bigint[], jsonb[])'::regprocedure,
                'durable.outcome_of(text)'::regprocedure,

@@ -1,7 +1,7 @@
--- fail raises DU010 for a null error, DU001 for a stale lease, DU002 when cancelled, DU003 when
+-- fail raises DU010 for a null error or lease, DU001 for a stale lease, DU002 when cancelled, DU003 when
 -- unknown, DU008 for an oversize error; nothing changes.
 begin;
-select plan(7);
+select plan(8);
 select durable_test.pin();
 update durable.settings set max_payload_bytes = 2048;
 
@@ -10,6 +10,8 @@ create temp table l as select lease from durable.workflows where id = 'fr';
 
 select throws_ok(format($$ select * from durable.fail('fr', %s, null) $$, (select lease from l)),
   'DU010', 'errors must not be null', 'a null error raises DU010');
+select throws_ok($$ select * from durable.fail('fr', null, '{}') $$,
+  'DU010', 'lease must not be null', 'a null lease raises DU010');
 select throws_ok(format($$ select * from durable.fail('fr', %s, '{}') $$, (select lease from l) + 1000),
   'DU001', null, 'a wrong lease raises DU001');
 select throws_ok(format($$ select * from durable.fail('fr', %s, to_jsonb(repeat(md5('e'), 100))) $$, (select lease from l)),
