@@ -175,10 +175,8 @@ begin
   v_attempt := durable.fence(p_workflow_id, p_lease);
 
   -- a step already recorded (by an earlier execution) is not retried: its outcome counts
-  select s.name, s.output, s.error into v_step
-    from durable.steps s
-   where s.workflow_id = p_workflow_id and s.step_id = p_step_id;
-  if found then
+  if exists (select 1 from durable.steps s
+              where s.workflow_id = p_workflow_id and s.step_id = p_step_id) then
     return query
     select false, null::interval, 0, r.output, r.error
       from durable.record_step(p_workflow_id, p_lease, p_step_id, p_name, null, p_error,
