@@ -10,9 +10,15 @@
 -- out of the way (they are kept in durable.errors) so the retry runs them again, while every
 -- successful step is kept and replayed. Otherwise the workflow fails for good.
 --
--- Lock order: workflow rows in id order (for no key update, in a materialized CTE, so that two
--- batches, or a batch and durable.release, never wait for each other in a cycle), then steps,
--- then errors.
+-- durable.complete_and_claim is what a worker's slot calls when its workflow returns: it records
+-- the last step (when the worker held its checkpoint back until the workflow ended), completes
+-- the workflow and claims the slot's next one, in one statement and one commit.
+--
+-- Lock order: the worker (complete_and_claim: its advisory lock, as in durable.claim), the
+-- limited queues' rows (complete_and_claim), workflow rows in id order (for no key update, in a
+-- materialized CTE, so that two batches, or a batch and durable.release, never wait for each
+-- other in a cycle), then steps, then errors. complete_and_claim then claims as durable.claim
+-- does (skip locked: it never waits there).
 begin;
 set local role durable_admin;
 
@@ -232,5 +238,86 @@ comment on function durable.fail(text, bigint, jsonb, boolean) is
   'run_at of the retry when it will be retried, or failed. Errors: DU001 lease lost, '
   'DU002 cancelled, DU003 unknown workflow, DU008 error too large, DU010 null error or lease, '
   'DU011.';
+
+create function durable.complete_and_claim(
+  p_workflow_id text,
+  p_lease bigint,
+  p_output jsonb,
+  p_worker text,
+  p_queues text[] default array['default'],
+  p_max integer default 1,
+  p_lease_timeout interval default null,
+  p_step_id integer default null,
+  p_step_name text default null,
+  p_step_output jsonb default 'null',
+  p_step_started_at timestamptz default null
+)
+returns table (
+  completed text,
+  workflow_id text,
+  name text,
+  queue text,
+  input jsonb,
+  lease bigint,
+  attempt integer,
+  max_attempts integer,
+  steps jsonb
+)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := durable.now();
+begin
+  -- every argument is checked before anything is locked or written
+  perform durable.check_claim(p_queues, p_max, 0);
+  perform durable.check_payload(p_output, 'output');
+  if p_step_id is not null or p_step_name is not null then
+    perform durable.check_step(p_step_id, p_step_name);
+    perform durable.check_payload(p_step_output, 'step output');
+  end if;
+  if p_max > 0 then
+    perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);
+    perform durable.lock_queues(p_queues);
+  end if;
+  if p_step_id is not null then
+    -- fenced like durable.checkpoint (DU001, DU002, DU003, DU005, DU010); a step already
+    -- recorded under that name is kept as it is
+    perform durable.record_step(p_workflow_id, p_lease, p_step_id, p_step_name, p_step_output,
+                                null, p_step_started_at, v_now);
+  end if;
+  update durable.workflows w
+     set status = 'succeeded', output = coalesce(p_output, 'null'), error = null,
+         owner = null, lease = null, finished_at = v_now
+   where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running';
+  if not found then
+    -- raises DU010, DU003, DU002 or DU001, whichever applies
+    perform durable.fence(p_workflow_id, p_lease);
+    raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
+      using errcode = 'DU001';
+  end if;
+  if p_max > 0 then
+    return query
+    select 'succeeded'::text, c.* from durable.claim_for(p_worker, p_queues, p_max, v_now) c;
+    if found then
+      return;
+    end if;
+  end if;
+  return query
+  select 'succeeded'::text, null::text, null::text, null::text, null::jsonb, null::bigint,
+         null::integer, null::integer, null::jsonb;
+end
+$$;
+comment on function durable.complete_and_claim(text, bigint, jsonb, text, text[], integer, interval, integer, text, jsonb, timestamptz) is
+  'Finishes workflow p_workflow_id successfully with p_output, as durable.complete does, and in '
+  'the same transaction claims up to p_max (0 to 1000) workflows for worker p_worker, as '
+  'durable.claim does with the same arguments. When p_step_id is given, it first records the '
+  'workflow''s last step (p_step_id, p_step_name, p_step_output, p_step_started_at) as '
+  'durable.checkpoint would. Returns a row per claimed workflow, with completed = ''succeeded'' '
+  'and the columns of durable.claim, or one row with completed = ''succeeded'' and nulls when '
+  'nothing was claimed. A refused call writes nothing. Errors: DU001 lease lost, DU002 '
+  'cancelled, DU003 unknown workflow, DU004 unknown queue, DU005 another step is recorded at '
+  'that position, DU008 payload too large, DU010, DU011.';
 
 commit;

@@ -2,8 +2,8 @@
 --
 -- Nobody but durable_admin (the owner) touches a table. EXECUTE is revoked from PUBLIC on every
 -- function, then granted per role:
---   durable_worker    claim, checkpoint, step_failed, complete(_batch), fail(_batch),
---                     heartbeat, release, result; reads the views
+--   durable_worker    claim, checkpoint, step_failed, complete(_batch, _and_claim),
+--                     fail(_batch), heartbeat, release, result; reads the views
 --   durable_client    enqueue(_batch), result, cancel, retry; reads the views
 --   durable_observer  reads the views
 -- and all three may call durable.now(), which durable.worker_status reads the time from.
@@ -27,6 +27,7 @@ grant execute on function
   durable.step_failed(text, bigint, integer, text, jsonb, integer, interval, interval, timestamptz),
   durable.complete(text, bigint, jsonb),
   durable.complete_batch(text[], bigint[], jsonb[]),
+  durable.complete_and_claim(text, bigint, jsonb, text, text[], integer, interval, integer, text, jsonb, timestamptz),
   durable.fail(text, bigint, jsonb, boolean),
   durable.fail_batch(text[], bigint[], jsonb[], boolean[]),
   durable.heartbeat(text, interval),

@@ -889,10 +889,10 @@ commit;
 -- and then run_at. A paused queue is skipped; a queue with a concurrency limit hands out no more
 -- than the limit minus the workflows running in it.
 --
--- Lock order: the worker's own row (register or refresh), then per queue: the queue row
--- (for no key update, only when it has a concurrency limit, so that two claims cannot both see
--- a free slot), then workflow rows (for update skip locked, in a materialized CTE so the planner
--- cannot lock more rows than the limit).
+-- Lock order: the worker's own row (register or refresh), then the rows of the queues asked for
+-- that have a concurrency limit, in name order (for no key update, so that two claims cannot
+-- both see a free slot), then workflow rows (for update skip locked, in a materialized CTE so
+-- the planner cannot lock more rows than the limit).
 begin;
 set local role durable_admin;
 
@@ -915,11 +915,46 @@ comment on function durable.recorded_steps(text) is
   'The recorded steps of a workflow as claim returns them, in order: '
   '[{step_id, name, output, error}]. Internal.';
 
-create function durable.claim(
-  p_worker text,
-  p_queues text[] default array['default'],
-  p_max integer default 1,
-  p_lease_timeout interval default null
+create function durable.lock_queues(p_queues text[])
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  -- only queues with a limit: locking the others would serialise every claim on them
+  perform 1 from durable.queues q
+   where q.name = any (p_queues) and q.concurrency is not null
+   order by q.name
+     for no key update;
+end
+$$;
+comment on function durable.lock_queues(text[]) is
+  'Locks the rows of the queues in p_queues that have a concurrency limit, in name order, for '
+  'the rest of the transaction: a claim counts their free slots under that lock. Internal.';
+
+create function durable.check_claim(p_queues text[], p_max integer, p_least integer)
+returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_max is null or p_max < p_least or p_max > 1000 then
+    raise exception 'max must be between % and 1000, got %', p_least, coalesce(p_max::text, 'null')
+      using errcode = 'DU011';
+  end if;
+  if p_max > 0 and (p_queues is null or cardinality(p_queues) = 0) then
+    raise exception 'queues must name at least one queue'
+      using errcode = 'DU010', hint = 'Pass array[''default''] for the default queue.';
+  end if;
+end
+$$;
+comment on function durable.check_claim(text[], integer, integer) is
+  'Raises DU011 unless p_least <= p_max <= 1000, DU010 when p_max > 0 and p_queues is empty. '
+  'Internal.';
+
+create function durable.claim_for(
+  p_worker text, p_queues text[], p_max integer, p_now timestamptz
 )
 returns table (
   workflow_id text,
@@ -932,28 +967,19 @@ returns table (
   steps jsonb
 )
 language plpgsql
-security definer
 set search_path = ''
 as $$
 declare
-  v_now timestamptz := durable.now();
   v_left integer := p_max;
   v_limit integer;
   v_got integer;
   v_queue record;
   v_dead text[];
 begin
-  if p_max is null or p_max < 1 or p_max > 1000 then
-    raise exception 'max must be between 1 and 1000, got %', coalesce(p_max::text, 'null')
-      using errcode = 'DU011';
-  end if;
-  if p_queues is null or cardinality(p_queues) = 0 then
-    raise exception 'queues must name at least one queue'
-      using errcode = 'DU010', hint = 'Pass array[''default''] for the default queue.';
-  end if;
-  perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);
+  -- the caller has checked the arguments, registered the worker (durable.touch_worker) and
+  -- locked the limited queues (durable.lock_queues)
   -- workers whose heartbeat expired: usually none, and then step 1 below is skipped
-  v_dead := array(select k.id from durable.workers k where k.expires_at < v_now);
+  v_dead := array(select k.id from durable.workers k where k.expires_at < p_now);
 
   for v_queue in
     select u.name as asked, q.name, q.concurrency, q.paused
@@ -981,7 +1007,7 @@ begin
       )
       update durable.workflows w
          set owner = p_worker, lease = nextval('durable.lease_seq'), claims = w.claims + 1,
-             claimed_at = v_now
+             claimed_at = p_now
         from picked p
        where w.id = p.id
       returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
@@ -994,7 +1020,6 @@ begin
     -- 2. take runnable workflows, within the queue's concurrency limit
     v_limit := v_left;
     if v_queue.concurrency is not null then
-      perform 1 from durable.queues q where q.name = v_queue.name for no key update;
       v_limit := least(v_limit, v_queue.concurrency - (
         select count(*) from durable.workflows w
          where w.queue = v_queue.name and w.status = 'running')::integer);
@@ -1006,14 +1031,14 @@ begin
         from durable.workflows w
        where w.queue = v_queue.name
          and w.status in ('pending', 'waiting')
-         and w.run_at <= v_now
+         and w.run_at <= p_now
        order by w.priority desc, w.run_at
        limit v_limit
          for update skip locked
     )
     update durable.workflows w
        set status = 'running', owner = p_worker, lease = nextval('durable.lease_seq'),
-           claims = w.claims + 1, claimed_at = v_now
+           claims = w.claims + 1, claimed_at = p_now
       from picked p
      where w.id = p.id
     returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
@@ -1021,6 +1046,40 @@ begin
     get diagnostics v_got = row_count;
     v_left := v_left - v_got;
   end loop;
+end
+$$;
+comment on function durable.claim_for(text, text[], integer, timestamptz) is
+  'The claim itself, for durable.claim and durable.complete_and_claim: up to p_max workflows of '
+  'p_queues for worker p_worker (reclaimed ones first, then runnable ones). Raises DU004 for an '
+  'unknown queue. Internal.';
+
+create function durable.claim(
+  p_worker text,
+  p_queues text[] default array['default'],
+  p_max integer default 1,
+  p_lease_timeout interval default null
+)
+returns table (
+  workflow_id text,
+  name text,
+  queue text,
+  input jsonb,
+  lease bigint,
+  attempt integer,
+  max_attempts integer,
+  steps jsonb
+)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := durable.now();
+begin
+  perform durable.check_claim(p_queues, p_max, 1);
+  perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);
+  perform durable.lock_queues(p_queues);
+  return query select * from durable.claim_for(p_worker, p_queues, p_max, v_now);
 end
 $$;
 comment on function durable.claim(text, text[], integer, interval) is
@@ -1265,9 +1324,15 @@ commit;
 -- out of the way (they are kept in durable.errors) so the retry runs them again, while every
 -- successful step is kept and replayed. Otherwise the workflow fails for good.
 --
--- Lock order: workflow rows in id order (for no key update, in a materialized CTE, so that two
--- batches, or a batch and durable.release, never wait for each other in a cycle), then steps,
--- then errors.
+-- durable.complete_and_claim is what a worker's slot calls when its workflow returns: it records
+-- the last step (when the worker held its checkpoint back until the workflow ended), completes
+-- the workflow and claims the slot's next one, in one statement and one commit.
+--
+-- Lock order: the worker (complete_and_claim: its advisory lock, as in durable.claim), the
+-- limited queues' rows (complete_and_claim), workflow rows in id order (for no key update, in a
+-- materialized CTE, so that two batches, or a batch and durable.release, never wait for each
+-- other in a cycle), then steps, then errors. complete_and_claim then claims as durable.claim
+-- does (skip locked: it never waits there).
 begin;
 set local role durable_admin;
 
@@ -1487,6 +1552,87 @@ comment on function durable.fail(text, bigint, jsonb, boolean) is
   'run_at of the retry when it will be retried, or failed. Errors: DU001 lease lost, '
   'DU002 cancelled, DU003 unknown workflow, DU008 error too large, DU010 null error or lease, '
   'DU011.';
+
+create function durable.complete_and_claim(
+  p_workflow_id text,
+  p_lease bigint,
+  p_output jsonb,
+  p_worker text,
+  p_queues text[] default array['default'],
+  p_max integer default 1,
+  p_lease_timeout interval default null,
+  p_step_id integer default null,
+  p_step_name text default null,
+  p_step_output jsonb default 'null',
+  p_step_started_at timestamptz default null
+)
+returns table (
+  completed text,
+  workflow_id text,
+  name text,
+  queue text,
+  input jsonb,
+  lease bigint,
+  attempt integer,
+  max_attempts integer,
+  steps jsonb
+)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := durable.now();
+begin
+  -- every argument is checked before anything is locked or written
+  perform durable.check_claim(p_queues, p_max, 0);
+  perform durable.check_payload(p_output, 'output');
+  if p_step_id is not null or p_step_name is not null then
+    perform durable.check_step(p_step_id, p_step_name);
+    perform durable.check_payload(p_step_output, 'step output');
+  end if;
+  if p_max > 0 then
+    perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);
+    perform durable.lock_queues(p_queues);
+  end if;
+  if p_step_id is not null then
+    -- fenced like durable.checkpoint (DU001, DU002, DU003, DU005, DU010); a step already
+    -- recorded under that name is kept as it is
+    perform durable.record_step(p_workflow_id, p_lease, p_step_id, p_step_name, p_step_output,
+                                null, p_step_started_at, v_now);
+  end if;
+  update durable.workflows w
+     set status = 'succeeded', output = coalesce(p_output, 'null'), error = null,
+         owner = null, lease = null, finished_at = v_now
+   where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running';
+  if not found then
+    -- raises DU010, DU003, DU002 or DU001, whichever applies
+    perform durable.fence(p_workflow_id, p_lease);
+    raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
+      using errcode = 'DU001';
+  end if;
+  if p_max > 0 then
+    return query
+    select 'succeeded'::text, c.* from durable.claim_for(p_worker, p_queues, p_max, v_now) c;
+    if found then
+      return;
+    end if;
+  end if;
+  return query
+  select 'succeeded'::text, null::text, null::text, null::text, null::jsonb, null::bigint,
+         null::integer, null::integer, null::jsonb;
+end
+$$;
+comment on function durable.complete_and_claim(text, bigint, jsonb, text, text[], integer, interval, integer, text, jsonb, timestamptz) is
+  'Finishes workflow p_workflow_id successfully with p_output, as durable.complete does, and in '
+  'the same transaction claims up to p_max (0 to 1000) workflows for worker p_worker, as '
+  'durable.claim does with the same arguments. When p_step_id is given, it first records the '
+  'workflow''s last step (p_step_id, p_step_name, p_step_output, p_step_started_at) as '
+  'durable.checkpoint would. Returns a row per claimed workflow, with completed = ''succeeded'' '
+  'and the columns of durable.claim, or one row with completed = ''succeeded'' and nulls when '
+  'nothing was claimed. A refused call writes nothing. Errors: DU001 lease lost, DU002 '
+  'cancelled, DU003 unknown workflow, DU004 unknown queue, DU005 another step is recorded at '
+  'that position, DU008 payload too large, DU010, DU011.';
 
 commit;
 
@@ -1729,8 +1875,8 @@ commit;
 --
 -- Nobody but durable_admin (the owner) touches a table. EXECUTE is revoked from PUBLIC on every
 -- function, then granted per role:
---   durable_worker    claim, checkpoint, step_failed, complete(_batch), fail(_batch),
---                     heartbeat, release, result; reads the views
+--   durable_worker    claim, checkpoint, step_failed, complete(_batch, _and_claim),
+--                     fail(_batch), heartbeat, release, result; reads the views
 --   durable_client    enqueue(_batch), result, cancel, retry; reads the views
 --   durable_observer  reads the views
 -- and all three may call durable.now(), which durable.worker_status reads the time from.
@@ -1754,6 +1900,7 @@ grant execute on function
   durable.step_failed(text, bigint, integer, text, jsonb, integer, interval, interval, timestamptz),
   durable.complete(text, bigint, jsonb),
   durable.complete_batch(text[], bigint[], jsonb[]),
+  durable.complete_and_claim(text, bigint, jsonb, text, text[], integer, interval, integer, text, jsonb, timestamptz),
   durable.fail(text, bigint, jsonb, boolean),
   durable.fail_batch(text[], bigint[], jsonb[], boolean[]),
   durable.heartbeat(text, interval),

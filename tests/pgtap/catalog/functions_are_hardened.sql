@@ -13,19 +13,19 @@ select is_empty(
 select set_eq(
   $$ select p.proname::text from pg_proc p
       where p.pronamespace = 'durable'::regnamespace and p.prosecdef $$,
-  $$ values ('claim'), ('checkpoint'), ('step_failed'), ('complete'), ('complete_batch'), ('fail'),
+  $$ values ('claim'), ('checkpoint'), ('step_failed'), ('complete'), ('complete_batch'), ('complete_and_claim'), ('fail'),
             ('fail_batch'), ('heartbeat'), ('release'), ('result'), ('enqueue'), ('enqueue_batch'),
             ('cancel'), ('retry'), ('set_queue'), ('purge') $$,
   'exactly the public functions are SECURITY DEFINER');
 
 select functions_are('durable', array[
   -- public
-  'claim', 'checkpoint', 'step_failed', 'complete', 'complete_batch', 'fail', 'fail_batch',
+  'claim', 'checkpoint', 'step_failed', 'complete', 'complete_batch', 'complete_and_claim', 'fail', 'fail_batch',
   'heartbeat', 'release', 'result', 'enqueue', 'enqueue_batch', 'cancel', 'retry', 'set_queue',
   'purge', 'now',
   -- internal
   'transition_allowed', 'check_transition', 'notify_inserted', 'notify_pending', 'fence',
-  'check_payload', 'backoff', 'check_retry_policy', 'check_enqueue', 'parse_batch', 'recorded_steps', 'touch_worker', 'worker_lock_key', 'record_step',
+  'check_payload', 'backoff', 'check_retry_policy', 'check_enqueue', 'parse_batch', 'recorded_steps', 'claim_for', 'check_claim', 'lock_queues', 'touch_worker', 'worker_lock_key', 'record_step',
   'check_step', 'check_batch', 'outcome_of'],
   'schema durable has exactly the known functions');
 select tables_are('durable', array['workflows', 'steps', 'errors', 'queues', 'workers', 'settings'],

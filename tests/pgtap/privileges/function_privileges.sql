@@ -1,10 +1,10 @@
 -- EXECUTE per role on every public function (function_privs_are): durable_worker may claim,
--- checkpoint, step_failed, complete(_batch), fail(_batch), heartbeat, release and result;
+-- checkpoint, step_failed, complete(_batch, _and_claim), fail(_batch), heartbeat, release and result;
 -- durable_client may enqueue(_batch), result, cancel and retry; durable_observer none of them.
 -- All three may call durable.now() (durable.worker_status reads it). set_queue and purge are
 -- the owner's.
 begin;
-select plan(51);
+select plan(54);
 
 create temp table fns (name text, args text[], worker boolean, client boolean, observer boolean);
 insert into fns values
@@ -13,6 +13,7 @@ insert into fns values
   ('step_failed', '{text,bigint,integer,text,jsonb,integer,interval,interval,timestamp with time zone}', true, false, false),
   ('complete', '{text,bigint,jsonb}', true, false, false),
   ('complete_batch', '{text[],bigint[],jsonb[]}', true, false, false),
+  ('complete_and_claim', '{text,bigint,jsonb,text,text[],integer,interval,integer,text,jsonb,timestamp with time zone}', true, false, false),
   ('fail', '{text,bigint,jsonb,boolean}', true, false, false),
   ('fail_batch', '{text[],bigint[],jsonb[],boolean[]}', true, false, false),
   ('heartbeat', '{text,interval}', true, false, false),

@@ -11,6 +11,7 @@ insert into granted values
   ('durable.step_failed(text,bigint,integer,text,jsonb,integer,interval,interval,timestamp with time zone)', 'durable_worker'),
   ('durable.complete(text,bigint,jsonb)', 'durable_worker'),
   ('durable.complete_batch(text[],bigint[],jsonb[])', 'durable_worker'),
+  ('durable.complete_and_claim(text,bigint,jsonb,text,text[],integer,interval,integer,text,jsonb,timestamp with time zone)', 'durable_worker'),
   ('durable.fail(text,bigint,jsonb,boolean)', 'durable_worker'),
   ('durable.fail_batch(text[],bigint[],jsonb[],boolean[])', 'durable_worker'),
   ('durable.heartbeat(text,interval)', 'durable_worker'),
