@@ -113,18 +113,46 @@ create function durable.checkpoint(
 language plpgsql
 security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   v_now timestamptz := durable.now();
   v_attempt integer;
 begin
-  perform durable.check_step(p_step_id, p_name);
-  perform durable.check_payload(p_output, 'step output');
-  perform durable.check_payload(p_error, 'step error');
-  if pg_catalog.jsonb_typeof(p_error) = 'null' then
-    raise exception 'error must not be JSON null'
-      using errcode = 'DU010', hint = 'Pass the step''s error as JSON, e.g. {"message": "..."}.';
+  -- The hot path of every worker: one call per new step. The checks call their functions only
+  -- when a cheap test says there is something to refuse, and the usual outcome (recorded now)
+  -- needs one statement; the rest goes through durable.record_step.
+  if p_step_id is null or p_step_id < 0 or p_name is null or p_name = ''
+     or length(p_name) > 200 then
+    perform durable.check_step(p_step_id, p_name);
   end if;
+  if pg_catalog.pg_column_size(p_output) > 1024 then
+    perform durable.check_payload(p_output, 'step output');
+  end if;
+  if p_error is not null then
+    perform durable.check_payload(p_error, 'step error');
+    if pg_catalog.jsonb_typeof(p_error) = 'null' then
+      raise exception 'error must not be JSON null'
+        using errcode = 'DU010', hint = 'Pass the step''s error as JSON, e.g. {"message": "..."}.';
+    end if;
+  else
+    -- fenced insert, as in durable.record_step
+    insert into durable.steps as s
+           (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
+    select w.id, p_step_id, p_name, coalesce(p_output, 'null'), null, w.attempt, w.lease,
+           p_started_at, v_now
+      from durable.workflows w
+     where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
+       for share
+    on conflict do nothing
+    returning s.attempt into v_attempt;
+    if found then
+      recorded := true;
+      output := coalesce(p_output, 'null');
+      return;
+    end if;
+  end if;
+  -- an error to record, or nothing written: record_step diagnoses (lease lost, position taken)
   select r.recorded, r.output, r.error, r.attempt into recorded, output, error, v_attempt
     from durable.record_step(p_workflow_id, p_lease, p_step_id, p_name, p_output, p_error,
                              p_started_at, v_now) r;

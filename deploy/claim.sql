@@ -19,9 +19,11 @@ returns jsonb
 language plpgsql
 stable
 set search_path = ''
+-- planned for each call: a plan cached while durable.steps was still empty (a worker started on
+-- a new database) would scan the whole table on every claim once it has grown
+set plan_cache_mode = force_custom_plan
 as $$
 begin
-  -- plpgsql, not sql: its plan is cached, while a SQL function with SET is planned per call
   return (select coalesce(jsonb_agg(jsonb_build_object('step_id', s.step_id, 'name', s.name,
                                                        'output', s.output, 'error', s.error)
                                     order by s.step_id), '[]')
@@ -159,8 +161,9 @@ begin
            claims = w.claims + 1, claimed_at = p_now
       from picked p
      where w.id = p.id
+    -- a workflow claimed for the first time has recorded nothing (steps need a lease)
     returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
-              durable.recorded_steps(w.id);
+              case when w.claims = 1 then '[]'::jsonb else durable.recorded_steps(w.id) end;
     get diagnostics v_got = row_count;
     v_left := v_left - v_got;
   end loop;
@@ -190,11 +193,15 @@ returns table (
 language plpgsql
 security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   v_now timestamptz := durable.now();
 begin
-  perform durable.check_claim(p_queues, p_max, 1);
+  if p_max is null or p_max < 1 or p_max > 1000 or p_queues is null
+     or cardinality(p_queues) = 0 then
+    perform durable.check_claim(p_queues, p_max, 1);  -- raises the error that applies
+  end if;
   perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);
   perform durable.lock_queues(p_queues);
   return query select * from durable.claim_for(p_worker, p_queues, p_max, v_now);

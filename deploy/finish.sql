@@ -186,6 +186,7 @@ returns text
 language plpgsql
 security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 begin
   perform durable.check_payload(p_output, 'output');
@@ -266,16 +267,25 @@ returns table (
 language plpgsql
 security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   v_now timestamptz := durable.now();
 begin
-  -- every argument is checked before anything is locked or written
-  perform durable.check_claim(p_queues, p_max, 0);
-  perform durable.check_payload(p_output, 'output');
+  -- every argument is checked before anything is locked or written (the check functions are
+  -- called only when a cheap test finds something to refuse: this runs once per workflow)
+  if p_max is null or p_max < 0 or p_max > 1000
+     or (p_max > 0 and (p_queues is null or cardinality(p_queues) = 0)) then
+    perform durable.check_claim(p_queues, p_max, 0);
+  end if;
+  if pg_catalog.pg_column_size(p_output) > 1024 then
+    perform durable.check_payload(p_output, 'output');
+  end if;
   if p_step_id is not null or p_step_name is not null then
     perform durable.check_step(p_step_id, p_step_name);
-    perform durable.check_payload(p_step_output, 'step output');
+    if pg_catalog.pg_column_size(p_step_output) > 1024 then
+      perform durable.check_payload(p_step_output, 'step output');
+    end if;
   end if;
   if p_max > 0 then
     perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);

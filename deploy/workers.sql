@@ -18,11 +18,14 @@ set local role durable_admin;
 
 create function durable.worker_lock_key(p_worker text)
 returns bigint
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  select pg_catalog.hashtextextended('durable.worker:' || p_worker, 0)
+begin
+  -- plpgsql, not sql: a SQL function with SET is parsed and planned on every call
+  return pg_catalog.hashtextextended('durable.worker:' || p_worker, 0);
+end
 $$;
 comment on function durable.worker_lock_key(text) is
   'The advisory lock key that stands for worker p_worker''s row: shared by its claims, '
@@ -52,11 +55,14 @@ begin
     raise exception 'lease timeout must be positive, got %', p_lease_timeout
       using errcode = 'DU011';
   end if;
-  v_timeout := coalesce(p_lease_timeout, (select s.default_lease_timeout from durable.settings s));
   perform pg_catalog.pg_advisory_xact_lock_shared(durable.worker_lock_key(p_worker));
-  select k.heartbeat_at, k.lease_timeout into v_heartbeat, v_current
-    from durable.workers k where k.id = p_worker;
-  if p_force or not found then
+  -- a statement of its own after the lock, so that its snapshot sees a deletion that committed
+  -- while we waited for the lock (the worker is then registered again)
+  select coalesce(p_lease_timeout, s.default_lease_timeout), k.heartbeat_at, k.lease_timeout
+    into v_timeout, v_heartbeat, v_current
+    from durable.settings s
+    left join durable.workers k on k.id = p_worker;
+  if p_force or v_heartbeat is null then
     insert into durable.workers as k (id, started_at, heartbeat_at, lease_timeout, expires_at)
     values (p_worker, p_now, p_now, v_timeout, p_now + v_timeout)
     on conflict (id) do update

@@ -748,11 +748,14 @@ set local role durable_admin;
 
 create function durable.worker_lock_key(p_worker text)
 returns bigint
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  select pg_catalog.hashtextextended('durable.worker:' || p_worker, 0)
+begin
+  -- plpgsql, not sql: a SQL function with SET is parsed and planned on every call
+  return pg_catalog.hashtextextended('durable.worker:' || p_worker, 0);
+end
 $$;
 comment on function durable.worker_lock_key(text) is
   'The advisory lock key that stands for worker p_worker''s row: shared by its claims, '
@@ -782,11 +785,14 @@ begin
     raise exception 'lease timeout must be positive, got %', p_lease_timeout
       using errcode = 'DU011';
   end if;
-  v_timeout := coalesce(p_lease_timeout, (select s.default_lease_timeout from durable.settings s));
   perform pg_catalog.pg_advisory_xact_lock_shared(durable.worker_lock_key(p_worker));
-  select k.heartbeat_at, k.lease_timeout into v_heartbeat, v_current
-    from durable.workers k where k.id = p_worker;
-  if p_force or not found then
+  -- a statement of its own after the lock, so that its snapshot sees a deletion that committed
+  -- while we waited for the lock (the worker is then registered again)
+  select coalesce(p_lease_timeout, s.default_lease_timeout), k.heartbeat_at, k.lease_timeout
+    into v_timeout, v_heartbeat, v_current
+    from durable.settings s
+    left join durable.workers k on k.id = p_worker;
+  if p_force or v_heartbeat is null then
     insert into durable.workers as k (id, started_at, heartbeat_at, lease_timeout, expires_at)
     values (p_worker, p_now, p_now, v_timeout, p_now + v_timeout)
     on conflict (id) do update
@@ -901,9 +907,11 @@ returns jsonb
 language plpgsql
 stable
 set search_path = ''
+-- planned for each call: a plan cached while durable.steps was still empty (a worker started on
+-- a new database) would scan the whole table on every claim once it has grown
+set plan_cache_mode = force_custom_plan
 as $$
 begin
-  -- plpgsql, not sql: its plan is cached, while a SQL function with SET is planned per call
   return (select coalesce(jsonb_agg(jsonb_build_object('step_id', s.step_id, 'name', s.name,
                                                        'output', s.output, 'error', s.error)
                                     order by s.step_id), '[]')
@@ -1041,8 +1049,9 @@ begin
            claims = w.claims + 1, claimed_at = p_now
       from picked p
      where w.id = p.id
+    -- a workflow claimed for the first time has recorded nothing (steps need a lease)
     returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
-              durable.recorded_steps(w.id);
+              case when w.claims = 1 then '[]'::jsonb else durable.recorded_steps(w.id) end;
     get diagnostics v_got = row_count;
     v_left := v_left - v_got;
   end loop;
@@ -1072,11 +1081,15 @@ returns table (
 language plpgsql
 security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   v_now timestamptz := durable.now();
 begin
-  perform durable.check_claim(p_queues, p_max, 1);
+  if p_max is null or p_max < 1 or p_max > 1000 or p_queues is null
+     or cardinality(p_queues) = 0 then
+    perform durable.check_claim(p_queues, p_max, 1);  -- raises the error that applies
+  end if;
   perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);
   perform durable.lock_queues(p_queues);
   return query select * from durable.claim_for(p_worker, p_queues, p_max, v_now);
@@ -1209,18 +1222,46 @@ create function durable.checkpoint(
 language plpgsql
 security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   v_now timestamptz := durable.now();
   v_attempt integer;
 begin
-  perform durable.check_step(p_step_id, p_name);
-  perform durable.check_payload(p_output, 'step output');
-  perform durable.check_payload(p_error, 'step error');
-  if pg_catalog.jsonb_typeof(p_error) = 'null' then
-    raise exception 'error must not be JSON null'
-      using errcode = 'DU010', hint = 'Pass the step''s error as JSON, e.g. {"message": "..."}.';
+  -- The hot path of every worker: one call per new step. The checks call their functions only
+  -- when a cheap test says there is something to refuse, and the usual outcome (recorded now)
+  -- needs one statement; the rest goes through durable.record_step.
+  if p_step_id is null or p_step_id < 0 or p_name is null or p_name = ''
+     or length(p_name) > 200 then
+    perform durable.check_step(p_step_id, p_name);
   end if;
+  if pg_catalog.pg_column_size(p_output) > 1024 then
+    perform durable.check_payload(p_output, 'step output');
+  end if;
+  if p_error is not null then
+    perform durable.check_payload(p_error, 'step error');
+    if pg_catalog.jsonb_typeof(p_error) = 'null' then
+      raise exception 'error must not be JSON null'
+        using errcode = 'DU010', hint = 'Pass the step''s error as JSON, e.g. {"message": "..."}.';
+    end if;
+  else
+    -- fenced insert, as in durable.record_step
+    insert into durable.steps as s
+           (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
+    select w.id, p_step_id, p_name, coalesce(p_output, 'null'), null, w.attempt, w.lease,
+           p_started_at, v_now
+      from durable.workflows w
+     where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
+       for share
+    on conflict do nothing
+    returning s.attempt into v_attempt;
+    if found then
+      recorded := true;
+      output := coalesce(p_output, 'null');
+      return;
+    end if;
+  end if;
+  -- an error to record, or nothing written: record_step diagnoses (lease lost, position taken)
   select r.recorded, r.output, r.error, r.attempt into recorded, output, error, v_attempt
     from durable.record_step(p_workflow_id, p_lease, p_step_id, p_name, p_output, p_error,
                              p_started_at, v_now) r;
@@ -1500,6 +1541,7 @@ returns text
 language plpgsql
 security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 begin
   perform durable.check_payload(p_output, 'output');
@@ -1580,16 +1622,25 @@ returns table (
 language plpgsql
 security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   v_now timestamptz := durable.now();
 begin
-  -- every argument is checked before anything is locked or written
-  perform durable.check_claim(p_queues, p_max, 0);
-  perform durable.check_payload(p_output, 'output');
+  -- every argument is checked before anything is locked or written (the check functions are
+  -- called only when a cheap test finds something to refuse: this runs once per workflow)
+  if p_max is null or p_max < 0 or p_max > 1000
+     or (p_max > 0 and (p_queues is null or cardinality(p_queues) = 0)) then
+    perform durable.check_claim(p_queues, p_max, 0);
+  end if;
+  if pg_catalog.pg_column_size(p_output) > 1024 then
+    perform durable.check_payload(p_output, 'output');
+  end if;
   if p_step_id is not null or p_step_name is not null then
     perform durable.check_step(p_step_id, p_step_name);
-    perform durable.check_payload(p_step_output, 'step output');
+    if pg_catalog.pg_column_size(p_step_output) > 1024 then
+      perform durable.check_payload(p_step_output, 'step output');
+    end if;
   end if;
   if p_max > 0 then
     perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);

@@ -48,7 +48,7 @@ def interval(value: Seconds | None) -> timedelta | None:
 
 
 def _json(value: Any) -> Jsonb:
-    return Jsonb(value)
+    return value if isinstance(value, Jsonb) else Jsonb(value)
 
 
 def _rows(conn: psycopg.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict]:
@@ -225,6 +225,58 @@ def complete(conn: psycopg.Connection, workflow_id: str, lease: int, output: Any
     rows = _rows(conn, "select status from durable.complete(%s::text, %s::bigint, %s::jsonb) as r(status)",
                  [workflow_id, lease, _json(output)])
     return rows[0]["status"]
+
+
+@dataclass(frozen=True)
+class HeldStep:
+    """A step that ran and whose checkpoint the worker holds back until the next statement of
+    the run: output_json is its output, already as JSON text."""
+
+    step_id: int
+    name: str
+    output_json: str
+    started_at: datetime | None
+
+
+def raw_json(text: str) -> Jsonb:
+    """JSON text sent as it is (already dumped) with the type jsonb."""
+    return Jsonb(text, dumps=_as_is)
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+_COMPLETE_AND_CLAIM = (
+    "select completed, workflow_id, name, queue, input, lease, attempt, max_attempts, steps"
+    " from durable.complete_and_claim(%s::text, %s::bigint, %s::jsonb, %s::text, %s::text[],"
+    " %s::integer, %s::interval, %s::integer, %s::text, %s::jsonb, %s::timestamptz)"
+)
+
+
+def complete_and_claim(
+    conn: psycopg.Connection,
+    workflow_id: str,
+    lease: int,
+    output: Any,
+    worker: str | None = None,
+    queues: Sequence[str] = ("default",),
+    max: int = 0,
+    lease_timeout: Seconds | None = None,
+    step: HeldStep | None = None,
+) -> tuple[str, list[Claimed]]:
+    """durable.complete_and_claim: record the held-back last step (if any), finish the workflow
+    successfully and claim up to max workflows for worker, in one statement; returns
+    ('succeeded', the workflows claimed)."""
+    rows = _rows(conn, _COMPLETE_AND_CLAIM, [
+        workflow_id, lease, _json(output), worker, list(queues), max, interval(lease_timeout),
+        None if step is None else step.step_id, None if step is None else step.name,
+        None if step is None else raw_json(step.output_json),
+        None if step is None else step.started_at,
+    ])
+    claimed = [Claimed(**{k: v for k, v in r.items() if k != "completed"})
+               for r in rows if r["workflow_id"] is not None]
+    return rows[0]["completed"], claimed
 
 
 def fail(

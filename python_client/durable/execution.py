@@ -2,18 +2,28 @@
 
 Round trips per run: a recorded step costs none (its outcome came with the claim), a new step
 one durable.checkpoint (a transactional step: BEGIN, its own statements, checkpoint, COMMIT), a
-failed try one durable.step_failed, and the end one durable.complete or durable.fail. Every
-decision (retry or not, after what delay, whether the lease still holds) is the SQL's answer.
+failed try one durable.step_failed, and the end one durable.complete_and_claim (which also
+claims the slot's next workflow) or durable.fail. Every decision (retry or not, after what
+delay, whether the lease still holds) is the SQL's answer.
+
+A step's checkpoint is held back until the run's next statement: the next step's start sends it
+(durable.checkpoint, before that step runs), and when the workflow returns, the completion
+records it (durable.complete_and_claim). Nothing outside the process happens in between (only
+the workflow's own code, which a replay runs again anyway), so a crash loses no more than it
+would have: that step runs again. The value the workflow sees is the output as it comes back
+from jsonb (durable.execution.as_jsonb), the same as a replay will see.
 """
 
 from __future__ import annotations
 
 import contextvars
+import json
 import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -95,6 +105,28 @@ def args_of(value: Any) -> list[Any]:
     return [value]
 
 
+def as_jsonb(value: Any) -> tuple[str, Any]:
+    """(JSON text of value, value as jsonb will give it back): object keys in jsonb's order
+    (shorter first, then by their bytes), and integral floats that JSON writes with an exponent
+    (1e+16 and up) as the integers jsonb prints. Raises TypeError or ValueError when value is
+    not JSON (NaN and infinities included)."""
+    text = json.dumps(value, allow_nan=False)
+    if value is None or type(value) in (bool, int, str):
+        return text, value
+    return text, _jsonb_order(json.loads(text))
+
+
+def _jsonb_order(value: Any) -> Any:
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
+        return {k: _jsonb_order(value[k]) for k in keys}
+    if isinstance(value, list):
+        return [_jsonb_order(v) for v in value]
+    if isinstance(value, float) and value.is_integer() and "e" in repr(value):
+        return int(Decimal(repr(value)))  # the decimal JSON wrote, as jsonb reads it
+    return value
+
+
 class _AlreadyRecorded(Exception):
     def __init__(self, outcome: db.StepOutcome):
         self.outcome = outcome
@@ -120,6 +152,13 @@ class Run:
         self.replayed = 0
         self.executed = 0
         self.finishing = False  # complete or fail under way: their own answer is authoritative
+        self.held: db.HeldStep | None = None  # a step whose checkpoint is not sent yet
+        # set by the worker: reserves a slot for the workflow to claim with the completion and
+        # returns (worker, queues, lease_timeout), or None to claim nothing
+        self.claim_next: Callable[[], tuple[str, list[str], float | None] | None] | None = None
+        self.next_claimed: list[db.Claimed] = []
+        self.reserved = False  # claim_next reserved a slot (the worker gives it back)
+        self.claim_answered = False  # the completion that claimed for the slot was answered
 
     def interrupt(self, reason: str) -> None:
         """Ask the run to stop at its next step boundary (and cut short a retry wait)."""
@@ -155,18 +194,43 @@ class Run:
         finally:
             _run.reset(token)
         self.finishing = True
+        request = self.claim_next() if self.claim_next is not None else None
+        if request is not None:
+            self.reserved = True
+        worker, queues, lease_timeout = request if request is not None else (None, [], None)
         try:
-            return db.complete(conn, self.workflow_id, self.lease, output)
+            status, self.next_claimed = db.complete_and_claim(
+                conn, self.workflow_id, self.lease, output, worker, queues,
+                1 if request is not None else 0, lease_timeout, self.held)
+            self.held = None
+            self.claim_answered = request is not None
+            return status
         except (LeaseLost, Cancelled) as exc:
             self.interrupt(str(exc))
             return "stopped"
-        except (DurableError, TypeError, ValueError) as exc:
-            # the output was refused (too large: DU008) or is not JSON: that is the failure
+        except psycopg.OperationalError:
+            raise
+        except (DurableError, TypeError, ValueError, psycopg.Error) as exc:
+            # the output (or the held step's) was refused (too large: DU008, not JSON, not
+            # storable in jsonb): that is the failure
             return self._fail(exc, True)
+
+    def flush(self) -> None:
+        """Send the held-back checkpoint, if any (before the next step, or the end of the run)."""
+        held, self.held = self.held, None
+        if held is not None:
+            db.checkpoint(self.conn, self.workflow_id, self.lease, held.step_id, held.name,
+                          db.raw_json(held.output_json), None, held.started_at)
 
     def _fail(self, exc: BaseException, retryable: bool) -> str:
         self.finishing = True
         try:
+            try:
+                self.flush()
+            except (LeaseLost, Cancelled, psycopg.OperationalError):
+                raise
+            except (DurableError, psycopg.Error):
+                pass  # that step's output was refused: it runs again in the retry
             status, _ = db.fail(self.conn, self.workflow_id, self.lease, error_json(exc), retryable)
             return status
         except (LeaseLost, Cancelled) as lost:
@@ -183,6 +247,7 @@ class Run:
         if recorded is not None and recorded["name"] == definition.name:
             self.replayed += 1
             return _outcome(definition.name, recorded["output"], recorded["error"])
+        self.flush()
         self._check()
         conn = self.conn
         if recorded is not None:
@@ -198,13 +263,15 @@ class Run:
             try:
                 if definition.transactional:
                     done = self._transactional(definition, info, started, args, kwargs)
-                else:
-                    value = _call(info, definition.fn, args, kwargs)
-                    done = db.checkpoint(conn, self.workflow_id, self.lease, step_id,
-                                         definition.name, value, None, started)
-                return _outcome(definition.name, done.output, done.error)
+                    return _outcome(definition.name, done.output, done.error)
+                value = _call(info, definition.fn, args, kwargs)
             except _StepRaised as raised:
                 exc = raised.exc
+            else:
+                # the checkpoint goes with the run's next statement (see the module's doc)
+                text, seen = as_jsonb(value)
+                self.held = db.HeldStep(step_id, definition.name, text, started)
+                return seen
             failure = db.step_failed(
                 conn, self.workflow_id, self.lease, step_id, definition.name, error_json(exc),
                 max_attempts=definition.max_attempts, backoff_base=definition.backoff_base,

@@ -5,8 +5,9 @@ Threads and connections (each thread has its own connection and remakes it when 
              until a slot frees or NOTIFY durable_runnable names one of its queues, or for
              poll_interval at most (delayed work and lost notifications are found by the poll)
   slots      N threads, each running one workflow at a time (durable.execution.Run); a slot that
-             finishes one claims its next itself (one durable.claim for one slot, on its own
-             connection), so a busy worker needs no hand-off through the main thread
+             finishes one claims its next itself, in the statement that completes it
+             (durable.complete_and_claim; after a failure, one durable.claim), so a busy worker
+             needs no hand-off through the main thread and no statement of its own to claim
   heartbeat  durable.heartbeat about three times per lease timeout; a running workflow missing
              from its answer was reclaimed, released or cancelled and is told to stop; one the
              SQL says this worker holds but that runs nowhere here (its claim's reply or a slot's
@@ -229,6 +230,7 @@ class Worker:
                     conn = self._reconnect("slot", self._threads_stop)
                 if conn is None:
                     continue
+                run.claim_next = self._claim_next
                 outcome = run.execute(conn)
                 level = logging.WARNING if outcome == "stopped" else logging.INFO
                 log.log(level, "%s %s: %s%s (replayed %d steps, ran %d)", run.claimed.name,
@@ -244,14 +246,43 @@ class Worker:
             except Exception:
                 log.exception("%s: unexpected error in the worker", run.workflow_id)
             finally:
-                with self._lock:
-                    self.runs.pop(run.workflow_id, None)
-                    self.finished[run.workflow_id] = self.finished.get(run.workflow_id, 0) + 1
-            run = self._next_for_slot(conn)
+                done, run = run, self._adopt(run)
+            if run is None and not done.claim_answered:
+                run = self._next_for_slot(conn)
             if run is None:
                 self._slot_freed.set()
         if conn is not None:
             conn.close()
+
+    def _claim_next(self) -> tuple[str, list[str], float | None] | None:
+        """For a run about to complete: reserve its slot for the workflow its completion claims
+        (durable.complete_and_claim), while the last claim found all it asked for."""
+        with self._lock:
+            if not self._more or self._stopping.is_set():
+                return None
+            self._reserved += 1
+        return self.worker_id, self.queues, self.lease_timeout
+
+    def _adopt(self, run: Run) -> Run | None:
+        """The slot's run has ended: forget it and take on what its completion claimed (the
+        slot's next run, or None), in one step under the lock, so the heartbeat never sees a
+        claimed workflow as held by nobody here."""
+        with self._lock:
+            self.runs.pop(run.workflow_id, None)
+            self.finished[run.workflow_id] = self.finished.get(run.workflow_id, 0) + 1
+            if not run.reserved:
+                return None
+            self._reserved -= 1
+            claimed, run.next_claimed = run.next_claimed, []
+            if run.claim_answered:
+                self._more = len(claimed) == 1
+            nxt = None
+            for item in claimed:
+                log.info("claimed %s %s (attempt %d, %d recorded steps)", item.name,
+                         item.workflow_id, item.attempt, len(item.steps))
+                nxt = Run(self.app, item)
+                self.runs[item.workflow_id] = nxt
+            return nxt
 
     def _next_for_slot(self, conn: psycopg.Connection | None) -> Run | None:
         """The slot's next workflow, claimed on its own connection, while the last claim found

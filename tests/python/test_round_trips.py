@@ -3,9 +3,11 @@
 The worker runs in this process with connections that log every statement they send (a cursor
 class) and trace the wire protocol (libpq's trace): a round trip is one Sync (extended
 protocol) or one Query (simple protocol) message. A statement run a fifth time on a connection
-is prepared first, in one round trip of its own, once per connection. Budget: claim a batch = 1, replay a recorded
-step = 0, record a new step = 1, finish = 1; a transactional step adds only BEGIN, its own
-statements and COMMIT around its one checkpoint.
+is prepared first, in one round trip of its own, once per connection. Budget: claim a batch = 1,
+replay a recorded step = 0, record a new step = 1, finish = 1; a transactional step adds only
+BEGIN, its own statements and COMMIT around its one checkpoint. The worker does better than the
+budget where it can: a run's last step is recorded by the statement that finishes the run, and
+that statement also claims the slot's next workflow (durable.complete_and_claim).
 """
 
 from __future__ import annotations
@@ -153,7 +155,7 @@ def rt_queue(conn: psycopg.Connection) -> str:
 
 
 def test_new_workflows_cost_one_claim_per_batch_one_call_per_step_and_one_finish(
-        dsn, rt_queue):
+        dsn, conn, rt_queue):
     """Five workflows of three new steps, claimed together by a worker with five free slots."""
     rt_app.dsn = dsn
     handles = rt_app.enqueue_many(three_steps, [[i] for i in range(5)], queue=rt_queue)
@@ -164,26 +166,28 @@ def test_new_workflows_cost_one_claim_per_batch_one_call_per_step_and_one_finish
     assert [r for r in claims if r] == [5]  # one claim brought the whole batch
     per_workflow = _per_workflow(recorder, [h.workflow_id for h in handles])
     for counts in per_workflow.values():
-        assert counts == {"checkpoint": 3, "complete": 1}
+        # the first two steps' checkpoints; the third is recorded with the finish, which also
+        # asks for the slot's next workflow while the last claim found all it asked for
+        assert counts == {"checkpoint": 2, "complete_and_claim": 1}
     slot_statements = recorder.statements("slot")
-    # a slot that finishes claims its next workflow itself while the last claim found all it
-    # asked for: the first to finish finds the queue empty, and slots that finish after that
-    # ask no more (slots finishing at the same moment may each have asked once)
-    slot_claims = [rows for function, _, rows in slot_statements if function == "claim"]
-    assert 1 <= len(slot_claims) <= 5 and set(slot_claims) == {0}
-    assert len(slot_statements) == 5 * 4 + len(slot_claims)
+    assert len(slot_statements) == 5 * 3  # no statement of the slots' own to claim
+    steps = conn.execute(
+        "select count(*), count(*) filter (where s.created_at = w.finished_at)"
+        " from durable.steps s join durable.workflows w on w.id = s.workflow_id"
+        " where w.id = any(%s)", [[h.workflow_id for h in handles]]).fetchone()
+    assert steps == (15, 5)  # every step recorded; each last one in the finishing transaction
     # nothing else went over the wire: no BEGIN/COMMIT, no prepares, no type lookups
     assert recorder.wire_round_trips("slot") == len(slot_statements)
     assert recorder.wire_round_trips("main") == len(recorder.statements("main"))
     print(f"\nround trips per workflow of 3 new steps: claim 1/5 (batch of 5), "
-          f"checkpoint 3, complete 1; slot wire round trips {recorder.wire_round_trips('slot')}"
+          f"checkpoint 2, complete_and_claim 1 (with the last step); slot wire round trips {recorder.wire_round_trips('slot')}"
           f" for 5 workflows; main {recorder.wire_round_trips('main')}"
           f" ({len(claims)} claims, of which {len(claims) - 1} idle polls)")
 
 
 def test_replayed_steps_cost_no_round_trip(dsn, conn, rt_queue):
-    """A run with two of its three steps recorded costs the claim, one checkpoint (the new
-    step) and the finish: replaying costs nothing."""
+    """A run with two of its three steps recorded costs the claim and the finish, which records
+    the new step: replaying costs nothing."""
     rt_app.dsn = dsn
     handle = rt_app.enqueue(three_steps, 10, queue=rt_queue)
     prep = f"prep-{uuid.uuid4().hex[:6]}"
@@ -196,41 +200,44 @@ def test_replayed_steps_cost_no_round_trip(dsn, conn, rt_queue):
     recorder = _run_worker(dsn, rt_queue, 1, [handle])
     assert handle.result() == 44
     assert _per_workflow(recorder, [handle.workflow_id])[handle.workflow_id] == {
-        "checkpoint": 1, "complete": 1}
-    # checkpoint 1, complete 1, and the slot's claim for its next workflow (none left)
-    assert [f for f, _, _ in recorder.statements("slot")] == ["checkpoint", "complete", "claim"]
-    assert recorder.wire_round_trips("slot") == 3
-    print("\nround trips for a run with 2 recorded steps and 1 new: checkpoint 1, complete 1, "
-          "replay 0 (and the slot's claim for its next workflow)")
+        "complete_and_claim": 1}
+    assert [f for f, _, _ in recorder.statements("slot")] == ["complete_and_claim"]
+    assert recorder.wire_round_trips("slot") == 1
+    assert conn.execute("select count(*) from durable.steps where workflow_id = %s",
+                        [handle.workflow_id]).fetchone()[0] == 3
+    print("\nround trips for a run with 2 recorded steps and 1 new: 1 (complete_and_claim, "
+          "with the new step and the claim of the slot's next workflow), replay 0")
 
 
 def test_a_transactional_step_adds_only_its_transaction(dsn, rt_queue):
-    """step, transactional step, step: three checkpoints and one finish; the transactional
-    step's BEGIN, own statement and COMMIT are the only other round trips."""
+    """step, transactional step, step: the first step's checkpoint (sent before the
+    transactional step begins), the transactional step's own checkpoint, and the finish with the
+    last step; the transactional step's BEGIN, own statement and COMMIT are the only other round
+    trips."""
     rt_app.dsn = dsn
     handle = rt_app.enqueue(with_transaction, 1, queue=rt_queue)
     recorder = _run_worker(dsn, rt_queue, 1, [handle])
     assert handle.result() == 204
     functions = [f for f, _, _ in recorder.statements("slot")]
-    assert functions == ["checkpoint", "select", "checkpoint", "checkpoint", "complete", "claim"]
+    assert functions == ["checkpoint", "select", "checkpoint", "complete_and_claim"]
     wire = recorder.wire_round_trips("slot")
     assert wire == len(functions) + 2  # + BEGIN and COMMIT
     print(f"\nround trips for step + transactional step + step: slot {wire} "
-          "(3 checkpoints, 1 complete, the step's own select, BEGIN, COMMIT)")
+          "(2 checkpoints, 1 complete_and_claim, the step's own select, BEGIN, COMMIT)")
 
 
 def test_hot_calls_are_prepared_once_per_connection_then_cost_one_round_trip(dsn, rt_queue):
-    """Twelve workflows on one slot: checkpoint, complete and the slot's claim each run five
-    times or more on its connection, so each is prepared once (one extra round trip) and every
+    """Twelve workflows on one slot: checkpoint and complete_and_claim each run five times or
+    more on its connection, so each is prepared once (one extra round trip) and every
     call after that is still one round trip."""
     rt_app.dsn = dsn
     handles = rt_app.enqueue_many(three_steps, [[i] for i in range(12)], queue=rt_queue)
     recorder = _run_worker(dsn, rt_queue, 1, handles)
     assert [h.result() for h in handles] == [(i + 1) * 4 for i in range(12)]
     counts = collections.Counter(f for f, _, _ in recorder.statements("slot"))
-    assert counts["checkpoint"] == 36 and counts["complete"] == 12
+    assert counts == {"checkpoint": 24, "complete_and_claim": 12}
     prepared = sum(1 for n in counts.values() if n >= 5)
-    assert prepared >= 2  # checkpoint and complete at least
+    assert prepared == 2
     assert recorder.wire_round_trips("slot") == sum(counts.values()) + prepared
     print(f"\nslot round trips for 12 workflows on one connection: {sum(counts.values())} "
           f"calls + {prepared} prepares")
