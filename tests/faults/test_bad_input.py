@@ -477,6 +477,20 @@ def draw_call(data, base: Base, fn: str) -> tuple[list[Arg], dict]:
         params = [P("p_workflow_id", "text", ids_v, ids),
                   P("p_lease", "bigint", leases_v, leases),
                   P("p_output", "jsonb", VALID_JSON, JSON_ARG, False)]
+    elif fn == "complete_and_claim":
+        params = [P("p_workflow_id", "text", ids_v, ids),
+                  P("p_lease", "bigint", leases_v, leases),
+                  P("p_output", "jsonb", VALID_JSON, JSON_ARG),
+                  P("p_worker", "text", workers_v, workers),
+                  P("p_queues", "text[]", st.lists(queues_v, min_size=1, max_size=2),
+                    array_of(queues), False),
+                  P("p_max", "integer", small(0, 3), INT_ARG, False),
+                  P("p_lease_timeout", "interval", st.one_of(st.none(), VALID_INTERVAL),
+                    INTERVAL_ARG, False),
+                  P("p_step_id", "integer", step_ids_v, step_ids, False),
+                  P("p_step_name", "text", step_names_v, step_names, False),
+                  P("p_step_output", "jsonb", VALID_JSON, JSON_ARG, False),
+                  P("p_step_started_at", "timestamptz", VALID_TIMESTAMP, TIMESTAMP_ARG, False)]
     elif fn == "fail":
         params = [P("p_workflow_id", "text", ids_v, ids),
                   P("p_lease", "bigint", leases_v, leases),
@@ -637,6 +651,30 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
         assert not d.added[W] and not d.removed[W]
         assert (Wb[wid].status, Wb[wid].lease) == ("running", as_int(value(args, "p_lease")))
         assert (Wa[wid].status, Wa[wid].owner, Wa[wid].lease) == ("succeeded", None, None)
+    elif fn == "complete_and_claim":
+        only(d, W, S, "workers")
+        wid, worker = value(args, "p_workflow_id"), value(args, "p_worker")
+        assert rows and all(r[0] == "succeeded" for r in rows)
+        got = {r[1]: r[5] for r in rows if r[1] is not None}
+        assert len(got) == len([r for r in rows if r[1] is not None])
+        assert len(got) <= as_int(value(args, "p_max", "1")) and (got or len(rows) == 1)
+        assert (Wb[wid].status, Wb[wid].lease) == ("running", as_int(value(args, "p_lease")))
+        assert (Wa[wid].status, Wa[wid].owner, Wa[wid].lease) == ("succeeded", None, None)
+        assert d.changed[W] == {wid} | set(got) and not d.added[W] and not d.removed[W]
+        queues = value(args, "p_queues", ["default"])
+        for claimed_id, lease in got.items():
+            pre, post = Wb[claimed_id], Wa[claimed_id]
+            assert (post.status, post.owner, post.lease) == ("running", worker, lease)
+            assert pre.queue in queues
+        assert d.touched("workers") <= ({worker} if got or as_int(value(args, "p_max", "1"))
+                                        else set())
+        assert not d.removed["workers"] and not d.removed[S] and not d.changed[S]
+        if value(args, "p_step_id") is None:
+            assert not d.added[S]
+        else:
+            key = (wid, str(as_int(value(args, "p_step_id"))))
+            assert d.added[S] == (set() if key in Sb else {key})
+            assert after.rows[S][key].name == value(args, "p_step_name")
     elif fn in ("complete_batch", "fail_batch"):
         check_batch(fn, args, rows, before, after, d)
     elif fn == "fail":
@@ -754,8 +792,8 @@ def check_batch(fn, args, rows, before, after, d) -> None:
 # --- the property ----------------------------------------------------------------------------
 
 PUBLIC = ["enqueue", "enqueue_batch", "claim", "checkpoint", "step_failed", "complete",
-          "complete_batch", "fail", "fail_batch", "heartbeat", "release", "cancel", "retry",
-          "result", "set_queue", "purge"]
+          "complete_batch", "complete_and_claim", "fail", "fail_batch", "heartbeat", "release",
+          "cancel", "retry", "result", "set_queue", "purge"]
 
 
 def test_the_property_covers_every_public_function(db):

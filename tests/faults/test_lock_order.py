@@ -229,6 +229,45 @@ def test_release_racing_claim_never_deadlocks_and_hands_the_workflow_over_once(a
     print(f"outcomes over {ITERATIONS} iterations: {seen}")  # shown with pytest -s
 
 
+def test_complete_and_claim_racing_its_workers_release_never_deadlocks(admin, a_b):
+    """A slot of worker X finishes its workflow and claims the next (complete_and_claim) while X
+    stops (release of everything, which forgets X). complete_and_claim takes X's lock before
+    the workflow row, as release does, so they never wait for each other in a cycle; whatever
+    X holds at the end is held by a registered worker (or was handed back)."""
+    a, b = a_b
+    q, seen = new_queue(admin), {}
+    for _ in range(ITERATIONS):
+        first = enqueue(admin, q)
+        _, lease = claim(admin, "x-stop", q)
+        second = enqueue(admin, q)
+        oa, ob = race(a, "select completed, workflow_id from durable.complete_and_claim("
+                         "%s, %s, '1', 'x-stop', array[%s], 1)", [first, lease, q],
+                      b, "select durable.release('x-stop')", [])
+        no_deadlock(oa, ob)
+        assert ob.ok, ob
+        done, nxt = workflow(admin, first), workflow(admin, second)
+        if oa.ok:
+            assert done["status"] == "succeeded" and oa.rows[0][0] == "succeeded", oa
+            assert nxt["status"] in ("running", "pending"), nxt
+            key = f"completed, next {nxt['status']}"
+        else:
+            assert oa.sqlstate == "DU001" and done["status"] == "pending", (oa, done)
+            assert nxt["status"] == "pending", nxt
+            key = "released first"
+        registered = admin.execute("select count(*) from durable.workers where id = 'x-stop'"
+                                   ).fetchone()[0]
+        held = admin.execute("select count(*) from durable.workflows where owner = 'x-stop'"
+                             " and status = 'running'").fetchone()[0]
+        assert held == 0 or registered == 1, (held, registered)
+        seen[key] = seen.get(key, 0) + 1
+        admin.execute("select durable.release('x-stop')")
+        for wid in (first, second):
+            if workflow(admin, wid)["status"] in ("pending", "running"):
+                admin.execute("select durable.cancel(%s)", [wid])
+    assert sum(seen.values()) == ITERATIONS, seen
+    print(f"outcomes over {ITERATIONS} iterations: {seen}")  # shown with pytest -s
+
+
 def test_fail_racing_cancel_never_deadlocks_and_ends_in_a_documented_state(admin, a_b):
     """cancel first: fail is refused (DU002) and records no error. fail first: a retryable
     failure leaves it pending and cancel then cancels it; a final failure makes cancel refuse
