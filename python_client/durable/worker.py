@@ -12,7 +12,8 @@ Threads and connections (each thread has its own connection and remakes it when 
              from its answer was reclaimed, released or cancelled and is told to stop; one the
              SQL says this worker holds but that runs nowhere here (its claim's reply or a slot's
              connection was lost) is handed back with durable.release
-  listener   LISTEN durable_runnable
+  listener   LISTEN durable_runnable; a notification for one of its queues is answered at once
+             with a claim into the free slots, on the listener's connection
 
 On SIGTERM or SIGINT it claims nothing more, lets running workflows finish for up to `grace`
 seconds, tells the others to stop at their next step boundary, hands back everything it still
@@ -351,14 +352,19 @@ class Worker:
                     conn.execute("listen durable_runnable")
                     self._wake.set()  # anything notified while we were away: claim now
                 try:
-                    notes = conn.notifies(timeout=0.5)
+                    notes = conn.notifies(timeout=0.5, stop_after=1)
                 except TypeError:  # psycopg < 3.2 cannot wait with a timeout
                     log.warning("psycopg %s has no notifies(timeout=): polling only",
                                 psycopg.__version__)
                     break
-                for note in notes:
-                    if note.payload in wanted:
-                        self._wake.set()
+                # read the generator to its end: it holds the connection until then
+                if [note for note in notes if note.payload in wanted]:
+                    # claim here, on the listener's connection: one thread hand-off less
+                    # between the enqueue's commit and the first step than waking the main
+                    # thread to claim (which still wakes, to see whether more is wanted)
+                    for run in self._claim(conn, self.concurrency):
+                        self._work.put(run)
+                    self._wake.set()
             except psycopg.OperationalError as exc:
                 log.warning("listener: connection lost (%s): reconnecting", exc)
                 if conn is not None:
