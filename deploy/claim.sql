@@ -35,23 +35,6 @@ comment on function durable.recorded_steps(text) is
   'The recorded steps of a workflow as claim returns them, in order: '
   '[{step_id, name, output, error}]. Internal.';
 
-create function durable.lock_queues(p_queues text[])
-returns void
-language plpgsql
-set search_path = ''
-as $$
-begin
-  -- only queues with a limit: locking the others would serialise every claim on them
-  perform 1 from durable.queues q
-   where q.name = any (p_queues) and q.concurrency is not null
-   order by q.name
-     for no key update;
-end
-$$;
-comment on function durable.lock_queues(text[]) is
-  'Locks the rows of the queues in p_queues that have a concurrency limit, in name order, for '
-  'the rest of the transaction: a claim counts their free slots under that lock. Internal.';
-
 create function durable.check_claim(p_queues text[], p_max integer, p_least integer)
 returns void
 language plpgsql
@@ -73,8 +56,19 @@ comment on function durable.check_claim(text[], integer, integer) is
   'Raises DU011 unless p_least <= p_max <= 1000, DU010 when p_max > 0 and p_queues is empty. '
   'Internal.';
 
-create function durable.claim_for(
-  p_worker text, p_queues text[], p_max integer, p_now timestamptz
+create function durable.take_work(
+  p_worker text,
+  p_queues text[],
+  p_max integer,
+  p_lease_timeout interval,
+  p_now timestamptz,
+  p_workflow_id text default null,
+  p_lease bigint default null,
+  p_output jsonb default null,
+  p_step_id integer default null,
+  p_step_name text default null,
+  p_step_output jsonb default null,
+  p_step_started_at timestamptz default null
 )
 returns table (
   workflow_id text,
@@ -90,21 +84,72 @@ language plpgsql
 set search_path = ''
 as $$
 declare
+  v_timeout interval;
+  v_heartbeat timestamptz;
+  v_current interval;
+  v_dead text[];
+  v_limited boolean;
   v_left integer := p_max;
   v_limit integer;
   v_got integer;
   v_queue record;
-  v_dead text[];
 begin
-  -- the caller has checked the arguments, registered the worker (durable.touch_worker) and
-  -- locked the limited queues (durable.lock_queues)
-  -- workers whose heartbeat expired: usually none, and then step 1 below is skipped
-  v_dead := array(select k.id from durable.workers k where k.expires_at < p_now);
+  -- The body of durable.claim and durable.complete_and_claim, which have checked p_queues and
+  -- p_max. One function with few statements, since it runs once per workflow.
+  if p_max > 0 then
+    -- 1. the worker (lock order: first). Its shared lock, then in a statement of its own (whose
+    -- snapshot sees a deletion that committed while we waited): the default lease timeout, its
+    -- row, the workers whose heartbeat expired (usually none), whether a queue has a limit.
+    -- The row is written (durable.touch_worker, which also checks the id and the timeout) only
+    -- to register the worker or when its heartbeat is a tenth of its lease timeout old.
+    perform pg_catalog.pg_advisory_xact_lock_shared(durable.worker_lock_key(p_worker));
+    select coalesce(p_lease_timeout, s.default_lease_timeout), k.heartbeat_at, k.lease_timeout,
+           array(select d.id from durable.workers d
+                  where d.expires_at < p_now and d.id <> p_worker),  -- (it is back)
+           exists (select 1 from durable.queues q
+                    where q.name = any (p_queues) and q.concurrency is not null)
+      into v_timeout, v_heartbeat, v_current, v_dead, v_limited
+      from durable.settings s
+      left join durable.workers k on k.id = p_worker;
+    if v_heartbeat is null or v_heartbeat < p_now - v_timeout / 10
+       or v_current is distinct from v_timeout then
+      perform durable.touch_worker(p_worker, p_lease_timeout, p_now, false);
+    end if;
+    -- 2. the limited queues' rows, in name order: the free slots are counted under that lock
+    if v_limited then
+      perform 1 from durable.queues q
+       where q.name = any (p_queues) and q.concurrency is not null
+       order by q.name
+         for no key update;
+    end if;
+  end if;
 
+  -- 3. the workflow the worker finished (complete_and_claim), with its last step
+  if p_workflow_id is not null then
+    if p_step_id is not null then
+      -- fenced like durable.checkpoint (DU001, DU002, DU003, DU005, DU010); a step already
+      -- recorded under that name is kept as it is
+      perform durable.record_step(p_workflow_id, p_lease, p_step_id, p_step_name,
+                                  p_step_output, null, p_step_started_at, p_now);
+    end if;
+    update durable.workflows w
+       set status = 'succeeded', output = coalesce(p_output, 'null'), error = null,
+           owner = null, lease = null, finished_at = p_now
+     where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running';
+    if not found then
+      -- raises DU010, DU003, DU002 or DU001, whichever applies
+      perform durable.fence(p_workflow_id, p_lease);
+      raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
+        using errcode = 'DU001';
+    end if;
+  end if;
+
+  -- 4. the claim, queue by queue in the order given
   for v_queue in
     select u.name as asked, q.name, q.concurrency, q.paused
       from unnest(p_queues) with ordinality as u(name, ord)
       left join durable.queues q on q.name = u.name
+     where p_max > 0
      order by u.ord
   loop
     if v_queue.name is null then
@@ -113,7 +158,7 @@ begin
     end if;
     continue when v_queue.paused or v_left = 0;
 
-    -- 1. reclaim the workflows of workers whose heartbeat expired
+    -- 4a. reclaim the workflows of workers whose heartbeat expired
     if cardinality(v_dead) > 0 then
       return query
       with picked as materialized (
@@ -137,7 +182,7 @@ begin
       continue when v_left = 0;
     end if;
 
-    -- 2. take runnable workflows, within the queue's concurrency limit
+    -- 4b. take runnable workflows, within the queue's concurrency limit
     v_limit := v_left;
     if v_queue.concurrency is not null then
       v_limit := least(v_limit, v_queue.concurrency - (
@@ -169,10 +214,14 @@ begin
   end loop;
 end
 $$;
-comment on function durable.claim_for(text, text[], integer, timestamptz) is
-  'The claim itself, for durable.claim and durable.complete_and_claim: up to p_max workflows of '
-  'p_queues for worker p_worker (reclaimed ones first, then runnable ones). Raises DU004 for an '
-  'unknown queue. Internal.';
+comment on function durable.take_work(text, text[], integer, interval, timestamptz, text, bigint, jsonb, integer, text, jsonb, timestamptz) is
+  'The body of durable.claim and durable.complete_and_claim: registers or refreshes worker '
+  'p_worker and locks the limited queues of p_queues (when p_max > 0), completes workflow '
+  'p_workflow_id with p_output under p_lease when it is given (recording its last step first '
+  'when p_step_id is given), then claims up to p_max workflows of p_queues for the worker, '
+  'reclaimed ones first. Raises DU001, DU002, DU003, DU005 or DU010 for the workflow to '
+  'complete, DU004 for an unknown queue, DU010 or DU011 for a bad worker id or lease timeout. '
+  'Internal.';
 
 create function durable.claim(
   p_worker text,
@@ -202,9 +251,7 @@ begin
      or cardinality(p_queues) = 0 then
     perform durable.check_claim(p_queues, p_max, 1);  -- raises the error that applies
   end if;
-  perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);
-  perform durable.lock_queues(p_queues);
-  return query select * from durable.claim_for(p_worker, p_queues, p_max, v_now);
+  return query select * from durable.take_work(p_worker, p_queues, p_max, p_lease_timeout, v_now);
 end
 $$;
 comment on function durable.claim(text, text[], integer, interval) is

@@ -287,32 +287,16 @@ begin
       perform durable.check_payload(p_step_output, 'step output');
     end if;
   end if;
-  if p_max > 0 then
-    perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);
-    perform durable.lock_queues(p_queues);
+  if p_workflow_id is null then
+    perform durable.fence(p_workflow_id, p_lease);  -- raises DU010 or DU003
   end if;
-  if p_step_id is not null then
-    -- fenced like durable.checkpoint (DU001, DU002, DU003, DU005, DU010); a step already
-    -- recorded under that name is kept as it is
-    perform durable.record_step(p_workflow_id, p_lease, p_step_id, p_step_name, p_step_output,
-                                null, p_step_started_at, v_now);
-  end if;
-  update durable.workflows w
-     set status = 'succeeded', output = coalesce(p_output, 'null'), error = null,
-         owner = null, lease = null, finished_at = v_now
-   where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running';
-  if not found then
-    -- raises DU010, DU003, DU002 or DU001, whichever applies
-    perform durable.fence(p_workflow_id, p_lease);
-    raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
-      using errcode = 'DU001';
-  end if;
-  if p_max > 0 then
-    return query
-    select 'succeeded'::text, c.* from durable.claim_for(p_worker, p_queues, p_max, v_now) c;
-    if found then
-      return;
-    end if;
+  return query
+  select 'succeeded'::text, t.*
+    from durable.take_work(p_worker, p_queues, p_max, p_lease_timeout, v_now, p_workflow_id,
+                           p_lease, p_output, p_step_id, p_step_name, p_step_output,
+                           p_step_started_at) t;
+  if found then
+    return;
   end if;
   return query
   select 'succeeded'::text, null::text, null::text, null::text, null::jsonb, null::bigint,

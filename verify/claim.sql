@@ -1,6 +1,5 @@
-select 1 / (count(*) = 5)::int from pg_catalog.pg_proc
+select 1 / (count(*) = 4)::int from pg_catalog.pg_proc
  where oid in ('durable.claim(text, text[], integer, interval)'::regprocedure,
-               'durable.claim_for(text, text[], integer, timestamptz)'::regprocedure,
+               'durable.take_work(text, text[], integer, interval, timestamptz, text, bigint, jsonb, integer, text, jsonb, timestamptz)'::regprocedure,
                'durable.check_claim(text[], integer, integer)'::regprocedure,
-               'durable.lock_queues(text[])'::regprocedure,
                'durable.recorded_steps(text)'::regprocedure);
