@@ -113,10 +113,11 @@ create function durable.checkpoint(
 language plpgsql
 security definer
 set search_path = ''
-set plan_cache_mode = force_generic_plan
 as $$
 declare
-  v_now timestamptz := durable.now();
+  -- durable.now() without a call while the clock is not pinned
+  v_now timestamptz := case when pg_catalog.current_setting('durable.fake_now', true) <> ''
+                            then durable.now() else pg_catalog.statement_timestamp() end;
   v_attempt integer;
 begin
   -- The hot path of every worker: one call per new step. The checks call their functions only

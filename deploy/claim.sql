@@ -245,7 +245,9 @@ set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
 declare
-  v_now timestamptz := durable.now();
+  -- durable.now() without a call while the clock is not pinned
+  v_now timestamptz := case when pg_catalog.current_setting('durable.fake_now', true) <> ''
+                            then durable.now() else pg_catalog.statement_timestamp() end;
 begin
   if p_max is null or p_max < 1 or p_max > 1000 or p_queues is null
      or cardinality(p_queues) = 0 then

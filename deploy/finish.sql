@@ -270,7 +270,9 @@ set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
 declare
-  v_now timestamptz := durable.now();
+  -- durable.now() without a call while the clock is not pinned
+  v_now timestamptz := case when pg_catalog.current_setting('durable.fake_now', true) <> ''
+                            then durable.now() else pg_catalog.statement_timestamp() end;
 begin
   -- every argument is checked before anything is locked or written (the check functions are
   -- called only when a cheap test finds something to refuse: this runs once per workflow)

@@ -1001,10 +1001,11 @@ create function durable.checkpoint(
 language plpgsql
 security definer
 set search_path = ''
-set plan_cache_mode = force_generic_plan
 as $$
 declare
-  v_now timestamptz := durable.now();
+  -- durable.now() without a call while the clock is not pinned
+  v_now timestamptz := case when pg_catalog.current_setting('durable.fake_now', true) <> ''
+                            then durable.now() else pg_catalog.statement_timestamp() end;
   v_attempt integer;
 begin
   -- The hot path of every worker: one call per new step. The checks call their functions only
@@ -1379,7 +1380,9 @@ set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
 declare
-  v_now timestamptz := durable.now();
+  -- durable.now() without a call while the clock is not pinned
+  v_now timestamptz := case when pg_catalog.current_setting('durable.fake_now', true) <> ''
+                            then durable.now() else pg_catalog.statement_timestamp() end;
 begin
   if p_max is null or p_max < 1 or p_max > 1000 or p_queues is null
      or cardinality(p_queues) = 0 then
@@ -1672,7 +1675,9 @@ set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
 declare
-  v_now timestamptz := durable.now();
+  -- durable.now() without a call while the clock is not pinned
+  v_now timestamptz := case when pg_catalog.current_setting('durable.fake_now', true) <> ''
+                            then durable.now() else pg_catalog.statement_timestamp() end;
 begin
   -- every argument is checked before anything is locked or written (the check functions are
   -- called only when a cheap test finds something to refuse: this runs once per workflow)

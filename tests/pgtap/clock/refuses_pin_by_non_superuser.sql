@@ -2,7 +2,7 @@
 -- and expire other workers' leases (DU009). The check is on the session user, so a superuser
 -- session that only sets a role keeps its pinned clock.
 begin;
-select plan(6);
+select plan(8);
 
 select durable.enqueue('clock', p_workflow_id => 'clock-pin');
 select durable_test.pin();
@@ -24,6 +24,11 @@ reset session authorization;
 set local session authorization durable_worker;
 select throws_ok($$ select * from durable.claim('clock-worker') $$, 'DU009', null,
   'claim refuses the pinned clock of a non-superuser session');
+-- the worker's hot functions read the setting inline and call durable.now() when it is set
+select throws_ok($$ select * from durable.checkpoint('clock-pin', 1, 0, 's') $$, 'DU009', null,
+  'checkpoint refuses the pinned clock of a non-superuser session');
+select throws_ok($$ select * from durable.complete_and_claim('clock-pin', 1, '1', 'clock-worker') $$,
+  'DU009', null, 'complete_and_claim refuses the pinned clock of a non-superuser session');
 reset session authorization;
 set local session authorization durable_client;
 
