@@ -113,6 +113,8 @@ create function durable.checkpoint(
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   -- durable.now() without a call while the clock is not pinned
@@ -187,6 +189,8 @@ returns table (retry boolean, retry_in interval, tries integer, output jsonb, er
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   v_now timestamptz := durable.now();

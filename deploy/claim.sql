@@ -19,9 +19,6 @@ returns jsonb
 language plpgsql
 stable
 set search_path = ''
--- planned for each call: a plan cached while durable.steps was still empty (a worker started on
--- a new database) would scan the whole table on every claim once it has grown
-set plan_cache_mode = force_custom_plan
 as $$
 begin
   return (select coalesce(jsonb_agg(jsonb_build_object('step_id', s.step_id, 'name', s.name,
@@ -242,6 +239,8 @@ returns table (
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 set plan_cache_mode = force_generic_plan
 as $$
 declare

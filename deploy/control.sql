@@ -11,6 +11,8 @@ returns text
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   v_now timestamptz := durable.now();
@@ -44,6 +46,8 @@ returns text
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   v_now timestamptz := durable.now();
@@ -87,6 +91,8 @@ language plpgsql
 stable
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 begin
   return query

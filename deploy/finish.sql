@@ -73,6 +73,8 @@ returns table (workflow_id text, status text)
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   v_now timestamptz := durable.now();
@@ -118,6 +120,8 @@ returns table (workflow_id text, status text, run_at timestamptz)
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   v_now timestamptz := durable.now();
@@ -186,6 +190,8 @@ returns text
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 set plan_cache_mode = force_generic_plan
 as $$
 begin
@@ -217,6 +223,8 @@ returns table (status text, run_at timestamptz)
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   v_status text;
@@ -267,6 +275,8 @@ returns table (
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 set plan_cache_mode = force_generic_plan
 as $$
 declare

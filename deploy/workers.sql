@@ -85,6 +85,8 @@ returns table (workflow_id text, lease bigint)
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   v_now timestamptz := durable.now();
@@ -116,6 +118,8 @@ returns integer
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   v_now timestamptz := durable.now();

@@ -815,6 +815,8 @@ returns table (workflow_id text, lease bigint)
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   v_now timestamptz := durable.now();
@@ -846,6 +848,8 @@ returns integer
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   v_now timestamptz := durable.now();
@@ -1001,6 +1005,8 @@ create function durable.checkpoint(
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   -- durable.now() without a call while the clock is not pinned
@@ -1075,6 +1081,8 @@ returns table (retry boolean, retry_in interval, tries integer, output jsonb, er
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   v_now timestamptz := durable.now();
@@ -1154,9 +1162,6 @@ returns jsonb
 language plpgsql
 stable
 set search_path = ''
--- planned for each call: a plan cached while durable.steps was still empty (a worker started on
--- a new database) would scan the whole table on every claim once it has grown
-set plan_cache_mode = force_custom_plan
 as $$
 begin
   return (select coalesce(jsonb_agg(jsonb_build_object('step_id', s.step_id, 'name', s.name,
@@ -1377,6 +1382,8 @@ returns table (
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 set plan_cache_mode = force_generic_plan
 as $$
 declare
@@ -1478,6 +1485,8 @@ returns table (workflow_id text, status text)
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   v_now timestamptz := durable.now();
@@ -1523,6 +1532,8 @@ returns table (workflow_id text, status text, run_at timestamptz)
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   v_now timestamptz := durable.now();
@@ -1591,6 +1602,8 @@ returns text
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 set plan_cache_mode = force_generic_plan
 as $$
 begin
@@ -1622,6 +1635,8 @@ returns table (status text, run_at timestamptz)
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   v_status text;
@@ -1672,6 +1687,8 @@ returns table (
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 set plan_cache_mode = force_generic_plan
 as $$
 declare
@@ -1737,6 +1754,8 @@ returns text
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   v_now timestamptz := durable.now();
@@ -1770,6 +1789,8 @@ returns text
 language plpgsql
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 declare
   v_now timestamptz := durable.now();
@@ -1813,6 +1834,8 @@ language plpgsql
 stable
 security definer
 set search_path = ''
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
 as $$
 begin
   return query
