@@ -94,10 +94,21 @@ class Worker:
     # -- connections -----------------------------------------------------------------------------
 
     def connect(self, role: str) -> psycopg.Connection:
-        """A new connection for one of the worker's threads."""
+        """A new connection for one of the worker's threads.
+
+        The main thread's and the listener's connections only claim (and register and release),
+        so their commits do not wait for the WAL flush (synchronous_commit off): a claim lost
+        in a crash leaves its workflow claimable, as if it had never been claimed, and the run
+        that claim started cannot record anything (its lease never existed); WAL is flushed in
+        order, so the run's first synchronous commit makes the claim durable too. The slots'
+        connections, which record steps and finish workflows, keep the server's setting."""
         if self._connect_fn is not None:
-            return self._connect_fn(self.dsn, role)
-        return db.connect(self.dsn, application_name=f"durable {role} {self.worker_id}")
+            conn = self._connect_fn(self.dsn, role)
+        else:
+            conn = db.connect(self.dsn, application_name=f"durable {role} {self.worker_id}")
+        if role in ("main", "listener"):
+            conn.execute("set synchronous_commit = off")
+        return conn
 
     def _reconnect(self, role: str, stop: threading.Event) -> psycopg.Connection | None:
         """Connect, retrying with backoff (Postgres may be restarting) until stop is set."""

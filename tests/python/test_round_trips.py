@@ -179,6 +179,11 @@ def test_new_workflows_cost_one_claim_per_batch_one_call_per_step_and_one_finish
     # nothing else went over the wire: no BEGIN/COMMIT, no prepares, no type lookups
     assert recorder.wire_round_trips("slot") == len(slot_statements)
     assert recorder.wire_round_trips("main") == len(recorder.statements("main"))
+    # the connections that only claim commit without waiting for the WAL flush; the slots'
+    # connections, which record steps and finish workflows, keep waiting for it
+    for role in ("main", "listener"):
+        assert recorder.statements(role)[0][0] == "set", recorder.statements(role)
+    assert "set" not in {f for f, _, _ in slot_statements}
     print(f"\nround trips per workflow of 3 new steps: claim 1/5 (batch of 5), "
           f"checkpoint 2, complete_and_claim 1 (with the last step); slot wire round trips {recorder.wire_round_trips('slot')}"
           f" for 5 workflows; main {recorder.wire_round_trips('main')}"
