@@ -59,6 +59,7 @@ create function durable.take_work(
   p_max integer,
   p_lease_timeout interval,
   p_now timestamptz,
+  p_complete boolean default false,
   p_workflow_id text default null,
   p_lease bigint default null,
   p_output jsonb default null,
@@ -121,8 +122,8 @@ begin
     end if;
   end if;
 
-  -- 3. the workflow the worker finished (complete_and_claim), with its last step
-  if p_workflow_id is not null then
+  -- 3. the workflow the worker finished (complete, complete_and_claim), with its last step
+  if p_complete then
     if p_step_id is not null then
       -- fenced like durable.checkpoint (DU001, DU002, DU003, DU005, DU010); a step already
       -- recorded under that name is kept as it is
@@ -211,11 +212,12 @@ begin
   end loop;
 end
 $$;
-comment on function durable.take_work(text, text[], integer, interval, timestamptz, text, bigint, jsonb, integer, text, jsonb, timestamptz) is
-  'The body of durable.claim and durable.complete_and_claim: registers or refreshes worker '
-  'p_worker and locks the limited queues of p_queues (when p_max > 0), completes workflow '
-  'p_workflow_id with p_output under p_lease when it is given (recording its last step first '
-  'when p_step_id is given), then claims up to p_max workflows of p_queues for the worker, '
+comment on function durable.take_work(text, text[], integer, interval, timestamptz, boolean, text, bigint, jsonb, integer, text, jsonb, timestamptz) is
+  'The body of durable.claim, durable.complete and durable.complete_and_claim: registers or '
+  'refreshes worker p_worker and locks the limited queues of p_queues (when p_max > 0), '
+  'completes workflow p_workflow_id with p_output under p_lease when p_complete (recording its '
+  'last step first when p_step_id is given), then claims up to p_max workflows of p_queues for '
+  'the worker, '
   'reclaimed ones first. Raises DU001, DU002, DU003, DU005 or DU010 for the workflow to '
   'complete, DU004 for an unknown queue, DU010 or DU011 for a bad worker id or lease timeout. '
   'Internal.';

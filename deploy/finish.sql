@@ -196,16 +196,10 @@ set plan_cache_mode = force_generic_plan
 as $$
 begin
   perform durable.check_payload(p_output, 'output');
-  update durable.workflows w
-     set status = 'succeeded', output = coalesce(p_output, 'null'), error = null,
-         owner = null, lease = null, finished_at = durable.now()
-   where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running';
-  if not found then
-    -- raises DU010, DU003, DU002 or DU001, whichever applies
-    perform durable.fence(p_workflow_id, p_lease);
-    raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
-      using errcode = 'DU001';
-  end if;
+  -- completing without claiming: durable.take_work with p_max 0 (it raises DU001, DU002, DU003
+  -- or DU010 when the lease is not current)
+  perform 1 from durable.take_work(null, null, 0, null, durable.now(), true, p_workflow_id,
+                                   p_lease, p_output);
   return 'succeeded';
 end
 $$;
@@ -299,14 +293,11 @@ begin
       perform durable.check_payload(p_step_output, 'step output');
     end if;
   end if;
-  if p_workflow_id is null then
-    perform durable.fence(p_workflow_id, p_lease);  -- raises DU010 or DU003
-  end if;
   return query
   select 'succeeded'::text, t.*
-    from durable.take_work(p_worker, p_queues, p_max, p_lease_timeout, v_now, p_workflow_id,
-                           p_lease, p_output, p_step_id, p_step_name, p_step_output,
-                           p_step_started_at) t;
+    from durable.take_work(p_worker, p_queues, p_max, p_lease_timeout, v_now, true,
+                           p_workflow_id, p_lease, p_output, p_step_id, p_step_name,
+                           p_step_output, p_step_started_at) t;
   if found then
     return;
   end if;

@@ -1202,6 +1202,7 @@ create function durable.take_work(
   p_max integer,
   p_lease_timeout interval,
   p_now timestamptz,
+  p_complete boolean default false,
   p_workflow_id text default null,
   p_lease bigint default null,
   p_output jsonb default null,
@@ -1264,8 +1265,8 @@ begin
     end if;
   end if;
 
-  -- 3. the workflow the worker finished (complete_and_claim), with its last step
-  if p_workflow_id is not null then
+  -- 3. the workflow the worker finished (complete, complete_and_claim), with its last step
+  if p_complete then
     if p_step_id is not null then
       -- fenced like durable.checkpoint (DU001, DU002, DU003, DU005, DU010); a step already
       -- recorded under that name is kept as it is
@@ -1354,11 +1355,12 @@ begin
   end loop;
 end
 $$;
-comment on function durable.take_work(text, text[], integer, interval, timestamptz, text, bigint, jsonb, integer, text, jsonb, timestamptz) is
-  'The body of durable.claim and durable.complete_and_claim: registers or refreshes worker '
-  'p_worker and locks the limited queues of p_queues (when p_max > 0), completes workflow '
-  'p_workflow_id with p_output under p_lease when it is given (recording its last step first '
-  'when p_step_id is given), then claims up to p_max workflows of p_queues for the worker, '
+comment on function durable.take_work(text, text[], integer, interval, timestamptz, boolean, text, bigint, jsonb, integer, text, jsonb, timestamptz) is
+  'The body of durable.claim, durable.complete and durable.complete_and_claim: registers or '
+  'refreshes worker p_worker and locks the limited queues of p_queues (when p_max > 0), '
+  'completes workflow p_workflow_id with p_output under p_lease when p_complete (recording its '
+  'last step first when p_step_id is given), then claims up to p_max workflows of p_queues for '
+  'the worker, '
   'reclaimed ones first. Raises DU001, DU002, DU003, DU005 or DU010 for the workflow to '
   'complete, DU004 for an unknown queue, DU010 or DU011 for a bad worker id or lease timeout. '
   'Internal.';
@@ -1608,16 +1610,10 @@ set plan_cache_mode = force_generic_plan
 as $$
 begin
   perform durable.check_payload(p_output, 'output');
-  update durable.workflows w
-     set status = 'succeeded', output = coalesce(p_output, 'null'), error = null,
-         owner = null, lease = null, finished_at = durable.now()
-   where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running';
-  if not found then
-    -- raises DU010, DU003, DU002 or DU001, whichever applies
-    perform durable.fence(p_workflow_id, p_lease);
-    raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
-      using errcode = 'DU001';
-  end if;
+  -- completing without claiming: durable.take_work with p_max 0 (it raises DU001, DU002, DU003
+  -- or DU010 when the lease is not current)
+  perform 1 from durable.take_work(null, null, 0, null, durable.now(), true, p_workflow_id,
+                                   p_lease, p_output);
   return 'succeeded';
 end
 $$;
@@ -1711,14 +1707,11 @@ begin
       perform durable.check_payload(p_step_output, 'step output');
     end if;
   end if;
-  if p_workflow_id is null then
-    perform durable.fence(p_workflow_id, p_lease);  -- raises DU010 or DU003
-  end if;
   return query
   select 'succeeded'::text, t.*
-    from durable.take_work(p_worker, p_queues, p_max, p_lease_timeout, v_now, p_workflow_id,
-                           p_lease, p_output, p_step_id, p_step_name, p_step_output,
-                           p_step_started_at) t;
+    from durable.take_work(p_worker, p_queues, p_max, p_lease_timeout, v_now, true,
+                           p_workflow_id, p_lease, p_output, p_step_id, p_step_name,
+                           p_step_output, p_step_started_at) t;
   if found then
     return;
   end if;

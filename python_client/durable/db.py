@@ -52,16 +52,21 @@ def _json(value: Any) -> Jsonb:
     return value if isinstance(value, Jsonb) else Jsonb(value)
 
 
-def _rows(conn: psycopg.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict]:
+def _fetch(cur: psycopg.Cursor, sql: str, params: Sequence[Any] | dict[str, Any]) -> list:
+    """Run sql on cur and return its rows; a DU error comes out as its durable.errors class."""
     try:
-        with conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
+        cur.execute(sql, params)
+        return cur.fetchall()
     except psycopg.Error as exc:
         mapped = translate(exc)
         if mapped is exc:
             raise
         raise mapped from exc
+
+
+def _rows(conn: psycopg.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return _fetch(cur, sql, params)
 
 
 def _hot(conn: psycopg.Connection, sql: str, params: Sequence[Any]) -> list[tuple]:
@@ -72,14 +77,7 @@ def _hot(conn: psycopg.Connection, sql: str, params: Sequence[Any]) -> list[tupl
     if cur is None or cur.closed:
         cur = conn.cursor()
         conn._durable_cursor = cur  # type: ignore[attr-defined]
-    try:
-        cur.execute(sql, params)
-        return cur.fetchall()
-    except psycopg.Error as exc:
-        mapped = translate(exc)
-        if mapped is exc:
-            raise
-        raise mapped from exc
+    return _fetch(cur, sql, params)
 
 
 @functools.lru_cache(maxsize=64)

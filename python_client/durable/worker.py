@@ -218,13 +218,18 @@ class Worker:
             with self._lock:
                 self._reserved -= n
                 self._more = len(claimed) == n
-                runs = []
-                for item in claimed:
-                    log.info("claimed %s %s (attempt %d, %d recorded steps)", item.name,
-                             item.workflow_id, item.attempt, len(item.steps))
-                    run = Run(self.app, item)
-                    self.runs[item.workflow_id] = run
-                    runs.append(run)
+                runs = self._take_on(claimed)
+        return runs
+
+    def _take_on(self, claimed: list[db.Claimed]) -> list[Run]:
+        """Runs for workflows just claimed, registered as running here (under _lock)."""
+        runs = []
+        for item in claimed:
+            log.info("claimed %s %s (attempt %d, %d recorded steps)", item.name,
+                     item.workflow_id, item.attempt, len(item.steps))
+            run = Run(self.app, item)
+            self.runs[item.workflow_id] = run
+            runs.append(run)
         return runs
 
     # -- slots -----------------------------------------------------------------------------------
@@ -288,13 +293,8 @@ class Worker:
             claimed, run.next_claimed = run.next_claimed, []
             if run.claim_answered:
                 self._more = len(claimed) == 1
-            nxt = None
-            for item in claimed:
-                log.info("claimed %s %s (attempt %d, %d recorded steps)", item.name,
-                         item.workflow_id, item.attempt, len(item.steps))
-                nxt = Run(self.app, item)
-                self.runs[item.workflow_id] = nxt
-            return nxt
+            runs = self._take_on(claimed)
+            return runs[0] if runs else None
 
     def _next_for_slot(self, conn: psycopg.Connection | None) -> Run | None:
         """The slot's next workflow, claimed on its own connection, while the last claim found
