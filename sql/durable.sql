@@ -1153,7 +1153,9 @@ commit;
 -- Lock order: the worker's own row (register or refresh), then the rows of the queues asked for
 -- that have a concurrency limit, in name order (for no key update, so that two claims cannot
 -- both see a free slot), then workflow rows (for update skip locked, in a materialized CTE so
--- the planner cannot lock more rows than the limit).
+-- the planner cannot lock more rows than the limit). (durable.take_work, the body shared with
+-- complete and complete_and_claim, completes the finished workflow after the queues and before
+-- the claim: see finish.sql.)
 begin;
 set local role durable_admin;
 
