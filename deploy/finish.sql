@@ -198,8 +198,8 @@ begin
   perform durable.check_payload(p_output, 'output');
   -- completing without claiming: durable.take_work with p_max 0 (it raises DU001, DU002, DU003
   -- or DU010 when the lease is not current)
-  perform 1 from durable.take_work(null, null, 0, null, durable.now(), true, p_workflow_id,
-                                   p_lease, p_output);
+  perform 1 from durable.take_work(null, null, 0, null, true, p_workflow_id, p_lease,
+                                   p_output);
   return 'succeeded';
 end
 $$;
@@ -273,10 +273,6 @@ set enable_seqscan = off  -- index plans, whatever the statistics say (README)
 set jit = off
 set plan_cache_mode = force_generic_plan
 as $$
-declare
-  -- durable.now() without a call while the clock is not pinned
-  v_now timestamptz := case when pg_catalog.current_setting('durable.fake_now', true) <> ''
-                            then durable.now() else pg_catalog.statement_timestamp() end;
 begin
   -- every argument is checked before anything is locked or written (the check functions are
   -- called only when a cheap test finds something to refuse: this runs once per workflow)
@@ -295,7 +291,7 @@ begin
   end if;
   return query
   select 'succeeded'::text, t.*
-    from durable.take_work(p_worker, p_queues, p_max, p_lease_timeout, v_now, true,
+    from durable.take_work(p_worker, p_queues, p_max, p_lease_timeout, true,
                            p_workflow_id, p_lease, p_output, p_step_id, p_step_name,
                            p_step_output, p_step_started_at) t;
   if found then

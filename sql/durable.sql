@@ -1203,7 +1203,6 @@ create function durable.take_work(
   p_queues text[],
   p_max integer,
   p_lease_timeout interval,
-  p_now timestamptz,
   p_complete boolean default false,
   p_workflow_id text default null,
   p_lease bigint default null,
@@ -1227,6 +1226,9 @@ language plpgsql
 set search_path = ''
 as $$
 declare
+  -- durable.now() without a call while the clock is not pinned
+  v_now timestamptz := case when pg_catalog.current_setting('durable.fake_now', true) <> ''
+                            then durable.now() else pg_catalog.statement_timestamp() end;
   v_timeout interval;
   v_heartbeat timestamptz;
   v_current interval;
@@ -1248,15 +1250,15 @@ begin
     perform pg_catalog.pg_advisory_xact_lock_shared(durable.worker_lock_key(p_worker));
     select coalesce(p_lease_timeout, s.default_lease_timeout), k.heartbeat_at, k.lease_timeout,
            array(select d.id from durable.workers d
-                  where d.expires_at < p_now and d.id <> p_worker),  -- (it is back)
+                  where d.expires_at < v_now and d.id <> p_worker),  -- (it is back)
            exists (select 1 from durable.queues q
                     where q.name = any (p_queues) and q.concurrency is not null)
       into v_timeout, v_heartbeat, v_current, v_dead, v_limited
       from durable.settings s
       left join durable.workers k on k.id = p_worker;
-    if v_heartbeat is null or v_heartbeat < p_now - v_timeout / 10
+    if v_heartbeat is null or v_heartbeat < v_now - v_timeout / 10
        or v_current is distinct from v_timeout then
-      perform durable.touch_worker(p_worker, p_lease_timeout, p_now, false);
+      perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);
     end if;
     -- 2. the limited queues' rows, in name order: the free slots are counted under that lock
     if v_limited then
@@ -1273,11 +1275,11 @@ begin
       -- fenced like durable.checkpoint (DU001, DU002, DU003, DU005, DU010); a step already
       -- recorded under that name is kept as it is
       perform durable.record_step(p_workflow_id, p_lease, p_step_id, p_step_name,
-                                  p_step_output, null, p_step_started_at, p_now);
+                                  p_step_output, null, p_step_started_at, v_now);
     end if;
     update durable.workflows w
        set status = 'succeeded', output = coalesce(p_output, 'null'), error = null,
-           owner = null, lease = null, finished_at = p_now
+           owner = null, lease = null, finished_at = v_now
      where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running';
     if not found then
       -- raises DU010, DU003, DU002 or DU001, whichever applies
@@ -1315,7 +1317,7 @@ begin
       )
       update durable.workflows w
          set owner = p_worker, lease = nextval('durable.lease_seq'), claims = w.claims + 1,
-             claimed_at = p_now
+             claimed_at = v_now
         from picked p
        where w.id = p.id
       returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
@@ -1339,14 +1341,14 @@ begin
         from durable.workflows w
        where w.queue = v_queue.name
          and w.status in ('pending', 'waiting')
-         and w.run_at <= p_now
+         and w.run_at <= v_now
        order by w.priority desc, w.run_at
        limit v_limit
          for update skip locked
     )
     update durable.workflows w
        set status = 'running', owner = p_worker, lease = nextval('durable.lease_seq'),
-           claims = w.claims + 1, claimed_at = p_now
+           claims = w.claims + 1, claimed_at = v_now
       from picked p
      where w.id = p.id
     -- a workflow claimed for the first time has recorded nothing (steps need a lease)
@@ -1357,15 +1359,14 @@ begin
   end loop;
 end
 $$;
-comment on function durable.take_work(text, text[], integer, interval, timestamptz, boolean, text, bigint, jsonb, integer, text, jsonb, timestamptz) is
+comment on function durable.take_work(text, text[], integer, interval, boolean, text, bigint, jsonb, integer, text, jsonb, timestamptz) is
   'The body of durable.claim, durable.complete and durable.complete_and_claim: registers or '
   'refreshes worker p_worker and locks the limited queues of p_queues (when p_max > 0), '
   'completes workflow p_workflow_id with p_output under p_lease when p_complete (recording its '
   'last step first when p_step_id is given), then claims up to p_max workflows of p_queues for '
-  'the worker, '
-  'reclaimed ones first. Raises DU001, DU002, DU003, DU005 or DU010 for the workflow to '
-  'complete, DU004 for an unknown queue, DU010 or DU011 for a bad worker id or lease timeout. '
-  'Internal.';
+  'the worker, reclaimed ones first. Reads the clock itself (durable.now()). Raises DU001, '
+  'DU002, DU003, DU005 or DU010 for the workflow to complete, DU004 for an unknown queue, DU010 '
+  'or DU011 for a bad worker id or lease timeout, DU009 as durable.now() does. Internal.';
 
 create function durable.claim(
   p_worker text,
@@ -1390,16 +1391,12 @@ set enable_seqscan = off  -- index plans, whatever the statistics say (README)
 set jit = off
 set plan_cache_mode = force_generic_plan
 as $$
-declare
-  -- durable.now() without a call while the clock is not pinned
-  v_now timestamptz := case when pg_catalog.current_setting('durable.fake_now', true) <> ''
-                            then durable.now() else pg_catalog.statement_timestamp() end;
 begin
   if p_max is null or p_max < 1 or p_max > 1000 or p_queues is null
      or cardinality(p_queues) = 0 then
     perform durable.check_claim(p_queues, p_max, 1);  -- raises the error that applies
   end if;
-  return query select * from durable.take_work(p_worker, p_queues, p_max, p_lease_timeout, v_now);
+  return query select * from durable.take_work(p_worker, p_queues, p_max, p_lease_timeout);
 end
 $$;
 comment on function durable.claim(text, text[], integer, interval) is
@@ -1614,8 +1611,8 @@ begin
   perform durable.check_payload(p_output, 'output');
   -- completing without claiming: durable.take_work with p_max 0 (it raises DU001, DU002, DU003
   -- or DU010 when the lease is not current)
-  perform 1 from durable.take_work(null, null, 0, null, durable.now(), true, p_workflow_id,
-                                   p_lease, p_output);
+  perform 1 from durable.take_work(null, null, 0, null, true, p_workflow_id, p_lease,
+                                   p_output);
   return 'succeeded';
 end
 $$;
@@ -1689,10 +1686,6 @@ set enable_seqscan = off  -- index plans, whatever the statistics say (README)
 set jit = off
 set plan_cache_mode = force_generic_plan
 as $$
-declare
-  -- durable.now() without a call while the clock is not pinned
-  v_now timestamptz := case when pg_catalog.current_setting('durable.fake_now', true) <> ''
-                            then durable.now() else pg_catalog.statement_timestamp() end;
 begin
   -- every argument is checked before anything is locked or written (the check functions are
   -- called only when a cheap test finds something to refuse: this runs once per workflow)
@@ -1711,7 +1704,7 @@ begin
   end if;
   return query
   select 'succeeded'::text, t.*
-    from durable.take_work(p_worker, p_queues, p_max, p_lease_timeout, v_now, true,
+    from durable.take_work(p_worker, p_queues, p_max, p_lease_timeout, true,
                            p_workflow_id, p_lease, p_output, p_step_id, p_step_name,
                            p_step_output, p_step_started_at) t;
   if found then
