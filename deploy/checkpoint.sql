@@ -9,10 +9,15 @@
 --
 -- Lock order: the workflow row (for share, in the insert of durable.record_step, or in
 -- durable.fence), then the steps key, then errors.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
 begin;
-set local role durable_admin;
+set local role :"durable_admin";
 
-create function durable.record_step(
+create or replace function durable.record_step(
   p_workflow_id text,
   p_lease bigint,
   p_step_id integer,
@@ -27,7 +32,7 @@ create function durable.record_step(
   out attempt integer
 )
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_name text;
@@ -74,11 +79,11 @@ comment on function durable.record_step(text, bigint, integer, text, jsonb, json
   'from durable.fence when the lease is not current, DU005 when the recorded step has another '
   'name. Internal.';
 
-create function durable.check_step(p_step_id integer, p_name text)
+create or replace function durable.check_step(p_step_id integer, p_name text)
 returns void
 language plpgsql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_step_id is null or p_step_id < 0 then
@@ -98,7 +103,7 @@ $$;
 comment on function durable.check_step(integer, text) is
   'Raises DU010 or DU011 on a bad step position or name. Internal.';
 
-create function durable.checkpoint(
+create or replace function durable.checkpoint(
   p_workflow_id text,
   p_lease bigint,
   p_step_id integer,
@@ -112,7 +117,7 @@ create function durable.checkpoint(
 )
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set enable_seqscan = off  -- index plans, whatever the statistics say (README)
 set jit = off
 as $$
@@ -174,7 +179,7 @@ comment on function durable.checkpoint(text, bigint, integer, text, jsonb, jsonb
   'that count. Errors: DU001 lease lost, DU002 cancelled, DU003 unknown workflow, DU005 another '
   'step is recorded at that position (nondeterminism), DU008 payload too large, DU010, DU011.';
 
-create function durable.step_failed(
+create or replace function durable.step_failed(
   p_workflow_id text,
   p_lease bigint,
   p_step_id integer,
@@ -188,7 +193,7 @@ create function durable.step_failed(
 returns table (retry boolean, retry_in interval, tries integer, output jsonb, error jsonb)
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set enable_seqscan = off  -- index plans, whatever the statistics say (README)
 set jit = off
 as $$

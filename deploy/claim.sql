@@ -13,14 +13,19 @@
 -- the planner cannot lock more rows than the limit). (durable.take_work, the body shared with
 -- complete and complete_and_claim, completes the finished workflow after the queues and before
 -- the claim: see finish.sql.)
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
 begin;
-set local role durable_admin;
+set local role :"durable_admin";
 
-create function durable.recorded_steps(p_workflow_id text)
+create or replace function durable.recorded_steps(p_workflow_id text)
 returns jsonb
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   return (select coalesce(jsonb_agg(jsonb_build_object('step_id', s.step_id, 'name', s.name,
@@ -34,11 +39,11 @@ comment on function durable.recorded_steps(text) is
   'The recorded steps of a workflow as claim returns them, in order: '
   '[{step_id, name, output, error}]. Internal.';
 
-create function durable.check_claim(p_queues text[], p_max integer, p_least integer)
+create or replace function durable.check_claim(p_queues text[], p_max integer, p_least integer)
 returns void
 language plpgsql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_max is null or p_max < p_least or p_max > 1000 then
@@ -55,7 +60,7 @@ comment on function durable.check_claim(text[], integer, integer) is
   'Raises DU011 unless p_least <= p_max <= 1000, DU010 when p_max > 0 and p_queues is empty. '
   'Internal.';
 
-create function durable.take_work(
+create or replace function durable.take_work(
   p_worker text,
   p_queues text[],
   p_max integer,
@@ -80,7 +85,7 @@ returns table (
   steps jsonb
 )
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   -- durable.now() without a call while the clock is not pinned
@@ -225,7 +230,7 @@ comment on function durable.take_work(text, text[], integer, interval, boolean, 
   'DU002, DU003, DU005 or DU010 for the workflow to complete, DU004 for an unknown queue, DU010 '
   'or DU011 for a bad worker id or lease timeout, DU009 as durable.now() does. Internal.';
 
-create function durable.claim(
+create or replace function durable.claim(
   p_worker text,
   p_queues text[] default array['default'],
   p_max integer default 1,
@@ -243,7 +248,7 @@ returns table (
 )
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set enable_seqscan = off  -- index plans, whatever the statistics say (README)
 set jit = off
 set plan_cache_mode = force_generic_plan

@@ -5,14 +5,19 @@
 --   set local durable.fake_now = '2026-01-01 00:00:00+00';
 -- Only a superuser session may pin it: otherwise a worker could move its own clock forward to
 -- expire other workers' leases.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
 begin;
-set local role durable_admin;
+set local role :"durable_admin";
 
-create function durable.now()
+create or replace function durable.now()
 returns timestamptz
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_fake text := pg_catalog.current_setting('durable.fake_now', true);

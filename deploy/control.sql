@@ -3,14 +3,19 @@
 --
 -- Lock order: the workflow row (for update; purge: the workflow rows it deletes), then steps,
 -- then errors (purge reaches both through the foreign keys' cascade).
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
 begin;
-set local role durable_admin;
+set local role :"durable_admin";
 
-create function durable.cancel(p_workflow_id text)
+create or replace function durable.cancel(p_workflow_id text)
 returns text
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set enable_seqscan = off  -- index plans, whatever the statistics say (README)
 set jit = off
 as $$
@@ -41,11 +46,11 @@ comment on function durable.cancel(text) is
   'cancelled already). A worker running it is told at its next checkpoint (DU002) or heartbeat. '
   'Errors: DU003 unknown workflow, DU013 already finished.';
 
-create function durable.retry(p_workflow_id text)
+create or replace function durable.retry(p_workflow_id text)
 returns text
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set enable_seqscan = off  -- index plans, whatever the statistics say (README)
 set jit = off
 as $$
@@ -78,7 +83,7 @@ comment on function durable.retry(text) is
   'replayed, the steps that ended in error run again. Returns ''pending''. Errors: DU003 unknown '
   'workflow, DU014 not failed or cancelled.';
 
-create function durable.result(p_workflow_id text)
+create or replace function durable.result(p_workflow_id text)
 returns table (
   status text,
   output jsonb,
@@ -90,7 +95,7 @@ returns table (
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set enable_seqscan = off  -- index plans, whatever the statistics say (README)
 set jit = off
 as $$
@@ -109,7 +114,7 @@ comment on function durable.result(text) is
   'The status of a workflow and, once finished, its output or error. Errors: DU003 unknown '
   'workflow.';
 
-create function durable.set_queue(
+create or replace function durable.set_queue(
   p_name text,
   p_concurrency integer default null,
   p_paused boolean default false
@@ -117,7 +122,7 @@ create function durable.set_queue(
 returns void
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_name is null or p_name !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$' then
@@ -139,11 +144,11 @@ comment on function durable.set_queue(text, integer, boolean) is
   'Creates queue p_name or changes its settings: p_concurrency (most workflows running at once '
   'in it, null for no limit) and p_paused (claims skip it). Errors: DU011.';
 
-create function durable.purge(p_older_than interval)
+create or replace function durable.purge(p_older_than interval)
 returns bigint
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_count bigint;

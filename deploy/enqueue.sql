@@ -6,10 +6,15 @@
 -- another name is refused (DU006). Every argument is checked before anything is written.
 --
 -- Locks: the new workflow rows; the queue row for key share (foreign key).
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
 begin;
-set local role durable_admin;
+set local role :"durable_admin";
 
-create function durable.check_enqueue(
+create or replace function durable.check_enqueue(
   p_name text,
   p_input jsonb,
   p_queue text,
@@ -22,7 +27,7 @@ create function durable.check_enqueue(
 )
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_name is null or p_name = '' then
@@ -65,7 +70,7 @@ comment on function durable.check_enqueue(text, jsonb, text, text, timestamptz, 
   'The argument checks of durable.enqueue and durable.enqueue_batch: raises DU004, DU008, DU010 '
   'or DU011 on bad input. Internal.';
 
-create function durable.enqueue(
+create or replace function durable.enqueue(
   p_name text,
   p_input jsonb default 'null',
   p_queue text default 'default',
@@ -80,7 +85,7 @@ create function durable.enqueue(
 returns table (workflow_id text, created boolean)
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_now timestamptz := durable.now();
@@ -116,7 +121,7 @@ comment on function durable.enqueue(text, jsonb, text, text, integer, timestampt
   'Errors: DU004 unknown queue, DU006 id used by another name, DU008 input too large, '
   'DU010 missing name, DU011 bad number.';
 
-create function durable.parse_batch(p_workflows jsonb)
+create or replace function durable.parse_batch(p_workflows jsonb)
 returns table (
   n bigint, id text, name text, input jsonb, queue text, workflow_id text, priority integer,
   run_at timestamptz, delay interval, max_attempts integer, backoff_base interval,
@@ -124,7 +129,7 @@ returns table (
 )
 language sql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select e.n, coalesce(r.workflow_id, pg_catalog.gen_random_uuid()::text), r.name,
          coalesce(r.input, 'null'), coalesce(r.queue, 'default'), r.workflow_id,
@@ -138,11 +143,11 @@ $$;
 comment on function durable.parse_batch(jsonb) is
   'The rows of an enqueue_batch argument with defaults filled in. Internal.';
 
-create function durable.enqueue_batch(p_workflows jsonb)
+create or replace function durable.enqueue_batch(p_workflows jsonb)
 returns table (workflow_id text, created boolean)
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_now timestamptz := durable.now();

@@ -19,13 +19,18 @@
 -- materialized CTE, so that two batches, or a batch and durable.release, never wait for each
 -- other in a cycle), then steps, then errors. complete_and_claim then claims as durable.claim
 -- does (skip locked: it never waits there).
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
 begin;
-set local role durable_admin;
+set local role :"durable_admin";
 
-create function durable.check_batch(p_ids text[], p_leases bigint[], p_values jsonb[], p_what text)
+create or replace function durable.check_batch(p_ids text[], p_leases bigint[], p_values jsonb[], p_what text)
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_ids is null or p_leases is null or p_values is null
@@ -49,11 +54,11 @@ comment on function durable.check_batch(text[], bigint[], jsonb[], text) is
   'Raises DU011 unless the arrays of a finishing batch have the same length and distinct ids, '
   'DU008 when a value is too large. Internal.';
 
-create function durable.outcome_of(p_workflow_id text)
+create or replace function durable.outcome_of(p_workflow_id text)
 returns text
 language sql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select coalesce((select case w.status when 'cancelled' then 'cancelled' else 'lease_lost' end
                      from durable.workflows w
@@ -64,7 +69,7 @@ comment on function durable.outcome_of(text) is
   'Why a workflow could not be finished with the lease given: cancelled, lease_lost or '
   'unknown. Internal.';
 
-create function durable.complete_batch(
+create or replace function durable.complete_batch(
   p_workflow_ids text[],
   p_leases bigint[],
   p_outputs jsonb[]
@@ -72,7 +77,7 @@ create function durable.complete_batch(
 returns table (workflow_id text, status text)
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set enable_seqscan = off  -- index plans, whatever the statistics say (README)
 set jit = off
 as $$
@@ -110,7 +115,7 @@ comment on function durable.complete_batch(text[], bigint[], jsonb[]) is
   'one row per item, in order, with its outcome: succeeded, or lease_lost, cancelled or unknown '
   'when that item was not written. Errors: DU008, DU011.';
 
-create function durable.fail_batch(
+create or replace function durable.fail_batch(
   p_workflow_ids text[],
   p_leases bigint[],
   p_errors jsonb[],
@@ -119,7 +124,7 @@ create function durable.fail_batch(
 returns table (workflow_id text, status text, run_at timestamptz)
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set enable_seqscan = off  -- index plans, whatever the statistics say (README)
 set jit = off
 as $$
@@ -185,11 +190,11 @@ comment on function durable.fail_batch(text[], bigint[], jsonb[], boolean[]) is
   'written report lease_lost, cancelled or unknown. Every error is kept in durable.errors. '
   'Errors: DU008, DU010, DU011.';
 
-create function durable.complete(p_workflow_id text, p_lease bigint, p_output jsonb default 'null')
+create or replace function durable.complete(p_workflow_id text, p_lease bigint, p_output jsonb default 'null')
 returns text
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set enable_seqscan = off  -- index plans, whatever the statistics say (README)
 set jit = off
 set plan_cache_mode = force_generic_plan
@@ -207,7 +212,7 @@ comment on function durable.complete(text, bigint, jsonb) is
   'Finishes one workflow successfully with p_output and returns ''succeeded''. Errors: DU001 '
   'lease lost, DU002 cancelled, DU003 unknown workflow, DU008 output too large, DU010 null lease.';
 
-create function durable.fail(
+create or replace function durable.fail(
   p_workflow_id text,
   p_lease bigint,
   p_error jsonb,
@@ -216,7 +221,7 @@ create function durable.fail(
 returns table (status text, run_at timestamptz)
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set enable_seqscan = off  -- index plans, whatever the statistics say (README)
 set jit = off
 as $$
@@ -242,7 +247,7 @@ comment on function durable.fail(text, bigint, jsonb, boolean) is
   'DU002 cancelled, DU003 unknown workflow, DU008 error too large, DU010 null error or lease, '
   'DU011.';
 
-create function durable.complete_and_claim(
+create or replace function durable.complete_and_claim(
   p_workflow_id text,
   p_lease bigint,
   p_output jsonb,
@@ -268,7 +273,7 @@ returns table (
 )
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set enable_seqscan = off  -- index plans, whatever the statistics say (README)
 set jit = off
 set plan_cache_mode = force_generic_plan

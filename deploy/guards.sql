@@ -7,13 +7,18 @@
 --   durable.check_retry_policy  the bounds of a retry policy (workflow or step)
 --
 -- They are internal: only durable_admin (and so the SECURITY DEFINER functions) may call them.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
 begin;
-set local role durable_admin;
+set local role :"durable_admin";
 
-create function durable.fence(p_workflow_id text, p_lease bigint)
+create or replace function durable.fence(p_workflow_id text, p_lease bigint)
 returns integer
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_status text;
@@ -52,10 +57,10 @@ comment on function durable.fence(text, bigint) is
   'Locks the workflow row for share and returns its attempt when p_lease is its current lease; '
   'otherwise raises DU003 (unknown), DU002 (cancelled) or DU001 (lease lost). Internal.';
 
-create function durable.check_payload(p_value jsonb, p_what text)
+create or replace function durable.check_payload(p_value jsonb, p_what text)
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_size integer := pg_catalog.pg_column_size(p_value);
@@ -77,11 +82,11 @@ $$;
 comment on function durable.check_payload(jsonb, text) is
   'Raises DU008 when p_value is larger than durable.settings.max_payload_bytes. Internal.';
 
-create function durable.backoff(p_attempt integer, p_base interval, p_max interval)
+create or replace function durable.backoff(p_attempt integer, p_base interval, p_max interval)
 returns interval
 language sql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   -- "equal jitter": half the exponential delay is fixed, half is random, so retries of many
   -- workflows that failed together spread out but never come back sooner than half the delay.
@@ -96,13 +101,13 @@ comment on function durable.backoff(integer, interval, interval) is
   'Delay before retry number p_attempt (from 1): d = least(p_max, p_base * 2^(p_attempt-1)), '
   'returned as a random value between d/2 and d.';
 
-create function durable.check_retry_policy(
+create or replace function durable.check_retry_policy(
   p_max_attempts integer, p_backoff_base interval, p_backoff_max interval
 )
 returns void
 language plpgsql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_max_attempts is null or p_max_attempts < 1 then

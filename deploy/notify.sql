@@ -6,13 +6,18 @@
 -- sent at commit, so a workflow enqueued in a transaction that rolls back wakes nobody. This is
 -- a hint: workers also poll, so a lost notification delays work but never loses it. Delayed
 -- workflows (run_at in the future) are found by that poll.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
 begin;
-set local role durable_admin;
+set local role :"durable_admin";
 
-create function durable.notify_inserted()
+create or replace function durable.notify_inserted()
 returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_now timestamptz := durable.now();
@@ -27,10 +32,10 @@ comment on function durable.notify_inserted() is
   'Trigger function: one NOTIFY durable_runnable per queue that an insert statement made '
   'runnable work in; the payload is the queue name.';
 
-create function durable.notify_pending()
+create or replace function durable.notify_pending()
 returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if new.run_at <= durable.now() then
@@ -43,7 +48,7 @@ comment on function durable.notify_pending() is
   'Trigger function: NOTIFY durable_runnable with the queue name when an update makes a '
   'workflow pending and runnable now.';
 
-create trigger workflows_notify_insert
+create or replace trigger workflows_notify_insert
   after insert on durable.workflows
   referencing new table as new_rows
   for each statement
@@ -51,7 +56,7 @@ create trigger workflows_notify_insert
 comment on trigger workflows_notify_insert on durable.workflows is
   'Wakes workers listening on durable_runnable when runnable workflows are inserted.';
 
-create trigger workflows_notify_pending
+create or replace trigger workflows_notify_pending
   after update of status on durable.workflows
   for each row
   when (new.status = 'pending' and old.status is distinct from 'pending')

@@ -1,25 +1,63 @@
--- privileges: functions are the only door.
+-- privileges (v0.2.0): functions are the only door, and the grants are exactly these.
 --
--- Nobody but durable_admin (the owner) touches a table. EXECUTE is revoked from PUBLIC on every
--- function, then granted per role:
---   durable_worker    claim, checkpoint, step_failed, complete(_batch, _and_claim),
---                     fail(_batch), heartbeat, release, result; reads the views
---   durable_client    enqueue(_batch), result, cancel, retry; reads the views
---   durable_observer  reads the views
--- and all three may call durable.now(), which durable.worker_status reads the time from.
+-- First every privilege on the schema and its objects held by anyone but the owner is revoked
+-- (so a deploy with another role_prefix leaves the default roles nothing here, and a grant
+-- removed from this file is removed from the database); then, per role of the prefix:
+--   <prefix>_worker          claim, checkpoint, step_failed, complete(_batch, _and_claim),
+--                            fail(_batch), heartbeat, release, result; every view
+--   <prefix>_client          enqueue(_batch), result, cancel, retry; every view
+--   <prefix>_observer        the views without payloads: runs_meta, run_steps_meta,
+--                            run_errors_meta, timeline_meta, queue_stats, worker_status
+--   <prefix>_payload_reader  every view, payloads (inputs, outputs, errors) included
+-- and all of them may call durable.version() and durable.now() (which durable.worker_status
+-- reads the time from).
 -- Internal helpers (fence, check_*, record_step, touch_worker, ...) stay with the owner; the
 -- SECURITY DEFINER functions call them as the owner.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+\set durable_worker :role_prefix '_worker'
+\set durable_client :role_prefix '_client'
+\set durable_observer :role_prefix '_observer'
+\set durable_payload_reader :role_prefix '_payload_reader'
 begin;
+
+do $$
+declare
+  v_grantee text;
+begin
+  for v_grantee in
+    select distinct a.grantee::regrole::text
+      from (select (pg_catalog.aclexplode(c.relacl)).grantee, c.relowner as owner
+              from pg_catalog.pg_class c where c.relnamespace = 'durable'::regnamespace
+            union all
+            select (pg_catalog.aclexplode(p.proacl)).grantee, p.proowner
+              from pg_catalog.pg_proc p where p.pronamespace = 'durable'::regnamespace
+            union all
+            select (pg_catalog.aclexplode(n.nspacl)).grantee, n.nspowner
+              from pg_catalog.pg_namespace n where n.nspname = 'durable') a
+     where a.grantee <> 0 and a.grantee <> a.owner
+  loop
+    execute pg_catalog.format('revoke all on all tables in schema durable from %s', v_grantee);
+    execute pg_catalog.format('revoke all on all sequences in schema durable from %s', v_grantee);
+    execute pg_catalog.format('revoke all on all functions in schema durable from %s', v_grantee);
+    execute pg_catalog.format('revoke all on schema durable from %s', v_grantee);
+  end loop;
+end
+$$;
 
 revoke all on all tables in schema durable from public;
 revoke all on all sequences in schema durable from public;
 revoke execute on all functions in schema durable from public;
 -- not `in schema durable`: a per-schema default can only add to the global defaults, never take
 -- away from them, so only the global form keeps functions added later closed to PUBLIC
-alter default privileges for role durable_admin
+alter default privileges for role :"durable_admin"
   revoke execute on functions from public;
 
-grant usage on schema durable to durable_worker, durable_client, durable_observer;
+grant usage on schema durable
+  to :"durable_worker", :"durable_client", :"durable_observer", :"durable_payload_reader";
 
 grant execute on function
   durable.claim(text, text[], integer, interval),
@@ -33,7 +71,7 @@ grant execute on function
   durable.heartbeat(text, interval),
   durable.release(text, text[]),
   durable.result(text)
-  to durable_worker;
+  to :"durable_worker";
 
 grant execute on function
   durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval),
@@ -41,13 +79,17 @@ grant execute on function
   durable.result(text),
   durable.cancel(text),
   durable.retry(text)
-  to durable_client;
+  to :"durable_client";
 
 grant select on durable.runs, durable.run_steps, durable.run_errors, durable.timeline,
   durable.queue_stats, durable.worker_status
-  to durable_observer, durable_worker, durable_client;
+  to :"durable_worker", :"durable_client", :"durable_payload_reader";
+grant select on durable.runs_meta, durable.run_steps_meta, durable.run_errors_meta,
+  durable.timeline_meta, durable.queue_stats, durable.worker_status
+  to :"durable_observer", :"durable_worker", :"durable_client", :"durable_payload_reader";
 -- durable.worker_status calls durable.now(), and the functions a view calls are checked against
 -- the role that reads the view, not the view's owner
-grant execute on function durable.now() to durable_observer, durable_worker, durable_client;
+grant execute on function durable.now(), durable.version()
+  to :"durable_observer", :"durable_worker", :"durable_client", :"durable_payload_reader";
 
 commit;

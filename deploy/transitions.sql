@@ -8,14 +8,19 @@
 --   succeeded -> nothing
 --
 -- A reclaim keeps status running and only changes owner and lease, so it is not a transition.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
 begin;
-set local role durable_admin;
+set local role :"durable_admin";
 
-create function durable.transition_allowed(p_from text, p_to text)
+create or replace function durable.transition_allowed(p_from text, p_to text)
 returns boolean
 language plpgsql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   -- plpgsql, not sql: a SQL function with a SET clause is planned on every call, and the
@@ -31,10 +36,10 @@ $$;
 comment on function durable.transition_allowed(text, text) is
   'True when a workflow may go from status p_from to status p_to: the state machine''s edges.';
 
-create function durable.check_transition()
+create or replace function durable.check_transition()
 returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if not durable.transition_allowed(old.status, new.status) then
@@ -48,7 +53,7 @@ $$;
 comment on function durable.check_transition() is
   'Trigger function: refuses (DU007) a status change that durable.transition_allowed does not list.';
 
-create trigger workflows_transition
+create or replace trigger workflows_transition
   before update of status on durable.workflows
   for each row
   when (old.status is distinct from new.status)

@@ -1,11 +1,18 @@
+-- views (v0.2.0): adds the payload-free views (*_meta) that the observer role reads.
+--
 -- views: observability is SQL. These are what people, dashboards and the CLI read; the
 -- durable_observer role (and the worker and client roles) may select from them, never from the
 -- tables. For example, every workflow that failed in the last month:
 --   select * from durable.runs where status = 'failed' and finished_at > now() - interval '1 month';
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
 begin;
-set local role durable_admin;
+set local role :"durable_admin";
 
-create view durable.runs as
+create or replace view durable.runs as
 select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w.run_at,
        w.owner, w.claims, w.input, w.output, w.error, w.created_at, w.claimed_at, w.finished_at,
        w.finished_at - w.created_at as duration
@@ -13,7 +20,7 @@ select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w
 comment on view durable.runs is
   'One row per workflow run: status, attempts, input, output or last error, timestamps.';
 
-create view durable.run_steps as
+create or replace view durable.run_steps as
 select s.workflow_id, s.step_id, s.name, s.output, s.error, s.attempt, s.started_at,
        s.created_at as recorded_at, s.created_at - s.started_at as duration
   from durable.steps s;
@@ -21,7 +28,7 @@ comment on view durable.run_steps is
   'The recorded steps of every run (recorded_at is when the checkpoint was written; duration '
   'is known when the worker passed the step''s start time).';
 
-create view durable.run_errors as
+create or replace view durable.run_errors as
 select e.id, e.workflow_id, w.name as workflow_name, w.queue, e.step_id, e.name as step_name,
        e.attempt, e.error, e.created_at
   from durable.errors e
@@ -31,7 +38,7 @@ comment on view durable.run_errors is
   'Failed steps in the last month: select * from durable.run_errors where step_id is not null '
   'and created_at > now() - interval ''1 month''.';
 
-create view durable.timeline as
+create or replace view durable.timeline as
 select s.workflow_id, s.created_at as at, 'step' as kind, s.step_id, s.name, s.attempt,
        s.created_at - s.started_at as duration, coalesce(s.error, s.output) as detail,
        s.error is not null as is_error
@@ -44,7 +51,7 @@ select e.workflow_id, e.created_at, case when e.step_id is null then 'attempt fa
 comment on view durable.timeline is
   'Steps and errors of every run as one list of events; order by at for one workflow''s story.';
 
-create view durable.queue_stats as
+create or replace view durable.queue_stats as
 select q.name as queue, q.concurrency, q.paused,
        count(w.id) filter (where w.status = 'pending') as pending,
        count(w.id) filter (where w.status = 'running') as running,
@@ -57,7 +64,7 @@ select q.name as queue, q.concurrency, q.paused,
 comment on view durable.queue_stats is
   'Per queue: its settings and how many workflows are pending, running and waiting.';
 
-create view durable.worker_status as
+create or replace view durable.worker_status as
 select k.id, k.started_at, k.heartbeat_at, k.lease_timeout, k.expires_at,
        k.expires_at >= durable.now() as alive,
        (select count(*) from durable.workflows w
@@ -65,5 +72,41 @@ select k.id, k.started_at, k.heartbeat_at, k.lease_timeout, k.expires_at,
   from durable.workers k;
 comment on view durable.worker_status is
   'Workers, whether their heartbeat is fresh, and how many workflows each holds.';
+
+
+-- The same rows without payloads: inputs, outputs and errors may hold personal data, so the
+-- observer role reads these; error_type (the "type" key of a recorded error, as the Python
+-- client writes it) is kept.
+create or replace view durable.runs_meta as
+select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w.run_at,
+       w.owner, w.claims, w.error ->> 'type' as error_type, w.created_at, w.claimed_at,
+       w.finished_at, w.finished_at - w.created_at as duration
+  from durable.workflows w;
+comment on view durable.runs_meta is
+  'durable.runs without input, output and error (error_type is kept): for the observer role.';
+
+create or replace view durable.run_steps_meta as
+select s.workflow_id, s.step_id, s.name, s.error is not null as is_error,
+       s.error ->> 'type' as error_type, s.attempt, s.started_at, s.created_at as recorded_at,
+       s.created_at - s.started_at as duration
+  from durable.steps s;
+comment on view durable.run_steps_meta is
+  'durable.run_steps without output and error (is_error and error_type are kept): for the '
+  'observer role.';
+
+create or replace view durable.run_errors_meta as
+select e.id, e.workflow_id, w.name as workflow_name, w.queue, e.step_id, e.name as step_name,
+       e.attempt, e.error ->> 'type' as error_type, e.created_at
+  from durable.errors e
+  join durable.workflows w on w.id = e.workflow_id;
+comment on view durable.run_errors_meta is
+  'durable.run_errors without the error (error_type is kept): for the observer role.';
+
+create or replace view durable.timeline_meta as
+select t.workflow_id, t.at, t.kind, t.step_id, t.name, t.attempt, t.duration, t.is_error,
+       case when t.is_error then t.detail ->> 'type' end as error_type
+  from durable.timeline t;
+comment on view durable.timeline_meta is
+  'durable.timeline without detail (error_type is kept for errors): for the observer role.';
 
 commit;

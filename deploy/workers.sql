@@ -13,14 +13,19 @@
 -- exclusively first: a worker row is never deleted under a claim that is taking work for it
 -- (that work would then never be reclaimed). An advisory lock, not a row lock: the slots of one
 -- worker claim at the same time, and shared row locks would make them share multixacts.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
 begin;
-set local role durable_admin;
+set local role :"durable_admin";
 
-create function durable.worker_lock_key(p_worker text)
+create or replace function durable.worker_lock_key(p_worker text)
 returns bigint
 language plpgsql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   -- plpgsql, not sql: a SQL function with SET is parsed and planned on every call
@@ -31,12 +36,12 @@ comment on function durable.worker_lock_key(text) is
   'The advisory lock key that stands for worker p_worker''s row: shared by its claims, '
   'exclusive for deleting the row. Internal.';
 
-create function durable.touch_worker(
+create or replace function durable.touch_worker(
   p_worker text, p_lease_timeout interval, p_now timestamptz, p_force boolean
 )
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_timeout interval;
@@ -80,11 +85,11 @@ comment on function durable.touch_worker(text, interval, timestamptz, boolean) i
   'of its lease timeout has passed (so frequent claims do not write the row each time). Raises '
   'DU010 or DU011 on a bad worker id or lease timeout. Internal.';
 
-create function durable.heartbeat(p_worker text, p_lease_timeout interval default null)
+create or replace function durable.heartbeat(p_worker text, p_lease_timeout interval default null)
 returns table (workflow_id text, lease bigint)
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set enable_seqscan = off  -- index plans, whatever the statistics say (README)
 set jit = off
 as $$
@@ -113,11 +118,11 @@ comment on function durable.heartbeat(text, interval) is
   'leases: a workflow the worker runs that is not in the list was reclaimed, released or '
   'cancelled, and must stop. Call it about three times per lease timeout. Errors: DU010, DU011.';
 
-create function durable.release(p_worker text, p_workflow_ids text[] default null)
+create or replace function durable.release(p_worker text, p_workflow_ids text[] default null)
 returns integer
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set enable_seqscan = off  -- index plans, whatever the statistics say (README)
 set jit = off
 as $$

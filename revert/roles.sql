@@ -1,6 +1,3 @@
--- roles are cluster-wide and may serve other databases on this server: reverting this change
--- leaves them in place. Drop them by hand once no database uses durable:
---   drop role durable_observer, durable_client, durable_worker, durable_admin;
-begin;
-select 1;
-commit;
+-- roles (v0.2.0) reverted: roles are cluster-wide and may serve other databases on this server,
+-- so reverting leaves them in place. Drop them by hand once no database uses them, e.g.
+--   drop role durable_payload_reader;   -- added in v0.2.0

@@ -1,2 +1,3 @@
 select 1 / count(*) from pg_catalog.pg_proc
- where oid = 'durable.now()'::regprocedure;
+ where oid = 'durable.now()'::regprocedure
+   and 'search_path=pg_catalog, pg_temp' = any (proconfig);

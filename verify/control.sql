@@ -3,4 +3,5 @@ select 1 / (count(*) = 5)::int from pg_catalog.pg_proc
                'durable.set_queue(text, integer, boolean)'::regprocedure,
                'durable.result(text)'::regprocedure,
                'durable.retry(text)'::regprocedure,
-               'durable.cancel(text)'::regprocedure);
+               'durable.cancel(text)'::regprocedure)
+   and 'search_path=pg_catalog, pg_temp' = any (proconfig);

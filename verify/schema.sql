@@ -1,4 +1,13 @@
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+\set durable_worker :role_prefix '_worker'
+\set durable_client :role_prefix '_client'
+\set durable_observer :role_prefix '_observer'
+\set durable_payload_reader :role_prefix '_payload_reader'
 select 1 / count(*)
   from pg_catalog.pg_namespace
  where nspname = 'durable'
-   and nspowner = 'durable_admin'::regrole;
+   and nspowner = :'durable_admin'::regrole;

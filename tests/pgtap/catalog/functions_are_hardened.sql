@@ -1,4 +1,5 @@
--- Every function of schema durable pins its search_path to ''; exactly the public functions
+-- Every function of schema durable pins its search_path to pg_catalog, pg_temp (pg_temp last:
+-- an empty path would search the caller's temporary schema first); exactly the public functions
 -- (those granted to a role, except the clock) are SECURITY DEFINER; the catalog lists exactly
 -- the functions, tables and views the suite knows about, so a new one needs a decision here.
 begin;
@@ -7,8 +8,10 @@ select plan(5);
 select is_empty(
   $$ select p.oid::regprocedure from pg_proc p
       where p.pronamespace = 'durable'::regnamespace
-        and not coalesce('search_path=""' = any (p.proconfig), false) $$,
-  'every function of schema durable has set search_path = ''''');
+        and ((select count(*) from unnest(p.proconfig) c where c like 'search_path=%')
+             is distinct from 1
+             or not coalesce('search_path=pg_catalog, pg_temp' = any (p.proconfig), false)) $$,
+  'every function of schema durable has set search_path = pg_catalog, pg_temp');
 
 select set_eq(
   $$ select p.proname::text from pg_proc p
@@ -22,7 +25,7 @@ select functions_are('durable', array[
   -- public
   'claim', 'checkpoint', 'step_failed', 'complete', 'complete_batch', 'complete_and_claim', 'fail', 'fail_batch',
   'heartbeat', 'release', 'result', 'enqueue', 'enqueue_batch', 'cancel', 'retry', 'set_queue',
-  'purge', 'now',
+  'purge', 'now', 'version',
   -- internal
   'transition_allowed', 'check_transition', 'notify_inserted', 'notify_pending', 'fence',
   'check_payload', 'backoff', 'check_retry_policy', 'check_enqueue', 'parse_batch', 'recorded_steps', 'take_work', 'check_claim', 'touch_worker', 'worker_lock_key', 'record_step',
@@ -30,7 +33,8 @@ select functions_are('durable', array[
   'schema durable has exactly the known functions');
 select tables_are('durable', array['workflows', 'steps', 'errors', 'queues', 'workers', 'settings'],
   'schema durable has exactly the known tables');
-select views_are('durable', array['runs', 'run_steps', 'run_errors', 'timeline', 'queue_stats', 'worker_status'],
+select views_are('durable', array['runs', 'run_steps', 'run_errors', 'timeline', 'queue_stats', 'worker_status',
+                                  'runs_meta', 'run_steps_meta', 'run_errors_meta', 'timeline_meta'],
   'schema durable has exactly the known views');
 
 select * from finish();

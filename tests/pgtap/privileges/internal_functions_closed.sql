@@ -1,4 +1,4 @@
--- Nothing but the grants above: no role of the three may execute any other function of schema
+-- Nothing but the grants above: no role of durable's may execute any other function of schema
 -- durable (internal helpers, trigger functions), PUBLIC may execute none, and functions added
 -- later by durable_admin start closed to PUBLIC (default privileges).
 begin;
@@ -24,17 +24,23 @@ insert into granted values
   ('durable.cancel(text)', 'durable_client'),
   ('durable.retry(text)', 'durable_client'),
   ('durable.now()', 'durable_client'),
-  ('durable.now()', 'durable_observer');
+  ('durable.now()', 'durable_observer'),
+  ('durable.now()', 'durable_payload_reader'),
+  ('durable.version()', 'durable_worker'),
+  ('durable.version()', 'durable_client'),
+  ('durable.version()', 'durable_observer'),
+  ('durable.version()', 'durable_payload_reader');
 
 select set_eq(
   $$ select p.oid::regprocedure::text, r.rolname
        from pg_proc p
       cross join pg_roles r
       where p.pronamespace = 'durable'::regnamespace
-        and r.rolname in ('durable_worker', 'durable_client', 'durable_observer')
+        and r.rolname in ('durable_worker', 'durable_client', 'durable_observer',
+                          'durable_payload_reader')
         and has_function_privilege(r.oid, p.oid, 'EXECUTE') $$,
   $$ select fn::regprocedure::text, role from granted $$,
-  'the three roles may execute exactly the granted functions of schema durable, nothing internal');
+  'the roles may execute exactly the granted functions of schema durable, nothing internal');
 
 select is_empty(
   $$ select p.oid::regprocedure from pg_proc p

@@ -1,7 +1,7 @@
 -- What the grants mean in practice: each role can do its job through the functions, and is
 -- refused (42501) when it touches a table or a function that is not its own.
 begin;
-select plan(14);
+select plan(17);
 select durable_test.pin();
 
 -- durable_client
@@ -28,9 +28,20 @@ reset role;
 
 -- durable_observer
 set local role durable_observer;
-select is((select count(*)::int from durable.run_steps where workflow_id = 'role-1'), 1, 'durable_observer can read the views');
+select is((select count(*)::int from durable.run_steps_meta where workflow_id = 'role-1'), 1,
+  'durable_observer can read the payload-free views');
+select throws_ok($$ select output from durable.run_steps $$, '42501', null,
+  'durable_observer cannot read step outputs');
+select throws_ok($$ select input from durable.runs $$, '42501', null,
+  'durable_observer cannot read workflow inputs');
 select throws_ok($$ select * from durable.steps $$, '42501', null, 'durable_observer cannot read a table');
 select throws_ok($$ select * from durable.result('role-1') $$, '42501', null, 'durable_observer cannot call result');
+reset role;
+
+-- durable_payload_reader
+set local role durable_payload_reader;
+select is((select output from durable.run_steps where workflow_id = 'role-1'), '1'::jsonb,
+  'durable_payload_reader can read step outputs');
 reset role;
 
 select * from finish();

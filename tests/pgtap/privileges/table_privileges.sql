@@ -1,24 +1,35 @@
--- No role of the three has any privilege on a table or sequence (the functions are the only
--- door); all three may read the views; PUBLIC has nothing.
+-- No role has any privilege on a table or sequence (the functions are the only door); the
+-- worker, client and payload-reader roles may read every view; the observer reads only the
+-- views without payloads (inputs, outputs and errors may hold personal data); PUBLIC has
+-- nothing.
 begin;
-select plan(43);
+select plan(73);
 
 select table_privs_are('durable', t.name, r.role, array[]::text[],
          format('%s has no privilege on table durable.%s', r.role, t.name))
   from (values ('workflows'), ('steps'), ('errors'), ('queues'), ('workers'), ('settings')) t(name)
- cross join (values ('durable_worker'), ('durable_client'), ('durable_observer')) r(role)
+ cross join (values ('durable_worker'), ('durable_client'), ('durable_observer'),
+                    ('durable_payload_reader')) r(role)
  order by t.name, r.role;
 
-select table_privs_are('durable', v.name, r.role, array['SELECT'],
-         format('%s may only select from view durable.%s', r.role, v.name))
-  from (values ('runs'), ('run_steps'), ('run_errors'), ('timeline'), ('queue_stats'), ('worker_status')) v(name)
- cross join (values ('durable_worker'), ('durable_client'), ('durable_observer')) r(role)
+select table_privs_are('durable', v.name, r.role,
+         case when v.payload and r.role = 'durable_observer' then array[]::text[]
+              else array['SELECT'] end,
+         format('%s may %s durable.%s', r.role,
+                case when v.payload and r.role = 'durable_observer' then 'not read view'
+                     else 'only select from view' end, v.name))
+  from (values ('runs', true), ('run_steps', true), ('run_errors', true), ('timeline', true),
+               ('runs_meta', false), ('run_steps_meta', false), ('run_errors_meta', false),
+               ('timeline_meta', false), ('queue_stats', false), ('worker_status', false)) v(name, payload)
+ cross join (values ('durable_worker'), ('durable_client'), ('durable_observer'),
+                    ('durable_payload_reader')) r(role)
  order by v.name, r.role;
 
 select sequence_privs_are('durable', s.name, r.role, array[]::text[],
          format('%s has no privilege on sequence durable.%s', r.role, s.name))
   from (values ('lease_seq'), ('errors_id_seq')) s(name)
- cross join (values ('durable_worker'), ('durable_client'), ('durable_observer')) r(role)
+ cross join (values ('durable_worker'), ('durable_client'), ('durable_observer'),
+                    ('durable_payload_reader')) r(role)
  order by s.name, r.role;
 
 select is_empty(

@@ -1,0 +1,3 @@
+begin;
+drop function durable.now();
+commit;

@@ -1,0 +1,4 @@
+-- version reverted
+begin;
+drop function durable.version();
+commit;

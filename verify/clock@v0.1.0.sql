@@ -1,0 +1,2 @@
+select 1 / count(*) from pg_catalog.pg_proc
+ where oid = 'durable.now()'::regprocedure;

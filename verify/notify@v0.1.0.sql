@@ -1,0 +1,3 @@
+select 1 / (count(*) = 2)::int from pg_catalog.pg_trigger
+ where tgrelid = 'durable.workflows'::regclass
+   and tgname in ('workflows_notify_insert', 'workflows_notify_pending');

@@ -1,0 +1,5 @@
+select 1 / (count(*) = 4)::int from pg_catalog.pg_proc
+ where oid in ('durable.release(text, text[])'::regprocedure,
+               'durable.heartbeat(text, interval)'::regprocedure,
+               'durable.worker_lock_key(text)'::regprocedure,
+               'durable.touch_worker(text, interval, timestamptz, boolean)'::regprocedure);
