@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,16 +53,33 @@ def _json(value: Any) -> Jsonb:
     return value if isinstance(value, Jsonb) else Jsonb(value)
 
 
+# A worker function waits at most its lock_timeout (2 s, deploy/lock_timeouts.sql) for a lock
+# another session holds, then raises 55P03 having written nothing. Outside a transaction of the
+# caller's, the same call is retried this many times, after these pauses (seconds); then the
+# error goes up (the worker drops the run, and its heartbeat hands it back).
+LOCK_RETRIES = 3
+_LOCK_PAUSES = (0.05, 0.2, 0.5)
+
+
 def _fetch(cur: psycopg.Cursor, sql: str, params: Sequence[Any] | dict[str, Any]) -> list:
     """Run sql on cur and return its rows; a DU error comes out as its durable.errors class."""
-    try:
-        cur.execute(sql, params)
-        return cur.fetchall()
-    except psycopg.Error as exc:
-        mapped = translate(exc)
-        if mapped is exc:
-            raise
-        raise mapped from exc
+    tries = 0
+    while True:
+        try:
+            cur.execute(sql, params)
+            return cur.fetchall()
+        except psycopg.errors.LockNotAvailable:
+            conn = cur.connection
+            if (tries >= LOCK_RETRIES or not conn.autocommit
+                    or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE):
+                raise
+            time.sleep(_LOCK_PAUSES[tries])
+            tries += 1
+        except psycopg.Error as exc:
+            mapped = translate(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
 
 
 def _rows(conn: psycopg.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict]:
