@@ -3819,7 +3819,7 @@ comment on function durable.result(text) is
 create or replace function durable.set_queue(
   p_name text,
   p_concurrency integer default null,
-  p_paused boolean default false
+  p_paused boolean default null
 )
 returns void
 language plpgsql
@@ -3832,19 +3832,26 @@ begin
       using errcode = 'DU011',
             hint = 'Use 1 to 100 letters, digits, _ . : or -, starting with a letter or digit.';
   end if;
-  if p_concurrency < 1 then
-    raise exception 'concurrency must be 1 or more (or null for no limit), got %', p_concurrency
-      using errcode = 'DU011';
+  if p_concurrency < 0 then
+    raise exception 'concurrency must be 1 or more, or 0 for no limit, got %', p_concurrency
+      using errcode = 'DU011',
+            hint = 'Leave p_concurrency null to keep the current limit.';
   end if;
+  -- only what is given changes: null keeps the current value (for a new queue, the default:
+  -- no limit, not paused); p_concurrency = 0 removes the limit
   insert into durable.queues as q (name, concurrency, paused)
-  values (p_name, p_concurrency, coalesce(p_paused, false))
+  values (p_name, nullif(p_concurrency, 0), coalesce(p_paused, false))
   on conflict (name) do update
-     set concurrency = excluded.concurrency, paused = excluded.paused;
+     set concurrency = case when p_concurrency is null then q.concurrency
+                            else nullif(p_concurrency, 0) end,
+         paused = coalesce(p_paused, q.paused);
 end
 $$;
 comment on function durable.set_queue(text, integer, boolean) is
-  'Creates queue p_name or changes its settings: p_concurrency (most workflows running at once '
-  'in it, null for no limit) and p_paused (claims skip it). Errors: DU011.';
+  'Creates queue p_name or changes only the settings given: p_concurrency (most workflows '
+  'running at once in it; 0 removes the limit; null, the default, keeps it, and a new queue has '
+  'none) and p_paused (claims skip it; null keeps it, a new queue is not paused). Errors: DU011 '
+  '(bad name, negative concurrency).';
 
 create or replace function durable.purge(p_older_than interval)
 returns bigint

@@ -286,8 +286,10 @@ class Durable:
         """A handle on an existing workflow run."""
         return WorkflowHandle(self, workflow_id, created=False)
 
-    def set_queue(self, name: str, concurrency: int | None = None, paused: bool = False) -> None:
-        """durable.set_queue: create a queue or change its settings."""
+    def set_queue(self, name: str, concurrency: int | None = None,
+                  paused: bool | None = None) -> None:
+        """durable.set_queue: create a queue or change only the settings given (None keeps a
+        setting; concurrency 0 removes the limit). Raises BadArgument (DU011)."""
         self._call(db.set_queue, name, concurrency, paused)
 
     def cancel(self, workflow_id: str) -> str:

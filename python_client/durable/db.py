@@ -378,9 +378,10 @@ def result(conn: psycopg.Connection, workflow_id: str) -> Result:
 
 
 def set_queue(
-    conn: psycopg.Connection, name: str, concurrency: int | None = None, paused: bool = False
+    conn: psycopg.Connection, name: str, concurrency: int | None = None,
+    paused: bool | None = None,
 ) -> None:
-    """durable.set_queue: create a queue or change its settings."""
+    """durable.set_queue: create a queue or change only the settings given (None keeps one)."""
     _rows(conn, "select * from durable.set_queue(%s::text, %s::integer, %s::boolean)",
           [name, concurrency, paused])
 
