@@ -51,18 +51,26 @@ select e.workflow_id, e.created_at, case when e.step_id is null then 'attempt fa
 comment on view durable.timeline is
   'Steps and errors of every run as one list of events; order by at for one workflow''s story.';
 
+-- v0.2.0: pending counts only workflows runnable now; those whose run_at is still ahead are
+-- counted apart (scheduled, next_scheduled), so a queue of delayed work does not look stuck
 create or replace view durable.queue_stats as
 select q.name as queue, q.concurrency, q.paused,
-       count(w.id) filter (where w.status = 'pending') as pending,
+       count(w.id) filter (where w.status = 'pending' and w.run_at <= durable.now()) as pending,
        count(w.id) filter (where w.status = 'running') as running,
        count(w.id) filter (where w.status = 'waiting') as waiting,
-       min(w.run_at) filter (where w.status = 'pending') as oldest_pending
+       min(w.run_at) filter (where w.status = 'pending' and w.run_at <= durable.now())
+         as oldest_pending,
+       count(w.id) filter (where w.status = 'pending' and w.run_at > durable.now()) as scheduled,
+       min(w.run_at) filter (where w.status = 'pending' and w.run_at > durable.now())
+         as next_scheduled
   from durable.queues q
   left join durable.workflows w
     on w.queue = q.name and w.status in ('pending', 'running', 'waiting')
  group by q.name, q.concurrency, q.paused;
 comment on view durable.queue_stats is
-  'Per queue: its settings and how many workflows are pending, running and waiting.';
+  'Per queue: its settings; how many workflows are pending (runnable now, the oldest since '
+  'oldest_pending), running and waiting; and how many are scheduled for later (run_at ahead, '
+  'the next at next_scheduled).';
 
 create or replace view durable.worker_status as
 select k.id, k.started_at, k.heartbeat_at, k.lease_timeout, k.expires_at,

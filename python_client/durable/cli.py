@@ -310,7 +310,7 @@ def queues(obj: _Context, as_json: bool) -> None:
     """Queues, their settings and counts (the view durable.queue_stats)."""
     rows = db.queue_stats(obj.conn())
     columns = ["queue", "concurrency", "paused", "pending", "running", "waiting",
-               "oldest_pending"]
+               "oldest_pending", "scheduled", "next_scheduled"]
     click.echo(output.to_json(rows) if as_json else output.table(rows, columns))
 
 

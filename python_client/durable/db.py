@@ -450,7 +450,8 @@ def run_errors(conn: psycopg.Connection, *, since: timedelta | None = None,
 def queue_stats(conn: psycopg.Connection) -> list[dict]:
     """Rows of the view durable.queue_stats."""
     return _rows(conn, "select queue, concurrency, paused, pending, running, waiting,"
-                       " oldest_pending from durable.queue_stats order by queue")
+                       " oldest_pending, scheduled, next_scheduled from durable.queue_stats"
+                       " order by queue")
 
 
 def worker_status(conn: psycopg.Connection, worker: str | None = None) -> list[dict]:

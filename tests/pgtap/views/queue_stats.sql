@@ -1,5 +1,7 @@
--- durable.queue_stats: every queue with its settings and counts of pending, running and waiting
--- workflows (finished ones not counted), and the oldest pending run_at.
+-- durable.queue_stats: every queue with its settings and counts of pending (runnable now),
+-- running and waiting workflows (finished ones not counted), the oldest pending run_at, and the
+-- workflows scheduled for later apart (regression: a delayed run counted as pending, and the
+-- oldest pending time was in the future).
 begin;
 select plan(1);
 select durable_test.pin();
@@ -15,10 +17,12 @@ select durable_test.make('s1', 'succeeded');
 select durable_test.make('f1', 'failed', p_queue => 'qs');
 
 select results_eq(
-  $$ select queue, concurrency, paused, pending, running, waiting, oldest_pending from durable.queue_stats order by queue $$,
-  $$ values ('default'::text, null::integer, false, 2::bigint, 1::bigint, 0::bigint, durable_test.t0() - interval '1 hour'),
-            ('empty', null, false, 0, 0, 0, null),
-            ('qs', 4, true, 1, 0, 1, durable_test.t0() + interval '1 minute') $$,
+  $$ select queue, concurrency, paused, pending, running, waiting, oldest_pending, scheduled,
+            next_scheduled from durable.queue_stats order by queue $$,
+  $$ values ('default'::text, null::integer, false, 2::bigint, 1::bigint, 0::bigint,
+             durable_test.t0() - interval '1 hour', 0::bigint, null::timestamptz),
+            ('empty', null, false, 0, 0, 0, null, 0, null),
+            ('qs', 4, true, 0, 0, 1, null, 1, durable_test.t0() + interval '1 minute') $$,
   'counts per queue; empty queues are listed; finished workflows are not counted');
 
 select * from finish();
