@@ -52,7 +52,10 @@ select e.workflow_id, e.created_at, case when e.step_id is null then 'attempt fa
 comment on view durable.timeline is
   'Steps and errors of every run as one list of events; order by at for one workflow''s story.';
 
-create or replace view durable.queue_stats as
+-- v0.2.0 added columns to queue_stats, which create or replace cannot drop: drop it, recreate it
+-- and give back the v0.1.0 grants (privileges has been reverted to v0.1.0 before this runs)
+drop view durable.queue_stats;
+create view durable.queue_stats as
 select q.name as queue, q.concurrency, q.paused,
        count(w.id) filter (where w.status = 'pending') as pending,
        count(w.id) filter (where w.status = 'running') as running,
@@ -64,6 +67,7 @@ select q.name as queue, q.concurrency, q.paused,
  group by q.name, q.concurrency, q.paused;
 comment on view durable.queue_stats is
   'Per queue: its settings and how many workflows are pending, running and waiting.';
+grant select on durable.queue_stats to durable_observer, durable_worker, durable_client;
 
 create or replace view durable.worker_status as
 select k.id, k.started_at, k.heartbeat_at, k.lease_timeout, k.expires_at,
