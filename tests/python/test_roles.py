@@ -207,18 +207,20 @@ def test_client_of_a_cannot_read_or_enqueue_in_b(cluster: Cluster):
     with cluster.as_login("a", "a_client") as conn:
         assert conn.execute("select created from durable.enqueue('w')").fetchone() == (True,)
         assert conn.execute("select count(*) > 0 from durable.runs").fetchone() == (True,)
-    with cluster.as_login("b", "a_client") as conn:
-        assert "permission denied for schema durable" in _denied(
-            conn, "select * from durable.enqueue('w')")
-        for relation in ("runs", "runs_meta", "workflows"):
+    with psycopg.connect(cluster.dsn["b"], autocommit=True) as b_admin:
+        count = "select count(*) from durable.workflows"
+        before = b_admin.execute(count).fetchone()
+        with cluster.as_login("b", "a_client") as conn:
             assert "permission denied for schema durable" in _denied(
-                conn, f"select * from durable.{relation}")
-    with cluster.as_login("b", "a_worker") as conn:
-        _denied(conn, "select * from durable.claim('intruder')")
-    with cluster.as_login("b", "b_client") as conn:
-        assert conn.execute("select created from durable.enqueue('w')").fetchone() == (True,)
-    with psycopg.connect(cluster.dsn["b"], autocommit=True) as conn:
-        assert conn.execute("select count(*) from durable.workflows").fetchone() == (1,)
+                conn, "select * from durable.enqueue('w')")
+            for relation in ("runs", "runs_meta", "workflows"):
+                assert "permission denied for schema durable" in _denied(
+                    conn, f"select * from durable.{relation}")
+        with cluster.as_login("b", "a_worker") as conn:
+            _denied(conn, "select * from durable.claim('intruder')")
+        assert b_admin.execute(count).fetchone() == before
+        with cluster.as_login("b", "b_client") as conn:
+            assert conn.execute("select created from durable.enqueue('w')").fetchone() == (True,)
 
 
 def test_admin_of_a_cannot_drop_or_become_the_owner_of_b(cluster: Cluster):
@@ -273,6 +275,32 @@ def test_payload_reader_reads_the_payloads(cluster: Cluster):
         _denied(conn, "select * from durable.workflows")
         _denied(conn, "select * from durable.enqueue('w')")
         _denied(conn, "select * from durable.claim('reader')")
+
+
+def test_database_closed_to_public_admits_only_the_roles_of_its_prefix(cluster: Cluster):
+    """README (Roles and databases): after `revoke connect, temporary on database ... from
+    public` and `grant connect` to the prefix's roles, A's logins cannot even connect to B;
+    B's client login connects and enqueues but cannot create a temporary table."""
+    dbname = sql.Identifier(conninfo_to_dict(cluster.dsn["b"])["dbname"])
+    b_roles = sql.SQL(", ").join(map(sql.Identifier, roles_of(cluster.b)))
+    with psycopg.connect(cluster.dsn["b"], autocommit=True) as admin:
+        admin.execute(sql.SQL("revoke connect, temporary on database {} from public").format(
+            dbname))
+        admin.execute(sql.SQL("grant connect on database {} to {}").format(dbname, b_roles))
+        try:
+            for login in ("a_client", "a_admin", "a_observer"):
+                with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+                    cluster.as_login("b", login).close()
+            with cluster.as_login("b", "b_client") as conn:
+                assert conn.execute("select created from durable.enqueue('w')").fetchone() \
+                    == (True,)
+                assert "permission denied to create temporary tables" in _denied(
+                    conn, "create temporary table t (x int)")
+        finally:
+            admin.execute(sql.SQL("grant connect, temporary on database {} to public").format(
+                dbname))
+            admin.execute(sql.SQL("revoke connect on database {} from {}").format(
+                dbname, b_roles))
 
 
 def test_sql_file_gives_the_owners_and_grants_of_sqitch(cluster: Cluster):
