@@ -55,6 +55,19 @@ revoke execute on all functions in schema durable from public;
 -- away from them, so only the global form keeps functions added later closed to PUBLIC
 alter default privileges for role :"durable_admin"
   revoke execute on functions from public;
+-- With another prefix, the entry v0.1.0's privileges change made for durable_admin is dropped
+-- (granting the default back deletes it): it would keep this database depending on that role.
+select pg_catalog.set_config('durable.admin_role', :'durable_admin', true) \g /dev/null
+do $$
+begin
+  if pg_catalog.current_setting('durable.admin_role') <> 'durable_admin'
+     and exists (select 1 from pg_catalog.pg_default_acl d
+                  where d.defaclrole = 'durable_admin'::regrole and d.defaclnamespace = 0
+                    and d.defaclobjtype = 'f') then
+    alter default privileges for role durable_admin grant execute on functions to public;
+  end if;
+end
+$$;
 
 grant usage on schema durable
   to :"durable_worker", :"durable_client", :"durable_observer", :"durable_payload_reader";

@@ -2141,82 +2141,6 @@ $$;
 
 reset role;
 
--- change: worker_logins
--- worker_logins: a worker id belongs to the login that registered it.
---
--- Worker ids are chosen by the workers, so without this one login could act for another's
--- workers: heartbeat under its id (and read its leases), release its work, claim as it. The
--- column durable.workers.login records the session_user that registered the worker; the
--- functions of `workers`, `claim`, `checkpoint`, `finish` and `guards` refuse calls for that
--- worker, and calls with the leases of its workflows, from any other login (DU015).
---
--- Rows registered before this change have no login: the first login that claims or heartbeats
--- under such an id adopts it (until then, its leases work as they did in v0.1.0).
-\if :{?role_prefix}
-\else
-\set role_prefix durable
-\endif
-\set durable_admin :role_prefix '_admin'
-set local role :"durable_admin";
-
-alter table durable.workers add column login text;
-comment on column durable.workers.login is
-  'The login (session_user) that registered the worker: only that login may claim, heartbeat '
-  'or release under this id, or use the leases of the workflows the worker holds. Null for a '
-  'worker registered before v0.2.0, until a login claims or heartbeats under its id and adopts it.';
-
-reset role;
-
--- change: lease_limit
--- lease_limit: lease timeouts are bounded by durable.settings.max_lease_timeout.
---
--- A lease timeout is how long a dead worker's workflows wait before another worker reclaims
--- them. v0.1.0 accepted any positive interval ('1000 years'), so a worker that died holding
--- work could leave it stranded forever. The setting max_lease_timeout (default 1 hour, between
--- 1 second and 1 day) bounds what claim, heartbeat and complete_and_claim accept (DU011 over
--- it), and default_lease_timeout may not exceed it.
---
--- Existing data is brought within the bounds: a default lease timeout over 1 hour raises the
--- limit to it (at most 1 day, the default being lowered to 1 day when longer), and workers that
--- registered with a longer timeout get the limit (their rows expire at the latest one limit
--- after their last heartbeat).
-\if :{?role_prefix}
-\else
-\set role_prefix durable
-\endif
-\set durable_admin :role_prefix '_admin'
-set local role :"durable_admin";
-
-alter table durable.settings
-  add column max_lease_timeout interval not null default interval '1 hour';
-update durable.settings
-   set max_lease_timeout = least(greatest(default_lease_timeout, interval '1 hour'),
-                                 interval '1 day'),
-       default_lease_timeout = least(default_lease_timeout, interval '1 day')
- where default_lease_timeout > interval '1 hour';
-alter table durable.settings
-  add constraint settings_max_lease_range
-    check (max_lease_timeout between interval '1 second' and interval '1 day'),
-  add constraint settings_default_lease_within_max
-    check (default_lease_timeout <= max_lease_timeout);
-comment on column durable.settings.max_lease_timeout is
-  'The longest lease timeout a worker may ask for (claim, heartbeat, complete_and_claim refuse '
-  'longer ones with DU011), so that the work of a dead worker is always reclaimed. Between 1 '
-  'second and 1 day, and at least default_lease_timeout.';
-comment on table durable.settings is
-  'One row of server-side settings: max_payload_bytes (largest input, output or error accepted, '
-  'in bytes of jsonb), default_lease_timeout (how long a worker may go without a heartbeat '
-  'before its workflows are reclaimed) and max_lease_timeout (the longest lease timeout a worker '
-  'may ask for). Change them with update durable.settings set ...';
-
-update durable.workers k
-   set lease_timeout = s.max_lease_timeout,
-       expires_at = least(k.expires_at, k.heartbeat_at + s.max_lease_timeout)
-  from durable.settings s
- where k.lease_timeout > s.max_lease_timeout;
-
-reset role;
-
 -- change: clock
 -- clock: the one function every durable function reads the time from.
 --
@@ -2775,12 +2699,6 @@ reset role;
 -- exclusively first: a worker row is never deleted under a claim that is taking work for it
 -- (that work would then never be reclaimed). An advisory lock, not a row lock: the slots of one
 -- worker claim at the same time, and shared row locks would make them share multixacts.
---
--- A worker id belongs to the login (session_user) that registered it (durable.workers.login):
--- registering, heartbeating and releasing under it from another login raise DU015, and so does
--- using the lease of a workflow it holds (see guards.sql). A row without a login (registered
--- before v0.2.0) is adopted by the first login that claims or heartbeats under its id. Lease
--- timeouts are at most durable.settings.max_lease_timeout (DU011 otherwise).
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -2812,10 +2730,8 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_timeout interval;
-  v_max interval;
   v_heartbeat timestamptz;
   v_current interval;
-  v_login text;
 begin
   if p_worker is null or p_worker = '' then
     raise exception 'worker id must not be null or empty'
@@ -2832,35 +2748,16 @@ begin
   perform pg_catalog.pg_advisory_xact_lock_shared(durable.worker_lock_key(p_worker));
   -- a statement of its own after the lock, so that its snapshot sees a deletion that committed
   -- while we waited for the lock (the worker is then registered again)
-  select coalesce(p_lease_timeout, s.default_lease_timeout), s.max_lease_timeout,
-         k.heartbeat_at, k.lease_timeout, k.login
-    into v_timeout, v_max, v_heartbeat, v_current, v_login
+  select coalesce(p_lease_timeout, s.default_lease_timeout), k.heartbeat_at, k.lease_timeout
+    into v_timeout, v_heartbeat, v_current
     from durable.settings s
     left join durable.workers k on k.id = p_worker;
-  -- (an infinite interval, PostgreSQL 17 and later, is over any limit)
-  if v_timeout > v_max then
-    raise exception 'lease timeout % is over the limit of % set by durable.settings.max_lease_timeout',
-        v_timeout, v_max
-      using errcode = 'DU011',
-            hint = 'Pass a shorter lease timeout (the heartbeat keeps long workflows leased), or '
-                   'raise durable.settings.max_lease_timeout.';
-  end if;
-  if v_login <> session_user then
-    perform durable.refuse_worker(p_worker);
-  end if;
-  if p_force or v_heartbeat is null or v_login is null then
-    -- registers the worker for this login, or adopts a row without one; a row another login
-    -- registered meanwhile is left alone
-    insert into durable.workers as k
-           (id, login, started_at, heartbeat_at, lease_timeout, expires_at)
-    values (p_worker, session_user, p_now, p_now, v_timeout, p_now + v_timeout)
+  if p_force or v_heartbeat is null then
+    insert into durable.workers as k (id, started_at, heartbeat_at, lease_timeout, expires_at)
+    values (p_worker, p_now, p_now, v_timeout, p_now + v_timeout)
     on conflict (id) do update
-       set login = excluded.login, heartbeat_at = excluded.heartbeat_at,
-           lease_timeout = excluded.lease_timeout, expires_at = excluded.expires_at
-     where k.login is null or k.login = excluded.login;
-    if not found then
-      perform durable.refuse_worker(p_worker);
-    end if;
+       set heartbeat_at = excluded.heartbeat_at, lease_timeout = excluded.lease_timeout,
+           expires_at = excluded.expires_at;
   elsif v_heartbeat < p_now - v_timeout / 10 or v_current <> v_timeout then
     update durable.workers k
        set heartbeat_at = p_now, lease_timeout = v_timeout, expires_at = p_now + v_timeout
@@ -2869,26 +2766,9 @@ begin
 end
 $$;
 comment on function durable.touch_worker(text, interval, timestamptz, boolean) is
-  'Registers worker p_worker for the calling login (session_user), or refreshes its heartbeat '
-  'when p_force or when more than a tenth of its lease timeout has passed (so frequent claims '
-  'do not write the row each time); a row without a login is adopted. Raises DU010 or DU011 on '
-  'a bad worker id or lease timeout (over durable.settings.max_lease_timeout included), DU015 '
-  'when the worker id belongs to another login. Internal.';
-
-create or replace function durable.refuse_worker(p_worker text)
-returns void
-language plpgsql
-set search_path = pg_catalog, pg_temp
-as $$
-begin
-  raise exception 'worker id % belongs to another login', p_worker
-    using errcode = 'DU015',
-          hint = 'Pick another worker id: a worker id belongs to the login that registered it, '
-                 'and only that login may claim, heartbeat or release under it.';
-end
-$$;
-comment on function durable.refuse_worker(text) is
-  'Raises DU015: worker id p_worker belongs to another login. Internal.';
+  'Registers worker p_worker, or refreshes its heartbeat when p_force or when more than a tenth '
+  'of its lease timeout has passed (so frequent claims do not write the row each time). Raises '
+  'DU010 or DU011 on a bad worker id or lease timeout. Internal.';
 
 create or replace function durable.heartbeat(p_worker text, p_lease_timeout interval default null)
 returns table (workflow_id text, lease bigint)
@@ -2921,9 +2801,7 @@ comment on function durable.heartbeat(text, interval) is
   'Keeps worker p_worker''s leases alive for p_lease_timeout more (default '
   'durable.settings.default_lease_timeout) and returns the workflows it still holds with their '
   'leases: a workflow the worker runs that is not in the list was reclaimed, released or '
-  'cancelled, and must stop. Call it about three times per lease timeout. Errors: DU010, DU011 '
-  '(a lease timeout over durable.settings.max_lease_timeout included), DU015 when the worker id '
-  'belongs to another login.';
+  'cancelled, and must stop. Call it about three times per lease timeout. Errors: DU010, DU011.';
 
 create or replace function durable.release(p_worker text, p_workflow_ids text[] default null)
 returns integer
@@ -2936,7 +2814,6 @@ as $$
 declare
   v_now timestamptz := durable.now();
   v_count integer;
-  v_login text;
 begin
   if p_worker is null or p_worker = '' then
     raise exception 'worker id must not be null or empty'
@@ -2946,26 +2823,7 @@ begin
     -- the worker is stopping: forget it first (lock order: workers before workflows), once no
     -- claim of its own is under way
     perform pg_catalog.pg_advisory_xact_lock(durable.worker_lock_key(p_worker));
-  else
-    -- (so that the row cannot be deleted, and registered by another login, before we are done)
-    perform pg_catalog.pg_advisory_xact_lock_shared(durable.worker_lock_key(p_worker));
-  end if;
-  -- only the worker's own login may take its work away; an unregistered worker holds nothing
-  select k.login into v_login from durable.workers k where k.id = p_worker;
-  if not found then
-    return 0;
-  elsif v_login <> session_user then
-    perform durable.refuse_worker(p_worker);
-  end if;
-  if p_workflow_ids is null then
     delete from durable.workers k where k.id = p_worker;
-  elsif v_login is null then
-    -- registered before v0.2.0: this login adopts it, unless another one just did
-    update durable.workers k set login = session_user
-     where k.id = p_worker and (k.login is null or k.login = session_user);
-    if not found then
-      perform durable.refuse_worker(p_worker);
-    end if;
   end if;
   with locked as materialized (
     select k.id from durable.workflows k
@@ -2987,8 +2845,7 @@ comment on function durable.release(text, text[]) is
   'Hands workflows held by worker p_worker back to the queue at once (pending, runnable now), '
   'instead of waiting for its lease to expire: all of them when p_workflow_ids is null (the '
   'worker is stopping, and its row is removed), else only those listed. They resume from their '
-  'last checkpoint. Returns how many were released (0 when the worker is not registered). '
-  'Errors: DU010, DU015 when the worker id belongs to another login.';
+  'last checkpoint. Returns how many were released. Errors: DU010.';
 
 reset role;
 
@@ -4225,6 +4082,19 @@ revoke execute on all functions in schema durable from public;
 -- away from them, so only the global form keeps functions added later closed to PUBLIC
 alter default privileges for role :"durable_admin"
   revoke execute on functions from public;
+-- With another prefix, the entry v0.1.0's privileges change made for durable_admin is dropped
+-- (granting the default back deletes it): it would keep this database depending on that role.
+select pg_catalog.set_config('durable.admin_role', :'durable_admin', true) \g /dev/null
+do $$
+begin
+  if pg_catalog.current_setting('durable.admin_role') <> 'durable_admin'
+     and exists (select 1 from pg_catalog.pg_default_acl d
+                  where d.defaclrole = 'durable_admin'::regrole and d.defaclnamespace = 0
+                    and d.defaclobjtype = 'f') then
+    alter default privileges for role durable_admin grant execute on functions to public;
+  end if;
+end
+$$;
 
 grant usage on schema durable
   to :"durable_worker", :"durable_client", :"durable_observer", :"durable_payload_reader";

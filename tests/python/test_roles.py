@@ -182,11 +182,6 @@ def test_each_database_belongs_to_the_roles_of_its_prefix(cluster: Cluster):
                                 [role]).fetchone() == (False,), role
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: privileges@v0.1.0 leaves `alter default privileges for role durable_admin revoke "
-    "execute on functions from public` in a database deployed with another prefix; fix in "
-    "deploy/privileges.sql: grant it back (which deletes the entry) when the prefix is not "
-    "durable"))
 def test_default_roles_keep_no_default_privileges_in_a_prefixed_database(cluster: Cluster):
     """A database deployed with a prefix of its own holds no default privileges of the default
     role durable_admin: that entry is a dependency of the role in this database (pg_shdepend),
