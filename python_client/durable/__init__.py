@@ -26,6 +26,7 @@ from .errors import (
     DurableError,
     FakeClock,
     IdConflict,
+    InvalidValue,
     LeaseLost,
     MalformedBatch,
     MissingArgument,
@@ -40,6 +41,7 @@ from .errors import (
     UnknownWorkflow,
     WorkflowCancelled,
     WorkflowFailed,
+    WrongThread,
 )
 from .execution import NonRetryable, StepInfo, idempotency_key, should_stop, step_info
 from .worker import Worker
@@ -47,9 +49,10 @@ from .worker import Worker
 __all__ = [
     "DU001", "DU002", "DU003", "DU004", "DU005", "DU006", "DU007", "DU008", "DU009", "DU010",
     "DU011", "DU012", "DU013", "DU014", "AlreadyFinished", "BadArgument", "BadTransition",
-    "Cancelled", "Durable", "DurableError", "FakeClock", "IdConflict", "LeaseLost",
+    "Cancelled", "Durable", "DurableError", "FakeClock", "IdConflict", "InvalidValue", "LeaseLost",
     "MalformedBatch", "MissingArgument", "NonRetryable", "Nondeterminism", "NotRegistered",
     "NotRetryable", "PayloadTooLarge", "SQLError", "StepDef", "StepFailed", "StepInfo", "Stopped",
     "UnknownQueue", "UnknownWorkflow", "Worker", "WorkflowCancelled", "WorkflowDef",
-    "WorkflowFailed", "WorkflowHandle", "idempotency_key", "should_stop", "step_info",
+    "WorkflowFailed", "WorkflowHandle", "WrongThread", "idempotency_key", "should_stop",
+    "step_info",
 ]

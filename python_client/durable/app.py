@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,10 +31,25 @@ from typing import Any, TypeVar
 import psycopg
 
 from . import db
-from .errors import NotRegistered, WorkflowCancelled, WorkflowFailed
-from .execution import _step, current_run
+from .errors import InvalidValue, NotRegistered, WorkflowCancelled, WorkflowFailed
+from .execution import run_of_call
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _check_definition(kind: str, name: str, fn: Callable[..., Any]) -> None:
+    """Refuse at decoration what could only fail when run: async and generator functions (their
+    value is a coroutine or a generator, never JSON), and names Postgres cannot store."""
+    if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+        raise TypeError(f"{kind} {name!r} is an async function: durable runs workflows and steps "
+                        "as plain functions in worker threads and does not support asyncio yet; "
+                        "define it with def")
+    if inspect.isgeneratorfunction(fn):
+        raise TypeError(f"{kind} {name!r} is a generator function: its value, a generator, is "
+                        "not JSON; return a list instead")
+    if not name or db.storable_text(name) != name:
+        raise InvalidValue(f"{kind} name {name!r} cannot be stored: it is empty or holds a NUL "
+                           "character or a surrogate")
 
 
 @dataclass(frozen=True)
@@ -132,11 +148,13 @@ class Durable:
         """Register a function as workflow name (default: the function's name).
 
         Its arguments and return value must be JSON. The options are enqueue's defaults for it:
-        the attempts and backoff of the whole workflow are applied by durable.fail."""
+        the attempts and backoff of the whole workflow are applied by durable.fail. async def
+        and generator functions are refused (TypeError)."""
 
         def decorate(fn: F) -> F:
             definition = WorkflowDef(name or fn.__name__, fn, queue, max_attempts, backoff_base,
                                      backoff_max, priority)
+            _check_definition("workflow", definition.name, fn)
             if definition.name in self.workflows:
                 raise ValueError(f"workflow {definition.name!r} is registered twice")
             self.workflows[definition.name] = definition
@@ -157,23 +175,29 @@ class Durable:
         """Register a function as step name (default: the function's name).
 
         Called from a workflow it runs once: its output (JSON) is checkpointed and replayed on
-        re-execution. A failed try is reported to durable.step_failed, which decides whether it
-        is retried (up to max_attempts tries, after a backoff between backoff_base and
-        backoff_max seconds). A transactional step receives the worker's connection as its
+        re-execution. A failed try (an exception, or an output that is not storable JSON or
+        that the SQL refuses, e.g. over max_payload_bytes) is reported to durable.step_failed,
+        which decides whether it is retried: up to max_attempts tries, the n-th retry after a
+        random wait between d/2 and d, where d = min(backoff_max, backoff_base * 2**(n-1))
+        seconds (durable.backoff). A transactional step receives the worker's connection as its
         first argument; its writes commit in the same transaction as its checkpoint. Called
-        outside a workflow, it is a plain call."""
+        outside a workflow, or by another step, it is a plain call. A step must be called from
+        its workflow's own thread: called from a thread the workflow's code started (a thread
+        pool), it raises WrongThread and the run fails. async def and generator functions are
+        refused (TypeError)."""
 
         def decorate(fn: F) -> F:
             definition = StepDef(name or fn.__name__, fn, max_attempts, backoff_base,
                                  backoff_max, transactional)
+            _check_definition("step", definition.name, fn)
             if definition.name in self.steps:
                 raise ValueError(f"step {definition.name!r} is registered twice")
             self.steps[definition.name] = definition
 
             @functools.wraps(fn)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
-                run = current_run()
-                if run is not None and _step.get() is None:
+                run = run_of_call()
+                if run is not None:
                     return run.step(definition, args, kwargs)
                 if transactional:  # outside a workflow, or inside another step
                     return self._plain_transaction(fn, args, kwargs)

@@ -7,7 +7,9 @@ so one round trip. SQL errors of class DU come back as the exceptions of durable
 from __future__ import annotations
 
 import functools
+import json
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,9 +18,9 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Jsonb, set_json_loads
 
-from .errors import translate
+from .errors import VALUE_HINT, InvalidValue, translate
 
 Seconds = float | int | timedelta
 
@@ -35,11 +37,40 @@ def connect(
     prepared, once per connection, in one round trip of its own (psycopg's default), so that
     the server stops parsing and planning the worker's few hot calls.
     """
-    return psycopg.connect(
+    conn = psycopg.connect(
         resolve_dsn(dsn),
         autocommit=autocommit,
         application_name=application_name[:63],
     )
+    configure(conn)
+    return conn
+
+
+class Undecodable:
+    """A jsonb value read from Postgres that Python's json cannot decode (nested too deep: a
+    RecursionError), kept as its text: it fails the one run it belongs to, not the worker."""
+
+    __slots__ = ("reason", "text")
+
+    def __init__(self, text: bytes, reason: str):
+        self.text = text
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"<JSON too deep to decode ({len(self.text)} bytes)>"
+
+
+def _loads(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except RecursionError as exc:
+        return Undecodable(data, str(exc))
+
+
+def configure(conn: psycopg.Connection) -> None:
+    """Set up a connection for durable's calls: jsonb too deep to decode is read as an
+    Undecodable value instead of raising RecursionError for the whole result."""
+    set_json_loads(_loads, conn)
 
 
 def interval(value: Seconds | None) -> timedelta | None:
@@ -51,6 +82,61 @@ def interval(value: Seconds | None) -> timedelta | None:
 
 def _json(value: Any) -> Jsonb:
     return value if isinstance(value, Jsonb) else Jsonb(value)
+
+
+# what json.dumps writes for the code points jsonb refuses (NUL) or cannot keep as they are
+# (surrogates; a non-BMP character is written as a pair too, hence the walk to confirm)
+_SUSPECT = ("\\u0000", "\\ud")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def json_text(value: Any, what: str) -> str:
+    """value as JSON text for a jsonb argument; InvalidValue naming what and where when it is
+    not JSON (a set, NaN, nested too deep) or holds what jsonb cannot (NUL, a surrogate)."""
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidValue(f"{what} is not JSON: {exc}") from None
+    if _SUSPECT[0] in text or _SUSPECT[1] in text:
+        where = _unstorable(value, "$")
+        if where is not None:
+            raise InvalidValue(f"{what} holds {where}", hint=VALUE_HINT)
+    return text
+
+
+def _unstorable(value: Any, path: str) -> str | None:
+    """Where value holds a string jsonb cannot store, described, or None."""
+    if isinstance(value, str):
+        bad = _UNSTORABLE.search(value)
+        if bad is None:
+            return None
+        char = bad.group()
+        kind = ("a NUL character (\\u0000)" if char == "\x00"
+                else f"a surrogate (\\u{ord(char):04x})")
+        return f"{kind} at {path}"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            key_text = str(key)
+            sub = (f"{path}.{key_text}" if _IDENTIFIER.fullmatch(key_text)
+                   else f"{path}[{json.dumps(key_text)}]")
+            where = _unstorable(key_text, f"{sub} (in the key)") or _unstorable(item, sub)
+            if where is not None:
+                return where
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            where = _unstorable(item, f"{path}[{i}]")
+            if where is not None:
+                return where
+    return None
+
+
+def storable_text(text: str) -> str:
+    """text with the code points jsonb and text cannot hold (NUL, surrogates) written out as
+    \\uXXXX: for errors, which must always be recordable and readable."""
+    if _UNSTORABLE.search(text) is None:
+        return text
+    return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 # A worker function waits at most its lock_timeout (2 s, deploy/lock_timeouts.sql) for a lock
@@ -80,6 +166,8 @@ def _fetch(cur: psycopg.Cursor, sql: str, params: Sequence[Any] | dict[str, Any]
             if mapped is exc:
                 raise
             raise mapped from exc
+        except UnicodeEncodeError as exc:  # a str holding a surrogate, refused by the encoder
+            raise InvalidValue(f"value refused: {exc}", hint=VALUE_HINT) from exc
 
 
 def _rows(conn: psycopg.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict]:
@@ -140,7 +228,8 @@ def enqueue(
     sql, params = _named_call(
         "enqueue",
         {
-            "name": name, "input": _json(input), "queue": queue, "workflow_id": workflow_id,
+            "name": name, "input": raw_json(json_text(input, "the workflow's input")),
+            "queue": queue, "workflow_id": workflow_id,
             "priority": priority, "run_at": run_at, "delay": interval(delay),
             "max_attempts": max_attempts, "backoff_base": interval(backoff_base),
             "backoff_max": interval(backoff_max),
@@ -154,7 +243,7 @@ def enqueue(
 def enqueue_batch(conn: psycopg.Connection, items: list[dict[str, Any]]) -> list[tuple[str, bool]]:
     """durable.enqueue_batch: items are objects with the keys of enqueue; one row per item."""
     rows = _rows(conn, "select workflow_id, created from durable.enqueue_batch(%s::jsonb)",
-                 [_json(items)])
+                 [raw_json(json_text(items, "the batch"))])
     return [(r["workflow_id"], r["created"]) for r in rows]
 
 

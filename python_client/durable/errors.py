@@ -115,6 +115,13 @@ class NotRetryable(SQLError):
     sqlstate = "DU014"
 
 
+class ForeignWorker(SQLError):
+    """DU015: the worker id, or the worker holding the lease, belongs to another login (the
+    login that registered a worker id owns it): use worker ids of your own."""
+
+    sqlstate = "DU015"
+
+
 DU001 = LeaseLost
 DU002 = Cancelled
 DU003 = UnknownWorkflow
@@ -129,25 +136,45 @@ DU011 = BadArgument
 DU012 = MalformedBatch
 DU013 = AlreadyFinished
 DU014 = NotRetryable
+DU015 = ForeignWorker
 
 BY_SQLSTATE: dict[str, type[SQLError]] = {
     cls.sqlstate: cls
     for cls in (
         LeaseLost, Cancelled, UnknownWorkflow, UnknownQueue, Nondeterminism, IdConflict,
         BadTransition, PayloadTooLarge, FakeClock, MissingArgument, BadArgument, MalformedBatch,
-        AlreadyFinished, NotRetryable,
+        AlreadyFinished, NotRetryable, ForeignWorker,
     )
     if cls.sqlstate
 }
 
 
+class InvalidValue(DurableError, ValueError):
+    """A value Postgres cannot take as sent: text or JSON holding NUL (\\u0000) or an unpaired
+    surrogate, a number out of range, a naive datetime, ... (refused by the client or by
+    Postgres with a data exception, SQLSTATE class 22)."""
+
+
+VALUE_HINT = ("text and JSON values cannot hold NUL characters (\\u0000) or unpaired surrogates;"
+              " escape or remove them")
+
+
 def translate(exc: psycopg.Error) -> Exception:
-    """The durable exception for a psycopg error raised with a DU SQLSTATE, else exc itself."""
+    """The durable exception for a psycopg error raised with a DU SQLSTATE (its class) or for a
+    value refused by psycopg or by Postgres (InvalidValue), else exc itself."""
     state = exc.sqlstate
+    diag = exc.diag
+    if isinstance(exc, psycopg.DataError):
+        detail = diag.message_detail
+        message = diag.message_primary or str(exc)
+        hint = diag.message_hint or (VALUE_HINT if "NUL" in message or "Unicode" in message
+                                     or "surrogate" in (detail or "") else None)
+        return InvalidValue(f"Postgres refused a value: {message}"
+                            + (f" ({detail.strip()})" if detail else ""),
+                            hint=hint, sqlstate=state)
     if not state or not state.startswith("DU"):
         return exc
     cls = BY_SQLSTATE.get(state, SQLError)
-    diag = exc.diag
     return cls(diag.message_primary or str(exc), hint=diag.message_hint, sqlstate=state)
 
 
@@ -185,5 +212,13 @@ class NotRegistered(DurableError):
     """No workflow of this name is registered with the Durable app."""
 
 
-class Stopped(DurableError):
-    """Internal: the run must stop (lease lost, cancelled or worker stopping); never recorded."""
+class WrongThread(DurableError, RuntimeError):
+    """A step was called from another thread than its workflow's: refused, since it would run
+    without its checkpoint (and in no deterministic position)."""
+
+
+class Stopped(BaseException):
+    """The run must stop: the SQL said its lease is lost (DU001) or it was cancelled (DU002), or
+    the worker is stopping. Raised at the run's step calls, again at every later one, and never
+    recorded. A BaseException, as asyncio.CancelledError is: `except Exception` in workflow code
+    does not swallow it."""

@@ -12,6 +12,17 @@ records it (durable.complete_and_claim). Nothing outside the process happens in 
 the workflow's own code, which a replay runs again anyway), so a crash loses no more than it
 would have: that step runs again. The value the workflow sees is the output as it comes back
 from jsonb (durable.execution.as_jsonb), the same as a replay will see.
+
+What the SQL refuses belongs to the step or run that produced it. A step's output that is not
+storable JSON, or that the SQL refuses (too large: DU008, too deep: DU011, a value Postgres
+cannot hold), is that step's failed try, under its retry policy; when the refusal comes late,
+with the held-back checkpoint at the next step's call, the workflow's code is run again from
+its start in the same attempt (the steps recorded so far replay without a round trip), so that
+the step's retry or its error happens at its own call site. An error the SQL refuses to record
+is recorded shortened. Once the SQL has said the run is cancelled or its lease lost, every step
+call of the run raises Stopped (a BaseException), whatever the code caught before, and the run
+is not completed. A step called from another thread than its workflow's is refused
+(WrongThread) and fails the run: it would run without its checkpoint.
 """
 
 from __future__ import annotations
@@ -29,13 +40,28 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from . import db
-from .errors import Cancelled, DurableError, LeaseLost, StepFailed, Stopped
+from .errors import (
+    BadArgument,
+    Cancelled,
+    DurableError,
+    InvalidValue,
+    LeaseLost,
+    Nondeterminism,
+    PayloadTooLarge,
+    StepFailed,
+    Stopped,
+    WrongThread,
+)
 
 if TYPE_CHECKING:
     from .app import Durable, StepDef
 
 _TRACEBACK_LIMIT = 4000
 _MESSAGE_LIMIT = 2000
+_SHORT_MESSAGE_LIMIT = 300
+
+# the SQL's refusals of a value (an output, an error): the step or run that made it is at fault
+_REFUSED = (PayloadTooLarge, BadArgument, InvalidValue)
 
 
 @dataclass(frozen=True)
@@ -83,16 +109,44 @@ def should_stop() -> bool:
     return run is not None and run.interrupted.is_set()
 
 
-def error_json(exc: BaseException) -> dict[str, Any]:
-    """An exception as the JSON the SQL records: type, message, traceback (truncated)."""
+def _kind(exc: BaseException) -> str:
     cls = type(exc)
     kind = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    return db.storable_text(kind)
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - an exception whose __str__ fails is still recorded
+        text = f"<{type(exc).__name__} whose str() failed>"
+    return db.storable_text(text)
+
+
+def error_json(exc: BaseException) -> dict[str, Any]:
+    """An exception as the JSON the SQL records: type, message, traceback (truncated); NUL
+    characters and surrogates, which jsonb cannot hold, are written out as \\uXXXX text."""
+    kind = _kind(exc)
     if isinstance(exc, StepFailed) and isinstance(exc.error, dict):
-        return {"type": kind, "message": str(exc)[:_MESSAGE_LIMIT], "step": exc.step,
+        return {"type": kind, "message": _message(exc)[:_MESSAGE_LIMIT], "step": exc.step,
                 "cause": exc.error}
-    text = "".join(traceback.format_exception(cls, exc, exc.__traceback__))
-    return {"type": kind, "message": str(exc)[:_MESSAGE_LIMIT],
-            "traceback": text[-_TRACEBACK_LIMIT:]}
+    try:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception:  # noqa: BLE001 - as in _message
+        text = ""
+    return {"type": kind, "message": _message(exc)[:_MESSAGE_LIMIT],
+            "traceback": db.storable_text(text[-_TRACEBACK_LIMIT:])}
+
+
+def short_errors(exc: BaseException, refused: BaseException) -> list[dict[str, Any]]:
+    """Smaller forms of error_json(exc) to record when the SQL refused it (too large): the type
+    and the start of the message, then a fixed text."""
+    why = _message(refused)[:_SHORT_MESSAGE_LIMIT]
+    return [
+        {"type": _kind(exc), "message": _message(exc)[:_SHORT_MESSAGE_LIMIT],
+         "note": f"shortened: the full error was refused ({why})"},
+        {"type": _kind(exc)[:100], "message": "(not recorded: the error was refused)"},
+    ]
 
 
 def args_of(value: Any) -> list[Any]:
@@ -105,12 +159,12 @@ def args_of(value: Any) -> list[Any]:
     return [value]
 
 
-def as_jsonb(value: Any) -> tuple[str, Any]:
+def as_jsonb(value: Any, what: str = "the value") -> tuple[str, Any]:
     """(JSON text of value, value as jsonb will give it back): object keys in jsonb's order
     (shorter first, then by their bytes), and integral floats that JSON writes with an exponent
-    (1e+16 and up) as the integers jsonb prints. Raises TypeError or ValueError when value is
-    not JSON (NaN and infinities included)."""
-    text = json.dumps(value, allow_nan=False)
+    (1e+16 and up) as the integers jsonb prints. Raises InvalidValue (a ValueError) naming what
+    when value is not JSON (NaN and infinities included) or holds what jsonb cannot (NUL)."""
+    text = db.json_text(value, what)
     if value is None or type(value) in (bool, int, str):
         return text, value
     return text, _jsonb_order(json.loads(text))
@@ -132,8 +186,54 @@ class _AlreadyRecorded(Exception):
         self.outcome = outcome
 
 
+class _Replay(BaseException):
+    """Internal: an outcome changed after the workflow's code went past it (a held-back
+    checkpoint was refused): run the code again from its start, in the same attempt."""
+
+
 class NonRetryable(Exception):
     """Raise it (or a subclass) from a workflow to fail it without the SQL's retries."""
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A step whose checkpoint waits for the run's next statement, with what it needs if the
+    SQL refuses it then: its definition (retry policy) and the value the workflow saw."""
+
+    step: db.HeldStep
+    definition: StepDef
+    seen: Any
+
+
+_thread_start = threading.Thread.start
+
+
+def _start_noting_origin(self: threading.Thread) -> None:
+    """threading.Thread.start, noting on the thread the run whose workflow code starts it."""
+    run = _run.get()
+    if run is not None and _step.get() is None:
+        self._durable_origin = run  # type: ignore[attr-defined]
+    _thread_start(self)
+
+
+def note_thread_origins() -> None:
+    """Wrap threading.Thread.start (once per process) so that a thread started by workflow code
+    knows its run: a step called in it is then refused instead of running as a plain call,
+    without its checkpoint (a thread pool's threads start at its first submit)."""
+    if threading.Thread.start is not _start_noting_origin:
+        threading.Thread.start = _start_noting_origin  # type: ignore[method-assign]
+
+
+def run_of_call() -> Run | None:
+    """The run a step called here belongs to: the thread's run, or the run whose workflow code
+    started this thread; None inside a step (a step called by a step is a plain call) and
+    outside any run."""
+    if _step.get() is not None:
+        return None
+    run = _run.get()
+    if run is not None:
+        return run
+    return getattr(threading.current_thread(), "_durable_origin", None)
 
 
 class Run:
@@ -144,21 +244,28 @@ class Run:
         self.claimed = claimed
         self.workflow_id = claimed.workflow_id
         self.lease = claimed.lease
-        self.recorded = {s["step_id"]: s for s in claimed.steps}
+        steps = claimed.steps if isinstance(claimed.steps, list) else []
+        self.recorded = {s["step_id"]: s for s in steps}
         self.next_step = 0
         self.interrupted = threading.Event()
         self.reason: str | None = None
         self.conn: psycopg.Connection | None = None
+        self.thread_id: int | None = None
         self.replayed = 0
         self.executed = 0
         self.finishing = False  # complete or fail under way: their own answer is authoritative
-        self.held: db.HeldStep | None = None  # a step whose checkpoint is not sent yet
+        self.held: _Held | None = None  # a step whose checkpoint is not sent yet
+        self.tries: dict[int, int] = {}  # tries made in this attempt by steps not yet recorded
+        self.stop_raised = False  # Stopped was raised into the workflow's code
+        self.fatal: BaseException | None = None  # raised again at every step call; fails the run
+        self.replay_pending = False  # _Replay raised and not yet acted on
         # set by the worker: reserves a slot for the workflow to claim with the completion and
         # returns (worker, queues, lease_timeout), or None to claim nothing
         self.claim_next: Callable[[], tuple[str, list[str], float | None] | None] | None = None
         self.next_claimed: list[db.Claimed] = []
         self.reserved = False  # claim_next reserved a slot (the worker gives it back)
         self.claim_answered = False  # the completion that claimed for the slot was answered
+        self._request: tuple[str, list[str], float | None] | None = None
 
     def interrupt(self, reason: str) -> None:
         """Ask the run to stop at its next step boundary (and cut short a retry wait)."""
@@ -167,95 +274,220 @@ class Run:
         self.interrupted.set()
 
     def _check(self) -> None:
+        """Raise what the run must do instead of going on: stop, fail, or replay."""
         if self.interrupted.is_set():
+            self.stop_raised = True
             raise Stopped(f"workflow {self.workflow_id}: {self.reason}")
+        if self.fatal is not None:
+            raise self.fatal
+        if self.replay_pending:
+            raise _Replay
+
+    def _stop(self, exc: BaseException) -> None:
+        """The SQL said the lease is lost or the run cancelled: stop, now and at every later
+        step call."""
+        self.interrupt(str(exc))
+        self.stop_raised = True
+        raise Stopped(f"workflow {self.workflow_id}: {exc}") from exc
+
+    def _replay(self) -> None:
+        self.replay_pending = True
+        raise _Replay
+
+    # -- the run ---------------------------------------------------------------------------------
 
     def execute(self, conn: psycopg.Connection) -> str:
         """Run the workflow to its end on conn; returns how it ended: succeeded, pending (a
         retry is scheduled), failed, or stopped (lease lost, cancelled, interrupted)."""
         self.conn = conn
+        self.thread_id = threading.get_ident()
+        note_thread_origins()
         claimed = self.claimed
-        definition = self.app.workflows.get(claimed.name)
+        for what, value in (("input", claimed.input), ("steps", claimed.steps)):
+            if isinstance(value, db.Undecodable):
+                # it would not decode on any retry either
+                return self._fail(InvalidValue(
+                    f"workflow {self.workflow_id}: its {what} is JSON nested too deep for "
+                    f"Python to decode ({value.reason})"), False)
         token = _run.set(self)
         try:
-            if definition is None:
-                raise LookupError(f"no workflow named {claimed.name!r} is registered in this worker")
-            self._check()
-            output = definition.fn(*args_of(claimed.input))
-        except (Stopped, LeaseLost, Cancelled) as exc:
-            self.interrupt(str(exc))
-            return "stopped"
-        except psycopg.OperationalError as exc:
-            if conn.broken or conn.closed:
-                raise
-            return self._fail(exc, True)
-        except Exception as exc:  # noqa: BLE001 - the workflow's own error is its outcome
-            return self._fail(exc, not isinstance(exc, NonRetryable))
+            while True:
+                try:
+                    return self._attempt()
+                except _Replay:
+                    self.finishing = False
         finally:
             _run.reset(token)
+
+    def _attempt(self) -> str:
+        """Run the workflow's code once, from its start, and finish the run as it ended; raises
+        _Replay when an outcome changed under the code."""
+        self.next_step = 0
+        self.replay_pending = False
+        definition = self.app.workflows.get(self.claimed.name)
+        error: BaseException | None = None
+        retryable = True
+        try:
+            if definition is None:
+                raise LookupError(f"no workflow named {self.claimed.name!r} is registered in "
+                                  "this worker")
+            self._check()
+            output = definition.fn(*args_of(self.claimed.input))
+        except _Replay:
+            self.replay_pending = True
+        except Stopped:
+            self.stop_raised = True
+        except psycopg.OperationalError as exc:
+            if self.conn.broken or self.conn.closed:
+                raise
+            error = exc
+        except BaseException as exc:  # noqa: BLE001 - the workflow's own error is its outcome
+            error, retryable = exc, not isinstance(exc, NonRetryable)
+        # what the code did after the SQL stopped the run, or after a step's outcome changed
+        # under it, does not count, whatever it caught
+        if self.stop_raised:
+            return "stopped"
+        if self.replay_pending:
+            raise _Replay
+        if self.fatal is not None:
+            error, retryable = self.fatal, True
+        text = None
+        if error is None:
+            try:
+                text, _ = as_jsonb(output, "the workflow's output")
+            except InvalidValue as exc:
+                error = exc
+        if error is not None:
+            try:
+                self._flush()  # the held step first: its refusal is its own, not the run's
+            except Stopped:
+                return "stopped"
+            except psycopg.OperationalError:
+                raise
+            except (DurableError, psycopg.Error):
+                pass  # that step's failure could not be recorded: it runs again in the retry
+            return self._fail(error, retryable)
+        return self._complete(text)
+
+    def _complete(self, text: str) -> str:
         self.finishing = True
-        request = self.claim_next() if self.claim_next is not None else None
-        if request is not None:
-            self.reserved = True
-        worker, queues, lease_timeout = request if request is not None else (None, [], None)
+        if self._request is None and not self.reserved and self.claim_next is not None:
+            self._request = self.claim_next()
+            self.reserved = self._request is not None
+        worker, queues, lease_timeout = self._request or (None, [], None)
+        held = self.held
         try:
             status, self.next_claimed = db.complete_and_claim(
-                conn, self.workflow_id, self.lease, output, worker, queues,
-                1 if request is not None else 0, lease_timeout, self.held)
+                self.conn, self.workflow_id, self.lease, db.raw_json(text), worker, queues,
+                1 if self._request is not None else 0, lease_timeout,
+                None if held is None else held.step)
             self.held = None
-            self.claim_answered = request is not None
+            self.claim_answered = self._request is not None
             return status
         except (LeaseLost, Cancelled) as exc:
             self.interrupt(str(exc))
             return "stopped"
         except psycopg.OperationalError:
             raise
-        except (DurableError, TypeError, ValueError, psycopg.Error) as exc:
-            # the output (or the held step's) was refused (too large: DU008, not JSON, not
-            # storable in jsonb): that is the failure
-            return self._fail(exc, True)
+        except (DurableError, psycopg.Error) as exc:
+            refused: BaseException = exc
+        # refused: the held step's output (its failure: _Replay) or the workflow's output
+        try:
+            self._flush()
+            db.complete(self.conn, self.workflow_id, self.lease, db.raw_json(text))
+            return "succeeded"
+        except Stopped:
+            return "stopped"
+        except (LeaseLost, Cancelled) as exc:
+            self.interrupt(str(exc))
+            return "stopped"
+        except psycopg.OperationalError:
+            raise
+        except (DurableError, psycopg.Error) as exc:
+            refused = exc
+        return self._fail(refused, True)
 
-    def flush(self) -> None:
-        """Send the held-back checkpoint, if any (before the next step, or the end of the run)."""
+    def _flush(self) -> None:
+        """Send the held-back checkpoint, if any (before the next step, or the end of the run);
+        a refusal is the held step's failed try, and the code runs again (_Replay)."""
         held, self.held = self.held, None
-        if held is not None:
-            db.checkpoint(self.conn, self.workflow_id, self.lease, held.step_id, held.name,
-                          db.raw_json(held.output_json), None, held.started_at)
+        if held is None:
+            return
+        step = held.step
+        try:
+            done = self._sql(db.checkpoint, self.workflow_id, self.lease, step.step_id,
+                             step.name, db.raw_json(step.output_json), None, step.started_at)
+        except psycopg.OperationalError:
+            raise
+        except (DurableError, psycopg.Error) as exc:
+            # the SQL refused the step's outcome: that step's failed try, at its own call site
+            failure = self._step_failed(step.step_id, held.definition, exc, step.started_at)
+            if failure is not None:
+                self.interrupted.wait(failure.retry_in.total_seconds())
+            self._replay()
+        if done.recorded:
+            self.recorded[step.step_id] = {"step_id": step.step_id, "name": step.name,
+                                           "output": held.seen, "error": None}
+        else:
+            # recorded before this call: that outcome counts; run the code again if it differs
+            self.recorded[step.step_id] = {"step_id": step.step_id, "name": step.name,
+                                           "output": done.output, "error": done.error}
+            if done.error is not None or done.output != held.seen:
+                self._replay()
 
     def _fail(self, exc: BaseException, retryable: bool) -> str:
         self.finishing = True
-        try:
+        error = error_json(exc)
+        shorter: list[dict[str, Any]] | None = None
+        while True:
             try:
-                self.flush()
-            except (LeaseLost, Cancelled, psycopg.OperationalError):
-                raise
-            except (DurableError, psycopg.Error):
-                pass  # that step's output was refused: it runs again in the retry
-            status, _ = db.fail(self.conn, self.workflow_id, self.lease, error_json(exc), retryable)
-            return status
-        except (LeaseLost, Cancelled) as lost:
-            self.interrupt(str(lost))
-            return "stopped"
+                status, _ = db.fail(self.conn, self.workflow_id, self.lease, error, retryable)
+                return status
+            except (LeaseLost, Cancelled) as lost:
+                self.interrupt(str(lost))
+                return "stopped"
+            except _REFUSED as refused:
+                # the error itself was refused (too large): record it shortened
+                if shorter is None:
+                    shorter = short_errors(exc, refused)
+                if not shorter:
+                    raise
+                error = shorter.pop(0)
+
+    def _sql(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """One of the worker's calls for this run; the SQL saying the lease is lost or the run
+        cancelled stops the run (Stopped, now and at every later step call)."""
+        try:
+            return fn(self.conn, *args, **kwargs)
+        except (LeaseLost, Cancelled) as exc:
+            self._stop(exc)
+            raise  # not reached: _stop raises
 
     # -- steps -----------------------------------------------------------------------------------
 
     def step(self, definition: StepDef, args: tuple, kwargs: dict) -> Any:
         """Run (or replay) the next step of the workflow and return its output."""
+        if threading.get_ident() != self.thread_id:
+            self._wrong_thread(definition)
+        self._check()
         step_id = self.next_step
         self.next_step += 1
         recorded = self.recorded.get(step_id)
         if recorded is not None and recorded["name"] == definition.name:
             self.replayed += 1
             return _outcome(definition.name, recorded["output"], recorded["error"])
-        self.flush()
-        self._check()
-        conn = self.conn
+        self._flush()
         if recorded is not None:
             # Another step is recorded here: the SQL refuses this one (DU005) before it runs.
-            done = db.checkpoint(conn, self.workflow_id, self.lease, step_id, definition.name)
+            try:
+                done = self._sql(db.checkpoint, self.workflow_id, self.lease, step_id,
+                                 definition.name)
+            except Nondeterminism as exc:
+                self.fatal = exc
+                raise
             return _outcome(definition.name, done.output, done.error)
         self.executed += 1
-        tries = 0
+        tries = self.tries.get(step_id, 0)
         while True:
             tries += 1
             info = StepInfo(self.workflow_id, step_id, definition.name, self.claimed.attempt, tries)
@@ -263,24 +495,61 @@ class Run:
             try:
                 if definition.transactional:
                     done = self._transactional(definition, info, started, args, kwargs)
+                    self.recorded[step_id] = {"step_id": step_id, "name": definition.name,
+                                              "output": done.output, "error": done.error}
                     return _outcome(definition.name, done.output, done.error)
                 value = _call(info, definition.fn, args, kwargs)
+                text, seen = _output(definition.name, value)
             except _StepRaised as raised:
                 exc = raised.exc
             else:
                 # the checkpoint goes with the run's next statement (see the module's doc)
-                text, seen = as_jsonb(value)
-                self.held = db.HeldStep(step_id, definition.name, text, started)
+                self.held = _Held(db.HeldStep(step_id, definition.name, text, started),
+                                  definition, seen)
                 return seen
-            failure = db.step_failed(
-                conn, self.workflow_id, self.lease, step_id, definition.name, error_json(exc),
-                max_attempts=definition.max_attempts, backoff_base=definition.backoff_base,
-                backoff_max=definition.backoff_max, started_at=started,
-            )
-            if not failure.retry:
-                return _outcome(definition.name, failure.output, failure.error)
+            failure = self._step_failed(step_id, definition, exc, started)
+            if failure is None:
+                return _outcome(definition.name, *self._recorded_outcome(step_id))
             self.interrupted.wait(failure.retry_in.total_seconds())
             self._check()
+
+    def _recorded_outcome(self, step_id: int) -> tuple[Any, Any]:
+        recorded = self.recorded[step_id]
+        return recorded["output"], recorded["error"]
+
+    def _step_failed(self, step_id: int, definition: StepDef, exc: BaseException,
+                     started: datetime | None) -> db.StepFailure | None:
+        """Report a failed try to durable.step_failed (shortened if the SQL refuses the error):
+        returns its answer when the step is to be tried again (its tries are counted in
+        self.tries), or None when its outcome is now recorded (in self.recorded)."""
+        error = error_json(exc)
+        shorter: list[dict[str, Any]] | None = None
+        while True:
+            try:
+                failure = self._sql(
+                    db.step_failed, self.workflow_id, self.lease, step_id, definition.name,
+                    error, max_attempts=definition.max_attempts,
+                    backoff_base=definition.backoff_base, backoff_max=definition.backoff_max,
+                    started_at=started)
+                break
+            except _REFUSED as refused:
+                # the error itself was refused (too large): record it shortened
+                if shorter is None:
+                    shorter = short_errors(exc, refused)
+                if not shorter:
+                    self.fatal = refused  # not even a short error is accepted: the run fails
+                    raise
+                error = shorter.pop(0)
+            except Nondeterminism as no:
+                self.fatal = no
+                raise
+        if failure.retry:
+            self.tries[step_id] = failure.tries
+            return failure
+        self.tries.pop(step_id, None)
+        self.recorded[step_id] = {"step_id": step_id, "name": definition.name,
+                                  "output": failure.output, "error": failure.error}
+        return None
 
     def _transactional(self, definition: StepDef, info: StepInfo, started: datetime,
                        args: tuple, kwargs: dict) -> db.StepOutcome:
@@ -288,8 +557,14 @@ class Run:
         try:
             with conn.transaction():
                 value = _call(info, definition.fn, (conn, *args), kwargs)
-                done = db.checkpoint(conn, self.workflow_id, self.lease, info.step_id,
-                                     definition.name, value, None, started)
+                text, _ = _output(definition.name, value)
+                try:
+                    done = self._sql(db.checkpoint, self.workflow_id, self.lease, info.step_id,
+                                     definition.name, db.raw_json(text), None, started)
+                except psycopg.OperationalError:
+                    raise
+                except (_REFUSED, psycopg.DataError) as exc:
+                    raise _StepRaised(exc) from exc  # rolls back the step's writes
                 if not done.recorded:
                     # recorded before (by an execution whose reply was lost): undo our writes
                     raise _AlreadyRecorded(done)
@@ -297,10 +572,29 @@ class Run:
         except _AlreadyRecorded as already:
             return already.outcome
 
+    def _wrong_thread(self, definition: StepDef) -> None:
+        exc = WrongThread(
+            f"step {definition.name} was called from thread {threading.current_thread().name!r}, "
+            f"not from the thread running workflow {self.workflow_id}: a step runs only in its "
+            "workflow's thread, where it gets its position and its checkpoint (call the steps "
+            "one after another, or do the concurrent work inside one step)")
+        if self.fatal is None:
+            self.fatal = exc
+        raise exc
+
 
 class _StepRaised(Exception):
     def __init__(self, exc: BaseException):
         self.exc = exc
+
+
+def _output(name: str, value: Any) -> tuple[str, Any]:
+    """A step's output as JSON text and as the workflow sees it; one that is not storable JSON
+    is the step's failed try."""
+    try:
+        return as_jsonb(value, f"the output of step {name}")
+    except InvalidValue as exc:
+        raise _StepRaised(exc) from None
 
 
 def _call(info: StepInfo, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
@@ -309,14 +603,14 @@ def _call(info: StepInfo, fn: Callable[..., Any], args: tuple, kwargs: dict) -> 
     token = _step.set(info)
     try:
         return fn(*args, **kwargs)
-    except (Stopped, LeaseLost, Cancelled):
+    except (Stopped, _Replay):
         raise
     except psycopg.OperationalError as exc:
         run = _run.get()
         if run is not None and run.conn is not None and (run.conn.broken or run.conn.closed):
             raise
         raise _StepRaised(exc) from exc
-    except Exception as exc:
+    except BaseException as exc:  # the step's own error is its try's outcome
         raise _StepRaised(exc) from exc
     finally:
         _step.reset(token)
@@ -326,4 +620,3 @@ def _outcome(name: str, output: Any, error: Any) -> Any:
     if error is not None:
         raise StepFailed(name, error)
     return output
-

@@ -104,6 +104,7 @@ class Worker:
         connections, which record steps and finish workflows, keep the server's setting."""
         if self._connect_fn is not None:
             conn = self._connect_fn(self.dsn, role)
+            db.configure(conn)
         else:
             conn = db.connect(self.dsn, application_name=f"durable {role} {self.worker_id}")
         if role in ("main", "listener"):
@@ -225,8 +226,9 @@ class Worker:
         """Runs for workflows just claimed, registered as running here (under _lock)."""
         runs = []
         for item in claimed:
-            log.info("claimed %s %s (attempt %d, %d recorded steps)", item.name,
-                     item.workflow_id, item.attempt, len(item.steps))
+            log.info("claimed %s %s (attempt %d, %s recorded steps)", item.name,
+                     item.workflow_id, item.attempt,
+                     len(item.steps) if isinstance(item.steps, list) else "undecodable")
             run = Run(self.app, item)
             self.runs[item.workflow_id] = run
             runs.append(run)

@@ -127,3 +127,110 @@ def script(plan: dict) -> list:
     if plan.get("raise"):
         raise RuntimeError("the workflow raised on purpose")
     return outputs
+
+
+# -- field failures (issue 9): one workflow per reported case ------------------------------------
+
+
+def _go(workflow_id: str) -> bool:
+    """Whether the test has written the 'go' event of a workflow (the step may go on)."""
+    return bool(_side().execute("select 1 from testapp.events where workflow_id = %s"
+                                " and phase = 'go'", [workflow_id]).fetchone())
+
+
+@app.workflow(name="field_raises_nul", max_attempts=3, backoff_base=0.01, backoff_max=0.01)
+def field_raises_nul() -> None:
+    """Raises an error whose message holds a NUL character, which jsonb cannot hold as such."""
+    raise ValueError("bad \x00 byte")
+
+
+@app.workflow(name="field_raises_long", max_attempts=3, backoff_base=0.01, backoff_max=0.01)
+def field_raises_long() -> None:
+    """Raises an error with a NUL and a message of 1500 characters."""
+    raise ValueError("bad \x00 byte " + "x" * 1500)
+
+
+@app.step(max_attempts=2, backoff_base=0.01, backoff_max=0.01)
+def field_nul_step(kind: str) -> Any:
+    """Raises an error holding NUL (kind "raise") or returns a string holding one ("return")."""
+    event(0, "start", {"try": durable.step_info().try_number})
+    if kind == "raise":
+        raise ValueError("bad \x00 byte")
+    return {"text": "a\x00b"}
+
+
+@app.transaction(max_attempts=2, backoff_base=0.01, backoff_max=0.01)
+def field_nul_txn(conn: psycopg.Connection) -> str:
+    """A transactional step that writes a ledger row and returns a string holding NUL."""
+    event(0, "start", {"try": durable.step_info().try_number})
+    conn.execute("insert into testapp.ledger (workflow_id, step, pid) values (%s, 0, %s)",
+                 [durable.step_info().workflow_id, os.getpid()])
+    return "a\x00b"
+
+
+@app.workflow(name="field_nul_in_step", max_attempts=1)
+def field_nul_in_step(kind: str) -> Any:
+    """One step that raises or returns NUL (kind: raise, return, txn)."""
+    return field_nul_txn() if kind == "txn" else field_nul_step(kind)
+
+
+@app.step()
+def field_prepare() -> str:
+    """Step 0: waits until the test writes the workflow's 'go' event."""
+    event(0, "start")
+    while not _go(durable.step_info().workflow_id):
+        time.sleep(0.02)
+    return "prepared"
+
+
+@app.step()
+def field_note(step: int) -> str:
+    """A step that only writes its start event."""
+    event(step, "start")
+    return f"step {step}"
+
+
+@app.workflow(name="field_swallows", max_attempts=1)
+def field_swallows(catch: str) -> str:
+    """prepare; try: optional except <catch>: pass; send_email: the reported pattern."""
+    field_prepare()
+    caught = Exception if catch == "Exception" else BaseException
+    try:
+        field_note(1)
+    except caught:  # the user's code swallows what the optional step raised
+        pass
+    field_note(2)
+    return "done"
+
+
+@app.step(max_attempts=2, backoff_base=0.01, backoff_max=0.01)
+def field_big(step: int) -> str:
+    """Returns 5000 characters: over a max_payload_bytes of 2048."""
+    event(step, "start", {"try": durable.step_info().try_number})
+    return "x" * 5000
+
+
+@app.workflow(name="field_big_then_swallow", max_attempts=1)
+def field_big_then_swallow() -> str:
+    """A step whose output the SQL refuses, then a step whose errors the code swallows."""
+    field_big(0)
+    try:
+        field_note(1)
+    except Exception:  # noqa: BLE001, S110 - the reported pattern: a swallowed error
+        pass
+    return "done"
+
+
+@app.step()
+def field_double(n: int) -> int:
+    """A step without side effects."""
+    return 2 * n
+
+
+@app.workflow(name="field_threads", max_attempts=1)
+def field_threads(n: int) -> list:
+    """Maps a step over a thread pool: the steps would run outside the workflow's thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(field_double, range(n)))

@@ -115,15 +115,17 @@ def test_the_workflow_sees_a_step_output_as_a_replay_will(running, conn):
     assert handle.result(timeout=15) == [["a", "cc", "bbb"], ["float", "int"]]
 
 
-def test_a_refused_last_step_fails_the_run_and_records_nothing(running, conn):
-    """The finish refuses the held last step (DU008): the run fails with that error (retried by
-    the SQL as any failure), and no step and no output are recorded."""
+def test_a_refused_last_step_is_that_steps_failure(running, conn):
+    """The finish refuses the held last step (DU008): that is the step's failed try (one, its
+    default policy), recorded as its outcome without the output; the workflow sees it at the
+    step's call and the run fails with it."""
     conn.execute("update durable.settings set max_payload_bytes = 2048")
     try:
         handle = hs_app.enqueue(last_step_too_big, queue=running, max_attempts=1)
-        with pytest.raises(durable.WorkflowFailed, match="over the limit"):
+        with pytest.raises(durable.WorkflowFailed, match="step too_big failed.*over the limit"):
             handle.result(timeout=15)
     finally:
         conn.execute("update durable.settings set max_payload_bytes = default")
-    assert conn.execute("select count(*) from durable.steps where workflow_id = %s",
-                        [handle.workflow_id]).fetchone()[0] == 0
+    rows = conn.execute("select step_id, output, error->>'type' from durable.steps"
+                        " where workflow_id = %s", [handle.workflow_id]).fetchall()
+    assert rows == [(0, None, "durable.errors.PayloadTooLarge")]
