@@ -224,7 +224,14 @@ def enqueue(
     backoff_base: Seconds | None = None,
     backoff_max: Seconds | None = None,
 ) -> tuple[str, bool]:
-    """durable.enqueue: start workflow name; returns (workflow_id, created)."""
+    """durable.enqueue: start workflow name; returns (workflow_id, created).
+
+    run_at must be an aware datetime (datetime.now(timezone.utc), ...): a naive one would be
+    read in the session's time zone, so it is refused (InvalidValue)."""
+    if run_at is not None and run_at.utcoffset() is None:
+        raise InvalidValue(f"run_at {run_at.isoformat()} has no time zone: pass an aware "
+                           "datetime, e.g. datetime.now(timezone.utc) or "
+                           "datetime(..., tzinfo=timezone.utc)")
     sql, params = _named_call(
         "enqueue",
         {
