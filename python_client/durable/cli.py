@@ -50,17 +50,33 @@ class _Context:
         return self._conn
 
 
+NO_SCHEMA = ("the durable schema is not deployed in this database ({}): run `durable db deploy`"
+             " (or `sqitch deploy`) against it")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
 def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn durable and connection errors into a one-line message and exit status 1."""
+    """Turn durable and database errors into a one-line message and exit status 1."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except DurableError as exc:
             code = f"{exc.sqlstate}: " if exc.sqlstate else ""
-            raise click.ClickException(f"{code}{exc}") from exc
+            raise click.ClickException(_one_line(f"{code}{exc}")) from exc
         except psycopg.OperationalError as exc:
-            raise click.ClickException(f"cannot reach the database: {exc}".strip()) from exc
+            raise click.ClickException(_one_line(f"cannot reach the database: {exc}")) from exc
+        except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction,
+                psycopg.errors.InvalidSchemaName) as exc:
+            why = exc.diag.message_primary or str(exc)
+            raise click.ClickException(_one_line(NO_SCHEMA.format(why))) from exc
+        except psycopg.Error as exc:
+            code = f"{exc.sqlstate}: " if exc.sqlstate else ""
+            why = exc.diag.message_primary or str(exc)
+            raise click.ClickException(_one_line(f"database error: {code}{why}")) from exc
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
@@ -195,6 +211,11 @@ def enqueue(obj: _Context, name: str, input_: str, queue: str | None, workflow_i
         try:
             info["output"] = app.handle(wid).result(timeout=wait)
             info["status"] = "succeeded"
+        except TimeoutError as exc:
+            raise click.ClickException(
+                f"{exc} after {wait:g}s: is a worker serving queue {queue or 'default'}? Start "
+                "one with `durable worker MODULE:APP`; `durable show "
+                f"{wid}` tells where the run is") from exc
         finally:
             app.close()
     if as_json:

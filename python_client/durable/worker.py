@@ -51,7 +51,10 @@ def default_worker_id() -> str:
 
 
 class Worker:
-    """Runs the workflows of app from queues with concurrency slots."""
+    """Runs the workflows of app from queues with concurrency slots.
+
+    dsn defaults to the app's; given, it is also the app's when the app has none of its own (so
+    app.enqueue inside a step goes to the worker's database)."""
 
     def __init__(
         self,
@@ -76,6 +79,10 @@ class Worker:
         self.grace = grace
         self.worker_id = worker_id or default_worker_id()
         self.dsn = dsn if dsn is not None else app.dsn
+        if app.dsn is None and self.dsn is not None:
+            # the app has no DSN of its own: what its steps enqueue goes where the worker runs
+            app.close()
+            app.dsn = self.dsn
         self._connect_fn = connect
         self.runs: dict[str, Run] = {}
         self.finished: dict[str, int] = {}
