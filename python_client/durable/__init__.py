@@ -4,6 +4,7 @@ Every decision lives in the SQL schema `durable`; this package runs your code an
 """
 
 from .app import Durable, StepDef, WorkflowDef, WorkflowHandle
+from .db import SCHEMA_VERSION
 from .errors import (
     DU001,
     DU002,
@@ -39,6 +40,7 @@ from .errors import (
     Stopped,
     UnknownQueue,
     UnknownWorkflow,
+    UnsupportedSchema,
     WorkflowCancelled,
     WorkflowFailed,
     WrongThread,
@@ -48,11 +50,11 @@ from .worker import Worker
 
 __all__ = [
     "DU001", "DU002", "DU003", "DU004", "DU005", "DU006", "DU007", "DU008", "DU009", "DU010",
-    "DU011", "DU012", "DU013", "DU014", "AlreadyFinished", "BadArgument", "BadTransition",
-    "Cancelled", "Durable", "DurableError", "FakeClock", "IdConflict", "InvalidValue", "LeaseLost",
-    "MalformedBatch", "MissingArgument", "NonRetryable", "Nondeterminism", "NotRegistered",
-    "NotRetryable", "PayloadTooLarge", "SQLError", "StepDef", "StepFailed", "StepInfo", "Stopped",
-    "UnknownQueue", "UnknownWorkflow", "Worker", "WorkflowCancelled", "WorkflowDef",
-    "WorkflowFailed", "WorkflowHandle", "WrongThread", "idempotency_key", "should_stop",
-    "step_info",
+    "DU011", "DU012", "DU013", "DU014", "SCHEMA_VERSION", "AlreadyFinished", "BadArgument",
+    "BadTransition", "Cancelled", "Durable", "DurableError", "FakeClock", "IdConflict",
+    "InvalidValue", "LeaseLost", "MalformedBatch", "MissingArgument", "NonRetryable",
+    "Nondeterminism", "NotRegistered", "NotRetryable", "PayloadTooLarge", "SQLError", "StepDef",
+    "StepFailed", "StepInfo", "Stopped", "UnknownQueue", "UnknownWorkflow", "UnsupportedSchema",
+    "Worker", "WorkflowCancelled", "WorkflowDef", "WorkflowFailed", "WorkflowHandle",
+    "WrongThread", "idempotency_key", "should_stop", "step_info",
 ]

@@ -132,6 +132,7 @@ class Durable:
         self.steps: dict[str, StepDef] = {}
         self._conn: psycopg.Connection | None = None
         self._lock = threading.Lock()
+        self._schema_checked = False  # durable.version() checked on a connection of the app
 
     # -- registry --------------------------------------------------------------------------------
 
@@ -227,14 +228,27 @@ class Durable:
     # -- client ----------------------------------------------------------------------------------
 
     def connection(self) -> psycopg.Connection:
-        """The app's own autocommit client connection (made on first use, remade when broken)."""
+        """The app's own autocommit client connection (made on first use, remade when broken);
+        the first one checks the schema's version (UnsupportedSchema)."""
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = db.connect(self.dsn, application_name="durable client")
+            conn = db.connect(self.dsn, application_name="durable client")
+            try:
+                self._check_schema(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
         return self._conn
+
+    def _check_schema(self, conn: psycopg.Connection) -> None:
+        if not self._schema_checked:
+            db.check_schema(conn)
+            self._schema_checked = True
 
     def _call(self, fn: Callable[..., Any], *args: Any, conn: psycopg.Connection | None = None,
               **kwargs: Any) -> Any:
         if conn is not None:
+            self._check_schema(conn)
             return fn(conn, *args, **kwargs)
         with self._lock:
             return fn(self.connection(), *args, **kwargs)

@@ -46,7 +46,13 @@ class _Context:
 
     def conn(self) -> psycopg.Connection:
         if self._conn is None:
-            self._conn = db.connect(self.dsn, application_name="durable cli")
+            conn = db.connect(self.dsn, application_name="durable cli")
+            try:
+                db.check_schema(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
         return self._conn
 
 

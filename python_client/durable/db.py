@@ -20,9 +20,12 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb, set_json_loads
 
-from .errors import VALUE_HINT, InvalidValue, translate
+from .errors import VALUE_HINT, InvalidValue, UnsupportedSchema, translate
 
 Seconds = float | int | timedelta
+
+SCHEMA_VERSION = "0.2"
+"""The major.minor of the durable schema (durable.version()) this client supports."""
 
 
 def resolve_dsn(dsn: str | None) -> str:
@@ -71,6 +74,39 @@ def configure(conn: psycopg.Connection) -> None:
     """Set up a connection for durable's calls: jsonb too deep to decode is read as an
     Undecodable value instead of raising RecursionError for the whole result."""
     set_json_loads(_loads, conn)
+
+
+def check_schema(conn: psycopg.Connection) -> str:
+    """durable.version() of conn's database (one round trip); UnsupportedSchema, saying what to
+    run, when it is missing (no schema, or one older than 0.2.0) or its major.minor is not
+    SCHEMA_VERSION. The app, the worker and the CLI call it on the first connection they make."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select durable.version()")
+            row = cur.fetchone()
+    except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as exc:
+        raise UnsupportedSchema(
+            "this database has no durable.version(): the durable schema is not deployed in it, "
+            f"or is older than {SCHEMA_VERSION}.0; this client needs schema {SCHEMA_VERSION}.x: "
+            "run `durable db deploy` (or `sqitch deploy`) against it") from exc
+    version = str(row[0]) if row else ""
+    if ".".join(version.split(".")[:2]) == SCHEMA_VERSION:
+        return version
+    if _version_key(version) < _version_key(SCHEMA_VERSION):
+        todo = ("upgrade the schema with `durable db deploy` (or `sqitch deploy`) from this "
+                "client's version of durable")
+    else:
+        todo = ("install a durable client that supports it, or deploy schema "
+                f"{SCHEMA_VERSION}.x with `durable db deploy` (or `sqitch deploy`)")
+    raise UnsupportedSchema(f"the durable schema in this database is {version!r}; this client "
+                            f"supports {SCHEMA_VERSION}.x: {todo}")
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return (-1,)
 
 
 def interval(value: Seconds | None) -> timedelta | None:

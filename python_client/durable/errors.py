@@ -212,6 +212,11 @@ class NotRegistered(DurableError):
     """No workflow of this name is registered with the Durable app."""
 
 
+class UnsupportedSchema(DurableError):
+    """The database's durable schema is missing, or its version (durable.version()) is not one
+    this client supports; the message says what to deploy or install."""
+
+
 class WrongThread(DurableError, RuntimeError):
     """A step was called from another thread than its workflow's: refused, since it would run
     without its checkpoint (and in no deterministic position)."""

@@ -154,6 +154,11 @@ class Worker:
         conn = self._reconnect("main", self._stopping)
         if conn is None:
             return
+        try:
+            db.check_schema(conn)  # once per worker, on its first connection
+        except BaseException:
+            conn.close()
+            raise
         self._register(conn)
         log.info("worker %s: queues %s, %d slots, lease timeout %s", self.worker_id,
                  ",".join(self.queues), self.concurrency, self._lease_text())
