@@ -285,7 +285,9 @@ class Durable:
 
         With workflow_id it is idempotent (the same id returns the existing run). With conn it
         runs on the caller's connection, inside the caller's transaction if one is open, so the
-        workflow exists only if that transaction commits."""
+        workflow exists only if that transaction commits. run_at must be an aware datetime: a
+        naive one, which Postgres would read in the session's time zone, raises InvalidValue, as
+        do arguments holding what jsonb cannot store (a NUL character, a surrogate)."""
         name, definition = self._definition(workflow)
         d = definition or WorkflowDef(name, lambda: None)
         workflow_id, created = self._call(
