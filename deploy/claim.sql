@@ -7,6 +7,9 @@
 -- and then run_at. A paused queue is skipped; a queue with a concurrency limit hands out no more
 -- than the limit minus the workflows running in it.
 --
+-- The lease timeout must be at most durable.settings.max_lease_timeout (DU011): see
+-- workers.sql.
+--
 -- Lock order: the worker's own row (register or refresh), then the rows of the queues asked for
 -- that have a concurrency limit, in name order (for no key update, so that two claims cannot
 -- both see a free slot), then workflow rows (for update skip locked, in a materialized CTE so
@@ -92,6 +95,7 @@ declare
   v_now timestamptz := case when pg_catalog.current_setting('durable.fake_now', true) <> ''
                             then durable.now() else pg_catalog.statement_timestamp() end;
   v_timeout interval;
+  v_max interval;
   v_heartbeat timestamptz;
   v_current interval;
   v_dead text[];
@@ -105,21 +109,23 @@ begin
   -- p_max. One function with few statements, since it runs once per workflow.
   if p_max > 0 then
     -- 1. the worker (lock order: first). Its shared lock, then in a statement of its own (whose
-    -- snapshot sees a deletion that committed while we waited): the default lease timeout, its
-    -- row, the workers whose heartbeat expired (usually none), whether a queue has a limit.
-    -- The row is written (durable.touch_worker, which also checks the id and the timeout) only
-    -- to register the worker or when its heartbeat is a tenth of its lease timeout old.
+    -- snapshot sees a deletion that committed while we waited): the lease timeouts (default and
+    -- limit), its row, the workers whose heartbeat expired (usually none), whether a queue has a
+    -- limit. durable.touch_worker (which checks the id and the timeout, and writes the row) is
+    -- called only to register the worker, when its heartbeat is a tenth of its lease timeout
+    -- old, or when something is to refuse.
     perform pg_catalog.pg_advisory_xact_lock_shared(durable.worker_lock_key(p_worker));
-    select coalesce(p_lease_timeout, s.default_lease_timeout), k.heartbeat_at, k.lease_timeout,
+    select coalesce(p_lease_timeout, s.default_lease_timeout), s.max_lease_timeout,
+           k.heartbeat_at, k.lease_timeout,
            array(select d.id from durable.workers d
                   where d.expires_at < v_now and d.id <> p_worker),  -- (it is back)
            exists (select 1 from durable.queues q
                     where q.name = any (p_queues) and q.concurrency is not null)
-      into v_timeout, v_heartbeat, v_current, v_dead, v_limited
+      into v_timeout, v_max, v_heartbeat, v_current, v_dead, v_limited
       from durable.settings s
       left join durable.workers k on k.id = p_worker;
     if v_heartbeat is null or v_heartbeat < v_now - v_timeout / 10
-       or v_current is distinct from v_timeout then
+       or v_current is distinct from v_timeout or v_timeout > v_max then
       perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);
     end if;
     -- 2. the limited queues' rows, in name order: the free slots are counted under that lock
@@ -267,7 +273,8 @@ comment on function durable.claim(text, text[], integer, interval) is
   'priority, then run_at. Each comes with a new fencing token (lease), its attempt, and steps: '
   'a JSON array of its recorded checkpoints [{step_id, name, output, error}] to replay. '
   'Claiming registers the worker and keeps its heartbeat fresh. p_lease_timeout defaults to '
-  'durable.settings.default_lease_timeout. Skips rows other claims hold (SKIP LOCKED), paused '
-  'queues, and queues at their concurrency limit. Errors: DU004 unknown queue, DU010, DU011.';
+  'durable.settings.default_lease_timeout, and may not exceed durable.settings.'
+  'max_lease_timeout. Skips rows other claims hold (SKIP LOCKED), paused queues, and queues at '
+  'their concurrency limit. Errors: DU004 unknown queue, DU010, DU011.';
 
 commit;

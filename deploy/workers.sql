@@ -13,6 +13,8 @@
 -- exclusively first: a worker row is never deleted under a claim that is taking work for it
 -- (that work would then never be reclaimed). An advisory lock, not a row lock: the slots of one
 -- worker claim at the same time, and shared row locks would make them share multixacts.
+--
+-- Lease timeouts are at most durable.settings.max_lease_timeout (DU011 otherwise).
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -45,6 +47,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_timeout interval;
+  v_max interval;
   v_heartbeat timestamptz;
   v_current interval;
 begin
@@ -63,10 +66,19 @@ begin
   perform pg_catalog.pg_advisory_xact_lock_shared(durable.worker_lock_key(p_worker));
   -- a statement of its own after the lock, so that its snapshot sees a deletion that committed
   -- while we waited for the lock (the worker is then registered again)
-  select coalesce(p_lease_timeout, s.default_lease_timeout), k.heartbeat_at, k.lease_timeout
-    into v_timeout, v_heartbeat, v_current
+  select coalesce(p_lease_timeout, s.default_lease_timeout), s.max_lease_timeout,
+         k.heartbeat_at, k.lease_timeout
+    into v_timeout, v_max, v_heartbeat, v_current
     from durable.settings s
     left join durable.workers k on k.id = p_worker;
+  -- (an infinite interval, PostgreSQL 17 and later, is over any limit)
+  if v_timeout > v_max then
+    raise exception 'lease timeout % is over the limit of % set by durable.settings.max_lease_timeout',
+        v_timeout, v_max
+      using errcode = 'DU011',
+            hint = 'Pass a shorter lease timeout (the heartbeat keeps long workflows leased), or '
+                   'raise durable.settings.max_lease_timeout.';
+  end if;
   if p_force or v_heartbeat is null then
     insert into durable.workers as k (id, started_at, heartbeat_at, lease_timeout, expires_at)
     values (p_worker, p_now, p_now, v_timeout, p_now + v_timeout)
@@ -83,7 +95,8 @@ $$;
 comment on function durable.touch_worker(text, interval, timestamptz, boolean) is
   'Registers worker p_worker, or refreshes its heartbeat when p_force or when more than a tenth '
   'of its lease timeout has passed (so frequent claims do not write the row each time). Raises '
-  'DU010 or DU011 on a bad worker id or lease timeout. Internal.';
+  'DU010 or DU011 on a bad worker id or lease timeout (over durable.settings.max_lease_timeout '
+  'included). Internal.';
 
 create or replace function durable.heartbeat(p_worker text, p_lease_timeout interval default null)
 returns table (workflow_id text, lease bigint)
@@ -116,7 +129,8 @@ comment on function durable.heartbeat(text, interval) is
   'Keeps worker p_worker''s leases alive for p_lease_timeout more (default '
   'durable.settings.default_lease_timeout) and returns the workflows it still holds with their '
   'leases: a workflow the worker runs that is not in the list was reclaimed, released or '
-  'cancelled, and must stop. Call it about three times per lease timeout. Errors: DU010, DU011.';
+  'cancelled, and must stop. Call it about three times per lease timeout. Errors: DU010, DU011 '
+  '(a lease timeout over durable.settings.max_lease_timeout included).';
 
 create or replace function durable.release(p_worker text, p_workflow_ids text[] default null)
 returns integer

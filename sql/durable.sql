@@ -2775,6 +2775,8 @@ reset role;
 -- exclusively first: a worker row is never deleted under a claim that is taking work for it
 -- (that work would then never be reclaimed). An advisory lock, not a row lock: the slots of one
 -- worker claim at the same time, and shared row locks would make them share multixacts.
+--
+-- Lease timeouts are at most durable.settings.max_lease_timeout (DU011 otherwise).
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -2806,6 +2808,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_timeout interval;
+  v_max interval;
   v_heartbeat timestamptz;
   v_current interval;
 begin
@@ -2824,10 +2827,19 @@ begin
   perform pg_catalog.pg_advisory_xact_lock_shared(durable.worker_lock_key(p_worker));
   -- a statement of its own after the lock, so that its snapshot sees a deletion that committed
   -- while we waited for the lock (the worker is then registered again)
-  select coalesce(p_lease_timeout, s.default_lease_timeout), k.heartbeat_at, k.lease_timeout
-    into v_timeout, v_heartbeat, v_current
+  select coalesce(p_lease_timeout, s.default_lease_timeout), s.max_lease_timeout,
+         k.heartbeat_at, k.lease_timeout
+    into v_timeout, v_max, v_heartbeat, v_current
     from durable.settings s
     left join durable.workers k on k.id = p_worker;
+  -- (an infinite interval, PostgreSQL 17 and later, is over any limit)
+  if v_timeout > v_max then
+    raise exception 'lease timeout % is over the limit of % set by durable.settings.max_lease_timeout',
+        v_timeout, v_max
+      using errcode = 'DU011',
+            hint = 'Pass a shorter lease timeout (the heartbeat keeps long workflows leased), or '
+                   'raise durable.settings.max_lease_timeout.';
+  end if;
   if p_force or v_heartbeat is null then
     insert into durable.workers as k (id, started_at, heartbeat_at, lease_timeout, expires_at)
     values (p_worker, p_now, p_now, v_timeout, p_now + v_timeout)
@@ -2844,7 +2856,8 @@ $$;
 comment on function durable.touch_worker(text, interval, timestamptz, boolean) is
   'Registers worker p_worker, or refreshes its heartbeat when p_force or when more than a tenth '
   'of its lease timeout has passed (so frequent claims do not write the row each time). Raises '
-  'DU010 or DU011 on a bad worker id or lease timeout. Internal.';
+  'DU010 or DU011 on a bad worker id or lease timeout (over durable.settings.max_lease_timeout '
+  'included). Internal.';
 
 create or replace function durable.heartbeat(p_worker text, p_lease_timeout interval default null)
 returns table (workflow_id text, lease bigint)
@@ -2877,7 +2890,8 @@ comment on function durable.heartbeat(text, interval) is
   'Keeps worker p_worker''s leases alive for p_lease_timeout more (default '
   'durable.settings.default_lease_timeout) and returns the workflows it still holds with their '
   'leases: a workflow the worker runs that is not in the list was reclaimed, released or '
-  'cancelled, and must stop. Call it about three times per lease timeout. Errors: DU010, DU011.';
+  'cancelled, and must stop. Call it about three times per lease timeout. Errors: DU010, DU011 '
+  '(a lease timeout over durable.settings.max_lease_timeout included).';
 
 create or replace function durable.release(p_worker text, p_workflow_ids text[] default null)
 returns integer
@@ -3190,6 +3204,9 @@ reset role;
 -- and then run_at. A paused queue is skipped; a queue with a concurrency limit hands out no more
 -- than the limit minus the workflows running in it.
 --
+-- The lease timeout must be at most durable.settings.max_lease_timeout (DU011): see
+-- workers.sql.
+--
 -- Lock order: the worker's own row (register or refresh), then the rows of the queues asked for
 -- that have a concurrency limit, in name order (for no key update, so that two claims cannot
 -- both see a free slot), then workflow rows (for update skip locked, in a materialized CTE so
@@ -3274,6 +3291,7 @@ declare
   v_now timestamptz := case when pg_catalog.current_setting('durable.fake_now', true) <> ''
                             then durable.now() else pg_catalog.statement_timestamp() end;
   v_timeout interval;
+  v_max interval;
   v_heartbeat timestamptz;
   v_current interval;
   v_dead text[];
@@ -3287,21 +3305,23 @@ begin
   -- p_max. One function with few statements, since it runs once per workflow.
   if p_max > 0 then
     -- 1. the worker (lock order: first). Its shared lock, then in a statement of its own (whose
-    -- snapshot sees a deletion that committed while we waited): the default lease timeout, its
-    -- row, the workers whose heartbeat expired (usually none), whether a queue has a limit.
-    -- The row is written (durable.touch_worker, which also checks the id and the timeout) only
-    -- to register the worker or when its heartbeat is a tenth of its lease timeout old.
+    -- snapshot sees a deletion that committed while we waited): the lease timeouts (default and
+    -- limit), its row, the workers whose heartbeat expired (usually none), whether a queue has a
+    -- limit. durable.touch_worker (which checks the id and the timeout, and writes the row) is
+    -- called only to register the worker, when its heartbeat is a tenth of its lease timeout
+    -- old, or when something is to refuse.
     perform pg_catalog.pg_advisory_xact_lock_shared(durable.worker_lock_key(p_worker));
-    select coalesce(p_lease_timeout, s.default_lease_timeout), k.heartbeat_at, k.lease_timeout,
+    select coalesce(p_lease_timeout, s.default_lease_timeout), s.max_lease_timeout,
+           k.heartbeat_at, k.lease_timeout,
            array(select d.id from durable.workers d
                   where d.expires_at < v_now and d.id <> p_worker),  -- (it is back)
            exists (select 1 from durable.queues q
                     where q.name = any (p_queues) and q.concurrency is not null)
-      into v_timeout, v_heartbeat, v_current, v_dead, v_limited
+      into v_timeout, v_max, v_heartbeat, v_current, v_dead, v_limited
       from durable.settings s
       left join durable.workers k on k.id = p_worker;
     if v_heartbeat is null or v_heartbeat < v_now - v_timeout / 10
-       or v_current is distinct from v_timeout then
+       or v_current is distinct from v_timeout or v_timeout > v_max then
       perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);
     end if;
     -- 2. the limited queues' rows, in name order: the free slots are counted under that lock
@@ -3449,8 +3469,9 @@ comment on function durable.claim(text, text[], integer, interval) is
   'priority, then run_at. Each comes with a new fencing token (lease), its attempt, and steps: '
   'a JSON array of its recorded checkpoints [{step_id, name, output, error}] to replay. '
   'Claiming registers the worker and keeps its heartbeat fresh. p_lease_timeout defaults to '
-  'durable.settings.default_lease_timeout. Skips rows other claims hold (SKIP LOCKED), paused '
-  'queues, and queues at their concurrency limit. Errors: DU004 unknown queue, DU010, DU011.';
+  'durable.settings.default_lease_timeout, and may not exceed durable.settings.'
+  'max_lease_timeout. Skips rows other claims hold (SKIP LOCKED), paused queues, and queues at '
+  'their concurrency limit. Errors: DU004 unknown queue, DU010, DU011.';
 
 reset role;
 
