@@ -7,6 +7,9 @@
 -- durable.step_failed records a failed try of a step and decides, with the step's retry policy,
 -- whether to try again (and after what delay) or to record the error as the step's outcome.
 --
+-- A lease works only for the login whose worker holds it (DU015, see guards.sql): the insert
+-- that matches the lease also matches the owner's worker row with session_user.
+--
 -- Lock order: the workflow row (for share, in the insert of durable.record_step, or in
 -- durable.fence), then the steps key, then errors.
 \if :{?role_prefix}
@@ -39,14 +42,16 @@ declare
   v_output jsonb := case when p_error is null then coalesce(p_output, 'null') end;
   v_error jsonb := p_error;
 begin
-  -- the fencing check and the insert in one statement: the workflow row must carry this lease
-  -- and is locked for share (a claim skips it until we commit; a claim that committed first has
-  -- changed the lease, and nothing is written)
+  -- the fencing check and the insert in one statement: the workflow row must carry this lease,
+  -- held by a worker of the caller's login, and is locked for share (a claim skips it until we
+  -- commit; a claim that committed first has changed the lease, and nothing is written)
   insert into durable.steps as s
          (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
   select w.id, p_step_id, p_name, v_output, v_error, w.attempt, w.lease, p_started_at, p_now
     from durable.workflows w
    where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
+     and exists (select 1 from durable.workers k
+                  where k.id = w.owner and (k.login = session_user or k.login is null))
      for share
   on conflict do nothing
   returning s.attempt into attempt;
@@ -75,9 +80,9 @@ end
 $$;
 comment on function durable.record_step(text, bigint, integer, text, jsonb, jsonb, timestamptz, timestamptz) is
   'Inserts a step outcome, fenced by p_lease, unless one is recorded at that position, and '
-  'returns the outcome that counts with the workflow''s attempt; DU001, DU002, DU003 or DU010 '
-  'from durable.fence when the lease is not current, DU005 when the recorded step has another '
-  'name. Internal.';
+  'returns the outcome that counts with the workflow''s attempt; DU001, DU002, DU003, DU010 or '
+  'DU015 from durable.fence when the lease is not current or not the caller''s login''s, DU005 '
+  'when the recorded step has another name. Internal.';
 
 create or replace function durable.check_step(p_step_id integer, p_name text)
 returns void
@@ -151,6 +156,8 @@ begin
            p_started_at, v_now
       from durable.workflows w
      where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
+       and exists (select 1 from durable.workers k
+                    where k.id = w.owner and (k.login = session_user or k.login is null))
        for share
     on conflict do nothing
     returning s.attempt into v_attempt;
@@ -177,7 +184,8 @@ comment on function durable.checkpoint(text, bigint, integer, text, jsonb, jsonb
   'outcome). p_started_at, when given, is kept to show the step''s duration. Returns recorded = '
   'true when this call wrote it; false when it was already recorded, with the output and error '
   'that count. Errors: DU001 lease lost, DU002 cancelled, DU003 unknown workflow, DU005 another '
-  'step is recorded at that position (nondeterminism), DU008 payload too large, DU010, DU011.';
+  'step is recorded at that position (nondeterminism), DU008 payload too large, DU010, DU011, '
+  'DU015 the lease is held by a worker of another login.';
 
 create or replace function durable.step_failed(
   p_workflow_id text,

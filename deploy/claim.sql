@@ -7,8 +7,8 @@
 -- and then run_at. A paused queue is skipped; a queue with a concurrency limit hands out no more
 -- than the limit minus the workflows running in it.
 --
--- The lease timeout must be at most durable.settings.max_lease_timeout (DU011): see
--- workers.sql.
+-- The worker id must be the calling login's (DU015), and the lease timeout at most
+-- durable.settings.max_lease_timeout (DU011): see workers.sql.
 --
 -- Lock order: the worker's own row (register or refresh), then the rows of the queues asked for
 -- that have a concurrency limit, in name order (for no key update, so that two claims cannot
@@ -98,6 +98,7 @@ declare
   v_max interval;
   v_heartbeat timestamptz;
   v_current interval;
+  v_login text;
   v_dead text[];
   v_limited boolean;
   v_left integer := p_max;
@@ -111,21 +112,22 @@ begin
     -- 1. the worker (lock order: first). Its shared lock, then in a statement of its own (whose
     -- snapshot sees a deletion that committed while we waited): the lease timeouts (default and
     -- limit), its row, the workers whose heartbeat expired (usually none), whether a queue has a
-    -- limit. durable.touch_worker (which checks the id and the timeout, and writes the row) is
-    -- called only to register the worker, when its heartbeat is a tenth of its lease timeout
-    -- old, or when something is to refuse.
+    -- limit. durable.touch_worker (which checks the id, the timeout and the login, and writes
+    -- the row) is called only to register the worker, when its heartbeat is a tenth of its lease
+    -- timeout old, or when something is to refuse or adopt.
     perform pg_catalog.pg_advisory_xact_lock_shared(durable.worker_lock_key(p_worker));
     select coalesce(p_lease_timeout, s.default_lease_timeout), s.max_lease_timeout,
-           k.heartbeat_at, k.lease_timeout,
+           k.heartbeat_at, k.lease_timeout, k.login,
            array(select d.id from durable.workers d
                   where d.expires_at < v_now and d.id <> p_worker),  -- (it is back)
            exists (select 1 from durable.queues q
                     where q.name = any (p_queues) and q.concurrency is not null)
-      into v_timeout, v_max, v_heartbeat, v_current, v_dead, v_limited
+      into v_timeout, v_max, v_heartbeat, v_current, v_login, v_dead, v_limited
       from durable.settings s
       left join durable.workers k on k.id = p_worker;
     if v_heartbeat is null or v_heartbeat < v_now - v_timeout / 10
-       or v_current is distinct from v_timeout or v_timeout > v_max then
+       or v_current is distinct from v_timeout or v_timeout > v_max
+       or v_login is distinct from session_user then
       perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);
     end if;
     -- 2. the limited queues' rows, in name order: the free slots are counted under that lock
@@ -140,7 +142,7 @@ begin
   -- 3. the workflow the worker finished (complete, complete_and_claim), with its last step
   if p_complete then
     if p_step_id is not null then
-      -- fenced like durable.checkpoint (DU001, DU002, DU003, DU005, DU010); a step already
+      -- fenced like durable.checkpoint (DU001, DU002, DU003, DU005, DU010, DU015); a step already
       -- recorded under that name is kept as it is
       perform durable.record_step(p_workflow_id, p_lease, p_step_id, p_step_name,
                                   p_step_output, null, p_step_started_at, v_now);
@@ -148,9 +150,11 @@ begin
     update durable.workflows w
        set status = 'succeeded', output = coalesce(p_output, 'null'), error = null,
            owner = null, lease = null, finished_at = v_now
-     where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running';
+     where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
+       and exists (select 1 from durable.workers k
+                    where k.id = w.owner and (k.login = session_user or k.login is null));
     if not found then
-      -- raises DU010, DU003, DU002 or DU001, whichever applies
+      -- raises DU010, DU003, DU002, DU001 or DU015, whichever applies
       perform durable.fence(p_workflow_id, p_lease);
       raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
         using errcode = 'DU001';
@@ -233,8 +237,9 @@ comment on function durable.take_work(text, text[], integer, interval, boolean, 
   'completes workflow p_workflow_id with p_output under p_lease when p_complete (recording its '
   'last step first when p_step_id is given), then claims up to p_max workflows of p_queues for '
   'the worker, reclaimed ones first. Reads the clock itself (durable.now()). Raises DU001, '
-  'DU002, DU003, DU005 or DU010 for the workflow to complete, DU004 for an unknown queue, DU010 '
-  'or DU011 for a bad worker id or lease timeout, DU009 as durable.now() does. Internal.';
+  'DU002, DU003, DU005, DU010 or DU015 for the workflow to complete, DU004 for an unknown '
+  'queue, DU010 or DU011 for a bad worker id or lease timeout, DU015 when the worker id belongs '
+  'to another login, DU009 as durable.now() does. Internal.';
 
 create or replace function durable.claim(
   p_worker text,
@@ -275,6 +280,7 @@ comment on function durable.claim(text, text[], integer, interval) is
   'Claiming registers the worker and keeps its heartbeat fresh. p_lease_timeout defaults to '
   'durable.settings.default_lease_timeout, and may not exceed durable.settings.'
   'max_lease_timeout. Skips rows other claims hold (SKIP LOCKED), paused queues, and queues at '
-  'their concurrency limit. Errors: DU004 unknown queue, DU010, DU011.';
+  'their concurrency limit. A worker id belongs to the login that registered it. Errors: DU004 '
+  'unknown queue, DU010, DU011, DU015 the worker id belongs to another login.';
 
 commit;

@@ -14,6 +14,10 @@
 -- the last step (when the worker held its checkpoint back until the workflow ended), completes
 -- the workflow and claims the slot's next one, in one statement and one commit.
 --
+-- A lease works only for the login whose worker holds it (DU015, see guards.sql): the
+-- statements that match the leases also match the owner's worker row with session_user. A
+-- batch with another login's current lease in it is refused whole.
+--
 -- Lock order: the worker (complete_and_claim: its advisory lock, as in durable.claim), the
 -- limited queues' rows (complete_and_claim), workflow rows in id order (for no key update, in a
 -- materialized CTE, so that two batches, or a batch and durable.release, never wait for each
@@ -54,20 +58,42 @@ comment on function durable.check_batch(text[], bigint[], jsonb[], text) is
   'Raises DU011 unless the arrays of a finishing batch have the same length and distinct ids, '
   'DU008 when a value is too large. Internal.';
 
-create or replace function durable.outcome_of(p_workflow_id text)
+-- v0.1.0's outcome_of(text): the lease is now needed, to tell another login's lease apart
+drop function if exists durable.outcome_of(text);
+
+create or replace function durable.outcome_of(p_workflow_id text, p_lease bigint)
 returns text
-language sql
+language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
-  select coalesce((select case w.status when 'cancelled' then 'cancelled' else 'lease_lost' end
-                     from durable.workflows w
-                    where w.id = p_workflow_id),
-                  'unknown')
+declare
+  v_status text;
+  v_lease bigint;
+  v_mine boolean;
+begin
+  select w.status, w.lease,
+         exists (select 1 from durable.workers k
+                  where k.id = w.owner and (k.login = session_user or k.login is null))
+    into v_status, v_lease, v_mine
+    from durable.workflows w
+   where w.id = p_workflow_id;
+  if not found then
+    return 'unknown';
+  elsif v_status = 'cancelled' then
+    return 'cancelled';
+  elsif v_status = 'running' and v_lease = p_lease and not v_mine then
+    raise exception 'workflow % is held by a worker of another login', p_workflow_id
+      using errcode = 'DU015',
+            hint = 'A lease works only for the login whose worker claimed it: claim workflows '
+                   'with worker ids of your own.';
+  end if;
+  return 'lease_lost';
+end
 $$;
-comment on function durable.outcome_of(text) is
-  'Why a workflow could not be finished with the lease given: cancelled, lease_lost or '
-  'unknown. Internal.';
+comment on function durable.outcome_of(text, bigint) is
+  'Why a workflow could not be finished with lease p_lease: cancelled, lease_lost or unknown; '
+  'raises DU015 when p_lease is current but held by a worker of another login. Internal.';
 
 create or replace function durable.complete_batch(
   p_workflow_ids text[],
@@ -93,6 +119,8 @@ begin
   locked as materialized (
     select w.id from durable.workflows w join items i on w.id = i.id
      where w.lease = i.lease and w.status = 'running'
+       and exists (select 1 from durable.workers k
+                    where k.id = w.owner and (k.login = session_user or k.login is null))
      order by w.id
        for no key update of w
   ),
@@ -104,7 +132,7 @@ begin
      where l.id = w.id and w.id = i.id and w.lease = i.lease and w.status = 'running'
     returning w.id
   )
-  select i.id, coalesce(d.outcome, durable.outcome_of(i.id))
+  select i.id, coalesce(d.outcome, durable.outcome_of(i.id, i.lease))
     from items i
     left join (select d.id, 'succeeded' as outcome from done d) d on d.id = i.id
    order by i.n;
@@ -113,7 +141,8 @@ $$;
 comment on function durable.complete_batch(text[], bigint[], jsonb[]) is
   'Finishes workflows successfully: the i-th workflow with the i-th lease and output. Returns '
   'one row per item, in order, with its outcome: succeeded, or lease_lost, cancelled or unknown '
-  'when that item was not written. Errors: DU008, DU011.';
+  'when that item was not written. Errors: DU008, DU011, DU015 when a lease given is held by a '
+  'worker of another login (nothing is written).';
 
 create or replace function durable.fail_batch(
   p_workflow_ids text[],
@@ -150,6 +179,8 @@ begin
     select w.id, i.error, i.retryable and w.attempt < w.max_attempts as retry
       from durable.workflows w join items i on w.id = i.id
      where w.lease = i.lease and w.status = 'running'
+       and exists (select 1 from durable.workers k
+                    where k.id = w.owner and (k.login = session_user or k.login is null))
      order by w.id
        for no key update of w
   ),
@@ -176,7 +207,7 @@ begin
      using done d
      where d.status = 'pending' and s.workflow_id = d.id and s.error is not null
   )
-  select i.id, coalesce(d.status, durable.outcome_of(i.id)), d.run_at
+  select i.id, coalesce(d.status, durable.outcome_of(i.id, i.lease)), d.run_at
     from items i
     left join done d on d.id = i.id
    order by i.n;
@@ -188,7 +219,8 @@ comment on function durable.fail_batch(text[], bigint[], jsonb[], boolean[]) is
   '(outcome pending, with the run_at of the retry; steps that ended in error run again, '
   'successful ones are replayed); otherwise the workflow fails (outcome failed). Items not '
   'written report lease_lost, cancelled or unknown. Every error is kept in durable.errors. '
-  'Errors: DU008, DU010, DU011.';
+  'Errors: DU008, DU010, DU011, DU015 when a lease given is held by a worker of another login '
+  '(nothing is written).';
 
 create or replace function durable.complete(p_workflow_id text, p_lease bigint, p_output jsonb default 'null')
 returns text
@@ -201,8 +233,8 @@ set plan_cache_mode = force_generic_plan
 as $$
 begin
   perform durable.check_payload(p_output, 'output');
-  -- completing without claiming: durable.take_work with p_max 0 (it raises DU001, DU002, DU003
-  -- or DU010 when the lease is not current)
+  -- completing without claiming: durable.take_work with p_max 0 (it raises DU001, DU002, DU003,
+  -- DU010 or DU015 when the lease is not current or not the caller's login's)
   perform 1 from durable.take_work(null, null, 0, null, true, p_workflow_id, p_lease,
                                    p_output);
   return 'succeeded';
@@ -210,7 +242,8 @@ end
 $$;
 comment on function durable.complete(text, bigint, jsonb) is
   'Finishes one workflow successfully with p_output and returns ''succeeded''. Errors: DU001 '
-  'lease lost, DU002 cancelled, DU003 unknown workflow, DU008 output too large, DU010 null lease.';
+  'lease lost, DU002 cancelled, DU003 unknown workflow, DU008 output too large, DU010 null lease, '
+  'DU015 the lease is held by a worker of another login.';
 
 create or replace function durable.fail(
   p_workflow_id text,
@@ -234,6 +267,7 @@ begin
                             array[p_retryable]) b;
   if v_status not in ('pending', 'failed') then
     -- nothing written: raises DU010, DU003, DU002 or DU001, whichever applies, as complete does
+    -- (fail_batch has raised DU015 for another login's lease)
     perform durable.fence(p_workflow_id, p_lease);
     raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
       using errcode = 'DU001';
@@ -245,7 +279,7 @@ comment on function durable.fail(text, bigint, jsonb, boolean) is
   'Ends the current attempt of one workflow with p_error. Returns status pending with the '
   'run_at of the retry when it will be retried, or failed. Errors: DU001 lease lost, '
   'DU002 cancelled, DU003 unknown workflow, DU008 error too large, DU010 null error or lease, '
-  'DU011.';
+  'DU011, DU015 the lease is held by a worker of another login.';
 
 create or replace function durable.complete_and_claim(
   p_workflow_id text,
@@ -316,6 +350,8 @@ comment on function durable.complete_and_claim(text, bigint, jsonb, text, text[]
   'and the columns of durable.claim, or one row with completed = ''succeeded'' and nulls when '
   'nothing was claimed. A refused call writes nothing. Errors: DU001 lease lost, DU002 '
   'cancelled, DU003 unknown workflow, DU004 unknown queue, DU005 another step is recorded at '
-  'that position, DU008 payload too large, DU010, DU011.';
+  'that position, DU008 payload too large, DU010, DU011 (a lease timeout over '
+  'durable.settings.max_lease_timeout included), DU015 when p_worker, or the worker holding the '
+  'lease, belongs to another login.';
 
 commit;

@@ -1,12 +1,18 @@
 -- guards: the checks several functions share, so each rule is written once.
 --
 --   durable.fence          the fencing check of checkpoint and step_failed (locks: the
---                          workflow row, for share)
+--                          workflow row, for share), and why a lease was refused
 --   durable.check_payload  the size limit on inputs, outputs and errors
 --   durable.backoff        the retry delay: exponential with jitter
 --   durable.check_retry_policy  the bounds of a retry policy (workflow or step)
 --
 -- They are internal: only durable_admin (and so the SECURITY DEFINER functions) may call them.
+--
+-- A lease works only for the login (session_user) whose worker holds it: every function acting
+-- by lease matches, in the statement that matches the lease, the owner's row in
+-- durable.workers with the caller's login (a worker registered before v0.2.0 has none yet and
+-- is accepted until a login adopts it), and durable.fence says DU015 when that was what
+-- failed. No message shows a lease but the one the caller passed.
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -24,6 +30,7 @@ declare
   v_status text;
   v_lease bigint;
   v_attempt integer;
+  v_mine boolean;
 begin
   if p_lease is null then
     raise exception 'lease must not be null'
@@ -31,8 +38,10 @@ begin
   end if;
   -- for share: a claim (for update skip locked) skips this row until we commit, and a claim
   -- that committed first is seen here, so a stale token can never write.
-  select w.status, w.lease, w.attempt
-    into v_status, v_lease, v_attempt
+  select w.status, w.lease, w.attempt,
+         exists (select 1 from durable.workers k
+                  where k.id = w.owner and (k.login = session_user or k.login is null))
+    into v_status, v_lease, v_attempt, v_mine
     from durable.workflows w
    where w.id = p_workflow_id
      for share;
@@ -44,18 +53,26 @@ begin
     raise exception 'workflow % was cancelled', p_workflow_id
       using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.';
   end if;
+  -- (the current lease is not shown: whoever holds a stale one must not learn it)
   if v_status <> 'running' or v_lease <> p_lease then
-    raise exception 'lease % on workflow % is lost (status %, current lease %)',
-        p_lease, p_workflow_id, v_status, coalesce(v_lease::text, 'none')
+    raise exception 'lease % on workflow % is lost (status %)', p_lease, p_workflow_id, v_status
       using errcode = 'DU001',
             hint = 'Another worker claimed it, or it was released or finished: stop executing it.';
+  end if;
+  if not v_mine then
+    raise exception 'workflow % is held by a worker of another login', p_workflow_id
+      using errcode = 'DU015',
+            hint = 'A lease works only for the login whose worker claimed it: claim workflows '
+                   'with worker ids of your own.';
   end if;
   return v_attempt;
 end
 $$;
 comment on function durable.fence(text, bigint) is
-  'Locks the workflow row for share and returns its attempt when p_lease is its current lease; '
-  'otherwise raises DU003 (unknown), DU002 (cancelled) or DU001 (lease lost). Internal.';
+  'Locks the workflow row for share and returns its attempt when p_lease is its current lease '
+  'and the worker holding it belongs to the calling login (session_user); otherwise raises DU003 '
+  '(unknown), DU002 (cancelled), DU001 (lease lost) or DU015 (the worker belongs to another '
+  'login). Internal.';
 
 create or replace function durable.check_payload(p_value jsonb, p_what text)
 returns void

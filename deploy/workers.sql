@@ -14,7 +14,11 @@
 -- (that work would then never be reclaimed). An advisory lock, not a row lock: the slots of one
 -- worker claim at the same time, and shared row locks would make them share multixacts.
 --
--- Lease timeouts are at most durable.settings.max_lease_timeout (DU011 otherwise).
+-- A worker id belongs to the login (session_user) that registered it (durable.workers.login):
+-- registering, heartbeating and releasing under it from another login raise DU015, and so does
+-- using the lease of a workflow it holds (see guards.sql). A row without a login (registered
+-- before v0.2.0) is adopted by the first login that claims or heartbeats under its id. Lease
+-- timeouts are at most durable.settings.max_lease_timeout (DU011 otherwise).
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -50,6 +54,7 @@ declare
   v_max interval;
   v_heartbeat timestamptz;
   v_current interval;
+  v_login text;
 begin
   if p_worker is null or p_worker = '' then
     raise exception 'worker id must not be null or empty'
@@ -67,8 +72,8 @@ begin
   -- a statement of its own after the lock, so that its snapshot sees a deletion that committed
   -- while we waited for the lock (the worker is then registered again)
   select coalesce(p_lease_timeout, s.default_lease_timeout), s.max_lease_timeout,
-         k.heartbeat_at, k.lease_timeout
-    into v_timeout, v_max, v_heartbeat, v_current
+         k.heartbeat_at, k.lease_timeout, k.login
+    into v_timeout, v_max, v_heartbeat, v_current, v_login
     from durable.settings s
     left join durable.workers k on k.id = p_worker;
   -- (an infinite interval, PostgreSQL 17 and later, is over any limit)
@@ -79,12 +84,22 @@ begin
             hint = 'Pass a shorter lease timeout (the heartbeat keeps long workflows leased), or '
                    'raise durable.settings.max_lease_timeout.';
   end if;
-  if p_force or v_heartbeat is null then
-    insert into durable.workers as k (id, started_at, heartbeat_at, lease_timeout, expires_at)
-    values (p_worker, p_now, p_now, v_timeout, p_now + v_timeout)
+  if v_login <> session_user then
+    perform durable.refuse_worker(p_worker);
+  end if;
+  if p_force or v_heartbeat is null or v_login is null then
+    -- registers the worker for this login, or adopts a row without one; a row another login
+    -- registered meanwhile is left alone
+    insert into durable.workers as k
+           (id, login, started_at, heartbeat_at, lease_timeout, expires_at)
+    values (p_worker, session_user, p_now, p_now, v_timeout, p_now + v_timeout)
     on conflict (id) do update
-       set heartbeat_at = excluded.heartbeat_at, lease_timeout = excluded.lease_timeout,
-           expires_at = excluded.expires_at;
+       set login = excluded.login, heartbeat_at = excluded.heartbeat_at,
+           lease_timeout = excluded.lease_timeout, expires_at = excluded.expires_at
+     where k.login is null or k.login = excluded.login;
+    if not found then
+      perform durable.refuse_worker(p_worker);
+    end if;
   elsif v_heartbeat < p_now - v_timeout / 10 or v_current <> v_timeout then
     update durable.workers k
        set heartbeat_at = p_now, lease_timeout = v_timeout, expires_at = p_now + v_timeout
@@ -93,10 +108,26 @@ begin
 end
 $$;
 comment on function durable.touch_worker(text, interval, timestamptz, boolean) is
-  'Registers worker p_worker, or refreshes its heartbeat when p_force or when more than a tenth '
-  'of its lease timeout has passed (so frequent claims do not write the row each time). Raises '
-  'DU010 or DU011 on a bad worker id or lease timeout (over durable.settings.max_lease_timeout '
-  'included). Internal.';
+  'Registers worker p_worker for the calling login (session_user), or refreshes its heartbeat '
+  'when p_force or when more than a tenth of its lease timeout has passed (so frequent claims '
+  'do not write the row each time); a row without a login is adopted. Raises DU010 or DU011 on '
+  'a bad worker id or lease timeout (over durable.settings.max_lease_timeout included), DU015 '
+  'when the worker id belongs to another login. Internal.';
+
+create or replace function durable.refuse_worker(p_worker text)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  raise exception 'worker id % belongs to another login', p_worker
+    using errcode = 'DU015',
+          hint = 'Pick another worker id: a worker id belongs to the login that registered it, '
+                 'and only that login may claim, heartbeat or release under it.';
+end
+$$;
+comment on function durable.refuse_worker(text) is
+  'Raises DU015: worker id p_worker belongs to another login. Internal.';
 
 create or replace function durable.heartbeat(p_worker text, p_lease_timeout interval default null)
 returns table (workflow_id text, lease bigint)
@@ -130,7 +161,8 @@ comment on function durable.heartbeat(text, interval) is
   'durable.settings.default_lease_timeout) and returns the workflows it still holds with their '
   'leases: a workflow the worker runs that is not in the list was reclaimed, released or '
   'cancelled, and must stop. Call it about three times per lease timeout. Errors: DU010, DU011 '
-  '(a lease timeout over durable.settings.max_lease_timeout included).';
+  '(a lease timeout over durable.settings.max_lease_timeout included), DU015 when the worker id '
+  'belongs to another login.';
 
 create or replace function durable.release(p_worker text, p_workflow_ids text[] default null)
 returns integer
@@ -143,6 +175,7 @@ as $$
 declare
   v_now timestamptz := durable.now();
   v_count integer;
+  v_login text;
 begin
   if p_worker is null or p_worker = '' then
     raise exception 'worker id must not be null or empty'
@@ -152,7 +185,26 @@ begin
     -- the worker is stopping: forget it first (lock order: workers before workflows), once no
     -- claim of its own is under way
     perform pg_catalog.pg_advisory_xact_lock(durable.worker_lock_key(p_worker));
+  else
+    -- (so that the row cannot be deleted, and registered by another login, before we are done)
+    perform pg_catalog.pg_advisory_xact_lock_shared(durable.worker_lock_key(p_worker));
+  end if;
+  -- only the worker's own login may take its work away; an unregistered worker holds nothing
+  select k.login into v_login from durable.workers k where k.id = p_worker;
+  if not found then
+    return 0;
+  elsif v_login <> session_user then
+    perform durable.refuse_worker(p_worker);
+  end if;
+  if p_workflow_ids is null then
     delete from durable.workers k where k.id = p_worker;
+  elsif v_login is null then
+    -- registered before v0.2.0: this login adopts it, unless another one just did
+    update durable.workers k set login = session_user
+     where k.id = p_worker and (k.login is null or k.login = session_user);
+    if not found then
+      perform durable.refuse_worker(p_worker);
+    end if;
   end if;
   with locked as materialized (
     select k.id from durable.workflows k
@@ -174,6 +226,7 @@ comment on function durable.release(text, text[]) is
   'Hands workflows held by worker p_worker back to the queue at once (pending, runnable now), '
   'instead of waiting for its lease to expire: all of them when p_workflow_ids is null (the '
   'worker is stopping, and its row is removed), else only those listed. They resume from their '
-  'last checkpoint. Returns how many were released. Errors: DU010.';
+  'last checkpoint. Returns how many were released (0 when the worker is not registered). '
+  'Errors: DU010, DU015 when the worker id belongs to another login.';
 
 commit;

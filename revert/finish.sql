@@ -54,6 +54,9 @@ comment on function durable.check_batch(text[], bigint[], jsonb[], text) is
   'Raises DU011 unless the arrays of a finishing batch have the same length and distinct ids, '
   'DU008 when a value is too large. Internal.';
 
+-- v0.2.0's outcome_of(text, bigint) goes; v0.1.0's outcome_of(text) comes back
+drop function durable.outcome_of(text, bigint);
+
 create or replace function durable.outcome_of(p_workflow_id text)
 returns text
 language sql

@@ -21,6 +21,9 @@
 begin;
 set local role :"durable_admin";
 
+-- added in v0.2.0 (worker ids belong to logins)
+drop function durable.refuse_worker(text);
+
 create or replace function durable.worker_lock_key(p_worker text)
 returns bigint
 language plpgsql

@@ -2396,12 +2396,18 @@ reset role;
 -- guards: the checks several functions share, so each rule is written once.
 --
 --   durable.fence          the fencing check of checkpoint and step_failed (locks: the
---                          workflow row, for share)
+--                          workflow row, for share), and why a lease was refused
 --   durable.check_payload  the size limit on inputs, outputs and errors
 --   durable.backoff        the retry delay: exponential with jitter
 --   durable.check_retry_policy  the bounds of a retry policy (workflow or step)
 --
 -- They are internal: only durable_admin (and so the SECURITY DEFINER functions) may call them.
+--
+-- A lease works only for the login (session_user) whose worker holds it: every function acting
+-- by lease matches, in the statement that matches the lease, the owner's row in
+-- durable.workers with the caller's login (a worker registered before v0.2.0 has none yet and
+-- is accepted until a login adopts it), and durable.fence says DU015 when that was what
+-- failed. No message shows a lease but the one the caller passed.
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -2418,6 +2424,7 @@ declare
   v_status text;
   v_lease bigint;
   v_attempt integer;
+  v_mine boolean;
 begin
   if p_lease is null then
     raise exception 'lease must not be null'
@@ -2425,8 +2432,10 @@ begin
   end if;
   -- for share: a claim (for update skip locked) skips this row until we commit, and a claim
   -- that committed first is seen here, so a stale token can never write.
-  select w.status, w.lease, w.attempt
-    into v_status, v_lease, v_attempt
+  select w.status, w.lease, w.attempt,
+         exists (select 1 from durable.workers k
+                  where k.id = w.owner and (k.login = session_user or k.login is null))
+    into v_status, v_lease, v_attempt, v_mine
     from durable.workflows w
    where w.id = p_workflow_id
      for share;
@@ -2438,18 +2447,26 @@ begin
     raise exception 'workflow % was cancelled', p_workflow_id
       using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.';
   end if;
+  -- (the current lease is not shown: whoever holds a stale one must not learn it)
   if v_status <> 'running' or v_lease <> p_lease then
-    raise exception 'lease % on workflow % is lost (status %, current lease %)',
-        p_lease, p_workflow_id, v_status, coalesce(v_lease::text, 'none')
+    raise exception 'lease % on workflow % is lost (status %)', p_lease, p_workflow_id, v_status
       using errcode = 'DU001',
             hint = 'Another worker claimed it, or it was released or finished: stop executing it.';
+  end if;
+  if not v_mine then
+    raise exception 'workflow % is held by a worker of another login', p_workflow_id
+      using errcode = 'DU015',
+            hint = 'A lease works only for the login whose worker claimed it: claim workflows '
+                   'with worker ids of your own.';
   end if;
   return v_attempt;
 end
 $$;
 comment on function durable.fence(text, bigint) is
-  'Locks the workflow row for share and returns its attempt when p_lease is its current lease; '
-  'otherwise raises DU003 (unknown), DU002 (cancelled) or DU001 (lease lost). Internal.';
+  'Locks the workflow row for share and returns its attempt when p_lease is its current lease '
+  'and the worker holding it belongs to the calling login (session_user); otherwise raises DU003 '
+  '(unknown), DU002 (cancelled), DU001 (lease lost) or DU015 (the worker belongs to another '
+  'login). Internal.';
 
 create or replace function durable.check_payload(p_value jsonb, p_what text)
 returns void
@@ -2776,7 +2793,11 @@ reset role;
 -- (that work would then never be reclaimed). An advisory lock, not a row lock: the slots of one
 -- worker claim at the same time, and shared row locks would make them share multixacts.
 --
--- Lease timeouts are at most durable.settings.max_lease_timeout (DU011 otherwise).
+-- A worker id belongs to the login (session_user) that registered it (durable.workers.login):
+-- registering, heartbeating and releasing under it from another login raise DU015, and so does
+-- using the lease of a workflow it holds (see guards.sql). A row without a login (registered
+-- before v0.2.0) is adopted by the first login that claims or heartbeats under its id. Lease
+-- timeouts are at most durable.settings.max_lease_timeout (DU011 otherwise).
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -2811,6 +2832,7 @@ declare
   v_max interval;
   v_heartbeat timestamptz;
   v_current interval;
+  v_login text;
 begin
   if p_worker is null or p_worker = '' then
     raise exception 'worker id must not be null or empty'
@@ -2828,8 +2850,8 @@ begin
   -- a statement of its own after the lock, so that its snapshot sees a deletion that committed
   -- while we waited for the lock (the worker is then registered again)
   select coalesce(p_lease_timeout, s.default_lease_timeout), s.max_lease_timeout,
-         k.heartbeat_at, k.lease_timeout
-    into v_timeout, v_max, v_heartbeat, v_current
+         k.heartbeat_at, k.lease_timeout, k.login
+    into v_timeout, v_max, v_heartbeat, v_current, v_login
     from durable.settings s
     left join durable.workers k on k.id = p_worker;
   -- (an infinite interval, PostgreSQL 17 and later, is over any limit)
@@ -2840,12 +2862,22 @@ begin
             hint = 'Pass a shorter lease timeout (the heartbeat keeps long workflows leased), or '
                    'raise durable.settings.max_lease_timeout.';
   end if;
-  if p_force or v_heartbeat is null then
-    insert into durable.workers as k (id, started_at, heartbeat_at, lease_timeout, expires_at)
-    values (p_worker, p_now, p_now, v_timeout, p_now + v_timeout)
+  if v_login <> session_user then
+    perform durable.refuse_worker(p_worker);
+  end if;
+  if p_force or v_heartbeat is null or v_login is null then
+    -- registers the worker for this login, or adopts a row without one; a row another login
+    -- registered meanwhile is left alone
+    insert into durable.workers as k
+           (id, login, started_at, heartbeat_at, lease_timeout, expires_at)
+    values (p_worker, session_user, p_now, p_now, v_timeout, p_now + v_timeout)
     on conflict (id) do update
-       set heartbeat_at = excluded.heartbeat_at, lease_timeout = excluded.lease_timeout,
-           expires_at = excluded.expires_at;
+       set login = excluded.login, heartbeat_at = excluded.heartbeat_at,
+           lease_timeout = excluded.lease_timeout, expires_at = excluded.expires_at
+     where k.login is null or k.login = excluded.login;
+    if not found then
+      perform durable.refuse_worker(p_worker);
+    end if;
   elsif v_heartbeat < p_now - v_timeout / 10 or v_current <> v_timeout then
     update durable.workers k
        set heartbeat_at = p_now, lease_timeout = v_timeout, expires_at = p_now + v_timeout
@@ -2854,10 +2886,26 @@ begin
 end
 $$;
 comment on function durable.touch_worker(text, interval, timestamptz, boolean) is
-  'Registers worker p_worker, or refreshes its heartbeat when p_force or when more than a tenth '
-  'of its lease timeout has passed (so frequent claims do not write the row each time). Raises '
-  'DU010 or DU011 on a bad worker id or lease timeout (over durable.settings.max_lease_timeout '
-  'included). Internal.';
+  'Registers worker p_worker for the calling login (session_user), or refreshes its heartbeat '
+  'when p_force or when more than a tenth of its lease timeout has passed (so frequent claims '
+  'do not write the row each time); a row without a login is adopted. Raises DU010 or DU011 on '
+  'a bad worker id or lease timeout (over durable.settings.max_lease_timeout included), DU015 '
+  'when the worker id belongs to another login. Internal.';
+
+create or replace function durable.refuse_worker(p_worker text)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  raise exception 'worker id % belongs to another login', p_worker
+    using errcode = 'DU015',
+          hint = 'Pick another worker id: a worker id belongs to the login that registered it, '
+                 'and only that login may claim, heartbeat or release under it.';
+end
+$$;
+comment on function durable.refuse_worker(text) is
+  'Raises DU015: worker id p_worker belongs to another login. Internal.';
 
 create or replace function durable.heartbeat(p_worker text, p_lease_timeout interval default null)
 returns table (workflow_id text, lease bigint)
@@ -2891,7 +2939,8 @@ comment on function durable.heartbeat(text, interval) is
   'durable.settings.default_lease_timeout) and returns the workflows it still holds with their '
   'leases: a workflow the worker runs that is not in the list was reclaimed, released or '
   'cancelled, and must stop. Call it about three times per lease timeout. Errors: DU010, DU011 '
-  '(a lease timeout over durable.settings.max_lease_timeout included).';
+  '(a lease timeout over durable.settings.max_lease_timeout included), DU015 when the worker id '
+  'belongs to another login.';
 
 create or replace function durable.release(p_worker text, p_workflow_ids text[] default null)
 returns integer
@@ -2904,6 +2953,7 @@ as $$
 declare
   v_now timestamptz := durable.now();
   v_count integer;
+  v_login text;
 begin
   if p_worker is null or p_worker = '' then
     raise exception 'worker id must not be null or empty'
@@ -2913,7 +2963,26 @@ begin
     -- the worker is stopping: forget it first (lock order: workers before workflows), once no
     -- claim of its own is under way
     perform pg_catalog.pg_advisory_xact_lock(durable.worker_lock_key(p_worker));
+  else
+    -- (so that the row cannot be deleted, and registered by another login, before we are done)
+    perform pg_catalog.pg_advisory_xact_lock_shared(durable.worker_lock_key(p_worker));
+  end if;
+  -- only the worker's own login may take its work away; an unregistered worker holds nothing
+  select k.login into v_login from durable.workers k where k.id = p_worker;
+  if not found then
+    return 0;
+  elsif v_login <> session_user then
+    perform durable.refuse_worker(p_worker);
+  end if;
+  if p_workflow_ids is null then
     delete from durable.workers k where k.id = p_worker;
+  elsif v_login is null then
+    -- registered before v0.2.0: this login adopts it, unless another one just did
+    update durable.workers k set login = session_user
+     where k.id = p_worker and (k.login is null or k.login = session_user);
+    if not found then
+      perform durable.refuse_worker(p_worker);
+    end if;
   end if;
   with locked as materialized (
     select k.id from durable.workflows k
@@ -2935,7 +3004,8 @@ comment on function durable.release(text, text[]) is
   'Hands workflows held by worker p_worker back to the queue at once (pending, runnable now), '
   'instead of waiting for its lease to expire: all of them when p_workflow_ids is null (the '
   'worker is stopping, and its row is removed), else only those listed. They resume from their '
-  'last checkpoint. Returns how many were released. Errors: DU010.';
+  'last checkpoint. Returns how many were released (0 when the worker is not registered). '
+  'Errors: DU010, DU015 when the worker id belongs to another login.';
 
 reset role;
 
@@ -2948,6 +3018,9 @@ reset role;
 --
 -- durable.step_failed records a failed try of a step and decides, with the step's retry policy,
 -- whether to try again (and after what delay) or to record the error as the step's outcome.
+--
+-- A lease works only for the login whose worker holds it (DU015, see guards.sql): the insert
+-- that matches the lease also matches the owner's worker row with session_user.
 --
 -- Lock order: the workflow row (for share, in the insert of durable.record_step, or in
 -- durable.fence), then the steps key, then errors.
@@ -2980,14 +3053,16 @@ declare
   v_output jsonb := case when p_error is null then coalesce(p_output, 'null') end;
   v_error jsonb := p_error;
 begin
-  -- the fencing check and the insert in one statement: the workflow row must carry this lease
-  -- and is locked for share (a claim skips it until we commit; a claim that committed first has
-  -- changed the lease, and nothing is written)
+  -- the fencing check and the insert in one statement: the workflow row must carry this lease,
+  -- held by a worker of the caller's login, and is locked for share (a claim skips it until we
+  -- commit; a claim that committed first has changed the lease, and nothing is written)
   insert into durable.steps as s
          (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
   select w.id, p_step_id, p_name, v_output, v_error, w.attempt, w.lease, p_started_at, p_now
     from durable.workflows w
    where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
+     and exists (select 1 from durable.workers k
+                  where k.id = w.owner and (k.login = session_user or k.login is null))
      for share
   on conflict do nothing
   returning s.attempt into attempt;
@@ -3016,9 +3091,9 @@ end
 $$;
 comment on function durable.record_step(text, bigint, integer, text, jsonb, jsonb, timestamptz, timestamptz) is
   'Inserts a step outcome, fenced by p_lease, unless one is recorded at that position, and '
-  'returns the outcome that counts with the workflow''s attempt; DU001, DU002, DU003 or DU010 '
-  'from durable.fence when the lease is not current, DU005 when the recorded step has another '
-  'name. Internal.';
+  'returns the outcome that counts with the workflow''s attempt; DU001, DU002, DU003, DU010 or '
+  'DU015 from durable.fence when the lease is not current or not the caller''s login''s, DU005 '
+  'when the recorded step has another name. Internal.';
 
 create or replace function durable.check_step(p_step_id integer, p_name text)
 returns void
@@ -3092,6 +3167,8 @@ begin
            p_started_at, v_now
       from durable.workflows w
      where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
+       and exists (select 1 from durable.workers k
+                    where k.id = w.owner and (k.login = session_user or k.login is null))
        for share
     on conflict do nothing
     returning s.attempt into v_attempt;
@@ -3118,7 +3195,8 @@ comment on function durable.checkpoint(text, bigint, integer, text, jsonb, jsonb
   'outcome). p_started_at, when given, is kept to show the step''s duration. Returns recorded = '
   'true when this call wrote it; false when it was already recorded, with the output and error '
   'that count. Errors: DU001 lease lost, DU002 cancelled, DU003 unknown workflow, DU005 another '
-  'step is recorded at that position (nondeterminism), DU008 payload too large, DU010, DU011.';
+  'step is recorded at that position (nondeterminism), DU008 payload too large, DU010, DU011, '
+  'DU015 the lease is held by a worker of another login.';
 
 create or replace function durable.step_failed(
   p_workflow_id text,
@@ -3204,8 +3282,8 @@ reset role;
 -- and then run_at. A paused queue is skipped; a queue with a concurrency limit hands out no more
 -- than the limit minus the workflows running in it.
 --
--- The lease timeout must be at most durable.settings.max_lease_timeout (DU011): see
--- workers.sql.
+-- The worker id must be the calling login's (DU015), and the lease timeout at most
+-- durable.settings.max_lease_timeout (DU011): see workers.sql.
 --
 -- Lock order: the worker's own row (register or refresh), then the rows of the queues asked for
 -- that have a concurrency limit, in name order (for no key update, so that two claims cannot
@@ -3294,6 +3372,7 @@ declare
   v_max interval;
   v_heartbeat timestamptz;
   v_current interval;
+  v_login text;
   v_dead text[];
   v_limited boolean;
   v_left integer := p_max;
@@ -3307,21 +3386,22 @@ begin
     -- 1. the worker (lock order: first). Its shared lock, then in a statement of its own (whose
     -- snapshot sees a deletion that committed while we waited): the lease timeouts (default and
     -- limit), its row, the workers whose heartbeat expired (usually none), whether a queue has a
-    -- limit. durable.touch_worker (which checks the id and the timeout, and writes the row) is
-    -- called only to register the worker, when its heartbeat is a tenth of its lease timeout
-    -- old, or when something is to refuse.
+    -- limit. durable.touch_worker (which checks the id, the timeout and the login, and writes
+    -- the row) is called only to register the worker, when its heartbeat is a tenth of its lease
+    -- timeout old, or when something is to refuse or adopt.
     perform pg_catalog.pg_advisory_xact_lock_shared(durable.worker_lock_key(p_worker));
     select coalesce(p_lease_timeout, s.default_lease_timeout), s.max_lease_timeout,
-           k.heartbeat_at, k.lease_timeout,
+           k.heartbeat_at, k.lease_timeout, k.login,
            array(select d.id from durable.workers d
                   where d.expires_at < v_now and d.id <> p_worker),  -- (it is back)
            exists (select 1 from durable.queues q
                     where q.name = any (p_queues) and q.concurrency is not null)
-      into v_timeout, v_max, v_heartbeat, v_current, v_dead, v_limited
+      into v_timeout, v_max, v_heartbeat, v_current, v_login, v_dead, v_limited
       from durable.settings s
       left join durable.workers k on k.id = p_worker;
     if v_heartbeat is null or v_heartbeat < v_now - v_timeout / 10
-       or v_current is distinct from v_timeout or v_timeout > v_max then
+       or v_current is distinct from v_timeout or v_timeout > v_max
+       or v_login is distinct from session_user then
       perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);
     end if;
     -- 2. the limited queues' rows, in name order: the free slots are counted under that lock
@@ -3336,7 +3416,7 @@ begin
   -- 3. the workflow the worker finished (complete, complete_and_claim), with its last step
   if p_complete then
     if p_step_id is not null then
-      -- fenced like durable.checkpoint (DU001, DU002, DU003, DU005, DU010); a step already
+      -- fenced like durable.checkpoint (DU001, DU002, DU003, DU005, DU010, DU015); a step already
       -- recorded under that name is kept as it is
       perform durable.record_step(p_workflow_id, p_lease, p_step_id, p_step_name,
                                   p_step_output, null, p_step_started_at, v_now);
@@ -3344,9 +3424,11 @@ begin
     update durable.workflows w
        set status = 'succeeded', output = coalesce(p_output, 'null'), error = null,
            owner = null, lease = null, finished_at = v_now
-     where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running';
+     where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
+       and exists (select 1 from durable.workers k
+                    where k.id = w.owner and (k.login = session_user or k.login is null));
     if not found then
-      -- raises DU010, DU003, DU002 or DU001, whichever applies
+      -- raises DU010, DU003, DU002, DU001 or DU015, whichever applies
       perform durable.fence(p_workflow_id, p_lease);
       raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
         using errcode = 'DU001';
@@ -3429,8 +3511,9 @@ comment on function durable.take_work(text, text[], integer, interval, boolean, 
   'completes workflow p_workflow_id with p_output under p_lease when p_complete (recording its '
   'last step first when p_step_id is given), then claims up to p_max workflows of p_queues for '
   'the worker, reclaimed ones first. Reads the clock itself (durable.now()). Raises DU001, '
-  'DU002, DU003, DU005 or DU010 for the workflow to complete, DU004 for an unknown queue, DU010 '
-  'or DU011 for a bad worker id or lease timeout, DU009 as durable.now() does. Internal.';
+  'DU002, DU003, DU005, DU010 or DU015 for the workflow to complete, DU004 for an unknown '
+  'queue, DU010 or DU011 for a bad worker id or lease timeout, DU015 when the worker id belongs '
+  'to another login, DU009 as durable.now() does. Internal.';
 
 create or replace function durable.claim(
   p_worker text,
@@ -3471,7 +3554,8 @@ comment on function durable.claim(text, text[], integer, interval) is
   'Claiming registers the worker and keeps its heartbeat fresh. p_lease_timeout defaults to '
   'durable.settings.default_lease_timeout, and may not exceed durable.settings.'
   'max_lease_timeout. Skips rows other claims hold (SKIP LOCKED), paused queues, and queues at '
-  'their concurrency limit. Errors: DU004 unknown queue, DU010, DU011.';
+  'their concurrency limit. A worker id belongs to the login that registered it. Errors: DU004 '
+  'unknown queue, DU010, DU011, DU015 the worker id belongs to another login.';
 
 reset role;
 
@@ -3491,6 +3575,10 @@ reset role;
 -- durable.complete_and_claim is what a worker's slot calls when its workflow returns: it records
 -- the last step (when the worker held its checkpoint back until the workflow ended), completes
 -- the workflow and claims the slot's next one, in one statement and one commit.
+--
+-- A lease works only for the login whose worker holds it (DU015, see guards.sql): the
+-- statements that match the leases also match the owner's worker row with session_user. A
+-- batch with another login's current lease in it is refused whole.
 --
 -- Lock order: the worker (complete_and_claim: its advisory lock, as in durable.claim), the
 -- limited queues' rows (complete_and_claim), workflow rows in id order (for no key update, in a
@@ -3531,20 +3619,42 @@ comment on function durable.check_batch(text[], bigint[], jsonb[], text) is
   'Raises DU011 unless the arrays of a finishing batch have the same length and distinct ids, '
   'DU008 when a value is too large. Internal.';
 
-create or replace function durable.outcome_of(p_workflow_id text)
+-- v0.1.0's outcome_of(text): the lease is now needed, to tell another login's lease apart
+drop function if exists durable.outcome_of(text);
+
+create or replace function durable.outcome_of(p_workflow_id text, p_lease bigint)
 returns text
-language sql
+language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
-  select coalesce((select case w.status when 'cancelled' then 'cancelled' else 'lease_lost' end
-                     from durable.workflows w
-                    where w.id = p_workflow_id),
-                  'unknown')
+declare
+  v_status text;
+  v_lease bigint;
+  v_mine boolean;
+begin
+  select w.status, w.lease,
+         exists (select 1 from durable.workers k
+                  where k.id = w.owner and (k.login = session_user or k.login is null))
+    into v_status, v_lease, v_mine
+    from durable.workflows w
+   where w.id = p_workflow_id;
+  if not found then
+    return 'unknown';
+  elsif v_status = 'cancelled' then
+    return 'cancelled';
+  elsif v_status = 'running' and v_lease = p_lease and not v_mine then
+    raise exception 'workflow % is held by a worker of another login', p_workflow_id
+      using errcode = 'DU015',
+            hint = 'A lease works only for the login whose worker claimed it: claim workflows '
+                   'with worker ids of your own.';
+  end if;
+  return 'lease_lost';
+end
 $$;
-comment on function durable.outcome_of(text) is
-  'Why a workflow could not be finished with the lease given: cancelled, lease_lost or '
-  'unknown. Internal.';
+comment on function durable.outcome_of(text, bigint) is
+  'Why a workflow could not be finished with lease p_lease: cancelled, lease_lost or unknown; '
+  'raises DU015 when p_lease is current but held by a worker of another login. Internal.';
 
 create or replace function durable.complete_batch(
   p_workflow_ids text[],
@@ -3570,6 +3680,8 @@ begin
   locked as materialized (
     select w.id from durable.workflows w join items i on w.id = i.id
      where w.lease = i.lease and w.status = 'running'
+       and exists (select 1 from durable.workers k
+                    where k.id = w.owner and (k.login = session_user or k.login is null))
      order by w.id
        for no key update of w
   ),
@@ -3581,7 +3693,7 @@ begin
      where l.id = w.id and w.id = i.id and w.lease = i.lease and w.status = 'running'
     returning w.id
   )
-  select i.id, coalesce(d.outcome, durable.outcome_of(i.id))
+  select i.id, coalesce(d.outcome, durable.outcome_of(i.id, i.lease))
     from items i
     left join (select d.id, 'succeeded' as outcome from done d) d on d.id = i.id
    order by i.n;
@@ -3590,7 +3702,8 @@ $$;
 comment on function durable.complete_batch(text[], bigint[], jsonb[]) is
   'Finishes workflows successfully: the i-th workflow with the i-th lease and output. Returns '
   'one row per item, in order, with its outcome: succeeded, or lease_lost, cancelled or unknown '
-  'when that item was not written. Errors: DU008, DU011.';
+  'when that item was not written. Errors: DU008, DU011, DU015 when a lease given is held by a '
+  'worker of another login (nothing is written).';
 
 create or replace function durable.fail_batch(
   p_workflow_ids text[],
@@ -3627,6 +3740,8 @@ begin
     select w.id, i.error, i.retryable and w.attempt < w.max_attempts as retry
       from durable.workflows w join items i on w.id = i.id
      where w.lease = i.lease and w.status = 'running'
+       and exists (select 1 from durable.workers k
+                    where k.id = w.owner and (k.login = session_user or k.login is null))
      order by w.id
        for no key update of w
   ),
@@ -3653,7 +3768,7 @@ begin
      using done d
      where d.status = 'pending' and s.workflow_id = d.id and s.error is not null
   )
-  select i.id, coalesce(d.status, durable.outcome_of(i.id)), d.run_at
+  select i.id, coalesce(d.status, durable.outcome_of(i.id, i.lease)), d.run_at
     from items i
     left join done d on d.id = i.id
    order by i.n;
@@ -3665,7 +3780,8 @@ comment on function durable.fail_batch(text[], bigint[], jsonb[], boolean[]) is
   '(outcome pending, with the run_at of the retry; steps that ended in error run again, '
   'successful ones are replayed); otherwise the workflow fails (outcome failed). Items not '
   'written report lease_lost, cancelled or unknown. Every error is kept in durable.errors. '
-  'Errors: DU008, DU010, DU011.';
+  'Errors: DU008, DU010, DU011, DU015 when a lease given is held by a worker of another login '
+  '(nothing is written).';
 
 create or replace function durable.complete(p_workflow_id text, p_lease bigint, p_output jsonb default 'null')
 returns text
@@ -3678,8 +3794,8 @@ set plan_cache_mode = force_generic_plan
 as $$
 begin
   perform durable.check_payload(p_output, 'output');
-  -- completing without claiming: durable.take_work with p_max 0 (it raises DU001, DU002, DU003
-  -- or DU010 when the lease is not current)
+  -- completing without claiming: durable.take_work with p_max 0 (it raises DU001, DU002, DU003,
+  -- DU010 or DU015 when the lease is not current or not the caller's login's)
   perform 1 from durable.take_work(null, null, 0, null, true, p_workflow_id, p_lease,
                                    p_output);
   return 'succeeded';
@@ -3687,7 +3803,8 @@ end
 $$;
 comment on function durable.complete(text, bigint, jsonb) is
   'Finishes one workflow successfully with p_output and returns ''succeeded''. Errors: DU001 '
-  'lease lost, DU002 cancelled, DU003 unknown workflow, DU008 output too large, DU010 null lease.';
+  'lease lost, DU002 cancelled, DU003 unknown workflow, DU008 output too large, DU010 null lease, '
+  'DU015 the lease is held by a worker of another login.';
 
 create or replace function durable.fail(
   p_workflow_id text,
@@ -3711,6 +3828,7 @@ begin
                             array[p_retryable]) b;
   if v_status not in ('pending', 'failed') then
     -- nothing written: raises DU010, DU003, DU002 or DU001, whichever applies, as complete does
+    -- (fail_batch has raised DU015 for another login's lease)
     perform durable.fence(p_workflow_id, p_lease);
     raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
       using errcode = 'DU001';
@@ -3722,7 +3840,7 @@ comment on function durable.fail(text, bigint, jsonb, boolean) is
   'Ends the current attempt of one workflow with p_error. Returns status pending with the '
   'run_at of the retry when it will be retried, or failed. Errors: DU001 lease lost, '
   'DU002 cancelled, DU003 unknown workflow, DU008 error too large, DU010 null error or lease, '
-  'DU011.';
+  'DU011, DU015 the lease is held by a worker of another login.';
 
 create or replace function durable.complete_and_claim(
   p_workflow_id text,
@@ -3793,7 +3911,9 @@ comment on function durable.complete_and_claim(text, bigint, jsonb, text, text[]
   'and the columns of durable.claim, or one row with completed = ''succeeded'' and nulls when '
   'nothing was claimed. A refused call writes nothing. Errors: DU001 lease lost, DU002 '
   'cancelled, DU003 unknown workflow, DU004 unknown queue, DU005 another step is recorded at '
-  'that position, DU008 payload too large, DU010, DU011.';
+  'that position, DU008 payload too large, DU010, DU011 (a lease timeout over '
+  'durable.settings.max_lease_timeout included), DU015 when p_worker, or the worker holding the '
+  'lease, belongs to another login.';
 
 reset role;
 

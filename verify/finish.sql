@@ -4,6 +4,6 @@ select 1 / (count(*) = 7)::int from pg_catalog.pg_proc
                'durable.complete(text, bigint, jsonb)'::regprocedure,
                'durable.fail_batch(text[], bigint[], jsonb[], boolean[])'::regprocedure,
                'durable.complete_batch(text[], bigint[], jsonb[])'::regprocedure,
-               'durable.outcome_of(text)'::regprocedure,
+               'durable.outcome_of(text, bigint)'::regprocedure,
                'durable.check_batch(text[], bigint[], jsonb[], text)'::regprocedure)
    and 'search_path=pg_catalog, pg_temp' = any (proconfig);

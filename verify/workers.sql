@@ -1,6 +1,7 @@
-select 1 / (count(*) = 4)::int from pg_catalog.pg_proc
+select 1 / (count(*) = 5)::int from pg_catalog.pg_proc
  where oid in ('durable.release(text, text[])'::regprocedure,
                'durable.heartbeat(text, interval)'::regprocedure,
                'durable.worker_lock_key(text)'::regprocedure,
-               'durable.touch_worker(text, interval, timestamptz, boolean)'::regprocedure)
+               'durable.touch_worker(text, interval, timestamptz, boolean)'::regprocedure,
+               'durable.refuse_worker(text)'::regprocedure)
    and 'search_path=pg_catalog, pg_temp' = any (proconfig);

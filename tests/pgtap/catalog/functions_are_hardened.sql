@@ -28,7 +28,7 @@ select functions_are('durable', array[
   'purge', 'now', 'version',
   -- internal
   'transition_allowed', 'check_transition', 'notify_inserted', 'notify_pending', 'fence',
-  'check_payload', 'backoff', 'check_retry_policy', 'check_enqueue', 'parse_batch', 'recorded_steps', 'take_work', 'check_claim', 'touch_worker', 'worker_lock_key', 'record_step',
+  'check_payload', 'backoff', 'check_retry_policy', 'check_enqueue', 'parse_batch', 'recorded_steps', 'take_work', 'check_claim', 'touch_worker', 'refuse_worker', 'worker_lock_key', 'record_step',
   'check_step', 'check_batch', 'outcome_of'],
   'schema durable has exactly the known functions');
 select tables_are('durable', array['workflows', 'steps', 'errors', 'queues', 'workers', 'settings'],
