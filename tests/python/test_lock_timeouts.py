@@ -12,8 +12,9 @@ import signal
 import uuid
 
 import psycopg
-from conftest import events, status_of, wait_for
 from psycopg.types.json import Jsonb
+
+from conftest import events, status_of, wait_for
 
 
 def _enqueue_script(conn: psycopg.Connection, queue: str, steps: list[dict]) -> str:
