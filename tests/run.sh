@@ -45,11 +45,30 @@ source tests/lib/pg.sh
 export SQITCH_FULLNAME="${SQITCH_FULLNAME:-durable tests}"
 export SQITCH_EMAIL="${SQITCH_EMAIL:-durable-tests@localhost}"
 
+# make test's stages: stage NAME says the stage before it passed and NAME begins; at exit the
+# closing line counts them ("stages: 7 passed, 0 failed", or on a failure "stages: 2 passed,
+# 1 failed, 4 skipped" under the name of the stage that failed).
+STAGES_TOTAL=7
+STAGES_PASSED=0
+STAGE=""
+stage() {
+  [[ -z $STAGE ]] || STAGES_PASSED=$((STAGES_PASSED + 1))
+  STAGE="$1"
+}
+stages_closing_line() {
+  if [[ -n $STAGE ]]; then
+    header "stage failed: $STAGE (exit $1)"
+    echo "stages: $STAGES_PASSED passed, 1 failed, $((STAGES_TOTAL - STAGES_PASSED - 1)) skipped"
+  elif ((STAGES_PASSED)); then
+    echo "stages: $STAGES_PASSED passed, 0 failed"
+  fi
+}
+
 # What this run made on the server, removed at exit however the script exits.
 CLEANUP_DBS=()
 CLEANUP_ROLES=()
 cleanup() {
-  local db role
+  local status=$? db role
   for db in "${CLEANUP_DBS[@]}"; do
     # (a role made here may own objects or hold grants in db: drop owned by, before drop role)
     for role in "${CLEANUP_ROLES[@]}"; do
@@ -63,6 +82,7 @@ cleanup() {
     psql_admin -c "set client_min_messages = warning" -c "drop owned by \"$role\"" \
       -c "drop role if exists \"$role\"" || note "could not drop role $role"
   done
+  stages_closing_line "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT; trap 'exit 143' TERM    # so ^C and kill run it too
@@ -124,6 +144,7 @@ run_test() {
   local files status
   fresh_db durable_test
 
+  stage "deploy round trip as a non-superuser"
   deployer_create "$DB"
   sqitch_do deploy
   sqitch_do verify
@@ -132,6 +153,7 @@ run_test() {
   sqitch_do verify
   DEPLOYER=""    # the rest runs as the superuser
 
+  stage "pgTAP"
   header "extensions pgtap and dblink, fixtures"
   pg_ensure_extensions pgtap dblink pageinspect
   psql -X -q -v ON_ERROR_STOP=1 -d "$DB" \
@@ -151,12 +173,14 @@ run_test() {
     echo "no pgTAP test files under tests/pgtap/*/"
   fi
 
+  stage "sql/durable.sql"
   header "tools/check_sql_catalog.sh"
   tools/check_sql_catalog.sh "$DB"
 
   # one pytest run per folder: each has a conftest of its own that its tests import
   local d
   for d in tests/python tests/faults; do
+    stage "pytest $d"
     header "pytest $d"
     if [[ ! -d $d ]]; then
       echo "no $d"
@@ -185,14 +209,14 @@ run_test() {
     export PG_BINDIR
     note "fault runs' clusters: PostgreSQL $(tool_major "$PG_BINDIR/postgres") from $PG_BINDIR"
   fi
+  stage "chaos run"
   header "chaos run, short (tests/chaos/run.py --short)"
   "$PY" tests/chaos/run.py --short
+  stage "failover run"
   header "failover run (tests/chaos/failover.py)"
   "$PY" tests/chaos/failover.py
-  header "all steps passed"
-  # the stages above: deploy round trip, pgTAP, sql/durable.sql, pytest x2, chaos, failover;
-  # any failure has exited already
-  echo "stages: 7 passed, 0 failed"
+  stage ""
+  header "all steps passed"    # (the closing line comes at exit, after the clean-up)
 }
 
 run_demo() {
