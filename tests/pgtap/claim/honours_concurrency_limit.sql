@@ -18,7 +18,7 @@ select is((select count(*)::int from durable.claim('w2', array['limited'], 10)),
 select is((select count(*)::int from durable.workflows where queue = 'limited' and status = 'running'), 2,
   'still 2 running');
 
-select durable.set_queue('limited', p_concurrency => null);
+select durable.set_queue('limited', p_concurrency => 0);  -- 0 removes the limit
 select is((select count(*)::int from durable.claim('w2', array['limited'], 10)), 2,
   'without a limit the rest is claimed');
 select is((select count(*)::int from durable.workflows where queue = 'limited' and status = 'running'), 4,
