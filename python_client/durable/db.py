@@ -2,6 +2,11 @@
 
 Each call is one `select ... from durable.<function>(...)` or one read of a `durable.*` view, and
 so one round trip. SQL errors of class DU come back as the exceptions of durable.errors.
+
+Two of the worker's calls can also be sent without waiting for their answer (libpq's pipeline
+mode, each with its own Sync, so each commits on its own whatever the client does next):
+send_checkpoint and send_complete_and_claim; receive() reads the answers later. alive() and
+lost() tell a dead connection from a live one.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import functools
 import json
 import os
 import re
+import select
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg import pq
+from psycopg.adapt import Transformer
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb, set_json_loads
 
@@ -185,6 +193,9 @@ _LOCK_PAUSES = (0.05, 0.2, 0.5)
 
 def _fetch(cur: psycopg.Cursor, sql: str, params: Sequence[Any] | dict[str, Any]) -> list:
     """Run sql on cur and return its rows; a DU error comes out as its durable.errors class."""
+    if pending(cur.connection):
+        raise RuntimeError("a statement sent in pipeline mode on this connection has not been "
+                           "answered yet: call durable.db.receive() first")
     tries = 0
     while True:
         try:
@@ -450,6 +461,245 @@ def complete_and_claim(
         None if step is None else step.started_at,
     ])
     return rows[0][0], [Claimed(*r[1:]) for r in rows if r[1] is not None]
+
+
+# -- pipelined calls: sent at once, answered at the run's next statement ---------------------------
+#
+# A step's checkpoint is sent when the step returns, without waiting for its answer, and the
+# answer is read by the run's next statement: a crash of the worker after the step returned no
+# longer loses its outcome, and the run waits no more often than when the checkpoint was held
+# back. Each statement goes with its own Sync: it commits on its own, whatever comes after it.
+# The statements are prepared once per connection, in the same round trip as their first use.
+
+_PIPELINED_SQL = {
+    b"durable_checkpoint": (
+        b"select recorded, output, error from durable.checkpoint($1::text, $2::bigint,"
+        b" $3::integer, $4::text, $5::jsonb, $6::jsonb, $7::timestamptz)"),
+    b"durable_complete_and_claim": (
+        b"select completed, workflow_id, name, queue, input, lease, attempt, max_attempts, steps"
+        b" from durable.complete_and_claim($1::text, $2::bigint, $3::jsonb, $4::text, $5::text[],"
+        b" $6::integer, $7::interval, $8::integer, $9::text, $10::jsonb, $11::timestamptz)"),
+}
+_OK = pq.ConnStatus.OK
+_TUPLES_OK = pq.ExecStatus.TUPLES_OK
+_FATAL_ERROR = pq.ExecStatus.FATAL_ERROR
+_PIPELINE_SYNC = pq.ExecStatus.PIPELINE_SYNC
+
+
+class _Pipe:
+    """A connection's pipelined statements: those prepared on it, and those sent whose answers
+    are not read yet (their names, in order)."""
+
+    __slots__ = ("prepared", "sent", "transformer")
+
+    def __init__(self) -> None:
+        self.prepared: set[bytes] = set()
+        self.sent: list[bytes] = []
+        self.transformer: Transformer | None = None
+
+
+def _pipe(conn: psycopg.Connection) -> _Pipe:
+    pipe = getattr(conn, "_durable_pipe", None)
+    if pipe is None:
+        pipe = conn._durable_pipe = _Pipe()  # type: ignore[attr-defined]
+    return pipe
+
+
+def pending(conn: psycopg.Connection) -> int:
+    """How many statements were sent on conn in pipeline mode and not answered yet."""
+    pipe = getattr(conn, "_durable_pipe", None)
+    return len(pipe.sent) if pipe is not None else 0
+
+
+def _param(value: Any) -> bytes | None:
+    """A parameter in text format (the SQL casts it): None, text, a number, an interval, a
+    timestamp."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return f"{value // timedelta(microseconds=1)} microseconds".encode()
+    if isinstance(value, datetime):
+        return value.isoformat().encode()
+    try:
+        return str(value).encode()
+    except UnicodeEncodeError as exc:  # a str holding a surrogate
+        raise InvalidValue(f"value refused: {exc}", hint=VALUE_HINT) from exc
+
+
+def _send(conn: psycopg.Connection, name: bytes, params: Sequence[Any]) -> None:
+    """Send the pipelined statement name with params and a Sync, flushed to the server, without
+    reading anything."""
+    values = [_param(v) for v in params]
+    pipe = _pipe(conn)
+    pgconn = conn.pgconn
+    with conn.lock:
+        try:
+            if not pipe.sent:
+                pgconn.enter_pipeline_mode()
+            if name not in pipe.prepared:
+                pgconn.send_prepare(name, _PIPELINED_SQL[name])
+                pipe.prepared.add(name)
+            pgconn.send_query_prepared(name, values)
+            pgconn.pipeline_sync()
+            pipe.sent.append(name)
+            while pgconn.flush():  # the socket's buffer is full: wait until it takes the rest
+                _wait(pgconn.socket, write=True)
+        except psycopg.OperationalError:
+            _give_up(conn, pipe)
+            raise
+
+
+def send_checkpoint(conn: psycopg.Connection, workflow_id: str, lease: int,
+                    step: HeldStep) -> None:
+    """durable.checkpoint of step, sent now with its own Sync (it commits whatever the client does
+    next); receive() reads its answer, a StepOutcome."""
+    _send(conn, b"durable_checkpoint", [workflow_id, lease, step.step_id, step.name,
+                                        step.output_json, None, step.started_at])
+
+
+def send_complete_and_claim(
+    conn: psycopg.Connection,
+    workflow_id: str,
+    lease: int,
+    output_json: str,
+    worker: str | None,
+    queues: Sequence[str],
+    max: int,
+    lease_timeout: Seconds | None,
+    step: HeldStep | None,
+) -> None:
+    """durable.complete_and_claim (see complete_and_claim), sent now, after any statement still
+    unanswered on conn; receive() reads its answer, ('succeeded', the workflows claimed)."""
+    _send(conn, b"durable_complete_and_claim", [
+        workflow_id, lease, output_json, worker, _text_array(tuple(queues)), max,
+        interval(lease_timeout),
+        None if step is None else step.step_id, None if step is None else step.name,
+        None if step is None else step.output_json, None if step is None else step.started_at,
+    ])
+
+
+def receive(conn: psycopg.Connection) -> list[Any]:
+    """The answers to the statements sent on conn and not answered yet, in order: a StepOutcome
+    (checkpoint) or ('succeeded', [Claimed, ...]) (complete_and_claim), or, for a statement the
+    server refused, the exception it raised (a DurableError, InvalidValue or psycopg.Error, not
+    raised; a LockNotAvailable or InvalidSqlStatementName is to be sent again, not through the
+    pipeline). Raises psycopg.OperationalError when the connection is lost: then the answers not
+    read are unknown (those statements may or may not have committed)."""
+    pipe = _pipe(conn)
+    pgconn = conn.pgconn
+    answers: list[Any] = []
+    with conn.lock:
+        while pipe.sent:
+            try:
+                rows, error = _read_answer(conn, pipe)
+            except psycopg.OperationalError:
+                _give_up(conn, pipe)
+                raise
+            name = pipe.sent.pop(0)
+            if isinstance(error, psycopg.errors.InvalidSqlStatementName):
+                pipe.prepared.discard(name)  # a DISCARD ALL in a step: prepared again next time
+            if error is not None:
+                answers.append(translate(error))
+            elif rows is None:
+                answers.append(psycopg.InterfaceError(f"no rows came back for {name.decode()}"))
+            elif name == b"durable_checkpoint":
+                answers.append(StepOutcome(*rows[0]))
+            else:
+                answers.append((rows[0][0], [Claimed(*r[1:]) for r in rows if r[1] is not None]))
+        pgconn.exit_pipeline_mode()
+    return answers
+
+
+def _read_answer(conn: psycopg.Connection, pipe: _Pipe) -> tuple[list[tuple] | None,
+                                                                  psycopg.Error | None]:
+    """The rows or the error of the next statement of the pipeline, up to its Sync."""
+    pgconn = conn.pgconn
+    rows: list[tuple] | None = None
+    error: psycopg.Error | None = None
+    while True:
+        result = _next_result(pgconn)
+        if result is None:
+            continue
+        status = result.status
+        if status == _PIPELINE_SYNC:
+            return rows, error
+        if status == _TUPLES_OK:
+            if pipe.transformer is None:
+                pipe.transformer = Transformer(conn)
+            pipe.transformer.set_pgresult(result)
+            rows = pipe.transformer.load_rows(0, result.ntuples, tuple)
+        elif status == _FATAL_ERROR and error is None:
+            error = psycopg.errors.error_from_result(result, conn.info.encoding)
+            if pgconn.status != _OK or _fatal(error):
+                # the server ended the session: nothing more comes
+                if isinstance(error, psycopg.OperationalError):
+                    raise error
+                raise psycopg.OperationalError(str(error)) from error
+
+
+def _give_up(conn: psycopg.Connection, pipe: _Pipe) -> None:
+    """The connection failed in the middle of a pipeline: it cannot be used again."""
+    pipe.sent.clear()
+    conn.close()
+
+
+def _next_result(pgconn: pq.abc.PGconn) -> pq.abc.PGresult | None:
+    """The next result of the pipeline, waiting for it; OperationalError when the connection
+    is lost."""
+    while pgconn.is_busy():
+        _wait(pgconn.socket, write=False)
+        pgconn.consume_input()  # raises OperationalError at the end of the connection
+    result = pgconn.get_result()
+    if result is None and pgconn.status != _OK:
+        raise psycopg.OperationalError("the connection to the server was lost")
+    return result
+
+
+def _fatal(error: psycopg.Error) -> bool:
+    """Whether error ends the session (its class: 57P operator intervention, 08 connection)."""
+    return (error.sqlstate or "").startswith(("57P", "08"))
+
+
+def _wait(fd: int, *, write: bool, timeout: float | None = None) -> bool:
+    """Wait until fd is readable (or writable, with write); False when timeout passed first."""
+    ms = None if timeout is None else int(timeout * 1000)
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | (select.POLLOUT if write else 0))
+        return bool(poller.poll(ms))
+    ready = select.select([fd], [fd] if write else [], [], timeout)
+    return bool(ready[0] or ready[1])
+
+
+def alive(conn: psycopg.Connection) -> bool:
+    """False when conn is closed or broken, or when its idle socket has something to read: with
+    nothing asked, what a server sends is its goodbye (pg_terminate_backend, a shutdown, a
+    session timeout) and the end of the connection. One poll(2) with no wait when all is well;
+    True while statements sent in pipeline mode await their answers (receive() tells)."""
+    if conn.closed or conn.broken:
+        return False
+    if pending(conn):
+        return True
+    pgconn = conn.pgconn
+    try:
+        for _ in range(3):
+            if not _wait(pgconn.socket, write=False, timeout=0):
+                return pgconn.status == _OK
+            pgconn.consume_input()  # raises OperationalError at the end of the connection
+            pgconn.is_busy()  # parses what came (a goodbye arrives as a notice)
+            if pgconn.status != _OK:
+                return False
+    except psycopg.OperationalError:
+        return False
+    return False  # still more to read with nothing asked: not a connection to use
+
+
+def lost(conn: psycopg.Connection, exc: BaseException) -> bool:
+    """Whether exc, raised by a call on conn, means the connection is gone: the call's answer is
+    unknown (it may or may not have committed) and the connection cannot be used again."""
+    if conn.closed or conn.broken:
+        return True
+    return isinstance(exc, psycopg.Error) and _fatal(exc)
 
 
 def fail(
