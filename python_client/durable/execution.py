@@ -1,17 +1,28 @@
 """Running one claimed workflow: replaying recorded steps, recording new ones, finishing.
 
-Round trips per run: a recorded step costs none (its outcome came with the claim), a new step
-one durable.checkpoint (a transactional step: BEGIN, its own statements, checkpoint, COMMIT), a
-failed try one durable.step_failed, and the end one durable.complete_and_claim (which also
-claims the slot's next workflow) or durable.fail. Every decision (retry or not, after what
-delay, whether the lease still holds) is the SQL's answer.
+Waits per run (a wait: the run stops until the server's answer is in): a recorded step costs
+none (its outcome came with the claim), a new step one (its durable.checkpoint; a transactional
+step: BEGIN, its own statements, checkpoint, COMMIT), a failed try one durable.step_failed, and
+the end one durable.complete_and_claim (which also claims the slot's next workflow) or
+durable.fail. Every decision (retry or not, after what delay, whether the lease still holds) is
+the SQL's answer.
 
-A step's checkpoint is held back until the run's next statement: the next step's start sends it
-(durable.checkpoint, before that step runs), and when the workflow returns, the completion
-records it (durable.complete_and_claim). Nothing outside the process happens in between (only
-the workflow's own code, which a replay runs again anyway), so a crash loses no more than it
-would have: that step runs again. The value the workflow sees is the output as it comes back
-from jsonb (durable.execution.as_jsonb), the same as a replay will see.
+A step's checkpoint is sent the moment the step returns, in pipeline mode with its own Sync, so
+that it commits whatever the process does next (a SIGKILL included), and the run does not wait
+for its answer: the run's next statement reads it (at the next step's start, before that step
+runs), or, when the workflow returns, durable.complete_and_claim goes right behind it and one
+wait reads both (complete_and_claim names the step as well, so that it writes nothing when the
+step's checkpoint was refused). The value the workflow sees is the output as it comes back from
+jsonb (durable.execution.as_jsonb), the same as a replay will see.
+
+A connection lost under a run (pg_terminate_backend, a pooler's restart, a failover) does not
+end the run: a connection known or cheaply found dead (closed, broken, its idle socket
+readable) is replaced before a statement is sent, and a statement whose answer was lost is sent
+again on a new connection under the same lease, which fencing makes safe: the SQL answers a
+checkpoint sent again "already recorded", and a finish sent again DU001 when the first one had
+committed (durable.result then says so). Only DU001 and DU002 end the run; a run whose
+connection cannot be remade within a few tries is dropped (its lease expires, and it resumes
+from its last checkpoint).
 
 What the SQL refuses belongs to the step or run that produced it. A step's output that is not
 storable JSON, or that the SQL refuses (too large: DU008, too deep: DU011, a value Postgres
@@ -29,6 +40,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import logging
 import threading
 import traceback
 from collections.abc import Callable
@@ -56,12 +68,19 @@ from .errors import (
 if TYPE_CHECKING:
     from .app import Durable, StepDef
 
+log = logging.getLogger("durable.execution")
+
 _TRACEBACK_LIMIT = 4000
 _MESSAGE_LIMIT = 2000
 _SHORT_MESSAGE_LIMIT = 300
 
 # the SQL's refusals of a value (an output, an error): the step or run that made it is at fault
 _REFUSED = (PayloadTooLarge, BadArgument, InvalidValue)
+# a statement whose connection was lost is sent again on a new connection this many times at most
+_RESENDS = 3
+# answers to a pipelined statement that mean: send it again the ordinary way (a lock timeout,
+# retried there; its prepared statement dropped by a step's DISCARD ALL)
+_SEND_AGAIN = (psycopg.errors.LockNotAvailable, psycopg.errors.InvalidSqlStatementName)
 
 
 @dataclass(frozen=True)
@@ -197,8 +216,9 @@ class NonRetryable(Exception):
 
 @dataclass(frozen=True)
 class _Held:
-    """A step whose checkpoint waits for the run's next statement, with what it needs if the
-    SQL refuses it then: its definition (retry policy) and the value the workflow saw."""
+    """A step whose checkpoint was sent and whose answer the run's next statement reads, with
+    what it needs if the SQL refused it: its definition (retry policy) and the value the
+    workflow saw."""
 
     step: db.HeldStep
     definition: StepDef
@@ -254,7 +274,7 @@ class Run:
         self.replayed = 0
         self.executed = 0
         self.finishing = False  # complete or fail under way: their own answer is authoritative
-        self.held: _Held | None = None  # a step whose checkpoint is not sent yet
+        self.inflight: _Held | None = None  # a step whose checkpoint is sent, its answer unread
         self.tries: dict[int, int] = {}  # tries made in this attempt by steps not yet recorded
         self.stop_raised = False  # Stopped was raised into the workflow's code
         self.fatal: BaseException | None = None  # raised again at every step call; fails the run
@@ -266,6 +286,10 @@ class Run:
         self.reserved = False  # claim_next reserved a slot (the worker gives it back)
         self.claim_answered = False  # the completion that claimed for the slot was answered
         self._request: tuple[str, list[str], float | None] | None = None
+        # set by the worker: a new connection for the run when its own was lost (None: none)
+        self.reconnect: Callable[[], psycopg.Connection | None] | None = None
+        self.reconnects = 0  # connections replaced under this run
+        self.resent = False  # an answer was lost and its call sent again (see _complete, _fail)
 
     def interrupt(self, reason: str) -> None:
         """Ask the run to stop at its next step boundary (and cut short a retry wait)."""
@@ -318,6 +342,23 @@ class Run:
                     self.finishing = False
         finally:
             _run.reset(token)
+            self._drain()
+
+    def _drain(self) -> None:
+        """The run is over with a checkpoint still unanswered (it stopped, or gave up on its
+        connection): read the answer, so that the connection is ready for the next run."""
+        held, self.inflight = self.inflight, None
+        if held is None or self.conn is None or self.conn.closed:
+            return
+        try:
+            answer = db.receive(self.conn)[0]
+        except Exception as exc:  # noqa: BLE001 - the connection is closed: the slot remakes it
+            log.warning("%s: the answer to step %d's checkpoint was lost (%s)", self.workflow_id,
+                        held.step.step_id, exc)
+            return
+        if isinstance(answer, BaseException):
+            log.info("%s: step %d's checkpoint was refused after the run stopped (%s)",
+                     self.workflow_id, held.step.step_id, answer)
 
     def _attempt(self) -> str:
         """Run the workflow's code once, from its start, and finish the run as it ended; raises
@@ -359,7 +400,7 @@ class Run:
                 error = exc
         if error is not None:
             try:
-                self._flush()  # the held step first: its refusal is its own, not the run's
+                self._collect()  # the sent step first: its refusal is its own, not the run's
             except Stopped:
                 return "stopped"
             except psycopg.OperationalError:
@@ -375,31 +416,37 @@ class Run:
             self._request = self.claim_next()
             self.reserved = self._request is not None
         worker, queues, lease_timeout = self._request or (None, [], None)
-        held = self.held
-        try:
-            status, self.next_claimed = db.complete_and_claim(
-                self.conn, self.workflow_id, self.lease, db.raw_json(text), worker, queues,
+        held, self.inflight = self.inflight, None
+        args = (self.workflow_id, self.lease, text, worker, queues,
                 1 if self._request is not None else 0, lease_timeout,
                 None if held is None else held.step)
-            self.held = None
+        step_answer, answer = self._complete_and_claim(held, args)
+        if isinstance(answer, _SEND_AGAIN):
+            answer = self._answer(db.complete_and_claim, *args[:2], db.raw_json(text), *args[3:])
+        if isinstance(answer, psycopg.OperationalError):
+            raise answer
+        if not isinstance(answer, BaseException):
+            status, self.next_claimed = answer
             self.claim_answered = self._request is not None
             return status
-        except (LeaseLost, Cancelled) as exc:
-            self.interrupt(str(exc))
+        if isinstance(answer, (LeaseLost, Cancelled)):
+            if isinstance(answer, LeaseLost) and self.resent and self._status_now() == "succeeded":
+                return "succeeded"  # the first completion committed; its answer was lost
+            self.interrupt(str(answer))
             return "stopped"
-        except psycopg.OperationalError:
-            raise
-        except (DurableError, psycopg.Error) as exc:
-            refused: BaseException = exc
-        # refused: the held step's output (its failure: _Replay) or the workflow's output
+        # refused: the sent step's output (its failure: _Replay) or the workflow's output
+        refused: BaseException = answer
         try:
-            self._flush()
-            db.complete(self.conn, self.workflow_id, self.lease, db.raw_json(text))
+            if held is not None:
+                if step_answer is None or isinstance(step_answer, _SEND_AGAIN):
+                    step_answer = self._answer(*self._checkpoint_call(held))  # ask again
+                self._settle(held, step_answer)
+            self.resent = False
+            self._sql(db.complete, self.workflow_id, self.lease, db.raw_json(text))
             return "succeeded"
         except Stopped:
-            return "stopped"
-        except (LeaseLost, Cancelled) as exc:
-            self.interrupt(str(exc))
+            if self.resent and self._status_now() == "succeeded":
+                return "succeeded"  # the first completion committed; its answer was lost
             return "stopped"
         except psycopg.OperationalError:
             raise
@@ -407,43 +454,112 @@ class Run:
             refused = exc
         return self._fail(refused, True)
 
-    def _flush(self) -> None:
-        """Send the held-back checkpoint, if any (before the next step, or the end of the run);
-        a refusal is the held step's failed try, and the code runs again (_Replay)."""
-        held, self.held = self.held, None
+    def _complete_and_claim(self, held: _Held | None, args: tuple) -> tuple[Any, Any]:
+        """Send durable.complete_and_claim right behind the sent checkpoint, if any, and read
+        both answers in one wait: (the checkpoint's answer or None, complete_and_claim's); an
+        answer is a result or the exception of a refusal. When the connection is lost, a new one
+        is made and complete_and_claim alone is sent again (it records the step itself); the
+        checkpoint's answer is then unknown (None)."""
+        self.resent = False
+        conn = self.conn if held is not None else self._live()
+        try:
+            db.send_complete_and_claim(conn, *args)
+            answers = db.receive(conn)
+        except psycopg.OperationalError as exc:
+            self._recover(conn, exc, _RESENDS - 1)
+            log.warning("%s: connection lost before its completion was answered (%s): sending "
+                        "it again on a new connection", self.workflow_id, exc)
+            self.resent = True
+            return None, self._answer(db.complete_and_claim, *args[:2], db.raw_json(args[2]),
+                                      *args[3:])
+        return (None, answers[0]) if held is None else (answers[0], answers[1])
+
+    def _status_now(self) -> str | None:
+        """The workflow's status now (durable.result), None when it cannot be read: after a
+        finish sent again was answered DU001, it says whether the first one had committed."""
+        try:
+            return self._call_sql(db.result, self.workflow_id).status
+        except (DurableError, psycopg.Error) as exc:
+            log.warning("%s: cannot read its status (%s)", self.workflow_id, exc)
+            return None
+
+    def _checkpoint_call(self, held: _Held) -> tuple:
+        """The durable.checkpoint call of a sent step, to send it again."""
+        step = held.step
+        return (db.checkpoint, self.workflow_id, self.lease, step.step_id, step.name,
+                db.raw_json(step.output_json), None, step.started_at)
+
+    def _send(self, held: _Held) -> None:
+        """Send a step's checkpoint now, without waiting for its answer (see the module's doc),
+        on a live connection."""
+        for resend in range(_RESENDS + 1):
+            conn = self._live()
+            try:
+                db.send_checkpoint(conn, self.workflow_id, self.lease, held.step)
+                self.inflight = held
+                return
+            except psycopg.OperationalError as exc:
+                self._recover(conn, exc, resend)
+
+    def _collect(self) -> None:
+        """Read the answer to the sent checkpoint, if any (before the next step, or the end of
+        the run); a refusal is that step's failed try, and the code runs again (_Replay)."""
+        held, self.inflight = self.inflight, None
         if held is None:
             return
-        step = held.step
         try:
-            done = self._sql(db.checkpoint, self.workflow_id, self.lease, step.step_id,
-                             step.name, db.raw_json(step.output_json), None, step.started_at)
-        except psycopg.OperationalError:
-            raise
-        except (DurableError, psycopg.Error) as exc:
+            answer = db.receive(self.conn)[0]
+        except psycopg.OperationalError as exc:
+            self._recover(self.conn, exc, _RESENDS - 1)
+            log.warning("%s: connection lost before step %d's checkpoint was answered (%s): "
+                        "sending it again on a new connection", self.workflow_id,
+                        held.step.step_id, exc)
+            answer = self._answer(*self._checkpoint_call(held))
+        if isinstance(answer, _SEND_AGAIN):
+            answer = self._answer(*self._checkpoint_call(held))  # with durable.db's lock retries
+        self._settle(held, answer)
+
+    def _settle(self, held: _Held, answer: Any) -> None:
+        """Act on the answer to a sent checkpoint: recorded (now, or before: the outcome that
+        counts is kept, and the code runs again when it is not the one it saw), the run stopped
+        (DU001, DU002), or refused: that step's failed try, at its own call site (_Replay)."""
+        step = held.step
+        if isinstance(answer, (LeaseLost, Cancelled)):
+            self._stop(answer)
+        if isinstance(answer, psycopg.OperationalError):
+            raise answer
+        if isinstance(answer, BaseException):
             # the SQL refused the step's outcome: that step's failed try, at its own call site
-            failure = self._step_failed(step.step_id, held.definition, exc, step.started_at)
+            failure = self._step_failed(step.step_id, held.definition, answer, step.started_at)
             if failure is not None:
                 self.interrupted.wait(failure.retry_in.total_seconds())
             self._replay()
-        if done.recorded:
+        if answer.recorded:
             self.recorded[step.step_id] = {"step_id": step.step_id, "name": step.name,
                                            "output": held.seen, "error": None}
         else:
-            # recorded before this call: that outcome counts; run the code again if it differs
+            # recorded before this call (by this lease's own call whose answer was lost, or by
+            # another execution): that outcome counts; run the code again if it differs
             self.recorded[step.step_id] = {"step_id": step.step_id, "name": step.name,
-                                           "output": done.output, "error": done.error}
-            if done.error is not None or done.output != held.seen:
+                                           "output": answer.output, "error": answer.error}
+            if answer.error is not None or answer.output != held.seen:
                 self._replay()
 
     def _fail(self, exc: BaseException, retryable: bool) -> str:
         self.finishing = True
+        self.resent = False
         error = error_json(exc)
         shorter: list[dict[str, Any]] | None = None
         while True:
             try:
-                status, _ = db.fail(self.conn, self.workflow_id, self.lease, error, retryable)
+                status, _ = self._call_sql(db.fail, self.workflow_id, self.lease, error,
+                                           retryable)
                 return status
             except (LeaseLost, Cancelled) as lost:
+                if isinstance(lost, LeaseLost) and self.resent:
+                    status = self._status_now()
+                    if status in ("pending", "failed"):
+                        return status  # the first fail committed; its answer was lost
                 self.interrupt(str(lost))
                 return "stopped"
             except _REFUSED as refused:
@@ -454,11 +570,71 @@ class Run:
                     raise
                 error = shorter.pop(0)
 
-    def _sql(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """One of the worker's calls for this run; the SQL saying the lease is lost or the run
-        cancelled stops the run (Stopped, now and at every later step call)."""
+    # -- connections -----------------------------------------------------------------------------
+
+    def _live(self) -> psycopg.Connection:
+        """The run's connection, replaced first when it is known or cheaply found to be dead."""
+        conn = self.conn
+        if conn is None or not db.alive(conn):
+            self._replace_conn("found dead before use")
+        return self.conn
+
+    def _replace_conn(self, why: object) -> None:
+        """Close the run's connection and take a new one from the worker; the lease is the same,
+        and what the run sends on the new connection is fenced as before. OperationalError when
+        none can be made (the old connection, closed, stays: the slot drops the run)."""
+        if self.conn is not None:
+            self.conn.close()
+        new = self.reconnect() if self.reconnect is not None else None
+        if new is None:
+            raise psycopg.OperationalError(
+                f"workflow {self.workflow_id}: connection lost ({why}) and no new one was made")
+        log.info("%s: connection lost (%s): going on with a new connection", self.workflow_id,
+                 why)
+        self.conn = new
+        self.reconnects += 1
+
+    def _recover(self, conn: psycopg.Connection, exc: psycopg.OperationalError,
+                 resends: int) -> None:
+        """After exc from a call on conn that was sent resends times already: return with a new
+        connection when the connection was lost and the call may be sent again; otherwise raise
+        exc (a lost connection closed first, so that the run is seen to have lost it)."""
+        if not db.lost(conn, exc):
+            raise exc
+        if resends >= _RESENDS:
+            conn.close()
+            raise exc
+        self._replace_conn(exc)
+
+    def _call_sql(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """fn(conn, *args, **kwargs) on a live connection of the run; when the connection is lost
+        under the call, a new one is made and the call sent again (self.resent is set)."""
+        for resend in range(_RESENDS + 1):
+            conn = self._live()
+            try:
+                return fn(conn, *args, **kwargs)
+            except psycopg.OperationalError as exc:
+                self._recover(conn, exc, resend)
+                log.warning("%s: connection lost under %s (%s): sent again on a new connection",
+                            self.workflow_id, getattr(fn, "__name__", fn), exc)
+                self.resent = True
+        raise AssertionError("not reached")
+
+    def _answer(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """_call_sql, with a refusal given back as its exception instead of raised (a lost
+        connection that cannot be remade, or a lock timeout after its retries, is raised)."""
         try:
-            return fn(self.conn, *args, **kwargs)
+            return self._call_sql(fn, *args)
+        except psycopg.OperationalError:
+            raise
+        except (DurableError, psycopg.Error) as exc:
+            return exc
+
+    def _sql(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """One of the worker's calls for this run (see _call_sql); the SQL saying the lease is
+        lost or the run cancelled stops the run (Stopped, now and at every later step call)."""
+        try:
+            return self._call_sql(fn, *args, **kwargs)
         except (LeaseLost, Cancelled) as exc:
             self._stop(exc)
             raise  # not reached: _stop raises
@@ -476,7 +652,7 @@ class Run:
         if recorded is not None and recorded["name"] == definition.name:
             self.replayed += 1
             return _outcome(definition.name, recorded["output"], recorded["error"])
-        self._flush()
+        self._collect()
         if recorded is not None:
             # Another step is recorded here: the SQL refuses this one (DU005) before it runs.
             try:
@@ -488,13 +664,24 @@ class Run:
             return _outcome(definition.name, done.output, done.error)
         self.executed += 1
         tries = self.tries.get(step_id, 0)
+        lost = 0
         while True:
             tries += 1
             info = StepInfo(self.workflow_id, step_id, definition.name, self.claimed.attempt, tries)
             started = datetime.now(timezone.utc)
             try:
                 if definition.transactional:
-                    done = self._transactional(definition, info, started, args, kwargs)
+                    conn = self._live()
+                    try:
+                        done = self._transactional(definition, info, started, args, kwargs)
+                    except psycopg.OperationalError as exc:
+                        # the step's transaction died with its connection: nothing of it
+                        # committed, or (its COMMIT's answer lost) its checkpoint says so when
+                        # the try runs again, on a new connection
+                        self._recover(conn, exc, lost)
+                        lost += 1
+                        tries -= 1
+                        continue
                     self.recorded[step_id] = {"step_id": step_id, "name": definition.name,
                                               "output": done.output, "error": done.error}
                     return _outcome(definition.name, done.output, done.error)
@@ -503,9 +690,9 @@ class Run:
             except _StepRaised as raised:
                 exc = raised.exc
             else:
-                # the checkpoint goes with the run's next statement (see the module's doc)
-                self.held = _Held(db.HeldStep(step_id, definition.name, text, started),
-                                  definition, seen)
+                # the checkpoint goes now; its answer, with the run's next statement
+                self._send(_Held(db.HeldStep(step_id, definition.name, text, started),
+                                 definition, seen))
                 return seen
             failure = self._step_failed(step_id, definition, exc, started)
             if failure is None:
@@ -556,11 +743,14 @@ class Run:
         conn = self.conn
         try:
             with conn.transaction():
-                value = _call(info, definition.fn, (conn, *args), kwargs)
+                value = _call(info, definition.fn, (conn, *args), kwargs, conn)
                 text, _ = _output(definition.name, value)
                 try:
-                    done = self._sql(db.checkpoint, self.workflow_id, self.lease, info.step_id,
-                                     definition.name, db.raw_json(text), None, started)
+                    # in the step's transaction, on its connection: never sent again elsewhere
+                    done = db.checkpoint(conn, self.workflow_id, self.lease, info.step_id,
+                                         definition.name, db.raw_json(text), None, started)
+                except (LeaseLost, Cancelled) as exc:
+                    self._stop(exc)
                 except psycopg.OperationalError:
                     raise
                 except (_REFUSED, psycopg.DataError) as exc:
@@ -597,17 +787,18 @@ def _output(name: str, value: Any) -> tuple[str, Any]:
         raise _StepRaised(exc) from None
 
 
-def _call(info: StepInfo, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+def _call(info: StepInfo, fn: Callable[..., Any], args: tuple, kwargs: dict,
+          conn: psycopg.Connection | None = None) -> Any:
     """Call a step's function with its StepInfo current; its own exceptions come out wrapped in
-    _StepRaised, the ones that must stop the run (and a broken connection) as they are."""
+    _StepRaised, the ones that must stop the run (and the loss of conn, the run's connection a
+    transactional step works on) as they are."""
     token = _step.set(info)
     try:
         return fn(*args, **kwargs)
     except (Stopped, _Replay):
         raise
     except psycopg.OperationalError as exc:
-        run = _run.get()
-        if run is not None and run.conn is not None and (run.conn.broken or run.conn.closed):
+        if conn is not None and db.lost(conn, exc):
             raise
         raise _StepRaised(exc) from exc
     except BaseException as exc:  # the step's own error is its try's outcome

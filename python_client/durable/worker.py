@@ -1,13 +1,16 @@
 """The worker loop: claim into free slots, run, heartbeat, listen, stop cleanly.
 
-Threads and connections (each thread has its own connection and remakes it when broken):
+Threads and connections (each thread has its own connection, and remakes it when it is broken
+or found dead: closed, or its idle socket readable, which is how a server's goodbye arrives):
   main       claims as many workflows as there are free slots (one durable.claim), then sleeps
              until a slot frees or NOTIFY durable_runnable names one of its queues, or for
              poll_interval at most (delayed work and lost notifications are found by the poll)
   slots      N threads, each running one workflow at a time (durable.execution.Run); a slot that
              finishes one claims its next itself, in the statement that completes it
              (durable.complete_and_claim; after a failure, one durable.claim), so a busy worker
-             needs no hand-off through the main thread and no statement of its own to claim
+             needs no hand-off through the main thread and no statement of its own to claim. A
+             run never starts on a connection found dead, and a run whose connection is lost
+             gets a new one (a few tries) and goes on under the same lease
   heartbeat  durable.heartbeat about three times per lease timeout; a running workflow missing
              from its answer was reclaimed, released or cancelled and is told to stop; one the
              SQL says this worker holds but that runs nowhere here (its claim's reply or a slot's
@@ -33,6 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from functools import partial
 
 import psycopg
 
@@ -41,6 +45,10 @@ from .app import Durable
 from .execution import Run
 
 log = logging.getLogger("durable.worker")
+
+# a run whose connection was lost tries this many times to make a new one, with pauses growing
+# from 0.05 s to 2 s (about 10 s in all), then it is dropped (its lease expires)
+_RUN_RECONNECT_TRIES = 10
 
 Connect = Callable[[str, str], psycopg.Connection]  # (dsn, role) -> connection
 
@@ -130,6 +138,22 @@ class Worker:
                 delay = min(delay * 2, 5.0)
         return None
 
+    def _reconnect_run(self, run: Run) -> psycopg.Connection | None:
+        """A new slot connection for a run whose connection was lost, within bounded tries; None
+        when none could be made, or the run must stop anyway (interrupted, worker stopping)."""
+        delay = 0.05
+        for _ in range(_RUN_RECONNECT_TRIES):
+            if run.interrupted.is_set() or self._threads_stop.is_set():
+                return None
+            try:
+                return self.connect("slot")
+            except psycopg.OperationalError as exc:
+                log.warning("%s: cannot connect (%s), retrying in %.2fs", run.workflow_id, exc,
+                            delay)
+                run.interrupted.wait(delay)
+                delay = min(delay * 2, 2.0)
+        return None
+
     # -- control ---------------------------------------------------------------------------------
 
     def stop(self, hurry: bool = False) -> None:
@@ -199,6 +223,8 @@ class Worker:
                 continue
             self._wake.clear()
             try:
+                if not db.alive(conn):
+                    raise psycopg.OperationalError("the connection was found dead")
                 runs = self._claim(conn, free)
             except psycopg.OperationalError as exc:
                 log.warning("claim: connection lost (%s): reconnecting", exc)
@@ -257,16 +283,25 @@ class Worker:
                 if run is None:
                     break
             try:
-                if conn is None or conn.broken or conn.closed:
+                if conn is not None and not db.alive(conn):
+                    log.info("slot: its connection was found dead: making a new one")
+                    conn.close()
+                    conn = None
+                if conn is None:
                     conn = self._reconnect("slot", self._threads_stop)
                 if conn is None:
                     continue
                 run.claim_next = self._claim_next
-                outcome = run.execute(conn)
+                run.reconnect = partial(self._reconnect_run, run)
+                try:
+                    outcome = run.execute(conn)
+                finally:
+                    conn = run.conn  # remade if the run's connection was lost
                 level = logging.WARNING if outcome == "stopped" else logging.INFO
-                log.log(level, "%s %s: %s%s (replayed %d steps, ran %d)", run.claimed.name,
+                log.log(level, "%s %s: %s%s (replayed %d steps, ran %d%s)", run.claimed.name,
                         run.workflow_id, outcome, f" ({run.reason})" if run.reason else "",
-                        run.replayed, run.executed)
+                        run.replayed, run.executed,
+                        f", {run.reconnects} new connections" if run.reconnects else "")
             except psycopg.OperationalError as exc:
                 # The run is dropped here; the heartbeat hands it back (durable.release) and it
                 # resumes from its last checkpoint.
@@ -314,8 +349,7 @@ class Worker:
         """The slot's next workflow, claimed on its own connection, while the last claim found
         all it asked for; None when there is none (or the worker stops): the slot then waits for
         the main thread, which claims on notifications and polls."""
-        if (not self._more or conn is None or conn.broken or conn.closed
-                or self._stopping.is_set()):
+        if not self._more or conn is None or self._stopping.is_set() or not db.alive(conn):
             return None
         try:
             runs = self._claim(conn, 1)
@@ -331,7 +365,10 @@ class Worker:
         conn: psycopg.Connection | None = None
         while not self._threads_stop.wait(self._heartbeat_every):
             try:
-                if conn is None or conn.broken or conn.closed:
+                if conn is not None and not db.alive(conn):
+                    conn.close()
+                    conn = None
+                if conn is None:
                     conn = self._reconnect("heartbeat", self._threads_stop)
                     if conn is None:
                         break

@@ -234,3 +234,32 @@ def field_threads(n: int) -> list:
 
     with ThreadPoolExecutor(2) as pool:
         return list(pool.map(field_double, range(n)))
+
+
+# -- field failures (issue 9, items 7 and 8): workflow code that runs on after a step returned ----
+
+
+def run_event(phase: str) -> None:
+    """Write an event of the running workflow from its own code, outside any step."""
+    run = durable.execution.current_run()
+    _side().execute("insert into testapp.events (workflow_id, phase, pid) values (%s, %s, %s)",
+                    [run.workflow_id, phase, os.getpid()])
+
+
+def _times(phase: str) -> int:
+    """How many events of a phase the running workflow has written."""
+    run = durable.execution.current_run()
+    return _side().execute("select count(*) from testapp.events where workflow_id = %s"
+                           " and phase = %s", [run.workflow_id, phase]).fetchone()[0]
+
+
+@app.workflow(name="field_sleep_between", max_attempts=1)
+def field_sleep_between(seconds: float, wait_for_go: bool = False) -> list:
+    """send_welcome(); time.sleep(seconds); send_followup(): step 0 (field_note, or
+    field_prepare, which waits for the test's 'go', with wait_for_go), then the workflow's own
+    code sleeps (on its first execution only) after writing a 'sleeping' event, then step 1."""
+    first = field_prepare() if wait_for_go else field_note(0)
+    run_event("sleeping")
+    if _times("sleeping") == 1:
+        time.sleep(seconds)
+    return [first, field_note(1)]
