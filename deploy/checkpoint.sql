@@ -8,7 +8,7 @@
 -- whether to try again (and after what delay) or to record the error as the step's outcome.
 --
 -- A lease works only for the login whose worker holds it (DU015, see guards.sql): the insert
--- that matches the lease also matches the owner's worker row with session_user.
+-- that matches the lease also matches the row's owner_login with session_user.
 --
 -- Lock order: the workflow row (for share, in the insert of durable.record_step, or in
 -- durable.fence), then the steps key, then errors.
@@ -50,8 +50,7 @@ begin
   select w.id, p_step_id, p_name, v_output, v_error, w.attempt, w.lease, p_started_at, p_now
     from durable.workflows w
    where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
-     and exists (select 1 from durable.workers k
-                  where k.id = w.owner and (k.login = session_user or k.login is null))
+     and (w.owner_login = session_user or w.owner_login is null)
      for share
   on conflict do nothing
   returning s.attempt into attempt;
@@ -156,8 +155,7 @@ begin
            p_started_at, v_now
       from durable.workflows w
      where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
-       and exists (select 1 from durable.workers k
-                    where k.id = w.owner and (k.login = session_user or k.login is null))
+       and (w.owner_login = session_user or w.owner_login is null)
        for share
     on conflict do nothing
     returning s.attempt into v_attempt;

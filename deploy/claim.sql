@@ -101,6 +101,10 @@ declare
   v_login text;
   v_dead text[];
   v_limited boolean;
+  v_names text[];
+  v_version text;
+  v_idle text[];
+  v_max_lost integer;
   v_left integer := p_max;
   v_limit integer;
   v_got integer;
@@ -121,8 +125,10 @@ begin
            array(select d.id from durable.workers d
                   where d.expires_at < v_now and d.id <> p_worker),  -- (it is back)
            exists (select 1 from durable.queues q
-                    where q.name = any (p_queues) and q.concurrency is not null)
-      into v_timeout, v_max, v_heartbeat, v_current, v_login, v_dead, v_limited
+                    where q.name = any (p_queues) and q.concurrency is not null),
+           k.workflow_names, k.version, k.idle_queues, s.max_lost_leases
+      into v_timeout, v_max, v_heartbeat, v_current, v_login, v_dead, v_limited,
+           v_names, v_version, v_idle, v_max_lost
       from durable.settings s
       left join durable.workers k on k.id = p_worker;
     if v_heartbeat is null or v_heartbeat < v_now - v_timeout / 10
@@ -149,10 +155,9 @@ begin
     end if;
     update durable.workflows w
        set status = 'succeeded', output = coalesce(p_output, 'null'), error = null,
-           owner = null, lease = null, finished_at = v_now
+           owner = null, owner_login = null, lease = null, finished_at = v_now
      where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
-       and exists (select 1 from durable.workers k
-                    where k.id = w.owner and (k.login = session_user or k.login is null));
+       and (w.owner_login = session_user or w.owner_login is null);
     if not found then
       -- raises DU010, DU003, DU002, DU001 or DU015, whichever applies
       perform durable.fence(p_workflow_id, p_lease);
@@ -175,8 +180,45 @@ begin
     end if;
     continue when v_queue.paused or v_left = 0;
 
-    -- 4a. reclaim the workflows of workers whose heartbeat expired
+    -- 4a. reclaim the workflows of workers whose heartbeat expired (of the names and version
+    -- this worker runs): each has lost a lease; one that has now lost as many as its bound
+    -- (crash_limit.sql) fails instead, with an error that says so and at which step
     if cardinality(v_dead) > 0 then
+      with lost as materialized (
+        select w.id, w.attempt, w.lost_leases + 1 as lost,
+               (select coalesce(max(s.step_id) + 1, 0) from durable.steps s
+                 where s.workflow_id = w.id) as step,
+               (select s.name from durable.steps s where s.workflow_id = w.id
+                 order by s.step_id desc limit 1) as after
+          from durable.workflows w
+         where w.queue = v_queue.name
+           and w.status = 'running'
+           and w.owner = any (v_dead)
+           and (v_names is null or w.name = any (v_names))
+           and (w.version is null or w.version = v_version)
+           and w.lost_leases + 1 >= coalesce(w.max_lost_leases, v_max_lost)
+           for update of w skip locked
+      ),
+      failed as (
+        update durable.workflows w
+           set status = 'failed', owner = null, owner_login = null, lease = null,
+               finished_at = v_now, lost_leases = l.lost,
+               error = pg_catalog.jsonb_build_object(
+                 'type', 'WorkerLost',
+                 'message', pg_catalog.format(
+                   'the worker running it was lost %s times (the limit: enqueue''s '
+                   'max_lost_leases or durable.settings.max_lost_leases), the last time during '
+                   'step %s%s: a step that crashes its worker fails the workflow instead of '
+                   'looping', l.lost, l.step,
+                   coalesce(pg_catalog.format(' (after step %s, %s)', l.step - 1, l.after), '')),
+                 'step', l.step, 'lost_leases', l.lost)
+          from lost l
+         where w.id = l.id
+        returning w.id, w.attempt, w.name, w.error
+      )
+      insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
+      select f.id, null, f.name, f.attempt, f.error, v_now from failed f;
+
       return query
       with picked as materialized (
         select w.id
@@ -184,12 +226,15 @@ begin
          where w.queue = v_queue.name
            and w.status = 'running'
            and w.owner = any (v_dead)
+           and (v_names is null or w.name = any (v_names))
+           and (w.version is null or w.version = v_version)
          limit v_left
            for update of w skip locked
       )
       update durable.workflows w
-         set owner = p_worker, lease = nextval('durable.lease_seq'), claims = w.claims + 1,
-             claimed_at = v_now
+         set owner = p_worker, owner_login = session_user, lease = nextval('durable.lease_seq'),
+             claims = w.claims + 1, claimed_at = v_now, lost_leases = w.lost_leases + 1,
+             version = coalesce(w.version, v_version)
         from picked p
        where w.id = p.id
       returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
@@ -214,13 +259,16 @@ begin
        where w.queue = v_queue.name
          and w.status in ('pending', 'waiting')
          and w.run_at <= v_now
-       order by w.priority desc, w.run_at
+         and (v_names is null or w.name = any (v_names))
+         and (w.version is null or w.version = v_version)
+       order by w.priority desc, w.run_at, w.seq
        limit v_limit
          for update skip locked
     )
     update durable.workflows w
-       set status = 'running', owner = p_worker, lease = nextval('durable.lease_seq'),
-           claims = w.claims + 1, claimed_at = v_now
+       set status = 'running', owner = p_worker, owner_login = session_user,
+           lease = nextval('durable.lease_seq'), claims = w.claims + 1, claimed_at = v_now,
+           started_at = coalesce(w.started_at, v_now), version = coalesce(w.version, v_version)
       from picked p
      where w.id = p.id
     -- a workflow claimed for the first time has recorded nothing (steps need a lease)
@@ -229,6 +277,19 @@ begin
     get diagnostics v_got = row_count;
     v_left := v_left - v_got;
   end loop;
+
+  -- 5. a claim that found nothing marks the worker as waiting on these queues (the notify
+  -- triggers wake only such workers, idle_workers.sql); one that found work clears the mark.
+  -- Written only when it changes.
+  if p_max > 0 then
+    if v_left = p_max then
+      if v_idle is distinct from p_queues then
+        update durable.workers k set idle_queues = p_queues where k.id = p_worker;
+      end if;
+    elsif v_idle is not null then
+      update durable.workers k set idle_queues = null where k.id = p_worker;
+    end if;
+  end if;
 end
 $$;
 comment on function durable.take_work(text, text[], integer, interval, boolean, text, bigint, jsonb, integer, text, jsonb, timestamptz) is

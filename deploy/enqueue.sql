@@ -14,7 +14,11 @@
 begin;
 set local role :"durable_admin";
 
-create or replace function durable.check_enqueue(
+-- v0.2.0 adds p_max_lost_leases: the v0.1.0 signatures go (privileges grants the new ones)
+drop function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval);
+drop function durable.check_enqueue(text, jsonb, text, text, timestamptz, interval, integer, interval, interval);
+
+create function durable.check_enqueue(
   p_name text,
   p_input jsonb,
   p_queue text,
@@ -23,7 +27,8 @@ create or replace function durable.check_enqueue(
   p_delay interval,
   p_max_attempts integer,
   p_backoff_base interval,
-  p_backoff_max interval
+  p_backoff_max interval,
+  p_max_lost_leases integer
 )
 returns void
 language plpgsql
@@ -62,25 +67,31 @@ begin
     raise exception 'pass run_at or delay, not both'
       using errcode = 'DU011';
   end if;
+  if p_max_lost_leases not between 1 and 1000 then
+    raise exception 'max_lost_leases must be between 1 and 1000, got %', p_max_lost_leases
+      using errcode = 'DU011',
+            hint = 'Leave it null for durable.settings.max_lost_leases (default 3).';
+  end if;
   perform durable.check_retry_policy(p_max_attempts, p_backoff_base, p_backoff_max);
   perform durable.check_payload(p_input, 'input');
 end
 $$;
-comment on function durable.check_enqueue(text, jsonb, text, text, timestamptz, interval, integer, interval, interval) is
+comment on function durable.check_enqueue(text, jsonb, text, text, timestamptz, interval, integer, interval, interval, integer) is
   'The argument checks of durable.enqueue and durable.enqueue_batch: raises DU004, DU008, DU010 '
   'or DU011 on bad input. Internal.';
 
-create or replace function durable.enqueue(
+create function durable.enqueue(
   p_name text,
   p_input jsonb default 'null',
-  p_queue text default 'default',
+  p_queue text default null,
   p_workflow_id text default null,
   p_priority integer default 0,
   p_run_at timestamptz default null,
   p_delay interval default null,
-  p_max_attempts integer default 3,
-  p_backoff_base interval default interval '1 second',
-  p_backoff_max interval default interval '1 hour'
+  p_max_attempts integer default null,
+  p_backoff_base interval default null,
+  p_backoff_max interval default null,
+  p_max_lost_leases integer default null
 )
 returns table (workflow_id text, created boolean)
 language plpgsql
@@ -91,15 +102,32 @@ declare
   v_now timestamptz := durable.now();
   v_id text := coalesce(p_workflow_id, pg_catalog.gen_random_uuid()::text);
   v_existing text;
+  v_queue text := p_queue;
+  v_max_attempts integer := p_max_attempts;
+  v_backoff_base interval := p_backoff_base;
+  v_backoff_max interval := p_backoff_max;
+  v_max_lost integer := p_max_lost_leases;
 begin
-  perform durable.check_enqueue(p_name, p_input, p_queue, p_workflow_id, p_run_at, p_delay,
-                                p_max_attempts, p_backoff_base, p_backoff_max);
+  -- what the caller left out: the defaults the workflow's code declared (durable.register),
+  -- else the built-in ones
+  if p_queue is null or p_max_attempts is null or p_backoff_base is null
+     or p_backoff_max is null or p_max_lost_leases is null then
+    select coalesce(p_queue, t.queue, 'default'), coalesce(p_max_attempts, t.max_attempts, 3),
+           coalesce(p_backoff_base, t.backoff_base, interval '1 second'),
+           coalesce(p_backoff_max, t.backoff_max, interval '1 hour'),
+           coalesce(p_max_lost_leases, t.max_lost_leases)
+      into v_queue, v_max_attempts, v_backoff_base, v_backoff_max, v_max_lost
+      from (select 1) one
+      left join durable.workflow_types t on t.name = p_name;
+  end if;
+  perform durable.check_enqueue(p_name, p_input, v_queue, p_workflow_id, p_run_at, p_delay,
+                                v_max_attempts, v_backoff_base, v_backoff_max, v_max_lost);
   insert into durable.workflows as w
-         (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max, input,
-          created_at)
-  values (v_id, p_name, p_queue, coalesce(p_priority, 0),
-          coalesce(p_run_at, v_now + coalesce(p_delay, interval '0')), p_max_attempts,
-          p_backoff_base, p_backoff_max, coalesce(p_input, 'null'), v_now)
+         (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
+          max_lost_leases, input, created_at)
+  values (v_id, p_name, v_queue, coalesce(p_priority, 0),
+          coalesce(p_run_at, v_now + coalesce(p_delay, interval '0')), v_max_attempts,
+          v_backoff_base, v_backoff_max, v_max_lost, coalesce(p_input, 'null'), v_now)
   on conflict (id) do nothing;
   if found then
     return query select v_id, true;
@@ -113,35 +141,46 @@ begin
   return query select v_id, false;
 end
 $$;
-comment on function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval) is
+comment on function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer) is
   'Starts workflow p_name with p_input on p_queue, runnable at p_run_at or after p_delay (now by '
-  'default); higher p_priority is claimed first. With p_workflow_id it is idempotent: the same '
-  'id again returns created = false and writes nothing. A failed attempt is retried up to '
-  'p_max_attempts in all, after durable.backoff(attempt, p_backoff_base, p_backoff_max). '
+  'default); higher p_priority is claimed first, then the earlier run_at, then the earlier '
+  'enqueued. With p_workflow_id it is idempotent: the same id again returns created = false and '
+  'writes nothing. A failed attempt is retried up to p_max_attempts in all, after '
+  'durable.backoff(attempt, p_backoff_base, p_backoff_max). A workflow whose worker is lost '
+  'p_max_lost_leases times (1..1000; null: durable.settings.max_lost_leases) fails. Arguments '
+  'left null take the defaults the workflow''s workers registered (durable.workflow_types), else '
+  'queue default, 3 attempts, backoff 1 second to 1 hour. '
   'Errors: DU004 unknown queue, DU006 id used by another name, DU008 input too large, '
   'DU010 missing name, DU011 bad number.';
 
-create or replace function durable.parse_batch(p_workflows jsonb)
+-- v0.2.0: max_lost_leases, and the registered defaults (durable.workflow_types)
+drop function durable.parse_batch(jsonb);
+create function durable.parse_batch(p_workflows jsonb)
 returns table (
   n bigint, id text, name text, input jsonb, queue text, workflow_id text, priority integer,
   run_at timestamptz, delay interval, max_attempts integer, backoff_base interval,
-  backoff_max interval
+  backoff_max interval, max_lost_leases integer
 )
 language sql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
   select e.n, coalesce(r.workflow_id, pg_catalog.gen_random_uuid()::text), r.name,
-         coalesce(r.input, 'null'), coalesce(r.queue, 'default'), r.workflow_id,
-         coalesce(r.priority, 0), r.run_at, r.delay, coalesce(r.max_attempts, 3),
-         coalesce(r.backoff_base, interval '1 second'), coalesce(r.backoff_max, interval '1 hour')
-    from pg_catalog.jsonb_array_elements(p_workflows) with ordinality as e(item, n),
-         pg_catalog.jsonb_to_record(e.item) as r(name text, input jsonb, queue text,
+         coalesce(r.input, 'null'), coalesce(r.queue, t.queue, 'default'), r.workflow_id,
+         coalesce(r.priority, 0), r.run_at, r.delay, coalesce(r.max_attempts, t.max_attempts, 3),
+         coalesce(r.backoff_base, t.backoff_base, interval '1 second'),
+         coalesce(r.backoff_max, t.backoff_max, interval '1 hour'),
+         coalesce(r.max_lost_leases, t.max_lost_leases)
+    from pg_catalog.jsonb_array_elements(p_workflows) with ordinality as e(item, n)
+   cross join pg_catalog.jsonb_to_record(e.item) as r(name text, input jsonb, queue text,
            workflow_id text, priority integer, run_at timestamptz, delay interval,
-           max_attempts integer, backoff_base interval, backoff_max interval)
+           max_attempts integer, backoff_base interval, backoff_max interval,
+           max_lost_leases integer)
+    left join durable.workflow_types t on t.name = r.name
 $$;
 comment on function durable.parse_batch(jsonb) is
-  'The rows of an enqueue_batch argument with defaults filled in. Internal.';
+  'The rows of an enqueue_batch argument with defaults filled in (those the workflow''s workers '
+  'registered, else the built-in ones). Internal.';
 
 create or replace function durable.enqueue_batch(p_workflows jsonb)
 returns table (workflow_id text, created boolean)
@@ -163,7 +202,8 @@ begin
     from pg_catalog.jsonb_array_elements(p_workflows) with ordinality as e(item, n)
    where pg_catalog.jsonb_typeof(e.item) <> 'object'
       or (e.item - array['name', 'input', 'queue', 'workflow_id', 'priority', 'run_at', 'delay',
-                         'max_attempts', 'backoff_base', 'backoff_max']) <> '{}'::jsonb
+                         'max_attempts', 'backoff_base', 'backoff_max', 'max_lost_leases'])
+         <> '{}'::jsonb
    order by e.n
    limit 1;
   if found then
@@ -171,11 +211,11 @@ begin
         left(v_bad.item::text, 200)
       using errcode = 'DU012',
             hint = 'Keys: name, input, queue, workflow_id, priority, run_at, delay, '
-                   'max_attempts, backoff_base, backoff_max.';
+                   'max_attempts, backoff_base, backoff_max, max_lost_leases.';
   end if;
 
   perform durable.check_enqueue(b.name, b.input, b.queue, b.workflow_id, b.run_at, b.delay,
-                                b.max_attempts, b.backoff_base, b.backoff_max)
+                                b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases)
      from durable.parse_batch(p_workflows) b
     order by b.n;
 
@@ -201,14 +241,16 @@ begin
 
   return query
   with b as materialized (
-    select * from durable.parse_batch(p_workflows)
+    -- seq in the batch's order (first in, first out), taken before the insert sorts by id
+    select p.*, pg_catalog.nextval('durable.workflow_seq') as seq
+      from (select * from durable.parse_batch(p_workflows) order by 1) p
   ),
   inserted as (
     insert into durable.workflows as w
-           (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max, input,
-            created_at)
+           (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
+            max_lost_leases, input, created_at, seq)
     select b.id, b.name, b.queue, b.priority, coalesce(b.run_at, v_now + coalesce(b.delay, interval '0')),
-           b.max_attempts, b.backoff_base, b.backoff_max, b.input, v_now
+           b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases, b.input, v_now, b.seq
       from b
      order by b.id
     on conflict (id) do nothing
@@ -225,7 +267,8 @@ $$;
 comment on function durable.enqueue_batch(jsonb) is
   'Enqueues a JSON array of workflows in one call and one statement: each item is an object '
   'with the keys of durable.enqueue (name, input, queue, workflow_id, priority, run_at, delay, '
-  'max_attempts, backoff_base, backoff_max). Returns one row per item, in order. Every item is '
+  'max_attempts, backoff_base, backoff_max, max_lost_leases). Returns one row per item, in '
+  'order; items of equal priority and run time are claimed in the batch''s order. Every item is '
   'checked before anything is written. Errors: those of durable.enqueue, and DU012 when the '
   'batch is not an array of objects with known keys.';
 

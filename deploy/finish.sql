@@ -15,7 +15,7 @@
 -- the workflow and claims the slot's next one, in one statement and one commit.
 --
 -- A lease works only for the login whose worker holds it (DU015, see guards.sql): the
--- statements that match the leases also match the owner's worker row with session_user. A
+-- statements that match the leases also match the row's owner_login with session_user. A
 -- batch with another login's current lease in it is refused whole.
 --
 -- Lock order: the worker (complete_and_claim: its advisory lock, as in durable.claim), the
@@ -73,8 +73,7 @@ declare
   v_mine boolean;
 begin
   select w.status, w.lease,
-         exists (select 1 from durable.workers k
-                  where k.id = w.owner and (k.login = session_user or k.login is null))
+         (w.owner_login = session_user or w.owner_login is null)
     into v_status, v_lease, v_mine
     from durable.workflows w
    where w.id = p_workflow_id;
@@ -119,15 +118,14 @@ begin
   locked as materialized (
     select w.id from durable.workflows w join items i on w.id = i.id
      where w.lease = i.lease and w.status = 'running'
-       and exists (select 1 from durable.workers k
-                    where k.id = w.owner and (k.login = session_user or k.login is null))
+       and (w.owner_login = session_user or w.owner_login is null)
      order by w.id
        for no key update of w
   ),
   done as (
     update durable.workflows w
        set status = 'succeeded', output = coalesce(i.output, 'null'), error = null,
-           owner = null, lease = null, finished_at = v_now
+           owner = null, owner_login = null, lease = null, finished_at = v_now
       from items i, locked l
      where l.id = w.id and w.id = i.id and w.lease = i.lease and w.status = 'running'
     returning w.id
@@ -179,8 +177,7 @@ begin
     select w.id, i.error, i.retryable and w.attempt < w.max_attempts as retry
       from durable.workflows w join items i on w.id = i.id
      where w.lease = i.lease and w.status = 'running'
-       and exists (select 1 from durable.workers k
-                    where k.id = w.owner and (k.login = session_user or k.login is null))
+       and (w.owner_login = session_user or w.owner_login is null)
      order by w.id
        for no key update of w
   ),
@@ -192,7 +189,7 @@ begin
                          then v_now + durable.backoff(w.attempt, w.backoff_base, w.backoff_max)
                          else w.run_at end,
            finished_at = case when l.retry then null else v_now end,
-           error = l.error, owner = null, lease = null
+           error = l.error, owner = null, owner_login = null, lease = null
       from locked l
      where w.id = l.id
     returning w.id, w.status, w.run_at, w.error,

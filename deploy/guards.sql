@@ -8,11 +8,11 @@
 --
 -- They are internal: only durable_admin (and so the SECURITY DEFINER functions) may call them.
 --
--- A lease works only for the login (session_user) whose worker holds it: every function acting
--- by lease matches, in the statement that matches the lease, the owner's row in
--- durable.workers with the caller's login (a worker registered before v0.2.0 has none yet and
--- is accepted until a login adopts it), and durable.fence says DU015 when that was what
--- failed. No message shows a lease but the one the caller passed.
+-- A lease works only for the login (session_user) whose worker holds it: the claim writes that
+-- login on the workflow row (durable.workflows.owner_login), and every function acting by lease
+-- matches it with session_user in the statement that matches the lease (a workflow claimed
+-- before v0.2.0 has none, and is accepted until its worker is adopted); durable.fence says
+-- DU015 when that was what failed. No message shows a lease but the one the caller passed.
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -39,8 +39,7 @@ begin
   -- for share: a claim (for update skip locked) skips this row until we commit, and a claim
   -- that committed first is seen here, so a stale token can never write.
   select w.status, w.lease, w.attempt,
-         exists (select 1 from durable.workers k
-                  where k.id = w.owner and (k.login = session_user or k.login is null))
+         (w.owner_login = session_user or w.owner_login is null)
     into v_status, v_lease, v_attempt, v_mine
     from durable.workflows w
    where w.id = p_workflow_id

@@ -27,7 +27,8 @@ begin
     select p.oid::regprocedure from pg_catalog.pg_proc p
      where p.pronamespace = 'durable'::regnamespace
        and p.proname in ('claim', 'checkpoint', 'step_failed', 'complete', 'complete_batch',
-                         'complete_and_claim', 'fail', 'fail_batch', 'heartbeat', 'release')
+                         'complete_and_claim', 'fail', 'fail_batch', 'heartbeat', 'release',
+                         'register')
   loop
     execute pg_catalog.format('alter function %s set lock_timeout = %L', v_function, '2s');
   end loop;

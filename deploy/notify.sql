@@ -1,4 +1,5 @@
--- notify: wake sleeping workers when work becomes runnable.
+-- notify (v0.2.0: only queues a live worker is idle on, see idle_workers.sql): wake sleeping
+-- workers when work becomes runnable.
 --
 -- One NOTIFY on channel durable_runnable, payload the queue name, per statement and queue that
 -- inserts runnable workflows, and per queue when an update makes a workflow pending again
@@ -22,23 +23,32 @@ as $$
 declare
   v_now timestamptz := durable.now();
 begin
+  -- only where a live worker waits on the queue (its last claim there found nothing): a busy
+  -- worker claims again by itself, and every notifying commit takes a server-wide lock
   perform pg_catalog.pg_notify('durable_runnable', q.queue)
      from (select distinct n.queue from new_rows n
-            where n.status = 'pending' and n.run_at <= v_now) q;
+            where n.status = 'pending' and n.run_at <= v_now) q
+    where exists (select 1 from durable.workers k
+                   where k.idle_queues @> array[q.queue] and k.expires_at >= v_now);
   return null;
 end
 $$;
 comment on function durable.notify_inserted() is
   'Trigger function: one NOTIFY durable_runnable per queue that an insert statement made '
-  'runnable work in; the payload is the queue name.';
+  'runnable work in and that a live worker is idle on (durable.workers.idle_queues); the '
+  'payload is the queue name.';
 
 create or replace function durable.notify_pending()
 returns trigger
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+  v_now timestamptz := durable.now();
 begin
-  if new.run_at <= durable.now() then
+  if new.run_at <= v_now
+     and exists (select 1 from durable.workers k
+                  where k.idle_queues @> array[new.queue] and k.expires_at >= v_now) then
     perform pg_catalog.pg_notify('durable_runnable', new.queue);
   end if;
   return null;
@@ -46,7 +56,7 @@ end
 $$;
 comment on function durable.notify_pending() is
   'Trigger function: NOTIFY durable_runnable with the queue name when an update makes a '
-  'workflow pending and runnable now.';
+  'workflow pending and runnable now and a live worker is idle on its queue.';
 
 create or replace trigger workflows_notify_insert
   after insert on durable.workflows

@@ -4,7 +4,7 @@
 -- (so a deploy with another role_prefix leaves the default roles nothing here, and a grant
 -- removed from this file is removed from the database); then, per role of the prefix:
 --   <prefix>_worker          claim, checkpoint, step_failed, complete(_batch, _and_claim),
---                            fail(_batch), heartbeat, release, result; every view
+--                            fail(_batch), heartbeat, release, register, result; every view
 --   <prefix>_client          enqueue(_batch), result, cancel, retry; every view
 --   <prefix>_observer        the views without payloads: runs_meta, run_steps_meta,
 --                            run_errors_meta, timeline_meta, queue_stats, worker_status
@@ -83,11 +83,12 @@ grant execute on function
   durable.fail_batch(text[], bigint[], jsonb[], boolean[]),
   durable.heartbeat(text, interval),
   durable.release(text, text[]),
+  durable.register(text, jsonb, text, interval),
   durable.result(text)
   to :"durable_worker";
 
 grant execute on function
-  durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval),
+  durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer),
   durable.enqueue_batch(jsonb),
   durable.result(text),
   durable.cancel(text),

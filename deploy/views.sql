@@ -12,13 +12,17 @@
 begin;
 set local role :"durable_admin";
 
+-- v0.2.0: duration runs from the first claim (started_at), not from the enqueue, so a delay is
+-- not counted; new columns at the end: started_at, version, lost_leases
 create or replace view durable.runs as
 select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w.run_at,
        w.owner, w.claims, w.input, w.output, w.error, w.created_at, w.claimed_at, w.finished_at,
-       w.finished_at - w.created_at as duration
+       w.finished_at - w.started_at as duration, w.started_at, w.version, w.lost_leases
   from durable.workflows w;
 comment on view durable.runs is
-  'One row per workflow run: status, attempts, input, output or last error, timestamps.';
+  'One row per workflow run: status, attempts, input, output or last error, timestamps '
+  '(run_at: when a pending run may start; started_at: its first claim; duration: from then to '
+  'finished_at), the code version it is pinned to, and how many times its worker was lost.';
 
 create or replace view durable.run_steps as
 select s.workflow_id, s.step_id, s.name, s.output, s.error, s.attempt, s.started_at,
@@ -88,7 +92,8 @@ comment on view durable.worker_status is
 create or replace view durable.runs_meta as
 select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w.run_at,
        w.owner, w.claims, w.error ->> 'type' as error_type, w.created_at, w.claimed_at,
-       w.finished_at, w.finished_at - w.created_at as duration
+       w.finished_at, w.finished_at - w.started_at as duration, w.started_at, w.version,
+       w.lost_leases
   from durable.workflows w;
 comment on view durable.runs_meta is
   'durable.runs without input, output and error (error_type is kept): for the observer role.';

@@ -17,8 +17,9 @@
 -- A worker id belongs to the login (session_user) that registered it (durable.workers.login):
 -- registering, heartbeating and releasing under it from another login raise DU015, and so does
 -- using the lease of a workflow it holds (see guards.sql). A row without a login (registered
--- before v0.2.0) is adopted by the first login that claims or heartbeats under its id. Lease
--- timeouts are at most durable.settings.max_lease_timeout (DU011 otherwise).
+-- before v0.2.0) is adopted, with its running workflows, by the first login that claims or
+-- heartbeats under its id. Lease timeouts are at most durable.settings.max_lease_timeout (DU011
+-- otherwise).
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -100,6 +101,9 @@ begin
     if not found then
       perform durable.refuse_worker(p_worker);
     end if;
+    if v_heartbeat is not null and v_login is null then
+      perform durable.adopt_workflows(p_worker);
+    end if;
   elsif v_heartbeat < p_now - v_timeout / 10 or v_current <> v_timeout then
     update durable.workers k
        set heartbeat_at = p_now, lease_timeout = v_timeout, expires_at = p_now + v_timeout
@@ -128,6 +132,23 @@ end
 $$;
 comment on function durable.refuse_worker(text) is
   'Raises DU015: worker id p_worker belongs to another login. Internal.';
+
+create or replace function durable.adopt_workflows(p_worker text)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  -- the workflows a worker registered before v0.2.0 claimed (owner_login null) become the
+  -- adopting login's, so that other logins can no longer use their leases
+  update durable.workflows w
+     set owner_login = session_user
+   where w.owner = p_worker and w.status = 'running' and w.owner_login is null;
+end
+$$;
+comment on function durable.adopt_workflows(text) is
+  'Gives the running workflows of worker p_worker that have no owner_login (claimed before '
+  'v0.2.0) to the calling login, which has just adopted the worker. Internal.';
 
 create or replace function durable.heartbeat(p_worker text, p_lease_timeout interval default null)
 returns table (workflow_id text, lease bigint)
@@ -205,6 +226,7 @@ begin
     if not found then
       perform durable.refuse_worker(p_worker);
     end if;
+    perform durable.adopt_workflows(p_worker);
   end if;
   with locked as materialized (
     select k.id from durable.workflows k
@@ -215,7 +237,7 @@ begin
        for no key update
   )
   update durable.workflows w
-     set status = 'pending', owner = null, lease = null, run_at = v_now
+     set status = 'pending', owner = null, owner_login = null, lease = null, run_at = v_now
     from locked l
    where w.id = l.id and w.owner = p_worker and w.status = 'running';
   get diagnostics v_count = row_count;

@@ -14,6 +14,11 @@
 begin;
 set local role :"durable_admin";
 
+-- the v0.2.0 signatures (p_max_lost_leases) go; the v0.1.0 ones come back below
+drop function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer);
+drop function durable.check_enqueue(text, jsonb, text, text, timestamptz, interval, integer, interval, interval, integer);
+drop function durable.parse_batch(jsonb);
+
 create or replace function durable.check_enqueue(
   p_name text,
   p_input jsonb,
@@ -228,5 +233,10 @@ comment on function durable.enqueue_batch(jsonb) is
   'max_attempts, backoff_base, backoff_max). Returns one row per item, in order. Every item is '
   'checked before anything is written. Errors: those of durable.enqueue, and DU012 when the '
   'batch is not an array of objects with known keys.';
+
+-- (revert/privileges.sql, which ran before this, could not grant a function that did not exist)
+grant execute on function
+  durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval)
+  to durable_client;
 
 commit;

@@ -50,7 +50,7 @@ grant execute on function
   to durable_worker;
 
 grant execute on function
-  durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval),
+  -- (durable.enqueue: revert/enqueue.sql grants the v0.1.0 signature when it recreates it)
   durable.enqueue_batch(jsonb),
   durable.result(text),
   durable.cancel(text),

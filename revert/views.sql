@@ -13,13 +13,17 @@ drop view durable.runs_meta, durable.run_steps_meta, durable.run_errors_meta,
   durable.timeline_meta;
 set local role :"durable_admin";
 
-create or replace view durable.runs as
+-- v0.2.0 added columns to runs: drop it (runs_meta is dropped above) and recreate it with its
+-- v0.1.0 grants
+drop view durable.runs;
+create view durable.runs as
 select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w.run_at,
        w.owner, w.claims, w.input, w.output, w.error, w.created_at, w.claimed_at, w.finished_at,
        w.finished_at - w.created_at as duration
   from durable.workflows w;
 comment on view durable.runs is
   'One row per workflow run: status, attempts, input, output or last error, timestamps.';
+grant select on durable.runs to durable_observer, durable_worker, durable_client;
 
 create or replace view durable.run_steps as
 select s.workflow_id, s.step_id, s.name, s.output, s.error, s.attempt, s.started_at,

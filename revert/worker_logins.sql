@@ -1,4 +1,4 @@
--- worker_logins reverted: workers have no login again.
+-- worker_logins reverted: workers and workflows have no login again.
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -7,6 +7,7 @@
 begin;
 set local role :"durable_admin";
 
+alter table durable.workflows drop column owner_login;
 alter table durable.workers drop column login;
 
 commit;

@@ -23,6 +23,7 @@ set local role :"durable_admin";
 
 -- added in v0.2.0 (worker ids belong to logins)
 drop function durable.refuse_worker(text);
+drop function durable.adopt_workflows(text);
 
 create or replace function durable.worker_lock_key(p_worker text)
 returns bigint

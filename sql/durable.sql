@@ -2150,8 +2150,14 @@ reset role;
 -- functions of `workers`, `claim`, `checkpoint`, `finish` and `guards` refuse calls for that
 -- worker, and calls with the leases of its workflows, from any other login (DU015).
 --
--- Rows registered before this change have no login: the first login that claims or heartbeats
--- under such an id adopts it (until then, its leases work as they did in v0.1.0).
+-- Checking a lease against the workers table would cost every checkpoint an index scan of
+-- another relation (about 4% more server instructions per 3-step workflow), so a claim also
+-- writes the login on the workflow row, durable.workflows.owner_login, where the statement that
+-- matches the lease reads it for nothing.
+--
+-- Rows registered (and workflows claimed) before this change have no login: the first login
+-- that claims or heartbeats under such a worker id adopts the worker and its running workflows
+-- (until then, their leases work as they did in v0.1.0).
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -2164,6 +2170,12 @@ comment on column durable.workers.login is
   'The login (session_user) that registered the worker: only that login may claim, heartbeat '
   'or release under this id, or use the leases of the workflows the worker holds. Null for a '
   'worker registered before v0.2.0, until a login claims or heartbeats under its id and adopts it.';
+
+alter table durable.workflows add column owner_login text;
+comment on column durable.workflows.owner_login is
+  'While running: the login of the worker that holds the lease (durable.workers.login of owner), '
+  'written by the claim; only that login may use the lease. Null for a workflow claimed before '
+  'v0.2.0 until its worker is adopted. Not meaningful in other statuses.';
 
 reset role;
 
@@ -2214,6 +2226,181 @@ update durable.workers k
        expires_at = least(k.expires_at, k.heartbeat_at + s.max_lease_timeout)
   from durable.settings s
  where k.lease_timeout > s.max_lease_timeout;
+
+reset role;
+
+-- change: crash_limit
+-- crash_limit: a workflow whose worker keeps dying with it fails instead of looping forever.
+--
+-- A step that kills its own worker process (a segfault, an OOM kill) was reclaimed and run
+-- again after every restart, without end: a lost lease is not a failed attempt. Now every
+-- reclaim of a dead worker's workflow counts one lost lease (durable.workflows.lost_leases);
+-- when a workflow has lost max_lost_leases (its own, from enqueue, else
+-- durable.settings.max_lost_leases, default 3), the next reclaim fails it for good with an
+-- error that says so and at which step (the claim, deploy/claim.sql).
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+set local role :"durable_admin";
+
+alter table durable.settings
+  add column max_lost_leases integer not null default 3,
+  add constraint settings_max_lost_leases_range check (max_lost_leases between 1 and 1000);
+comment on column durable.settings.max_lost_leases is
+  'How many times a workflow may lose its worker (heartbeat expired, the workflow reclaimed) '
+  'before the next reclaim fails it instead of running it again: a crash loop. Default 3, '
+  'between 1 and 1000; enqueue''s p_max_lost_leases overrides it per workflow.';
+
+-- both without a rewrite of the table (a constant default)
+alter table durable.workflows
+  add column lost_leases integer not null default 0,
+  add column max_lost_leases integer,
+  add constraint workflows_lost_leases check (lost_leases >= 0),
+  add constraint workflows_max_lost_leases check (max_lost_leases between 1 and 1000);
+comment on column durable.workflows.lost_leases is
+  'How many times the workflow was reclaimed from a worker whose heartbeat expired.';
+comment on column durable.workflows.max_lost_leases is
+  'The workflow''s own bound on lost_leases (enqueue''s p_max_lost_leases); null: '
+  'durable.settings.max_lost_leases.';
+
+reset role;
+
+-- change: app_versions
+-- app_versions: workers take only the workflows they have code for.
+--
+-- During a rolling deploy a worker of the old code claimed workflows it had no code for and
+-- failed them, and a workflow started under one version of its code and recovered by another
+-- failed with DU005 (nondeterminism), retried like a transient error. Now:
+--   * durable.register (deploy/workers.sql) records on the worker's row the workflow names it
+--     can run (workflow_names; null: any) and the version of its code (version; null: none);
+--   * a claim takes only workflows whose name the worker registered, and only those whose
+--     version is the worker's or not yet set; the first claim sets it (a run is pinned to the
+--     code version that first ran it, as DBOS recovers a workflow only on its own application
+--     version). Other workflows stay pending without using an attempt.
+--   * durable.workflow_types keeps each registered workflow's defaults (queue, retry policy,
+--     crash limit), which enqueue uses when a caller (psql, another language, the CLI) leaves
+--     them out.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+set local role :"durable_admin";
+
+alter table durable.workers
+  add column workflow_names text[],
+  add column version text,
+  add constraint workers_version_format check (length(version) between 1 and 200);
+comment on column durable.workers.workflow_names is
+  'The workflow names the worker has code for (durable.register); its claims take no other. '
+  'Null: any name (a worker that never registered, e.g. one driven from psql).';
+comment on column durable.workers.version is
+  'The version of the worker''s code (durable.register); its claims take only workflows of '
+  'that version or of none yet. Null: only workflows of no version.';
+
+alter table durable.workflows
+  add column version text,
+  add constraint workflows_version_format check (length(version) between 1 and 200);
+comment on column durable.workflows.version is
+  'The code version the workflow is pinned to: that of the worker that first claimed it. Only '
+  'workers of that version claim it again. Null until then (or when that worker had none).';
+
+create table durable.workflow_types (
+  name text primary key,
+  queue text not null,
+  max_attempts integer not null,
+  backoff_base interval not null,
+  backoff_max interval not null,
+  max_lost_leases integer,
+  version text,
+  worker text not null,
+  registered_at timestamptz not null,
+  constraint workflow_types_name_format check (length(name) between 1 and 200),
+  constraint workflow_types_attempts check (max_attempts >= 1),
+  constraint workflow_types_backoff
+    check (backoff_base > interval '0' and backoff_max >= backoff_base),
+  constraint workflow_types_max_lost_leases check (max_lost_leases between 1 and 1000)
+);
+comment on table durable.workflow_types is
+  'The workflows workers registered (durable.register), with the defaults their code declares: '
+  'enqueue uses them for the arguments a caller leaves out. The last registration wins.';
+
+reset role;
+
+-- change: fifo_order
+-- fifo_order: workflows of equal priority and run time are claimed first in, first out.
+--
+-- The items of one enqueue_batch share their run_at (the statement's time), and the claim's
+-- order (priority, run_at) left them in no set order. durable.workflows.seq is taken from a
+-- sequence at insert (enqueue_batch takes it in the batch's order) and ends the claim's order;
+-- the runnable index gets it as its last key, so the claim still reads the index in order.
+-- Rows from before this change have no seq and come after those with one (they also have an
+-- older run_at, which comes first). The index is rebuilt here: a short exclusive lock.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+set local role :"durable_admin";
+
+create sequence durable.workflow_seq as bigint;
+comment on sequence durable.workflow_seq is 'The order workflows were enqueued in.';
+alter table durable.workflows add column seq bigint;
+alter table durable.workflows alter column seq set default pg_catalog.nextval('durable.workflow_seq');
+comment on column durable.workflows.seq is
+  'The order the workflow was enqueued in: the claim''s last sort key, after priority and run_at.';
+
+drop index durable.workflows_runnable;
+create index workflows_runnable on durable.workflows (queue, priority desc, run_at, seq)
+  where status in ('pending', 'waiting');
+
+reset role;
+
+-- change: idle_workers
+-- idle_workers: wake-ups only when a worker waits for them.
+--
+-- Every notifying commit takes one lock for the whole server (PostgreSQL's async-notify
+-- queue), so single enqueues that each sent NOTIFY could not commit in parallel (16 clients:
+-- 320 enqueues/s with the wake-up, 1,243/s without; bench/enqueue_bench.sh). A worker that is
+-- busy does not need one: it claims again as soon as a slot frees. So a claim that finds
+-- nothing records the queues it asked for in durable.workers.idle_queues, a claim that finds
+-- work clears it, and the notify triggers (deploy/notify.sql) send NOTIFY only for a queue some
+-- live worker is idle on. Workers also poll, so a wake-up missed in the instant between a
+-- worker's empty claim and its mark delays work by at most one poll interval.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+set local role :"durable_admin";
+
+alter table durable.workers add column idle_queues text[];
+comment on column durable.workers.idle_queues is
+  'The queues of the worker''s last claim when it found nothing (it then waits for a NOTIFY or '
+  'its next poll); null once a claim of its finds work.';
+
+reset role;
+
+-- change: run_started
+-- run_started: when a workflow first started, so a run's duration does not include its delay.
+--
+-- durable.runs.duration was finished_at - created_at: a workflow enqueued with a one-hour delay
+-- that ran for a second showed an hour. durable.workflows.started_at is set by its first claim
+-- (deploy/claim.sql); the views show duration = finished_at - started_at.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+set local role :"durable_admin";
+
+alter table durable.workflows add column started_at timestamptz;
+comment on column durable.workflows.started_at is
+  'When the workflow was first claimed (its first attempt started); null until then.';
+-- rows from before: the best known, the last claim
+update durable.workflows set started_at = claimed_at where claimed_at is not null;
 
 reset role;
 
@@ -2325,7 +2512,8 @@ comment on trigger workflows_transition on durable.workflows is
 reset role;
 
 -- change: notify
--- notify: wake sleeping workers when work becomes runnable.
+-- notify (v0.2.0: only queues a live worker is idle on, see idle_workers.sql): wake sleeping
+-- workers when work becomes runnable.
 --
 -- One NOTIFY on channel durable_runnable, payload the queue name, per statement and queue that
 -- inserts runnable workflows, and per queue when an update makes a workflow pending again
@@ -2348,23 +2536,32 @@ as $$
 declare
   v_now timestamptz := durable.now();
 begin
+  -- only where a live worker waits on the queue (its last claim there found nothing): a busy
+  -- worker claims again by itself, and every notifying commit takes a server-wide lock
   perform pg_catalog.pg_notify('durable_runnable', q.queue)
      from (select distinct n.queue from new_rows n
-            where n.status = 'pending' and n.run_at <= v_now) q;
+            where n.status = 'pending' and n.run_at <= v_now) q
+    where exists (select 1 from durable.workers k
+                   where k.idle_queues @> array[q.queue] and k.expires_at >= v_now);
   return null;
 end
 $$;
 comment on function durable.notify_inserted() is
   'Trigger function: one NOTIFY durable_runnable per queue that an insert statement made '
-  'runnable work in; the payload is the queue name.';
+  'runnable work in and that a live worker is idle on (durable.workers.idle_queues); the '
+  'payload is the queue name.';
 
 create or replace function durable.notify_pending()
 returns trigger
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+  v_now timestamptz := durable.now();
 begin
-  if new.run_at <= durable.now() then
+  if new.run_at <= v_now
+     and exists (select 1 from durable.workers k
+                  where k.idle_queues @> array[new.queue] and k.expires_at >= v_now) then
     perform pg_catalog.pg_notify('durable_runnable', new.queue);
   end if;
   return null;
@@ -2372,7 +2569,7 @@ end
 $$;
 comment on function durable.notify_pending() is
   'Trigger function: NOTIFY durable_runnable with the queue name when an update makes a '
-  'workflow pending and runnable now.';
+  'workflow pending and runnable now and a live worker is idle on its queue.';
 
 create or replace trigger workflows_notify_insert
   after insert on durable.workflows
@@ -2403,11 +2600,11 @@ reset role;
 --
 -- They are internal: only durable_admin (and so the SECURITY DEFINER functions) may call them.
 --
--- A lease works only for the login (session_user) whose worker holds it: every function acting
--- by lease matches, in the statement that matches the lease, the owner's row in
--- durable.workers with the caller's login (a worker registered before v0.2.0 has none yet and
--- is accepted until a login adopts it), and durable.fence says DU015 when that was what
--- failed. No message shows a lease but the one the caller passed.
+-- A lease works only for the login (session_user) whose worker holds it: the claim writes that
+-- login on the workflow row (durable.workflows.owner_login), and every function acting by lease
+-- matches it with session_user in the statement that matches the lease (a workflow claimed
+-- before v0.2.0 has none, and is accepted until its worker is adopted); durable.fence says
+-- DU015 when that was what failed. No message shows a lease but the one the caller passed.
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -2433,8 +2630,7 @@ begin
   -- for share: a claim (for update skip locked) skips this row until we commit, and a claim
   -- that committed first is seen here, so a stale token can never write.
   select w.status, w.lease, w.attempt,
-         exists (select 1 from durable.workers k
-                  where k.id = w.owner and (k.login = session_user or k.login is null))
+         (w.owner_login = session_user or w.owner_login is null)
     into v_status, v_lease, v_attempt, v_mine
     from durable.workflows w
    where w.id = p_workflow_id
@@ -2559,7 +2755,11 @@ reset role;
 \set durable_admin :role_prefix '_admin'
 set local role :"durable_admin";
 
-create or replace function durable.check_enqueue(
+-- v0.2.0 adds p_max_lost_leases: the v0.1.0 signatures go (privileges grants the new ones)
+drop function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval);
+drop function durable.check_enqueue(text, jsonb, text, text, timestamptz, interval, integer, interval, interval);
+
+create function durable.check_enqueue(
   p_name text,
   p_input jsonb,
   p_queue text,
@@ -2568,7 +2768,8 @@ create or replace function durable.check_enqueue(
   p_delay interval,
   p_max_attempts integer,
   p_backoff_base interval,
-  p_backoff_max interval
+  p_backoff_max interval,
+  p_max_lost_leases integer
 )
 returns void
 language plpgsql
@@ -2607,25 +2808,31 @@ begin
     raise exception 'pass run_at or delay, not both'
       using errcode = 'DU011';
   end if;
+  if p_max_lost_leases not between 1 and 1000 then
+    raise exception 'max_lost_leases must be between 1 and 1000, got %', p_max_lost_leases
+      using errcode = 'DU011',
+            hint = 'Leave it null for durable.settings.max_lost_leases (default 3).';
+  end if;
   perform durable.check_retry_policy(p_max_attempts, p_backoff_base, p_backoff_max);
   perform durable.check_payload(p_input, 'input');
 end
 $$;
-comment on function durable.check_enqueue(text, jsonb, text, text, timestamptz, interval, integer, interval, interval) is
+comment on function durable.check_enqueue(text, jsonb, text, text, timestamptz, interval, integer, interval, interval, integer) is
   'The argument checks of durable.enqueue and durable.enqueue_batch: raises DU004, DU008, DU010 '
   'or DU011 on bad input. Internal.';
 
-create or replace function durable.enqueue(
+create function durable.enqueue(
   p_name text,
   p_input jsonb default 'null',
-  p_queue text default 'default',
+  p_queue text default null,
   p_workflow_id text default null,
   p_priority integer default 0,
   p_run_at timestamptz default null,
   p_delay interval default null,
-  p_max_attempts integer default 3,
-  p_backoff_base interval default interval '1 second',
-  p_backoff_max interval default interval '1 hour'
+  p_max_attempts integer default null,
+  p_backoff_base interval default null,
+  p_backoff_max interval default null,
+  p_max_lost_leases integer default null
 )
 returns table (workflow_id text, created boolean)
 language plpgsql
@@ -2636,15 +2843,32 @@ declare
   v_now timestamptz := durable.now();
   v_id text := coalesce(p_workflow_id, pg_catalog.gen_random_uuid()::text);
   v_existing text;
+  v_queue text := p_queue;
+  v_max_attempts integer := p_max_attempts;
+  v_backoff_base interval := p_backoff_base;
+  v_backoff_max interval := p_backoff_max;
+  v_max_lost integer := p_max_lost_leases;
 begin
-  perform durable.check_enqueue(p_name, p_input, p_queue, p_workflow_id, p_run_at, p_delay,
-                                p_max_attempts, p_backoff_base, p_backoff_max);
+  -- what the caller left out: the defaults the workflow's code declared (durable.register),
+  -- else the built-in ones
+  if p_queue is null or p_max_attempts is null or p_backoff_base is null
+     or p_backoff_max is null or p_max_lost_leases is null then
+    select coalesce(p_queue, t.queue, 'default'), coalesce(p_max_attempts, t.max_attempts, 3),
+           coalesce(p_backoff_base, t.backoff_base, interval '1 second'),
+           coalesce(p_backoff_max, t.backoff_max, interval '1 hour'),
+           coalesce(p_max_lost_leases, t.max_lost_leases)
+      into v_queue, v_max_attempts, v_backoff_base, v_backoff_max, v_max_lost
+      from (select 1) one
+      left join durable.workflow_types t on t.name = p_name;
+  end if;
+  perform durable.check_enqueue(p_name, p_input, v_queue, p_workflow_id, p_run_at, p_delay,
+                                v_max_attempts, v_backoff_base, v_backoff_max, v_max_lost);
   insert into durable.workflows as w
-         (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max, input,
-          created_at)
-  values (v_id, p_name, p_queue, coalesce(p_priority, 0),
-          coalesce(p_run_at, v_now + coalesce(p_delay, interval '0')), p_max_attempts,
-          p_backoff_base, p_backoff_max, coalesce(p_input, 'null'), v_now)
+         (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
+          max_lost_leases, input, created_at)
+  values (v_id, p_name, v_queue, coalesce(p_priority, 0),
+          coalesce(p_run_at, v_now + coalesce(p_delay, interval '0')), v_max_attempts,
+          v_backoff_base, v_backoff_max, v_max_lost, coalesce(p_input, 'null'), v_now)
   on conflict (id) do nothing;
   if found then
     return query select v_id, true;
@@ -2658,35 +2882,46 @@ begin
   return query select v_id, false;
 end
 $$;
-comment on function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval) is
+comment on function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer) is
   'Starts workflow p_name with p_input on p_queue, runnable at p_run_at or after p_delay (now by '
-  'default); higher p_priority is claimed first. With p_workflow_id it is idempotent: the same '
-  'id again returns created = false and writes nothing. A failed attempt is retried up to '
-  'p_max_attempts in all, after durable.backoff(attempt, p_backoff_base, p_backoff_max). '
+  'default); higher p_priority is claimed first, then the earlier run_at, then the earlier '
+  'enqueued. With p_workflow_id it is idempotent: the same id again returns created = false and '
+  'writes nothing. A failed attempt is retried up to p_max_attempts in all, after '
+  'durable.backoff(attempt, p_backoff_base, p_backoff_max). A workflow whose worker is lost '
+  'p_max_lost_leases times (1..1000; null: durable.settings.max_lost_leases) fails. Arguments '
+  'left null take the defaults the workflow''s workers registered (durable.workflow_types), else '
+  'queue default, 3 attempts, backoff 1 second to 1 hour. '
   'Errors: DU004 unknown queue, DU006 id used by another name, DU008 input too large, '
   'DU010 missing name, DU011 bad number.';
 
-create or replace function durable.parse_batch(p_workflows jsonb)
+-- v0.2.0: max_lost_leases, and the registered defaults (durable.workflow_types)
+drop function durable.parse_batch(jsonb);
+create function durable.parse_batch(p_workflows jsonb)
 returns table (
   n bigint, id text, name text, input jsonb, queue text, workflow_id text, priority integer,
   run_at timestamptz, delay interval, max_attempts integer, backoff_base interval,
-  backoff_max interval
+  backoff_max interval, max_lost_leases integer
 )
 language sql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
   select e.n, coalesce(r.workflow_id, pg_catalog.gen_random_uuid()::text), r.name,
-         coalesce(r.input, 'null'), coalesce(r.queue, 'default'), r.workflow_id,
-         coalesce(r.priority, 0), r.run_at, r.delay, coalesce(r.max_attempts, 3),
-         coalesce(r.backoff_base, interval '1 second'), coalesce(r.backoff_max, interval '1 hour')
-    from pg_catalog.jsonb_array_elements(p_workflows) with ordinality as e(item, n),
-         pg_catalog.jsonb_to_record(e.item) as r(name text, input jsonb, queue text,
+         coalesce(r.input, 'null'), coalesce(r.queue, t.queue, 'default'), r.workflow_id,
+         coalesce(r.priority, 0), r.run_at, r.delay, coalesce(r.max_attempts, t.max_attempts, 3),
+         coalesce(r.backoff_base, t.backoff_base, interval '1 second'),
+         coalesce(r.backoff_max, t.backoff_max, interval '1 hour'),
+         coalesce(r.max_lost_leases, t.max_lost_leases)
+    from pg_catalog.jsonb_array_elements(p_workflows) with ordinality as e(item, n)
+   cross join pg_catalog.jsonb_to_record(e.item) as r(name text, input jsonb, queue text,
            workflow_id text, priority integer, run_at timestamptz, delay interval,
-           max_attempts integer, backoff_base interval, backoff_max interval)
+           max_attempts integer, backoff_base interval, backoff_max interval,
+           max_lost_leases integer)
+    left join durable.workflow_types t on t.name = r.name
 $$;
 comment on function durable.parse_batch(jsonb) is
-  'The rows of an enqueue_batch argument with defaults filled in. Internal.';
+  'The rows of an enqueue_batch argument with defaults filled in (those the workflow''s workers '
+  'registered, else the built-in ones). Internal.';
 
 create or replace function durable.enqueue_batch(p_workflows jsonb)
 returns table (workflow_id text, created boolean)
@@ -2708,7 +2943,8 @@ begin
     from pg_catalog.jsonb_array_elements(p_workflows) with ordinality as e(item, n)
    where pg_catalog.jsonb_typeof(e.item) <> 'object'
       or (e.item - array['name', 'input', 'queue', 'workflow_id', 'priority', 'run_at', 'delay',
-                         'max_attempts', 'backoff_base', 'backoff_max']) <> '{}'::jsonb
+                         'max_attempts', 'backoff_base', 'backoff_max', 'max_lost_leases'])
+         <> '{}'::jsonb
    order by e.n
    limit 1;
   if found then
@@ -2716,11 +2952,11 @@ begin
         left(v_bad.item::text, 200)
       using errcode = 'DU012',
             hint = 'Keys: name, input, queue, workflow_id, priority, run_at, delay, '
-                   'max_attempts, backoff_base, backoff_max.';
+                   'max_attempts, backoff_base, backoff_max, max_lost_leases.';
   end if;
 
   perform durable.check_enqueue(b.name, b.input, b.queue, b.workflow_id, b.run_at, b.delay,
-                                b.max_attempts, b.backoff_base, b.backoff_max)
+                                b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases)
      from durable.parse_batch(p_workflows) b
     order by b.n;
 
@@ -2746,14 +2982,16 @@ begin
 
   return query
   with b as materialized (
-    select * from durable.parse_batch(p_workflows)
+    -- seq in the batch's order (first in, first out), taken before the insert sorts by id
+    select p.*, pg_catalog.nextval('durable.workflow_seq') as seq
+      from (select * from durable.parse_batch(p_workflows) order by 1) p
   ),
   inserted as (
     insert into durable.workflows as w
-           (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max, input,
-            created_at)
+           (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
+            max_lost_leases, input, created_at, seq)
     select b.id, b.name, b.queue, b.priority, coalesce(b.run_at, v_now + coalesce(b.delay, interval '0')),
-           b.max_attempts, b.backoff_base, b.backoff_max, b.input, v_now
+           b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases, b.input, v_now, b.seq
       from b
      order by b.id
     on conflict (id) do nothing
@@ -2770,7 +3008,8 @@ $$;
 comment on function durable.enqueue_batch(jsonb) is
   'Enqueues a JSON array of workflows in one call and one statement: each item is an object '
   'with the keys of durable.enqueue (name, input, queue, workflow_id, priority, run_at, delay, '
-  'max_attempts, backoff_base, backoff_max). Returns one row per item, in order. Every item is '
+  'max_attempts, backoff_base, backoff_max, max_lost_leases). Returns one row per item, in '
+  'order; items of equal priority and run time are claimed in the batch''s order. Every item is '
   'checked before anything is written. Errors: those of durable.enqueue, and DU012 when the '
   'batch is not an array of objects with known keys.';
 
@@ -2796,8 +3035,9 @@ reset role;
 -- A worker id belongs to the login (session_user) that registered it (durable.workers.login):
 -- registering, heartbeating and releasing under it from another login raise DU015, and so does
 -- using the lease of a workflow it holds (see guards.sql). A row without a login (registered
--- before v0.2.0) is adopted by the first login that claims or heartbeats under its id. Lease
--- timeouts are at most durable.settings.max_lease_timeout (DU011 otherwise).
+-- before v0.2.0) is adopted, with its running workflows, by the first login that claims or
+-- heartbeats under its id. Lease timeouts are at most durable.settings.max_lease_timeout (DU011
+-- otherwise).
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -2878,6 +3118,9 @@ begin
     if not found then
       perform durable.refuse_worker(p_worker);
     end if;
+    if v_heartbeat is not null and v_login is null then
+      perform durable.adopt_workflows(p_worker);
+    end if;
   elsif v_heartbeat < p_now - v_timeout / 10 or v_current <> v_timeout then
     update durable.workers k
        set heartbeat_at = p_now, lease_timeout = v_timeout, expires_at = p_now + v_timeout
@@ -2906,6 +3149,23 @@ end
 $$;
 comment on function durable.refuse_worker(text) is
   'Raises DU015: worker id p_worker belongs to another login. Internal.';
+
+create or replace function durable.adopt_workflows(p_worker text)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  -- the workflows a worker registered before v0.2.0 claimed (owner_login null) become the
+  -- adopting login's, so that other logins can no longer use their leases
+  update durable.workflows w
+     set owner_login = session_user
+   where w.owner = p_worker and w.status = 'running' and w.owner_login is null;
+end
+$$;
+comment on function durable.adopt_workflows(text) is
+  'Gives the running workflows of worker p_worker that have no owner_login (claimed before '
+  'v0.2.0) to the calling login, which has just adopted the worker. Internal.';
 
 create or replace function durable.heartbeat(p_worker text, p_lease_timeout interval default null)
 returns table (workflow_id text, lease bigint)
@@ -2983,6 +3243,7 @@ begin
     if not found then
       perform durable.refuse_worker(p_worker);
     end if;
+    perform durable.adopt_workflows(p_worker);
   end if;
   with locked as materialized (
     select k.id from durable.workflows k
@@ -2993,7 +3254,7 @@ begin
        for no key update
   )
   update durable.workflows w
-     set status = 'pending', owner = null, lease = null, run_at = v_now
+     set status = 'pending', owner = null, owner_login = null, lease = null, run_at = v_now
     from locked l
    where w.id = l.id and w.owner = p_worker and w.status = 'running';
   get diagnostics v_count = row_count;
@@ -3020,7 +3281,7 @@ reset role;
 -- whether to try again (and after what delay) or to record the error as the step's outcome.
 --
 -- A lease works only for the login whose worker holds it (DU015, see guards.sql): the insert
--- that matches the lease also matches the owner's worker row with session_user.
+-- that matches the lease also matches the row's owner_login with session_user.
 --
 -- Lock order: the workflow row (for share, in the insert of durable.record_step, or in
 -- durable.fence), then the steps key, then errors.
@@ -3061,8 +3322,7 @@ begin
   select w.id, p_step_id, p_name, v_output, v_error, w.attempt, w.lease, p_started_at, p_now
     from durable.workflows w
    where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
-     and exists (select 1 from durable.workers k
-                  where k.id = w.owner and (k.login = session_user or k.login is null))
+     and (w.owner_login = session_user or w.owner_login is null)
      for share
   on conflict do nothing
   returning s.attempt into attempt;
@@ -3167,8 +3427,7 @@ begin
            p_started_at, v_now
       from durable.workflows w
      where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
-       and exists (select 1 from durable.workers k
-                    where k.id = w.owner and (k.login = session_user or k.login is null))
+       and (w.owner_login = session_user or w.owner_login is null)
        for share
     on conflict do nothing
     returning s.attempt into v_attempt;
@@ -3375,6 +3634,10 @@ declare
   v_login text;
   v_dead text[];
   v_limited boolean;
+  v_names text[];
+  v_version text;
+  v_idle text[];
+  v_max_lost integer;
   v_left integer := p_max;
   v_limit integer;
   v_got integer;
@@ -3395,8 +3658,10 @@ begin
            array(select d.id from durable.workers d
                   where d.expires_at < v_now and d.id <> p_worker),  -- (it is back)
            exists (select 1 from durable.queues q
-                    where q.name = any (p_queues) and q.concurrency is not null)
-      into v_timeout, v_max, v_heartbeat, v_current, v_login, v_dead, v_limited
+                    where q.name = any (p_queues) and q.concurrency is not null),
+           k.workflow_names, k.version, k.idle_queues, s.max_lost_leases
+      into v_timeout, v_max, v_heartbeat, v_current, v_login, v_dead, v_limited,
+           v_names, v_version, v_idle, v_max_lost
       from durable.settings s
       left join durable.workers k on k.id = p_worker;
     if v_heartbeat is null or v_heartbeat < v_now - v_timeout / 10
@@ -3423,10 +3688,9 @@ begin
     end if;
     update durable.workflows w
        set status = 'succeeded', output = coalesce(p_output, 'null'), error = null,
-           owner = null, lease = null, finished_at = v_now
+           owner = null, owner_login = null, lease = null, finished_at = v_now
      where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
-       and exists (select 1 from durable.workers k
-                    where k.id = w.owner and (k.login = session_user or k.login is null));
+       and (w.owner_login = session_user or w.owner_login is null);
     if not found then
       -- raises DU010, DU003, DU002, DU001 or DU015, whichever applies
       perform durable.fence(p_workflow_id, p_lease);
@@ -3449,8 +3713,45 @@ begin
     end if;
     continue when v_queue.paused or v_left = 0;
 
-    -- 4a. reclaim the workflows of workers whose heartbeat expired
+    -- 4a. reclaim the workflows of workers whose heartbeat expired (of the names and version
+    -- this worker runs): each has lost a lease; one that has now lost as many as its bound
+    -- (crash_limit.sql) fails instead, with an error that says so and at which step
     if cardinality(v_dead) > 0 then
+      with lost as materialized (
+        select w.id, w.attempt, w.lost_leases + 1 as lost,
+               (select coalesce(max(s.step_id) + 1, 0) from durable.steps s
+                 where s.workflow_id = w.id) as step,
+               (select s.name from durable.steps s where s.workflow_id = w.id
+                 order by s.step_id desc limit 1) as after
+          from durable.workflows w
+         where w.queue = v_queue.name
+           and w.status = 'running'
+           and w.owner = any (v_dead)
+           and (v_names is null or w.name = any (v_names))
+           and (w.version is null or w.version = v_version)
+           and w.lost_leases + 1 >= coalesce(w.max_lost_leases, v_max_lost)
+           for update of w skip locked
+      ),
+      failed as (
+        update durable.workflows w
+           set status = 'failed', owner = null, owner_login = null, lease = null,
+               finished_at = v_now, lost_leases = l.lost,
+               error = pg_catalog.jsonb_build_object(
+                 'type', 'WorkerLost',
+                 'message', pg_catalog.format(
+                   'the worker running it was lost %s times (the limit: enqueue''s '
+                   'max_lost_leases or durable.settings.max_lost_leases), the last time during '
+                   'step %s%s: a step that crashes its worker fails the workflow instead of '
+                   'looping', l.lost, l.step,
+                   coalesce(pg_catalog.format(' (after step %s, %s)', l.step - 1, l.after), '')),
+                 'step', l.step, 'lost_leases', l.lost)
+          from lost l
+         where w.id = l.id
+        returning w.id, w.attempt, w.name, w.error
+      )
+      insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
+      select f.id, null, f.name, f.attempt, f.error, v_now from failed f;
+
       return query
       with picked as materialized (
         select w.id
@@ -3458,12 +3759,15 @@ begin
          where w.queue = v_queue.name
            and w.status = 'running'
            and w.owner = any (v_dead)
+           and (v_names is null or w.name = any (v_names))
+           and (w.version is null or w.version = v_version)
          limit v_left
            for update of w skip locked
       )
       update durable.workflows w
-         set owner = p_worker, lease = nextval('durable.lease_seq'), claims = w.claims + 1,
-             claimed_at = v_now
+         set owner = p_worker, owner_login = session_user, lease = nextval('durable.lease_seq'),
+             claims = w.claims + 1, claimed_at = v_now, lost_leases = w.lost_leases + 1,
+             version = coalesce(w.version, v_version)
         from picked p
        where w.id = p.id
       returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
@@ -3488,13 +3792,16 @@ begin
        where w.queue = v_queue.name
          and w.status in ('pending', 'waiting')
          and w.run_at <= v_now
-       order by w.priority desc, w.run_at
+         and (v_names is null or w.name = any (v_names))
+         and (w.version is null or w.version = v_version)
+       order by w.priority desc, w.run_at, w.seq
        limit v_limit
          for update skip locked
     )
     update durable.workflows w
-       set status = 'running', owner = p_worker, lease = nextval('durable.lease_seq'),
-           claims = w.claims + 1, claimed_at = v_now
+       set status = 'running', owner = p_worker, owner_login = session_user,
+           lease = nextval('durable.lease_seq'), claims = w.claims + 1, claimed_at = v_now,
+           started_at = coalesce(w.started_at, v_now), version = coalesce(w.version, v_version)
       from picked p
      where w.id = p.id
     -- a workflow claimed for the first time has recorded nothing (steps need a lease)
@@ -3503,6 +3810,19 @@ begin
     get diagnostics v_got = row_count;
     v_left := v_left - v_got;
   end loop;
+
+  -- 5. a claim that found nothing marks the worker as waiting on these queues (the notify
+  -- triggers wake only such workers, idle_workers.sql); one that found work clears the mark.
+  -- Written only when it changes.
+  if p_max > 0 then
+    if v_left = p_max then
+      if v_idle is distinct from p_queues then
+        update durable.workers k set idle_queues = p_queues where k.id = p_worker;
+      end if;
+    elsif v_idle is not null then
+      update durable.workers k set idle_queues = null where k.id = p_worker;
+    end if;
+  end if;
 end
 $$;
 comment on function durable.take_work(text, text[], integer, interval, boolean, text, bigint, jsonb, integer, text, jsonb, timestamptz) is
@@ -3577,7 +3897,7 @@ reset role;
 -- the workflow and claims the slot's next one, in one statement and one commit.
 --
 -- A lease works only for the login whose worker holds it (DU015, see guards.sql): the
--- statements that match the leases also match the owner's worker row with session_user. A
+-- statements that match the leases also match the row's owner_login with session_user. A
 -- batch with another login's current lease in it is refused whole.
 --
 -- Lock order: the worker (complete_and_claim: its advisory lock, as in durable.claim), the
@@ -3634,8 +3954,7 @@ declare
   v_mine boolean;
 begin
   select w.status, w.lease,
-         exists (select 1 from durable.workers k
-                  where k.id = w.owner and (k.login = session_user or k.login is null))
+         (w.owner_login = session_user or w.owner_login is null)
     into v_status, v_lease, v_mine
     from durable.workflows w
    where w.id = p_workflow_id;
@@ -3680,15 +3999,14 @@ begin
   locked as materialized (
     select w.id from durable.workflows w join items i on w.id = i.id
      where w.lease = i.lease and w.status = 'running'
-       and exists (select 1 from durable.workers k
-                    where k.id = w.owner and (k.login = session_user or k.login is null))
+       and (w.owner_login = session_user or w.owner_login is null)
      order by w.id
        for no key update of w
   ),
   done as (
     update durable.workflows w
        set status = 'succeeded', output = coalesce(i.output, 'null'), error = null,
-           owner = null, lease = null, finished_at = v_now
+           owner = null, owner_login = null, lease = null, finished_at = v_now
       from items i, locked l
      where l.id = w.id and w.id = i.id and w.lease = i.lease and w.status = 'running'
     returning w.id
@@ -3740,8 +4058,7 @@ begin
     select w.id, i.error, i.retryable and w.attempt < w.max_attempts as retry
       from durable.workflows w join items i on w.id = i.id
      where w.lease = i.lease and w.status = 'running'
-       and exists (select 1 from durable.workers k
-                    where k.id = w.owner and (k.login = session_user or k.login is null))
+       and (w.owner_login = session_user or w.owner_login is null)
      order by w.id
        for no key update of w
   ),
@@ -3753,7 +4070,7 @@ begin
                          then v_now + durable.backoff(w.attempt, w.backoff_base, w.backoff_max)
                          else w.run_at end,
            finished_at = case when l.retry then null else v_now end,
-           error = l.error, owner = null, lease = null
+           error = l.error, owner = null, owner_login = null, lease = null
       from locked l
      where w.id = l.id
     returning w.id, w.status, w.run_at, w.error,
@@ -4111,13 +4428,17 @@ reset role;
 \set durable_admin :role_prefix '_admin'
 set local role :"durable_admin";
 
+-- v0.2.0: duration runs from the first claim (started_at), not from the enqueue, so a delay is
+-- not counted; new columns at the end: started_at, version, lost_leases
 create or replace view durable.runs as
 select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w.run_at,
        w.owner, w.claims, w.input, w.output, w.error, w.created_at, w.claimed_at, w.finished_at,
-       w.finished_at - w.created_at as duration
+       w.finished_at - w.started_at as duration, w.started_at, w.version, w.lost_leases
   from durable.workflows w;
 comment on view durable.runs is
-  'One row per workflow run: status, attempts, input, output or last error, timestamps.';
+  'One row per workflow run: status, attempts, input, output or last error, timestamps '
+  '(run_at: when a pending run may start; started_at: its first claim; duration: from then to '
+  'finished_at), the code version it is pinned to, and how many times its worker was lost.';
 
 create or replace view durable.run_steps as
 select s.workflow_id, s.step_id, s.name, s.output, s.error, s.attempt, s.started_at,
@@ -4187,7 +4508,8 @@ comment on view durable.worker_status is
 create or replace view durable.runs_meta as
 select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w.run_at,
        w.owner, w.claims, w.error ->> 'type' as error_type, w.created_at, w.claimed_at,
-       w.finished_at, w.finished_at - w.created_at as duration
+       w.finished_at, w.finished_at - w.started_at as duration, w.started_at, w.version,
+       w.lost_leases
   from durable.workflows w;
 comment on view durable.runs_meta is
   'durable.runs without input, output and error (error_type is kept): for the observer role.';
@@ -4215,6 +4537,113 @@ select t.workflow_id, t.at, t.kind, t.step_id, t.name, t.attempt, t.duration, t.
   from durable.timeline t;
 comment on view durable.timeline_meta is
   'durable.timeline without detail (error_type is kept for errors): for the observer role.';
+
+reset role;
+
+-- change: register
+-- register: a worker says what it can run before it claims.
+--
+-- durable.register records on the worker's row the workflow names it has code for and the
+-- version of that code (so its claims take only those, see app_versions.sql and claim.sql),
+-- and upserts each workflow's declared defaults into durable.workflow_types (so that enqueue
+-- from psql, the CLI or another language gets the queue and retry policy the code declares).
+-- It registers or refreshes the worker like durable.heartbeat (DU010, DU011, DU015).
+--
+-- Lock order: the worker (durable.touch_worker), then the workflow_types rows in name order.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+set local role :"durable_admin";
+
+create or replace function durable.register(
+  p_worker text,
+  p_workflows jsonb default '[]',
+  p_version text default null,
+  p_lease_timeout interval default null
+)
+returns interval
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := durable.now();
+  v_bad record;
+  v_timeout interval;
+begin
+  if p_workflows is null or pg_catalog.jsonb_typeof(p_workflows) <> 'array' then
+    raise exception 'register takes a JSON array of workflow objects, got %',
+        coalesce(pg_catalog.jsonb_typeof(p_workflows), 'null')
+      using errcode = 'DU012', hint = 'Pass [{"name": "...", "queue": "...", ...}, ...].';
+  end if;
+  select e.n, e.item into v_bad
+    from pg_catalog.jsonb_array_elements(p_workflows) with ordinality as e(item, n)
+   where pg_catalog.jsonb_typeof(e.item) <> 'object'
+      or pg_catalog.jsonb_typeof(e.item -> 'name') is distinct from 'string'
+      or (e.item - array['name', 'queue', 'max_attempts', 'backoff_base', 'backoff_max',
+                         'max_lost_leases']) <> '{}'::jsonb
+   order by e.n
+   limit 1;
+  if found then
+    raise exception 'item % is not an object with a name and known keys: %', v_bad.n,
+        left(v_bad.item::text, 200)
+      using errcode = 'DU012',
+            hint = 'Keys: name (required), queue, max_attempts, backoff_base, backoff_max, '
+                   'max_lost_leases.';
+  end if;
+  if p_version = '' or length(p_version) > 200 then
+    raise exception 'version must be 1 to 200 characters, or null'
+      using errcode = 'DU011';
+  end if;
+
+  perform durable.touch_worker(p_worker, p_lease_timeout, v_now, true);
+
+  -- the same checks as enqueue's, with the built-in defaults for what is left out
+  perform durable.check_enqueue(r.name, 'null', coalesce(r.queue, 'default'), null, null, null,
+                                coalesce(r.max_attempts, 3),
+                                coalesce(r.backoff_base, interval '1 second'),
+                                coalesce(r.backoff_max, interval '1 hour'), r.max_lost_leases)
+     from pg_catalog.jsonb_to_recordset(p_workflows) as r(name text, queue text,
+            max_attempts integer, backoff_base interval, backoff_max interval,
+            max_lost_leases integer);
+
+  insert into durable.workflow_types as t
+         (name, queue, max_attempts, backoff_base, backoff_max, max_lost_leases, version, worker,
+          registered_at)
+  select distinct on (r.name) r.name, coalesce(r.queue, 'default'), coalesce(r.max_attempts, 3),
+         coalesce(r.backoff_base, interval '1 second'), coalesce(r.backoff_max, interval '1 hour'),
+         r.max_lost_leases, p_version, p_worker, v_now
+    from pg_catalog.jsonb_to_recordset(p_workflows) as r(name text, queue text,
+           max_attempts integer, backoff_base interval, backoff_max interval,
+           max_lost_leases integer)
+   order by r.name
+  on conflict (name) do update
+     set queue = excluded.queue, max_attempts = excluded.max_attempts,
+         backoff_base = excluded.backoff_base, backoff_max = excluded.backoff_max,
+         max_lost_leases = excluded.max_lost_leases, version = excluded.version,
+         worker = excluded.worker, registered_at = excluded.registered_at;
+
+  update durable.workers k
+     set workflow_names = array(select distinct e.item ->> 'name'
+                                  from pg_catalog.jsonb_array_elements(p_workflows) e(item)
+                                 order by 1),
+         version = p_version
+   where k.id = p_worker
+  returning k.lease_timeout into v_timeout;
+  return v_timeout;
+end
+$$;
+comment on function durable.register(text, jsonb, text, interval) is
+  'Registers worker p_worker (as durable.heartbeat does, with p_lease_timeout) with the '
+  'workflows it has code for, p_workflows = [{"name", "queue", "max_attempts", "backoff_base", '
+  '"backoff_max", "max_lost_leases"}] (all but name optional), and the version of that code '
+  '(p_version, 1..200 characters or null). From then on its claims take only those names, and '
+  'only workflows of its version or of none yet (a claim pins a workflow to its claimer''s '
+  'version). Each workflow''s defaults go to durable.workflow_types for enqueue. Returns the '
+  'lease timeout in effect. Errors: DU004 unknown queue, DU010, DU011, DU012 malformed list, '
+  'DU015 worker id of another login.';
 
 reset role;
 
@@ -4249,7 +4678,7 @@ reset role;
 -- (so a deploy with another role_prefix leaves the default roles nothing here, and a grant
 -- removed from this file is removed from the database); then, per role of the prefix:
 --   <prefix>_worker          claim, checkpoint, step_failed, complete(_batch, _and_claim),
---                            fail(_batch), heartbeat, release, result; every view
+--                            fail(_batch), heartbeat, release, register, result; every view
 --   <prefix>_client          enqueue(_batch), result, cancel, retry; every view
 --   <prefix>_observer        the views without payloads: runs_meta, run_steps_meta,
 --                            run_errors_meta, timeline_meta, queue_stats, worker_status
@@ -4327,11 +4756,12 @@ grant execute on function
   durable.fail_batch(text[], bigint[], jsonb[], boolean[]),
   durable.heartbeat(text, interval),
   durable.release(text, text[]),
+  durable.register(text, jsonb, text, interval),
   durable.result(text)
   to :"durable_worker";
 
 grant execute on function
-  durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval),
+  durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer),
   durable.enqueue_batch(jsonb),
   durable.result(text),
   durable.cancel(text),
@@ -4380,7 +4810,8 @@ begin
     select p.oid::regprocedure from pg_catalog.pg_proc p
      where p.pronamespace = 'durable'::regnamespace
        and p.proname in ('claim', 'checkpoint', 'step_failed', 'complete', 'complete_batch',
-                         'complete_and_claim', 'fail', 'fail_batch', 'heartbeat', 'release')
+                         'complete_and_claim', 'fail', 'fail_batch', 'heartbeat', 'release',
+                         'register')
   loop
     execute pg_catalog.format('alter function %s set lock_timeout = %L', v_function, '2s');
   end loop;

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import threading
 import time
@@ -63,6 +64,7 @@ class WorkflowDef:
     backoff_base: db.Seconds | None = None
     backoff_max: db.Seconds | None = None
     priority: int | None = None
+    max_lost_leases: int | None = None
 
 
 @dataclass(frozen=True)
@@ -126,8 +128,9 @@ class WorkflowHandle:
 class Durable:
     """The app: a DSN, the registry of workflows and steps, and a client connection."""
 
-    def __init__(self, dsn: str | None = None):
+    def __init__(self, dsn: str | None = None, *, version: str | None = None):
         self.dsn = dsn
+        self._version = version
         self.workflows: dict[str, WorkflowDef] = {}
         self.steps: dict[str, StepDef] = {}
         self._conn: psycopg.Connection | None = None
@@ -145,16 +148,20 @@ class Durable:
         backoff_base: db.Seconds | None = None,
         backoff_max: db.Seconds | None = None,
         priority: int | None = None,
+        max_lost_leases: int | None = None,
     ) -> Callable[[F], F]:
         """Register a function as workflow name (default: the function's name).
 
         Its arguments and return value must be JSON. The options are enqueue's defaults for it:
-        the attempts and backoff of the whole workflow are applied by durable.fail. async def
-        and generator functions are refused (TypeError)."""
+        the attempts and backoff of the whole workflow are applied by durable.fail;
+        max_lost_leases (1..1000, default durable.settings.max_lost_leases, 3) is how many times
+        its worker may die with it before it fails (a crash loop). A worker registers them in
+        the database (durable.register), so enqueue from psql, the CLI or another language gets
+        them too. async def and generator functions are refused (TypeError)."""
 
         def decorate(fn: F) -> F:
             definition = WorkflowDef(name or fn.__name__, fn, queue, max_attempts, backoff_base,
-                                     backoff_max, priority)
+                                     backoff_max, priority, max_lost_leases)
             _check_definition("workflow", definition.name, fn)
             if definition.name in self.workflows:
                 raise ValueError(f"workflow {definition.name!r} is registered twice")
@@ -269,6 +276,45 @@ class Durable:
                                 "@app.workflow()")
         return definition.name, definition
 
+    @property
+    def version(self) -> str:
+        """The version of this app's workflow code: Durable(version=...) when given, else
+        "src-" and 12 hex digits of a SHA-256 over each registered workflow's name and source
+        (its bytecode when the source cannot be read), as DBOS derives an application version
+        from its workflows' source. A worker registers it (durable.register); a workflow run is
+        pinned to the version of the worker that first claims it and only workers of that
+        version claim it again, so a changed workflow never replays steps recorded by other
+        code. Step bodies are not hashed: changing what a step does inside does not change the
+        order of steps a replay must follow."""
+        if self._version is not None:
+            return self._version
+        digest = hashlib.sha256()
+        for name in sorted(self.workflows):
+            fn = self.workflows[name].fn
+            try:
+                code = inspect.getsource(fn).encode()
+            except (OSError, TypeError):
+                code = fn.__code__.co_code + repr(fn.__code__.co_consts).encode()
+            digest.update(name.encode() + b"\0" + code + b"\0")
+        return "src-" + digest.hexdigest()[:12]
+
+    def registrations(self) -> list[dict[str, Any]]:
+        """The registered workflows with their declared defaults, as durable.register takes
+        them: [{"name", "queue", "max_attempts", "backoff_base", "backoff_max",
+        "max_lost_leases"}] (seconds for the backoffs; keys left out when not declared)."""
+        items = []
+        for d in self.workflows.values():
+            item: dict[str, Any] = {"name": d.name}
+            for key, value in (("queue", d.queue), ("max_attempts", d.max_attempts),
+                               ("max_lost_leases", d.max_lost_leases)):
+                if value is not None:
+                    item[key] = value
+            for key, value in (("backoff_base", d.backoff_base), ("backoff_max", d.backoff_max)):
+                if value is not None:
+                    item[key] = f"{db.interval(value).total_seconds()} seconds"
+            items.append(item)
+        return items
+
     def enqueue(
         self,
         workflow: Callable[..., Any] | str,
@@ -297,6 +343,7 @@ class Durable:
             run_at=run_at, delay=delay,
             max_attempts=max_attempts if max_attempts is not None else d.max_attempts,
             backoff_base=d.backoff_base, backoff_max=d.backoff_max,
+            max_lost_leases=d.max_lost_leases,
         )
         return WorkflowHandle(self, workflow_id, created)
 
@@ -313,7 +360,7 @@ class Durable:
         d = definition or WorkflowDef(name, lambda: None)
         item: dict[str, Any] = {"name": name}
         for key, value in (("queue", queue or d.queue), ("max_attempts", d.max_attempts),
-                           ("priority", d.priority),
+                           ("priority", d.priority), ("max_lost_leases", d.max_lost_leases),
                            ("backoff_base", db.interval(d.backoff_base)),
                            ("backoff_max", db.interval(d.backoff_max))):
             if value is not None:

@@ -192,7 +192,7 @@ def worker(obj: _Context, app_spec: str, queues: str | None, concurrency: int,
 @click.option("--input", "input_", default="[]", show_default=True,
               help="JSON input: an array is the workflow's arguments, another value its one "
                    "argument.")
-@click.option("--queue", help="Queue (default: default).")
+@click.option("--queue", help="Queue (default: the one its workers registered, else default).")
 @click.option("--id", "workflow_id", help="Workflow id, for idempotency (default: generated).")
 @click.option("--delay", type=float, help="Seconds before it may run.")
 @click.option("--priority", type=int, help="Higher runs first.")

@@ -254,6 +254,7 @@ _ENQUEUE_CASTS = {
     "name": "::text", "input": "::jsonb", "queue": "::text", "workflow_id": "::text",
     "priority": "::integer", "run_at": "::timestamptz", "delay": "::interval",
     "max_attempts": "::integer", "backoff_base": "::interval", "backoff_max": "::interval",
+    "max_lost_leases": "::integer",
 }
 
 
@@ -270,8 +271,10 @@ def enqueue(
     max_attempts: int | None = None,
     backoff_base: Seconds | None = None,
     backoff_max: Seconds | None = None,
+    max_lost_leases: int | None = None,
 ) -> tuple[str, bool]:
-    """durable.enqueue: start workflow name; returns (workflow_id, created).
+    """durable.enqueue: start workflow name; returns (workflow_id, created). Arguments left
+    None take the defaults the workflow's workers registered, else the SQL's own.
 
     run_at must be an aware datetime (datetime.now(timezone.utc), ...): a naive one would be
     read in the session's time zone, so it is refused (InvalidValue)."""
@@ -286,12 +289,23 @@ def enqueue(
             "queue": queue, "workflow_id": workflow_id,
             "priority": priority, "run_at": run_at, "delay": interval(delay),
             "max_attempts": max_attempts, "backoff_base": interval(backoff_base),
-            "backoff_max": interval(backoff_max),
+            "backoff_max": interval(backoff_max), "max_lost_leases": max_lost_leases,
         },
         _ENQUEUE_CASTS,
     )
     row = _rows(conn, sql, params)[0]
     return row["workflow_id"], row["created"]
+
+
+def register(conn: psycopg.Connection, worker: str, workflows: list[dict[str, Any]],
+             version: str | None, lease_timeout: Seconds | None = None) -> timedelta:
+    """durable.register: the workflows the worker has code for (with their declared defaults)
+    and the version of that code; its claims take only those. Returns the lease timeout in
+    effect. Also registers the worker, as heartbeat does."""
+    return _rows(conn, "select durable.register(%s::text, %s::jsonb, %s::text, %s::interval)"
+                       " as lease_timeout",
+                 [worker, raw_json(json_text(workflows, "the registered workflows")), version,
+                  interval(lease_timeout)])[0]["lease_timeout"]
 
 
 def enqueue_batch(conn: psycopg.Connection, items: list[dict[str, Any]]) -> list[tuple[str, bool]]:

@@ -391,7 +391,10 @@ class Run:
         if self.replay_pending:
             raise _Replay
         if self.fatal is not None:
-            error, retryable = self.fatal, True
+            # nondeterminism is not transient: another attempt would replay the same steps and
+            # meet it again (runs are pinned to their code version, so it means code changed
+            # without the version changing, or code that is not deterministic)
+            error, retryable = self.fatal, not isinstance(self.fatal, Nondeterminism)
         text = None
         if error is None:
             try:

@@ -35,7 +35,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from functools import partial
 
 import psycopg
@@ -197,10 +196,11 @@ class Worker:
         return "server default" if self.lease_timeout is None else f"{self.lease_timeout}s"
 
     def _register(self, conn: psycopg.Connection) -> None:
-        db.heartbeat(conn, self.worker_id, self.lease_timeout)
+        # the workflows this worker has code for and their version: its claims take only those
+        # (a rolling deploy strands nothing: unknown names and other versions stay pending)
+        lease = db.register(conn, self.worker_id, self.app.registrations(), self.app.version,
+                            self.lease_timeout)
         # the lease timeout that applies (the server's default unless given) sets the pace
-        rows = db.worker_status(conn, self.worker_id)
-        lease: timedelta = rows[0]["lease_timeout"] if rows else timedelta(seconds=30)
         self._heartbeat_every = max(lease.total_seconds() / 3, 0.05)
 
     def _start_threads(self) -> None:

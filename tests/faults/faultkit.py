@@ -94,6 +94,7 @@ SNAPSHOT_SQL = {
     "queues": """
         select q.name, md5(q::text) as digest, q.concurrency, q.paused from durable.queues q""",
     "settings": "select s.singleton, md5(s::text) as digest from durable.settings s",
+    "workflow_types": "select t.name, md5(t::text) as digest from durable.workflow_types t",
 }
 
 

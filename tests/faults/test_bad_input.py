@@ -520,12 +520,24 @@ def draw_call(data, base: Base, fn: str) -> tuple[list[Arg], dict]:
     elif fn == "release":
         params = [P("p_worker", "text", workers_v, workers),
                   P("p_workflow_ids", "text[]", array_of(ids_v), array_of(ids), False)]
+    elif fn == "register":
+        item = st.fixed_dictionaries(
+            {"name": st.sampled_from(["n", "other-name"])},
+            optional={"queue": st.sampled_from([base.queue, "default"]),
+                      "max_attempts": st.integers(1, 5), "max_lost_leases": st.integers(1, 5)})
+        params = [P("p_worker", "text", workers_v, workers),
+                  P("p_workflows", "jsonb", st.lists(item, max_size=3).map(json.dumps), JSON_ARG,
+                    False),
+                  P("p_version", "text", st.one_of(st.none(), st.sampled_from(["v1", "v2"])),
+                    text_from(["v1", ""]), False),
+                  P("p_lease_timeout", "interval", st.one_of(st.none(), VALID_INTERVAL),
+                    INTERVAL_ARG, False)]
     elif fn in ("cancel", "retry", "result"):
         params = [P("p_workflow_id", "text", st.sampled_from(list(base.ids.values())), ids)]
     elif fn == "set_queue":
         params = [P("p_name", "text", st.sampled_from([base.queue, "default", f"fq-{base.u}-2"]),
                     queues),
-                  P("p_concurrency", "integer", st.one_of(st.none(), small(1, 5)), INT_ARG,
+                  P("p_concurrency", "integer", st.one_of(st.none(), small(0, 5)), INT_ARG,
                     False),
                   P("p_paused", "boolean", VALID_BOOL, BOOL_ARG, False)]
     elif fn == "purge":
@@ -698,6 +710,14 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
                 after.now.timestamp() - 86400
         held = {(k, r.lease) for k, r in Wa.items() if r.owner == worker and r.status == "running"}
         assert set(rows) == held and len(rows) == len(held)
+    elif fn == "register":
+        only(d, "workers", "workflow_types")
+        worker = value(args, "p_worker")
+        assert worker in after.rows["workers"]
+        assert (d.added["workers"] | d.changed["workers"]) <= {worker}
+        assert not d.removed["workers"] and not d.removed["workflow_types"]
+        [(lease_timeout,)] = rows
+        assert lease_timeout.total_seconds() > 0
     elif fn == "release":
         only(d, W, "workers")
         worker, wanted = value(args, "p_worker"), value(args, "p_workflow_ids")
@@ -739,9 +759,15 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
         name = value(args, "p_name")
         assert (d.added["queues"] | d.changed["queues"]) <= {name}
         assert not d.removed["queues"]
-        row = after.rows["queues"][name]
-        assert row.concurrency == as_int(value(args, "p_concurrency"))
-        assert row.paused == (value(args, "p_paused") in ("true", "yes", "1"))
+        row, old = after.rows["queues"][name], before.rows["queues"].get(name)
+        # only what is given changes: null keeps a setting (a new queue: no limit, not paused),
+        # concurrency 0 removes the limit
+        given = as_int(value(args, "p_concurrency"))
+        assert row.concurrency == ((old.concurrency if old else None) if given is None
+                                   else (given or None))
+        paused = value(args, "p_paused")
+        assert row.paused == ((old.paused if old else False) if paused is None
+                              else paused in ("true", "yes", "1"))
     elif fn == "purge":
         only(d, W, S, "errors")
         [(count,)] = rows
@@ -793,17 +819,17 @@ def check_batch(fn, args, rows, before, after, d) -> None:
 
 PUBLIC = ["enqueue", "enqueue_batch", "claim", "checkpoint", "step_failed", "complete",
           "complete_batch", "complete_and_claim", "fail", "fail_batch", "heartbeat", "release",
-          "cancel", "retry", "result", "set_queue", "purge"]
+          "register", "cancel", "retry", "result", "set_queue", "purge"]
 
 
 def test_the_property_covers_every_public_function(db):
     """PUBLIC lists every function granted to durable's worker and client roles that takes
-    arguments (durable.now() takes none)."""
+    arguments (durable.now() and durable.version() take none)."""
     granted = {r[0] for r in db.execute(
         "select distinct p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
         " where n.nspname = 'durable' and (has_function_privilege('durable_worker', p.oid,"
         " 'execute') or has_function_privilege('durable_client', p.oid, 'execute'))")}
-    granted.discard("now")
+    granted -= {"now", "version"}
     assert granted <= set(PUBLIC), f"not covered: {granted - set(PUBLIC)}"
     # set_queue and purge are for the owner (operators); they are covered all the same
     assert set(PUBLIC) - granted <= {"set_queue", "purge"}

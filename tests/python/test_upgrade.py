@@ -131,8 +131,22 @@ def _seed(conn: psycopg.Connection) -> dict[str, str]:
     return ids
 
 
+# the columns of durable.workflows in v0.1.0: later changes add columns (with a default or
+# null), which a snapshot taken under one version and compared under another leaves out
+V010_WORKFLOW_COLUMNS = (
+    "id", "name", "queue", "status", "priority", "run_at", "attempt", "max_attempts",
+    "backoff_base", "backoff_max", "owner", "lease", "claims", "input", "output", "error",
+    "created_at", "claimed_at", "finished_at")
+
+
 def _snapshot(conn: psycopg.Connection, wid: str) -> tuple:
-    """Everything stored about a workflow: its row, its steps and its errors, as jsonb."""
+    """Everything stored about a workflow: its row (its v0.1.0 columns), its steps and its
+    errors, as jsonb."""
+    row, steps, errors = _stored(conn, wid)
+    return ({c: row[c] for c in V010_WORKFLOW_COLUMNS} if row else row), steps, errors
+
+
+def _stored(conn: psycopg.Connection, wid: str) -> tuple:
     return conn.execute(
         "select (select to_jsonb(w) from durable.workflows w where w.id = %(id)s),"
         " (select jsonb_agg(to_jsonb(s) order by s.step_id) from durable.steps s"

@@ -99,12 +99,15 @@ def test_an_output_that_is_not_json_fails_the_run(running):
         handle.result(timeout=10)
 
 
-def test_a_workflow_no_worker_knows_fails_through_the_sql_retries(running):
-    """A claimed run whose name this worker does not know is failed (retryable), so the SQL's
-    attempts and backoff apply; with max_attempts 1 it is failed at once."""
-    handle = ip_app.enqueue("nobody_knows_me", queue=running, max_attempts=1)
-    with pytest.raises(durable.WorkflowFailed, match="no workflow named 'nobody_knows_me'"):
-        handle.result(timeout=10)
+def test_a_workflow_no_worker_knows_stays_pending(running, conn):
+    """A worker claims only the workflow names it registered (durable.register): a run of a
+    name it does not know stays pending, unclaimed and with no attempt used, for a worker that
+    has its code (issue 9, item 4; it used to be claimed and failed for good)."""
+    unknown = ip_app.enqueue("nobody_knows_me", queue=running, max_attempts=1)
+    known = ip_app.enqueue(starts_with_b, queue=running)
+    assert known.result(timeout=10) == "ba"  # the worker claimed after the unknown one was there
+    assert conn.execute("select status, attempt, claims from durable.runs where id = %s",
+                        [unknown.workflow_id]).fetchone() == ("pending", 1, 0)
 
 
 def test_steps_outside_a_workflow_are_plain_calls():

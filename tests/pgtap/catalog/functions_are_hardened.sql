@@ -17,21 +17,22 @@ select set_eq(
   $$ select p.proname::text from pg_proc p
       where p.pronamespace = 'durable'::regnamespace and p.prosecdef $$,
   $$ values ('claim'), ('checkpoint'), ('step_failed'), ('complete'), ('complete_batch'), ('complete_and_claim'), ('fail'),
-            ('fail_batch'), ('heartbeat'), ('release'), ('result'), ('enqueue'), ('enqueue_batch'),
+            ('fail_batch'), ('heartbeat'), ('release'), ('register'), ('result'), ('enqueue'), ('enqueue_batch'),
             ('cancel'), ('retry'), ('set_queue'), ('purge') $$,
   'exactly the public functions are SECURITY DEFINER');
 
 select functions_are('durable', array[
   -- public
   'claim', 'checkpoint', 'step_failed', 'complete', 'complete_batch', 'complete_and_claim', 'fail', 'fail_batch',
-  'heartbeat', 'release', 'result', 'enqueue', 'enqueue_batch', 'cancel', 'retry', 'set_queue',
+  'heartbeat', 'release', 'register', 'result', 'enqueue', 'enqueue_batch', 'cancel', 'retry', 'set_queue',
   'purge', 'now', 'version',
   -- internal
   'transition_allowed', 'check_transition', 'notify_inserted', 'notify_pending', 'fence',
-  'check_payload', 'backoff', 'check_retry_policy', 'check_enqueue', 'parse_batch', 'recorded_steps', 'take_work', 'check_claim', 'touch_worker', 'refuse_worker', 'worker_lock_key', 'record_step',
+  'check_payload', 'backoff', 'check_retry_policy', 'check_enqueue', 'parse_batch', 'recorded_steps', 'take_work', 'check_claim', 'touch_worker', 'refuse_worker', 'adopt_workflows', 'worker_lock_key', 'record_step',
   'check_step', 'check_batch', 'outcome_of'],
   'schema durable has exactly the known functions');
-select tables_are('durable', array['workflows', 'steps', 'errors', 'queues', 'workers', 'settings'],
+select tables_are('durable', array['workflows', 'steps', 'errors', 'queues', 'workers', 'settings',
+                                   'workflow_types'],
   'schema durable has exactly the known tables');
 select views_are('durable', array['runs', 'run_steps', 'run_errors', 'timeline', 'queue_stats', 'worker_status',
                                   'runs_meta', 'run_steps_meta', 'run_errors_meta', 'timeline_meta'],

@@ -3,8 +3,8 @@
 begin;
 select plan(5);
 
-select has_index('durable', 'workflows', 'workflows_runnable', array['queue', 'priority', 'run_at'],
-  'workflows_runnable is on (queue, priority, run_at)');
+select has_index('durable', 'workflows', 'workflows_runnable', array['queue', 'priority', 'run_at', 'seq'],
+  'workflows_runnable is on (queue, priority, run_at, seq)');
 select is(
   (select pg_get_expr(i.indpred, i.indrelid) from pg_index i
     where i.indexrelid = 'durable.workflows_runnable'::regclass),

@@ -1,5 +1,6 @@
 -- DU011: negative delay, run_at and delay together, max_attempts below 1, a backoff that is
--- not 0 < base <= max, and names or ids longer than 200 characters.
+-- not 0 < base <= max, max_lost_leases outside 1..1000, and names or ids longer than 200
+-- characters. (A null retry setting takes the default: enqueue/takes_registered_defaults.sql.)
 begin;
 select plan(13);
 
@@ -10,8 +11,10 @@ select throws_ok(
   'DU011', 'pass run_at or delay, not both', 'run_at and delay together raise DU011');
 select throws_ok($$ select * from durable.enqueue('wf', p_max_attempts => 0) $$,
   'DU011', 'max_attempts must be 1 or more, got 0', 'max_attempts 0 raises DU011');
-select throws_ok($$ select * from durable.enqueue('wf', p_max_attempts => null) $$,
-  'DU011', 'max_attempts must be 1 or more, got null', 'a null max_attempts raises DU011');
+select throws_ok($$ select * from durable.enqueue('wf', p_max_lost_leases => 0) $$,
+  'DU011', 'max_lost_leases must be between 1 and 1000, got 0', 'max_lost_leases 0 raises DU011');
+select throws_ok($$ select * from durable.enqueue('wf', p_max_lost_leases => 1001) $$,
+  'DU011', null, 'max_lost_leases 1001 raises DU011');
 select throws_ok($$ select * from durable.enqueue('wf', p_backoff_base => interval '0') $$,
   'DU011', null, 'a zero backoff base raises DU011');
 select throws_ok($$ select * from durable.enqueue('wf', p_backoff_base => interval '-1 second') $$,
@@ -20,8 +23,6 @@ select throws_ok(
   $$ select * from durable.enqueue('wf', p_backoff_base => interval '2 hours',
                                    p_backoff_max => interval '1 hour') $$,
   'DU011', null, 'a backoff max below the base raises DU011');
-select throws_ok($$ select * from durable.enqueue('wf', p_backoff_max => null) $$,
-  'DU011', null, 'a null backoff max raises DU011');
 select throws_ok($$ select * from durable.enqueue(repeat('n', 201)) $$,
   'DU011', 'workflow name is 201 characters long, the limit is 200',
   'a 201-character name raises DU011');

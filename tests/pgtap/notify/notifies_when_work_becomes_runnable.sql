@@ -1,7 +1,8 @@
 -- Workers LISTEN on durable_runnable: a committed enqueue of runnable work notifies once per
 -- statement and queue (payload: the queue name); a delayed enqueue or one that rolls back
 -- notifies nobody; release and retry (work pending again, now) notify; a retry scheduled for
--- later does not. Real sessions via dblink: one listens, one writes and commits. Notifications
+-- later does not; a worker waits on both queues (its claim there found nothing: see
+-- only_when_a_worker_waits.sql). Real sessions via dblink: one listens, one writes and commits. Notifications
 -- arrive in commit order, so a missing one is proven missing by the one committed after it.
 -- What the sessions commit is deleted at the end.
 begin;
@@ -12,6 +13,8 @@ select dblink_connect('nt_write', durable_test.connstr());
 select dblink_exec('nt_listen', 'listen durable_runnable');
 select durable_test.remote('nt_write', $$ select durable.set_queue('notify_q1') $$);
 select durable_test.remote('nt_write', $$ select durable.set_queue('notify_q2') $$);
+-- a worker whose claim on both queues found nothing: it waits for a wake-up there
+select durable_test.remote('nt_write', $$ select * from durable.claim('nt-idle', array['notify_q1', 'notify_q2']) $$);
 select durable_test.notifications('nt_listen', 'durable_runnable');
 
 select durable_test.remote('nt_write', $$ select * from durable.enqueue('wf', p_queue => 'notify_q1', p_workflow_id => 'nt-1') $$);
@@ -62,11 +65,11 @@ select dblink_exec('nt_listen', 'unlisten *');
 select durable_test.remote('nt_write', $$ select durable.release('nt-worker') $$);
 select dblink_exec('nt_write', $$ delete from durable.workflows where queue in ('notify_q1', 'notify_q2') $$);
 select dblink_exec('nt_write', $$ delete from durable.queues where name in ('notify_q1', 'notify_q2') $$);
-select dblink_exec('nt_write', $$ delete from durable.workers where id = 'nt-worker' $$);
+select dblink_exec('nt_write', $$ delete from durable.workers where id in ('nt-worker', 'nt-idle') $$);
 select is(
   (select n from dblink('nt_write', $$ select (select count(*) from durable.workflows where id like 'nt-%')
                                            + (select count(*) from durable.queues where name like 'notify_q%')
-                                           + (select count(*) from durable.workers where id = 'nt-worker') $$)
+                                           + (select count(*) from durable.workers where id in ('nt-worker', 'nt-idle')) $$)
      as t(n bigint)), 0::bigint, 'the committed rows are cleaned up');
 select dblink_disconnect('nt_listen');
 select dblink_disconnect('nt_write');

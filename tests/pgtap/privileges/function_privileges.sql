@@ -4,7 +4,7 @@
 -- All three may call durable.now() (durable.worker_status reads it). set_queue and purge are
 -- the owner's.
 begin;
-select plan(54);
+select plan(57);
 
 create temp table fns (name text, args text[], worker boolean, client boolean, observer boolean);
 insert into fns values
@@ -18,8 +18,9 @@ insert into fns values
   ('fail_batch', '{text[],bigint[],jsonb[],boolean[]}', true, false, false),
   ('heartbeat', '{text,interval}', true, false, false),
   ('release', '{text,text[]}', true, false, false),
+  ('register', '{text,jsonb,text,interval}', true, false, false),
   ('result', '{text}', true, true, false),
-  ('enqueue', '{text,jsonb,text,text,integer,timestamp with time zone,interval,integer,interval,interval}', false, true, false),
+  ('enqueue', '{text,jsonb,text,text,integer,timestamp with time zone,interval,integer,interval,interval,integer}', false, true, false),
   ('enqueue_batch', '{jsonb}', false, true, false),
   ('cancel', '{text}', false, true, false),
   ('retry', '{text}', false, true, false),

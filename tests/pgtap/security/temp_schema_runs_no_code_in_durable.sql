@@ -321,14 +321,18 @@ begin
                                     when 'p_max_attempts' then 3
                                     else 1 end::pg_catalog.text, 'null') || '::pg_catalog.int4'
                        when a.elem = 'pg_catalog.jsonb'::pg_catalog.regtype then pg_catalog.quote_literal(
-                         case a.argname
+                         case when a.argname = 'p_workflows' and a.fn = 'register'
+                           -- durable.register: the workflows a worker has code for
+                           then pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+                             'name', 'sec-wf', 'queue', 'sec-probe'))::pg_catalog.text
+                           else case a.argname
                            when 'p_workflows' then pg_catalog.jsonb_build_array(
                              pg_catalog.jsonb_build_object('name', 'sec-wf', 'queue', 'sec-probe',
                                'workflow_id', a.id, 'input', pg_catalog.jsonb_build_object('pad', pg_catalog.repeat('x', 1500))),
                              pg_catalog.jsonb_build_object('name', 'sec-wf', 'queue', 'sec-probe'))::pg_catalog.text
                            -- larger than 1 KiB: checked against durable.settings.max_payload_bytes
                            else pg_catalog.jsonb_build_object('type', 'Probe', 'pad', pg_catalog.repeat('x', 1500))::pg_catalog.text
-                         end) || '::pg_catalog.jsonb'
+                         end end) || '::pg_catalog.jsonb'
                        when a.elem = 'pg_catalog.interval'::pg_catalog.regtype then
                          case a.argname
                            when 'p_delay' then 'null'

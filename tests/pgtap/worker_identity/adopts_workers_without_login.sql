@@ -1,6 +1,7 @@
--- A worker registered before v0.2.0 has no login (durable.workers.login is null). The first
--- login that claims or heartbeats under its id adopts it; from then on other logins are
--- refused (DU015). Its workflows and leases stay as they were.
+-- A worker registered before v0.2.0 has no login (durable.workers.login is null), nor have the
+-- workflows it claimed (durable.workflows.owner_login). The first login that claims or
+-- heartbeats under its id adopts it and its running workflows; from then on other logins are
+-- refused (DU015), under its id and with its leases. Its workflows and leases stay as they were.
 begin;
 select plan(8);
 
@@ -10,8 +11,9 @@ grant durable_worker to durable_test_login_a, durable_test_login_b;
 select durable.enqueue('wf', p_workflow_id => 'wi-old-1');
 select durable.claim('wi-old');
 select durable.heartbeat('wi-old2');
--- as v0.1.0 left them
+-- as v0.1.0 left them: workers without a login, workflows claimed without one
 update durable.workers set login = null;
+update durable.workflows set owner_login = null;
 
 set local session authorization durable_test_login_a;
 select is((select workflow_id from durable.heartbeat('wi-old')), 'wi-old-1',

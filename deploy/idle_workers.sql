@@ -1,0 +1,24 @@
+-- idle_workers: wake-ups only when a worker waits for them.
+--
+-- Every notifying commit takes one lock for the whole server (PostgreSQL's async-notify
+-- queue), so single enqueues that each sent NOTIFY could not commit in parallel (16 clients:
+-- 320 enqueues/s with the wake-up, 1,243/s without; bench/enqueue_bench.sh). A worker that is
+-- busy does not need one: it claims again as soon as a slot frees. So a claim that finds
+-- nothing records the queues it asked for in durable.workers.idle_queues, a claim that finds
+-- work clears it, and the notify triggers (deploy/notify.sql) send NOTIFY only for a queue some
+-- live worker is idle on. Workers also poll, so a wake-up missed in the instant between a
+-- worker's empty claim and its mark delays work by at most one poll interval.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+begin;
+set local role :"durable_admin";
+
+alter table durable.workers add column idle_queues text[];
+comment on column durable.workers.idle_queues is
+  'The queues of the worker''s last claim when it found nothing (it then waits for a NOTIFY or '
+  'its next poll); null once a claim of its finds work.';
+
+commit;

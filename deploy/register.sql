@@ -1,0 +1,106 @@
+-- register: a worker says what it can run before it claims.
+--
+-- durable.register records on the worker's row the workflow names it has code for and the
+-- version of that code (so its claims take only those, see app_versions.sql and claim.sql),
+-- and upserts each workflow's declared defaults into durable.workflow_types (so that enqueue
+-- from psql, the CLI or another language gets the queue and retry policy the code declares).
+-- It registers or refreshes the worker like durable.heartbeat (DU010, DU011, DU015).
+--
+-- Lock order: the worker (durable.touch_worker), then the workflow_types rows in name order.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+begin;
+set local role :"durable_admin";
+
+create or replace function durable.register(
+  p_worker text,
+  p_workflows jsonb default '[]',
+  p_version text default null,
+  p_lease_timeout interval default null
+)
+returns interval
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := durable.now();
+  v_bad record;
+  v_timeout interval;
+begin
+  if p_workflows is null or pg_catalog.jsonb_typeof(p_workflows) <> 'array' then
+    raise exception 'register takes a JSON array of workflow objects, got %',
+        coalesce(pg_catalog.jsonb_typeof(p_workflows), 'null')
+      using errcode = 'DU012', hint = 'Pass [{"name": "...", "queue": "...", ...}, ...].';
+  end if;
+  select e.n, e.item into v_bad
+    from pg_catalog.jsonb_array_elements(p_workflows) with ordinality as e(item, n)
+   where pg_catalog.jsonb_typeof(e.item) <> 'object'
+      or pg_catalog.jsonb_typeof(e.item -> 'name') is distinct from 'string'
+      or (e.item - array['name', 'queue', 'max_attempts', 'backoff_base', 'backoff_max',
+                         'max_lost_leases']) <> '{}'::jsonb
+   order by e.n
+   limit 1;
+  if found then
+    raise exception 'item % is not an object with a name and known keys: %', v_bad.n,
+        left(v_bad.item::text, 200)
+      using errcode = 'DU012',
+            hint = 'Keys: name (required), queue, max_attempts, backoff_base, backoff_max, '
+                   'max_lost_leases.';
+  end if;
+  if p_version = '' or length(p_version) > 200 then
+    raise exception 'version must be 1 to 200 characters, or null'
+      using errcode = 'DU011';
+  end if;
+
+  perform durable.touch_worker(p_worker, p_lease_timeout, v_now, true);
+
+  -- the same checks as enqueue's, with the built-in defaults for what is left out
+  perform durable.check_enqueue(r.name, 'null', coalesce(r.queue, 'default'), null, null, null,
+                                coalesce(r.max_attempts, 3),
+                                coalesce(r.backoff_base, interval '1 second'),
+                                coalesce(r.backoff_max, interval '1 hour'), r.max_lost_leases)
+     from pg_catalog.jsonb_to_recordset(p_workflows) as r(name text, queue text,
+            max_attempts integer, backoff_base interval, backoff_max interval,
+            max_lost_leases integer);
+
+  insert into durable.workflow_types as t
+         (name, queue, max_attempts, backoff_base, backoff_max, max_lost_leases, version, worker,
+          registered_at)
+  select distinct on (r.name) r.name, coalesce(r.queue, 'default'), coalesce(r.max_attempts, 3),
+         coalesce(r.backoff_base, interval '1 second'), coalesce(r.backoff_max, interval '1 hour'),
+         r.max_lost_leases, p_version, p_worker, v_now
+    from pg_catalog.jsonb_to_recordset(p_workflows) as r(name text, queue text,
+           max_attempts integer, backoff_base interval, backoff_max interval,
+           max_lost_leases integer)
+   order by r.name
+  on conflict (name) do update
+     set queue = excluded.queue, max_attempts = excluded.max_attempts,
+         backoff_base = excluded.backoff_base, backoff_max = excluded.backoff_max,
+         max_lost_leases = excluded.max_lost_leases, version = excluded.version,
+         worker = excluded.worker, registered_at = excluded.registered_at;
+
+  update durable.workers k
+     set workflow_names = array(select distinct e.item ->> 'name'
+                                  from pg_catalog.jsonb_array_elements(p_workflows) e(item)
+                                 order by 1),
+         version = p_version
+   where k.id = p_worker
+  returning k.lease_timeout into v_timeout;
+  return v_timeout;
+end
+$$;
+comment on function durable.register(text, jsonb, text, interval) is
+  'Registers worker p_worker (as durable.heartbeat does, with p_lease_timeout) with the '
+  'workflows it has code for, p_workflows = [{"name", "queue", "max_attempts", "backoff_base", '
+  '"backoff_max", "max_lost_leases"}] (all but name optional), and the version of that code '
+  '(p_version, 1..200 characters or null). From then on its claims take only those names, and '
+  'only workflows of its version or of none yet (a claim pins a workflow to its claimer''s '
+  'version). Each workflow''s defaults go to durable.workflow_types for enqueue. Returns the '
+  'lease timeout in effect. Errors: DU004 unknown queue, DU010, DU011, DU012 malformed list, '
+  'DU015 worker id of another login.';
+
+commit;

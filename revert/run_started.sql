@@ -1,0 +1,12 @@
+-- run_started reverted
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+begin;
+set local role :"durable_admin";
+
+alter table durable.workflows drop column started_at;
+
+commit;

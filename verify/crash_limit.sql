@@ -1,0 +1,2 @@
+select max_lost_leases from durable.settings where false;
+select lost_leases, max_lost_leases from durable.workflows where false;

@@ -1,0 +1,1 @@
+select idle_queues from durable.workers where false;

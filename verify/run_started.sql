@@ -1,0 +1,1 @@
+select started_at from durable.workflows where false;
