@@ -204,7 +204,9 @@ begin
      using done d
      where d.status = 'pending' and s.workflow_id = d.id and s.error is not null
   )
-  select i.id, coalesce(d.status, durable.outcome_of(i.id, i.lease)), d.run_at
+  -- run_at only for a retry (v0.2.0: a failed workflow reported its old run_at)
+  select i.id, coalesce(d.status, durable.outcome_of(i.id, i.lease)),
+         case when d.status = 'pending' then d.run_at end
     from items i
     left join done d on d.id = i.id
    order by i.n;
@@ -214,7 +216,8 @@ comment on function durable.fail_batch(text[], bigint[], jsonb[], boolean[]) is
   'Ends the current attempt of workflows with an error: the i-th workflow with the i-th lease, '
   'error and retryable flag (default true). A retryable failure with attempts left is retried '
   '(outcome pending, with the run_at of the retry; steps that ended in error run again, '
-  'successful ones are replayed); otherwise the workflow fails (outcome failed). Items not '
+  'successful ones are replayed); otherwise the workflow fails (outcome failed, run_at null). '
+  'Items not '
   'written report lease_lost, cancelled or unknown. Every error is kept in durable.errors. '
   'Errors: DU008, DU010, DU011, DU015 when a lease given is held by a worker of another login '
   '(nothing is written).';

@@ -2672,8 +2672,12 @@ as $$
 declare
   v_size integer := pg_catalog.pg_column_size(p_value);
   v_max integer;
+  v_shape text;
+  v_depth integer := 0;
 begin
-  -- settings_payload_range keeps the limit at 1 KiB or more: smaller values need no lookup
+  -- settings_payload_range keeps the limit at 1 KiB or more: smaller values need no lookup;
+  -- and a jsonb value of 1 KiB or less nests at most 128 deep (each level of an array takes
+  -- 8 bytes, of an object more), so the depth limit below needs no look either
   if v_size is null or v_size <= 1024 then
     return;
   end if;
@@ -2684,10 +2688,27 @@ begin
             hint = 'Store large data elsewhere and pass a reference, or raise '
                    'durable.settings.max_payload_bytes.';
   end if;
+  -- nesting depth at most 128: deeper JSON makes clients' recursive decoders fail (Python's
+  -- json raised RecursionError and killed every worker that claimed the workflow). The
+  -- brackets outside strings, then one level of innermost pairs removed per round.
+  v_shape := pg_catalog.regexp_replace(
+               pg_catalog.regexp_replace(p_value::pg_catalog.text, '"(?:[^"\\]|\\.)*"', '', 'g'),
+               '[^][{}]', '', 'g');
+  while v_shape <> '' loop
+    v_depth := v_depth + 1;
+    if v_depth > 128 then
+      raise exception '% nests deeper than 128 levels of arrays and objects', p_what
+        using errcode = 'DU011',
+              hint = 'Flatten the value: clients decode JSON recursively.';
+    end if;
+    v_shape := pg_catalog.regexp_replace(v_shape, '\[\]|\{\}', '', 'g');
+  end loop;
 end
 $$;
 comment on function durable.check_payload(jsonb, text) is
-  'Raises DU008 when p_value is larger than durable.settings.max_payload_bytes. Internal.';
+  'Raises DU008 when p_value is larger than durable.settings.max_payload_bytes, DU011 when it '
+  'nests deeper than 128 levels of arrays and objects (clients decode JSON recursively; a value '
+  'of 1 KiB or less cannot nest deeper, so it is not looked at). Internal.';
 
 create or replace function durable.backoff(p_attempt integer, p_base interval, p_max interval)
 returns interval
@@ -4085,7 +4106,9 @@ begin
      using done d
      where d.status = 'pending' and s.workflow_id = d.id and s.error is not null
   )
-  select i.id, coalesce(d.status, durable.outcome_of(i.id, i.lease)), d.run_at
+  -- run_at only for a retry (v0.2.0: a failed workflow reported its old run_at)
+  select i.id, coalesce(d.status, durable.outcome_of(i.id, i.lease)),
+         case when d.status = 'pending' then d.run_at end
     from items i
     left join done d on d.id = i.id
    order by i.n;
@@ -4095,7 +4118,8 @@ comment on function durable.fail_batch(text[], bigint[], jsonb[], boolean[]) is
   'Ends the current attempt of workflows with an error: the i-th workflow with the i-th lease, '
   'error and retryable flag (default true). A retryable failure with attempts left is retried '
   '(outcome pending, with the run_at of the retry; steps that ended in error run again, '
-  'successful ones are replayed); otherwise the workflow fails (outcome failed). Items not '
+  'successful ones are replayed); otherwise the workflow fails (outcome failed, run_at null). '
+  'Items not '
   'written report lease_lost, cancelled or unknown. Every error is kept in durable.errors. '
   'Errors: DU008, DU010, DU011, DU015 when a lease given is held by a worker of another login '
   '(nothing is written).';

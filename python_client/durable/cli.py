@@ -21,7 +21,10 @@ from .app import Durable
 from .errors import DurableError
 from .worker import Worker
 
-RUN_COLUMNS = ["id", "name", "queue", "status", "attempt", "created_at", "duration", "owner"]
+# run_at: when a pending run may start (a delayed one: in the future); duration: from its
+# first claim (started_at) to its end, without the delay
+RUN_COLUMNS = ["id", "name", "queue", "status", "attempt", "created_at", "run_at", "duration",
+               "owner"]
 TIMELINE_COLUMNS = ["at", "offset", "kind", "step_id", "name", "attempt", "duration", "detail"]
 
 
@@ -269,7 +272,8 @@ def show(obj: _Context, workflow_id: str, as_json: bool) -> None:
         click.echo(output.to_json({"run": run, "timeline": events}))
         return
     fields = ["id", "name", "queue", "status", "attempt", "max_attempts", "owner", "created_at",
-              "finished_at", "duration", "input", "output", "error"]
+              "run_at", "started_at", "finished_at", "duration", "version", "lost_leases",
+              "input", "output", "error"]
     for field in fields:
         if run.get(field) is not None:
             text = output.error_text(run[field]) if field == "error" else run[field]

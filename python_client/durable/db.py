@@ -809,8 +809,8 @@ def runs(
         where.append("created_at >= %s::timestamptz")
         params.append(since)
     sql = ("select id, name, queue, status, priority, attempt, max_attempts, run_at, owner,"
-           " claims, input, output, error, created_at, claimed_at, finished_at, duration"
-           " from durable.runs")
+           " claims, input, output, error, created_at, claimed_at, finished_at, duration,"
+           " started_at, version, lost_leases from durable.runs")
     if where:
         sql += " where " + " and ".join(where)
     sql += " order by created_at desc, id limit %s"

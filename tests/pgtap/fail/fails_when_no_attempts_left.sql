@@ -10,8 +10,8 @@ select durable.checkpoint('last', (select lease from durable.workflows where id 
 
 select results_eq(
   $$ select * from durable.fail('last', (select lease from durable.workflows where id = 'last'), '{"m": "final"}') $$,
-  $$ values ('failed'::text, durable_test.t0()) $$,
-  'fail returns failed (with the unchanged run_at)');
+  $$ values ('failed'::text, null::timestamptz) $$,
+  'fail returns failed and no run_at: nothing will run (regression: it returned the old run_at)');
 select results_eq(
   $$ select status, attempt, error, owner, lease, finished_at from durable.workflows where id = 'last' $$,
   $$ values ('failed'::text, 1, '{"m": "final"}'::jsonb, null::text, null::bigint, durable_test.t0()) $$,

@@ -1,5 +1,6 @@
 -- fail_batch reports, in order, one outcome per item: pending (retry scheduled, with its run_at),
--- failed, lease_lost, cancelled or unknown; it never raises for one stale item.
+-- failed (no run_at: nothing will run), lease_lost, cancelled or unknown; it never raises for
+-- one stale item.
 begin;
 select plan(3);
 select durable_test.pin();
@@ -24,9 +25,9 @@ select * from durable.fail_batch(
 select results_eq(
   $$ select workflow_id, status, run_at is not null from out $$,
   $$ values ('fb-lost'::text, 'lease_lost'::text, false), ('fb-retry', 'pending', true),
-            ('fb-unknown', 'unknown', false), ('fb-final', 'failed', true),
-            ('fb-cancelled', 'cancelled', false), ('fb-nonretryable', 'failed', true) $$,
-  'one outcome per item, in order; a run_at for the written ones');
+            ('fb-unknown', 'unknown', false), ('fb-final', 'failed', false),
+            ('fb-cancelled', 'cancelled', false), ('fb-nonretryable', 'failed', false) $$,
+  'one outcome per item, in order; a run_at for the retries only');
 select ok((select run_at between durable_test.t0() + interval '30 seconds' and durable_test.t0() + interval '1 minute'
              from out where workflow_id = 'fb-retry'),
   'the retry''s run_at is within the backoff bounds');
