@@ -1,13 +1,24 @@
 """Chaos run: many workflows on several worker processes while a killer SIGKILLs random workers
 (every 0.1 to 2 s, replacing them) and crashes Postgres (immediate shutdown) several times.
-At the end it checks what durable promises and prints the figures:
+The workers are of two versions of the workflow code at once (tests/chaos/app.py: app, "v1",
+and app_v2, "v2"), as during a rolling deploy; each version keeps at least one worker alive.
+The waves are chaos_flow runs and, one in four, versioned_flow runs (v2 inserts a step at
+position 1); one crash_loop run, whose second step SIGKILLs its own worker every time, is
+enqueued once a worker has registered it. At the end it checks what durable promises and
+prints the figures:
 
-  - every workflow finished exactly once, succeeded, with the right output; none stuck
+  - every chaos_flow and versioned_flow run finished exactly once, succeeded, with the right
+    output and the steps of its code; none stuck
   - every step checkpoint exists exactly once
   - transactional side effects: exactly one row per transactional step
   - plain steps: executed at least once, extra executions counted and bounded by the
-    interruptions (a killed worker can lose at most its in-flight steps, a crash at most
-    every in-flight step)
+    interruptions (a killed or dead worker can lose at most its in-flight steps, a crash at
+    most every in-flight step)
+  - versions: a versioned_flow run is pinned to the version of the worker that first claimed
+    it and only that version's code ran its steps and finished it (never replayed by the other)
+  - crash loop: crash_loop ends failed with a WorkerLost error naming CRASH_MAX_LOST_LEASES
+    lost workers (the bound its decorator declares, registered by the workers and taken by
+    enqueue), and its crash step ran at most that many times
 
 Usage:
   python tests/chaos/run.py --short            about a minute (part of make test)
@@ -39,10 +50,21 @@ sys.path.insert(0, str(HERE))
 import pgcluster
 
 sys.path.insert(0, str(REPO))
-from tests.chaos.app import STEPS, expected_output
+from tests.chaos.app import (
+    CHAOS_LAYOUT,
+    CHAOS_MAX_LOST_LEASES,
+    CRASH_MAX_LOST_LEASES,
+    PLAIN_STEPS,
+    TRANSACTIONAL_STEPS,
+    VERSIONED_LAYOUT,
+    VERSIONS,
+    expected_output,
+    expected_versioned_output,
+)
 
-TRANSACTIONAL = [i for i in range(STEPS) if i % 2 == 0]
-PLAIN = [i for i in range(STEPS) if i % 2 == 1]
+# the worker's MODULE:APP for each version of the code
+APPS = {"v1": "tests.chaos.app:app", "v2": "tests.chaos.app:app_v2"}
+CRASH_ID = "crash-loop"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -51,7 +73,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--long", action="store_true", help=">= 1,000 kills and >= 10 crashes")
     p.add_argument("--duration", type=float, help="seconds of killing (then drain)")
     p.add_argument("--restarts", type=int, help="Postgres immediate restarts during the run")
-    p.add_argument("--workers", type=int, default=3, help="worker processes alive at once")
+    p.add_argument("--workers", type=int, default=3,
+                   help="worker processes alive at once (at least one of each version)")
     p.add_argument("--concurrency", type=int, default=4, help="slots per worker")
     p.add_argument("--batch", type=int, default=100, help="workflows enqueued per wave")
     p.add_argument("--backlog", type=int, default=150,
@@ -65,6 +88,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--keep", action="store_true", help="keep the cluster folder (debugging)")
     args = p.parse_args(argv)
+    args.versions = VERSIONS
+    if args.workers < len(args.versions):
+        p.error(f"--workers must be at least {len(args.versions)}: one per code version")
     if args.long:
         args.duration = args.duration or 1100
         args.restarts = 12 if args.restarts is None else args.restarts
@@ -78,31 +104,54 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 class Fleet:
-    """The worker processes: start, SIGKILL one at random, keep the count up, stop all."""
+    """The worker processes: start, SIGKILL one at random, keep the count up, stop all.
+
+    args.versions (default just "v1") are the code versions to run (APPS): a replacement is
+    of the version with the fewest live workers, so each keeps at least one."""
 
     def __init__(self, dsn: str, logdir: Path, args: argparse.Namespace):
         self.dsn, self.logdir, self.args = dsn, logdir, args
+        self.versions: tuple[str, ...] = tuple(getattr(args, "versions", ("v1",)))
         self.procs: list[subprocess.Popen] = []
+        self.version_of: dict[subprocess.Popen, str] = {}
         self.started = 0
+        self.started_by_version: collections.Counter = collections.Counter()
         self.kills = 0
+        self.kills_by_version: collections.Counter = collections.Counter()
+        self.killed: set[subprocess.Popen] = set()
+        # workers that died without being killed here: the crash loop's, or one that gave up
+        # while Postgres was down
+        self.deaths = 0
 
-    def _spawn(self) -> None:
+    def _spawn(self, version: str) -> None:
         self.started += 1
+        self.started_by_version[version] += 1
         env = dict(os.environ, DATABASE_URL=self.dsn, CHAOS_LOG_DIR=str(self.logdir),
                    PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         with open(self.logdir / f"worker-{self.started}.out", "w") as log:
-            self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "durable", "worker", "tests.chaos.app:app",
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "durable", "worker", APPS[version],
                  "--queues", "chaos", "--concurrency", str(self.args.concurrency),
                  "--lease-timeout", str(self.args.lease_timeout), "--poll-interval", "0.2",
-                 "--worker-id", f"chaos-{self.started}", "--log-level", "WARNING"],
-                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO))
+                 "--worker-id", f"chaos-{self.started}-{version}", "--log-level", "WARNING"],
+                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        self.procs.append(proc)
+        self.version_of[proc] = version
 
     def top_up(self) -> None:
-        """Replace workers that died (killed, or gave up while Postgres was down)."""
-        self.procs = [p for p in self.procs if p.poll() is None]
+        """Replace workers that died (killed, crashed by the crash loop, or gave up while
+        Postgres was down), each by one of the version with the fewest live workers."""
+        alive = []
+        for p in self.procs:
+            if p.poll() is None:
+                alive.append(p)
+            elif p not in self.killed:
+                self.deaths += 1
+        self.procs = alive
         while len(self.procs) < self.args.workers:
-            self._spawn()
+            live = collections.Counter(self.version_of[p] for p in self.procs)
+            self._spawn(min(self.versions,
+                            key=lambda v: (live[v], self.started_by_version[v])))
 
     def kill_one(self, rng: random.Random) -> None:
         alive = [p for p in self.procs if p.poll() is None]
@@ -110,7 +159,9 @@ class Fleet:
             victim = rng.choice(alive)
             victim.send_signal(signal.SIGKILL)
             victim.wait()
+            self.killed.add(victim)
             self.kills += 1
+            self.kills_by_version[self.version_of[victim]] += 1
         self.top_up()
 
     def stop(self) -> None:
@@ -125,15 +176,42 @@ class Fleet:
                 p.wait()
 
 
+def wave_name(n: int) -> str:
+    """The workflow of the n-th enqueued run: versioned_flow one in four, else chaos_flow."""
+    return "versioned_flow" if n % 4 == 3 else "chaos_flow"
+
+
 def enqueue_wave(conn: psycopg.Connection, start: int, count: int) -> None:
-    items = [{"name": "chaos_flow", "queue": "chaos", "workflow_id": f"chaos-{n}",
-              "input": [n]} for n in range(start, start + count)]
+    # max_lost_leases given: the first wave goes in before any worker registered the
+    # decorators' bound, and the random kills must not be taken for a crash loop
+    items = [{"name": wave_name(n), "queue": "chaos", "workflow_id": f"chaos-{n}",
+              "input": [n], "max_lost_leases": CHAOS_MAX_LOST_LEASES}
+             for n in range(start, start + count)]
     conn.execute("select count(*) from durable.enqueue_batch(%s::jsonb)", (json.dumps(items),))
+
+
+def enqueue_crash_loop(conn: psycopg.Connection) -> bool:
+    """Enqueue the crash loop once a worker has registered it, leaving its queue and bound to
+    the registration (the decorator's max_lost_leases); True when enqueued."""
+    if conn.execute("select 1 from durable.workflow_types "
+                    "where name = 'crash_loop'").fetchone() is None:
+        return False
+    conn.execute("select durable.enqueue(p_name => 'crash_loop', p_input => '[0]'::jsonb, "
+                 "p_workflow_id => %s)", (CRASH_ID,))
+    return True
 
 
 def unfinished(conn: psycopg.Connection) -> int:
     return conn.execute("select count(*) from durable.workflows "
                         "where status not in ('succeeded', 'failed', 'cancelled')").fetchone()[0]
+
+
+def sample_registrations(conn: psycopg.Connection, seen: set[str]) -> None:
+    """Add to seen the workers whose row has no registration now: every chaos worker registers
+    its names and version first, so such a row was made again without them (by a heartbeat
+    or a claim after the row was deleted as dead), and its claims would not pin runs."""
+    seen.update(w for (w,) in conn.execute(
+        "select id from durable.workers where version is null").fetchall())
 
 
 def connect_retrying(dsn: str, deadline: float) -> psycopg.Connection:
@@ -171,6 +249,9 @@ def run(args: argparse.Namespace) -> int:
         fleet.top_up()
 
         restarts, downtime = 0, 0.0
+        crash_enqueued = False
+        unregistered: set[str] = set()
+        next_sample = 0.0
         began = time.monotonic()
         restart_at = sorted(rng.uniform(0.1, 0.9) * args.duration for _ in range(args.restarts))
         next_kill = began + rng.uniform(args.kill_min, args.kill_max)
@@ -198,6 +279,11 @@ def run(args: argparse.Namespace) -> int:
             try:
                 if conn is None or conn.closed:
                     conn = connect_retrying(dsn, time.monotonic() + 30)
+                if not crash_enqueued:
+                    crash_enqueued = enqueue_crash_loop(conn)
+                if time.monotonic() >= next_sample:
+                    sample_registrations(conn, unregistered)
+                    next_sample = time.monotonic() + 0.25
                 if unfinished(conn) < args.backlog:
                     enqueue_wave(conn, enqueued, args.batch)
                     enqueued += args.batch
@@ -213,10 +299,11 @@ def run(args: argparse.Namespace) -> int:
         conn = conn or connect_retrying(dsn, time.monotonic() + 30)
         while unfinished(conn) and time.monotonic() - drain_began < args.drain_timeout:
             fleet.top_up()
+            sample_registrations(conn, unregistered)
             time.sleep(0.2)
         drain = time.monotonic() - drain_began
         fleet.stop()
-        ok = check(conn, logdir, enqueued, fleet, restarts, args,
+        ok = check(conn, logdir, enqueued, crash_enqueued, unregistered, fleet, restarts, args,
                    time.monotonic() - began, drain, downtime)
         conn.close()
         return 0 if ok else 1
@@ -230,62 +317,143 @@ def run(args: argparse.Namespace) -> int:
             pgcluster.remove(root, cluster)
 
 
-def check(conn: psycopg.Connection, logdir: Path, enqueued: int, fleet: Fleet, restarts: int,
-          args: argparse.Namespace, seconds: float, drain: float, downtime: float) -> bool:
+def read_logs(logdir: Path, kind: str) -> list[list[str]]:
+    """The lines of the workers' logs of kind ("exec", "crash"), split into fields."""
+    return [line.split() for path in logdir.glob(f"{kind}-*.log")
+            for line in path.read_text().splitlines()]
+
+
+def check(conn: psycopg.Connection, logdir: Path, enqueued: int, crash_enqueued: bool,
+          unregistered: set[str], fleet: Fleet, restarts: int, args: argparse.Namespace, seconds: float, drain: float,
+          downtime: float) -> bool:
     q = lambda sql: conn.execute(sql).fetchall()
     statuses = dict(q("select status, count(*) from durable.workflows group by status"))
-    wrong_output = [(i, o) for i, n, o in q(
-        "select id, (input->>0)::int, output from durable.workflows "
-        "where status = 'succeeded'") if o != expected_output(n)]
+    runs = q("select w.id, w.name, w.status, (w.input->>0)::int, w.output, w.version, w.error, "
+             "w.lost_leases, w.max_lost_leases, "
+             "coalesce(array_agg(s.name order by s.step_id) "
+             "filter (where s.step_id is not null), '{}'), "
+             "coalesce(jsonb_agg(s.output order by s.step_id) "
+             "filter (where s.step_id is not null), '[]') "
+             "from durable.workflows w left join durable.steps s on s.workflow_id = w.id "
+             "group by w.id")
     steps_total = q("select count(*) from durable.steps")[0][0]
-    steps_per_wf = collections.Counter(c for (c,) in q(
-        "select count(*) from durable.steps group by workflow_id"))
     step_dups = q("select count(*) from (select 1 from durable.steps "
                   "group by workflow_id, step_id having count(*) > 1) d")[0][0]
     effects = {(w, s): c for w, s, c in q(
         "select workflow_id, step_id, count(*) from chaos.side_effects group by 1, 2")}
+    names = lambda kinds: ",".join(f"'{n}'" for n in sorted(kinds))
     expected_effects = {(w, s) for w, s in q(
         f"select workflow_id, step_id from durable.steps "
-        f"where step_id in ({','.join(map(str, TRANSACTIONAL))})")}
+        f"where name in ({names(TRANSACTIONAL_STEPS)})")}
     effect_dups = sum(1 for c in effects.values() if c > 1)
     effect_missing = len(expected_effects - effects.keys())
     effect_orphans = len(effects.keys() - expected_effects)
 
+    # the chaos_flow and versioned_flow runs: succeeded, right output, the steps of their code
+    pinned = {}  # versioned_flow id -> the version it is pinned to
+    succeeded = wrong_output = wrong_steps = 0
+    started = collections.Counter()  # versioned_flow runs by the version that first claimed
+    finished = collections.Counter()  # ... by the version whose code returned the output
+    mixed = other_version_steps = 0
+    pinned_chaos = collections.Counter()
+    lost_leases = collections.Counter()  # lost leases of the runs that succeeded
+    bad = []  # (id, pinned version, status, output, steps, error type) of wrong versioned runs
+    crash = None
+    for wf, name, status, n, output, version, error, lost, max_lost, steps, outputs in runs:
+        if wf == CRASH_ID:
+            crash = (status, error, lost, max_lost, steps)
+            continue
+        succeeded += status == "succeeded"
+        if status == "succeeded":
+            lost_leases[lost] += 1
+        if name == "chaos_flow":
+            pinned_chaos[version] += 1
+            wrong_output += status == "succeeded" and output != expected_output(n)
+            wrong_steps += steps != CHAOS_LAYOUT
+            continue
+        pinned[wf] = version
+        started[version] += 1
+        wrong = steps != VERSIONED_LAYOUT.get(version)
+        others = sum(1 for o in outputs if o[0] != version)
+        if status == "succeeded":
+            finished[output[0]] += 1
+            mixed += output[0] != version
+            wrong |= output != expected_versioned_output(n, version)
+            wrong_output += output != expected_versioned_output(n, version)
+        wrong_steps += steps != VERSIONED_LAYOUT.get(version)
+        other_version_steps += others
+        if wrong or others or status != "succeeded":
+            bad.append((wf, version, status, output, steps, (error or {}).get("type")))
+
     executions: collections.Counter = collections.Counter()
-    for path in logdir.glob("exec-*.log"):
-        for line in path.read_text().splitlines():
-            wf, step = line.split()
-            executions[(wf, int(step))] += 1
+    other_version_executions = 0
+    for fields in read_logs(logdir, "exec"):
+        executions[(fields[0], int(fields[1]))] += 1
+        if len(fields) > 2 and fields[2] != pinned.get(fields[0]):
+            other_version_executions += 1
     plain_recorded = {(w, s) for w, s in q(
-        f"select workflow_id, step_id from durable.steps "
-        f"where step_id in ({','.join(map(str, PLAIN))})")}
+        f"select workflow_id, step_id from durable.steps where name in ({names(PLAIN_STEPS)})")}
     never_ran = len(plain_recorded - executions.keys())
     extra = sum(c - 1 for k, c in executions.items() if k in plain_recorded)
-    in_flight_bound = (fleet.kills * args.concurrency
+    in_flight_bound = ((fleet.kills + fleet.deaths) * args.concurrency
                        + restarts * args.workers * args.concurrency)
 
-    succeeded = statuses.get("succeeded", 0)
+    # the crash loop: failed by the reclaim that reached its bound, its crash step run at most
+    # that many times (each run killed its worker)
+    crash_runs = [f for f in read_logs(logdir, "crash") if f[0] == CRASH_ID]
+    crash_status, crash_error, crash_lost, crash_max, crash_steps = crash or (None,) * 5
+    crash_error = crash_error or {}
+    crash_ok = (crash_status == "failed" and crash_error.get("type") == "WorkerLost"
+                and crash_error.get("lost_leases") == CRASH_MAX_LOST_LEASES
+                and f"lost {CRASH_MAX_LOST_LEASES} times" in crash_error.get("message", "")
+                and crash_lost == CRASH_MAX_LOST_LEASES and crash_max == CRASH_MAX_LOST_LEASES
+                and crash_steps in ([], ["effect"])
+                and len(crash_runs) <= CRASH_MAX_LOST_LEASES)
+
     lost = enqueued - succeeded
     duplicated = step_dups + effect_dups
     checks = {
-        "every workflow succeeded": succeeded == enqueued and sum(statuses.values()) == enqueued,
-        "outputs right": not wrong_output,
-        "every workflow has all its steps once": steps_per_wf == {STEPS: succeeded},
+        "every workflow succeeded": succeeded == enqueued
+                                    and len(runs) == enqueued + crash_enqueued,
+        "outputs right": wrong_output == 0,
+        "every workflow has the steps of its code once": wrong_steps == 0,
         "no step recorded twice": step_dups == 0,
         "side effects exactly once": effect_dups == 0 and effect_missing == 0
                                      and effect_orphans == 0,
         "plain steps ran at least once": never_ran == 0,
         "extra executions within interruptions": extra <= in_flight_bound,
+        "each versioned run ran and finished on its own version's code":
+            mixed == 0 and other_version_steps == 0 and other_version_executions == 0
+            and set(started) == set(fleet.versions) and None not in started,
+        f"crash loop failed with WorkerLost after {CRASH_MAX_LOST_LEASES} lost workers, "
+        f"ran at most {CRASH_MAX_LOST_LEASES} times": crash_enqueued and crash_ok,
     }
     print(f"chaos: {seconds:.0f} s ({drain:.0f} s drain), {fleet.kills} kills, "
-          f"{fleet.started} worker starts, {restarts} Postgres crashes "
-          f"({downtime:.1f} s down in all)")
-    print(f"chaos: {enqueued} workflows, {steps_total} steps; statuses {statuses}")
+          f"{fleet.deaths} other worker deaths, {fleet.started} worker starts, {restarts} "
+          f"Postgres crashes ({downtime:.1f} s down in all)")
+    print(f"chaos: {len(runs)} workflows, {steps_total} steps; statuses {statuses}")
     print(f"chaos: lost {lost}, duplicated {duplicated} (step rows {step_dups}, side effects "
           f"{effect_dups}), side effects missing {effect_missing}, wrong outputs "
-          f"{len(wrong_output)}")
+          f"{wrong_output}, wrong steps {wrong_steps}")
     print(f"chaos: plain steps {len(plain_recorded)}, extra executions {extra} "
-          f"(bound {in_flight_bound}: kills x slots + crashes x all slots)")
+          f"(bound {in_flight_bound}: (kills + deaths) x slots + crashes x all slots); lost "
+          f"leases of the runs that succeeded {dict(sorted(lost_leases.items()))}")
+    print("chaos: versions: " + ", ".join(
+        f"{v} {fleet.started_by_version[v]} workers ({fleet.kills_by_version[v]} killed), "
+        f"versioned_flow started {started[v]} finished {finished[v]}, chaos_flow "
+        f"{pinned_chaos[v]}" for v in fleet.versions)
+          + f"; finished by other code {mixed}, steps run by other code "
+          f"{other_version_steps + other_version_executions}; worker rows seen without their "
+          f"registration {len(unregistered)}")
+    for wf, version, status, output, steps, error in bad[:5]:
+        print(f"  versioned run {wf}: pinned to {version}, {status}"
+              f"{f' ({error})' if error else ''}, output {output}, steps {steps}")
+    if crash is None:
+        print("chaos: crash loop: never enqueued (no worker registered crash_loop)")
+    else:
+        print(f"chaos: crash loop: {crash_status} {crash_error.get('type')} after {crash_lost} "
+              f"lost leases (bound {crash_max}), its crash step ran {len(crash_runs)} times: "
+              f"{crash_error.get('message')}")
     for name, passed in checks.items():
         print(f"  {'ok  ' if passed else 'FAIL'} {name}")
     return all(checks.values())
