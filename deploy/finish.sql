@@ -243,7 +243,8 @@ $$;
 comment on function durable.complete(text, bigint, jsonb) is
   'Finishes one workflow successfully with p_output and returns ''succeeded''. Errors: DU001 '
   'lease lost, DU002 cancelled, DU003 unknown workflow, DU008 output too large, DU010 null lease, '
-  'DU015 the lease is held by a worker of another login.';
+  'DU011 output nested deeper than 128 levels, DU015 the lease is held by a worker of another '
+  'login.';
 
 create or replace function durable.fail(
   p_workflow_id text,

@@ -1,4 +1,4 @@
--- idle_workers: wake-ups only when a worker waits for them.
+-- idle_workers: wake-ups only when a worker waits for them; and what a worker's slots run.
 --
 -- Every notifying commit takes one lock for the whole server (PostgreSQL's async-notify
 -- queue), so single enqueues that each sent NOTIFY could not commit in parallel (16 clients:
@@ -20,5 +20,12 @@ alter table durable.workers add column idle_queues text[];
 comment on column durable.workers.idle_queues is
   'The queues of the worker''s last claim when it found nothing (it then waits for a NOTIFY or '
   'its next poll); null once a claim of its finds work.';
+-- what its slots still run, as its heartbeat reports it: a run cancelled (or whose lease was
+-- lost) is no longer the worker's in durable.workflows, but its step may still be running
+alter table durable.workers add column busy integer,
+  add constraint workers_busy check (busy >= 0);
+comment on column durable.workers.busy is
+  'How many runs the worker''s slots were executing at its last heartbeat (durable.heartbeat''s '
+  'p_busy), cancelled ones still finishing a step included; null when it does not say.';
 
 commit;

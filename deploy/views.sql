@@ -80,10 +80,13 @@ create or replace view durable.worker_status as
 select k.id, k.started_at, k.heartbeat_at, k.lease_timeout, k.expires_at,
        k.expires_at >= durable.now() as alive,
        (select count(*) from durable.workflows w
-         where w.owner = k.id and w.status = 'running') as running
+         where w.owner = k.id and w.status = 'running') as running,
+       k.busy
   from durable.workers k;
 comment on view durable.worker_status is
-  'Workers, whether their heartbeat is fresh, and how many workflows each holds.';
+  'Workers, whether their heartbeat is fresh, how many workflows each holds (running) and how '
+  'many runs its slots were executing at its last heartbeat (busy: a cancelled run still '
+  'finishing a step counts there, not in running).';
 
 
 -- The same rows without payloads: inputs, outputs and errors may hold personal data, so the

@@ -150,7 +150,11 @@ comment on function durable.adopt_workflows(text) is
   'Gives the running workflows of worker p_worker that have no owner_login (claimed before '
   'v0.2.0) to the calling login, which has just adopted the worker. Internal.';
 
-create or replace function durable.heartbeat(p_worker text, p_lease_timeout interval default null)
+-- v0.2.0: p_busy (what the worker's slots still run); the v0.1.0 signature goes
+drop function durable.heartbeat(text, interval);
+create function durable.heartbeat(
+  p_worker text, p_lease_timeout interval default null, p_busy integer default null
+)
 returns table (workflow_id text, lease bigint)
 language plpgsql
 security definer
@@ -161,7 +165,15 @@ as $$
 declare
   v_now timestamptz := durable.now();
 begin
+  if p_busy < 0 then
+    raise exception 'busy must be 0 or more, got %', p_busy
+      using errcode = 'DU011', hint = 'Pass how many runs the worker''s slots are executing.';
+  end if;
   perform durable.touch_worker(p_worker, p_lease_timeout, v_now, true);
+  if p_busy is not null then
+    update durable.workers k set busy = p_busy
+     where k.id = p_worker and k.busy is distinct from p_busy;
+  end if;
   -- forget dead workers that hold nothing (rows of running workflows keep theirs): the claim's
   -- list of dead workers to reclaim from stays as short as the work there is to reclaim
   delete from durable.workers k
@@ -177,11 +189,13 @@ begin
    where w.owner = p_worker and w.status = 'running';
 end
 $$;
-comment on function durable.heartbeat(text, interval) is
+comment on function durable.heartbeat(text, interval, integer) is
   'Keeps worker p_worker''s leases alive for p_lease_timeout more (default '
   'durable.settings.default_lease_timeout) and returns the workflows it still holds with their '
   'leases: a workflow the worker runs that is not in the list was reclaimed, released or '
-  'cancelled, and must stop. Call it about three times per lease timeout. Errors: DU010, DU011 '
+  'cancelled, and must stop. p_busy (optional): how many runs its slots are executing, '
+  'cancelled ones still in a step included (durable.worker_status.busy). Call it about three '
+  'times per lease timeout. Errors: DU010, DU011 '
   '(a lease timeout over durable.settings.max_lease_timeout included), DU015 when the worker id '
   'belongs to another login.';
 

@@ -7,6 +7,6 @@
 begin;
 set local role :"durable_admin";
 
-alter table durable.workers drop column idle_queues;
+alter table durable.workers drop column busy, drop column idle_queues;
 
 commit;

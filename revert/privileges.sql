@@ -44,7 +44,7 @@ grant execute on function
   durable.complete_and_claim(text, bigint, jsonb, text, text[], integer, interval, integer, text, jsonb, timestamptz),
   durable.fail(text, bigint, jsonb, boolean),
   durable.fail_batch(text[], bigint[], jsonb[], boolean[]),
-  durable.heartbeat(text, interval),
+  -- (durable.heartbeat: revert/workers.sql grants the v0.1.0 signature when it recreates it)
   durable.release(text, text[]),
   durable.result(text)
   to durable_worker;

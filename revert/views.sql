@@ -73,7 +73,9 @@ comment on view durable.queue_stats is
   'Per queue: its settings and how many workflows are pending, running and waiting.';
 grant select on durable.queue_stats to durable_observer, durable_worker, durable_client;
 
-create or replace view durable.worker_status as
+-- v0.2.0 added busy to worker_status: drop it, recreate it with its v0.1.0 grants
+drop view durable.worker_status;
+create view durable.worker_status as
 select k.id, k.started_at, k.heartbeat_at, k.lease_timeout, k.expires_at,
        k.expires_at >= durable.now() as alive,
        (select count(*) from durable.workflows w
@@ -81,5 +83,6 @@ select k.id, k.started_at, k.heartbeat_at, k.lease_timeout, k.expires_at,
   from durable.workers k;
 comment on view durable.worker_status is
   'Workers, whether their heartbeat is fresh, and how many workflows each holds.';
+grant select on durable.worker_status to durable_observer, durable_worker, durable_client;
 
 commit;

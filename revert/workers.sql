@@ -21,6 +21,9 @@
 begin;
 set local role :"durable_admin";
 
+-- the v0.2.0 heartbeat (p_busy) goes; the v0.1.0 one comes back below
+drop function durable.heartbeat(text, interval, integer);
+
 -- added in v0.2.0 (worker ids belong to logins)
 drop function durable.refuse_worker(text);
 drop function durable.adopt_workflows(text);
@@ -165,5 +168,8 @@ comment on function durable.release(text, text[]) is
   'instead of waiting for its lease to expire: all of them when p_workflow_ids is null (the '
   'worker is stopping, and its row is removed), else only those listed. They resume from their '
   'last checkpoint. Returns how many were released. Errors: DU010.';
+
+-- (revert/privileges.sql, which ran before this, could not grant a function that did not exist)
+grant execute on function durable.heartbeat(text, interval) to durable_worker;
 
 commit;

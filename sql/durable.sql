@@ -2359,7 +2359,7 @@ create index workflows_runnable on durable.workflows (queue, priority desc, run_
 reset role;
 
 -- change: idle_workers
--- idle_workers: wake-ups only when a worker waits for them.
+-- idle_workers: wake-ups only when a worker waits for them; and what a worker's slots run.
 --
 -- Every notifying commit takes one lock for the whole server (PostgreSQL's async-notify
 -- queue), so single enqueues that each sent NOTIFY could not commit in parallel (16 clients:
@@ -2380,6 +2380,13 @@ alter table durable.workers add column idle_queues text[];
 comment on column durable.workers.idle_queues is
   'The queues of the worker''s last claim when it found nothing (it then waits for a NOTIFY or '
   'its next poll); null once a claim of its finds work.';
+-- what its slots still run, as its heartbeat reports it: a run cancelled (or whose lease was
+-- lost) is no longer the worker's in durable.workflows, but its step may still be running
+alter table durable.workers add column busy integer,
+  add constraint workers_busy check (busy >= 0);
+comment on column durable.workers.busy is
+  'How many runs the worker''s slots were executing at its last heartbeat (durable.heartbeat''s '
+  'p_busy), cancelled ones still finishing a step included; null when it does not say.';
 
 reset role;
 
@@ -3188,7 +3195,11 @@ comment on function durable.adopt_workflows(text) is
   'Gives the running workflows of worker p_worker that have no owner_login (claimed before '
   'v0.2.0) to the calling login, which has just adopted the worker. Internal.';
 
-create or replace function durable.heartbeat(p_worker text, p_lease_timeout interval default null)
+-- v0.2.0: p_busy (what the worker's slots still run); the v0.1.0 signature goes
+drop function durable.heartbeat(text, interval);
+create function durable.heartbeat(
+  p_worker text, p_lease_timeout interval default null, p_busy integer default null
+)
 returns table (workflow_id text, lease bigint)
 language plpgsql
 security definer
@@ -3199,7 +3210,15 @@ as $$
 declare
   v_now timestamptz := durable.now();
 begin
+  if p_busy < 0 then
+    raise exception 'busy must be 0 or more, got %', p_busy
+      using errcode = 'DU011', hint = 'Pass how many runs the worker''s slots are executing.';
+  end if;
   perform durable.touch_worker(p_worker, p_lease_timeout, v_now, true);
+  if p_busy is not null then
+    update durable.workers k set busy = p_busy
+     where k.id = p_worker and k.busy is distinct from p_busy;
+  end if;
   -- forget dead workers that hold nothing (rows of running workflows keep theirs): the claim's
   -- list of dead workers to reclaim from stays as short as the work there is to reclaim
   delete from durable.workers k
@@ -3215,11 +3234,13 @@ begin
    where w.owner = p_worker and w.status = 'running';
 end
 $$;
-comment on function durable.heartbeat(text, interval) is
+comment on function durable.heartbeat(text, interval, integer) is
   'Keeps worker p_worker''s leases alive for p_lease_timeout more (default '
   'durable.settings.default_lease_timeout) and returns the workflows it still holds with their '
   'leases: a workflow the worker runs that is not in the list was reclaimed, released or '
-  'cancelled, and must stop. Call it about three times per lease timeout. Errors: DU010, DU011 '
+  'cancelled, and must stop. p_busy (optional): how many runs its slots are executing, '
+  'cancelled ones still in a step included (durable.worker_status.busy). Call it about three '
+  'times per lease timeout. Errors: DU010, DU011 '
   '(a lease timeout over durable.settings.max_lease_timeout included), DU015 when the worker id '
   'belongs to another login.';
 
@@ -4145,7 +4166,8 @@ $$;
 comment on function durable.complete(text, bigint, jsonb) is
   'Finishes one workflow successfully with p_output and returns ''succeeded''. Errors: DU001 '
   'lease lost, DU002 cancelled, DU003 unknown workflow, DU008 output too large, DU010 null lease, '
-  'DU015 the lease is held by a worker of another login.';
+  'DU011 output nested deeper than 128 levels, DU015 the lease is held by a worker of another '
+  'login.';
 
 create or replace function durable.fail(
   p_workflow_id text,
@@ -4520,10 +4542,13 @@ create or replace view durable.worker_status as
 select k.id, k.started_at, k.heartbeat_at, k.lease_timeout, k.expires_at,
        k.expires_at >= durable.now() as alive,
        (select count(*) from durable.workflows w
-         where w.owner = k.id and w.status = 'running') as running
+         where w.owner = k.id and w.status = 'running') as running,
+       k.busy
   from durable.workers k;
 comment on view durable.worker_status is
-  'Workers, whether their heartbeat is fresh, and how many workflows each holds.';
+  'Workers, whether their heartbeat is fresh, how many workflows each holds (running) and how '
+  'many runs its slots were executing at its last heartbeat (busy: a cancelled run still '
+  'finishing a step counts there, not in running).';
 
 
 -- The same rows without payloads: inputs, outputs and errors may hold personal data, so the
@@ -4778,7 +4803,7 @@ grant execute on function
   durable.complete_and_claim(text, bigint, jsonb, text, text[], integer, interval, integer, text, jsonb, timestamptz),
   durable.fail(text, bigint, jsonb, boolean),
   durable.fail_batch(text[], bigint[], jsonb[], boolean[]),
-  durable.heartbeat(text, interval),
+  durable.heartbeat(text, interval, integer),
   durable.release(text, text[]),
   durable.register(text, jsonb, text, interval),
   durable.result(text)

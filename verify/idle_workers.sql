@@ -1,1 +1,1 @@
-select idle_queues from durable.workers where false;
+select idle_queues, busy from durable.workers where false;

@@ -352,7 +352,7 @@ def queues(obj: _Context, as_json: bool) -> None:
 def workers(obj: _Context, as_json: bool) -> None:
     """Workers, their heartbeats and how much each runs (the view durable.worker_status)."""
     rows = db.worker_status(obj.conn())
-    columns = ["id", "alive", "running", "heartbeat_at", "lease_timeout", "started_at"]
+    columns = ["id", "alive", "running", "busy", "heartbeat_at", "lease_timeout", "started_at"]
     click.echo(output.to_json(rows) if as_json else output.table(rows, columns))
 
 

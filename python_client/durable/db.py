@@ -726,11 +726,13 @@ def fail(
 
 
 def heartbeat(
-    conn: psycopg.Connection, worker: str, lease_timeout: Seconds | None = None
+    conn: psycopg.Connection, worker: str, lease_timeout: Seconds | None = None,
+    busy: int | None = None,
 ) -> dict[str, int]:
-    """durable.heartbeat: keep worker's leases alive; returns {workflow_id: lease} it holds."""
-    rows = _rows(conn, "select workflow_id, lease from durable.heartbeat(%s::text, %s::interval)",
-                 [worker, interval(lease_timeout)])
+    """durable.heartbeat: keep worker's leases alive, and say how many runs its slots execute
+    (busy, shown by durable.worker_status); returns {workflow_id: lease} it holds."""
+    rows = _rows(conn, "select workflow_id, lease from durable.heartbeat(%s::text, %s::interval,"
+                       " %s::integer)", [worker, interval(lease_timeout), busy])
     return {r["workflow_id"]: r["lease"] for r in rows}
 
 
@@ -852,8 +854,8 @@ def queue_stats(conn: psycopg.Connection) -> list[dict]:
 
 def worker_status(conn: psycopg.Connection, worker: str | None = None) -> list[dict]:
     """Rows of the view durable.worker_status (one worker's when worker is given)."""
-    sql = ("select id, started_at, heartbeat_at, lease_timeout, expires_at, alive, running"
-           " from durable.worker_status")
+    sql = ("select id, started_at, heartbeat_at, lease_timeout, expires_at, alive, running,"
+           " busy from durable.worker_status")
     if worker is not None:
         return _rows(conn, sql + " where id = %s", [worker])
     return _rows(conn, sql + " order by id")

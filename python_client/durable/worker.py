@@ -383,7 +383,8 @@ class Worker:
 
     def _beat(self, conn: psycopg.Connection) -> None:
         with self._lock:
-            held = db.heartbeat(conn, self.worker_id, self.lease_timeout)
+            # busy: every run a slot executes, a cancelled one still inside a step included
+            held = db.heartbeat(conn, self.worker_id, self.lease_timeout, len(self.runs))
             for workflow_id, run in self.runs.items():
                 # a run that is finishing is no longer held once its complete or fail commits,
                 # and that call's own answer says whether its lease was lost

@@ -516,7 +516,8 @@ def draw_call(data, base: Base, fn: str) -> tuple[list[Arg], dict]:
     elif fn == "heartbeat":
         params = [P("p_worker", "text", workers_v, workers),
                   P("p_lease_timeout", "interval", st.one_of(st.none(), VALID_INTERVAL),
-                    INTERVAL_ARG, False)]
+                    INTERVAL_ARG, False),
+                  P("p_busy", "integer", st.one_of(st.none(), small(0, 4)), INT_ARG, False)]
     elif fn == "release":
         params = [P("p_worker", "text", workers_v, workers),
                   P("p_workflow_ids", "text[]", array_of(ids_v), array_of(ids), False)]
