@@ -88,7 +88,7 @@ def test_other_login_cannot_use_a_lease_it_learned(conn, logins, queue):
     """Login B, given A's current lease, cannot checkpoint, complete or fail with it: DU015,
     and nothing is written; A goes on with the same lease."""
     a, b = logins
-    worker, wid, lease = _claimed_by_a(conn, a, queue)
+    _, wid, lease = _claimed_by_a(conn, a, queue)
     db.heartbeat(b, f"wl-b-{uuid.uuid4().hex[:8]}")
 
     for call in (lambda: db.checkpoint(b, wid, lease, 0, "s", {"stolen": True}),
@@ -96,7 +96,7 @@ def test_other_login_cannot_use_a_lease_it_learned(conn, logins, queue):
                  lambda: db.fail(b, wid, lease, {"message": "stolen"}),
                  lambda: b.execute("select * from durable.complete_batch(%s, %s, %s::jsonb[])",
                                    [[wid], [lease], ['"stolen"']])):
-        error = _refused(lambda: _translated(call))
+        error = _refused(lambda call=call: _translated(call))
         assert error.sqlstate == "DU015", error
         assert f"workflow {wid} is held by a worker of another login" in error.message
 
@@ -113,9 +113,9 @@ def test_lease_lost_messages_show_no_lease_but_the_callers(conn, logins, queue):
     stale = lease + 1_000_000
 
     for c in (a, b):
-        for call in (lambda: db.checkpoint(c, wid, stale, 0, "s"),
-                     lambda: db.complete(c, wid, stale),
-                     lambda: db.fail(c, wid, stale, {"message": "x"})):
+        for call in (lambda c=c: db.checkpoint(c, wid, stale, 0, "s"),
+                     lambda c=c: db.complete(c, wid, stale),
+                     lambda c=c: db.fail(c, wid, stale, {"message": "x"})):
             error = _refused(call)
             assert error.sqlstate == "DU001", error
             text = f"{error.message} {error.hint} {error.__cause__.diag.message_detail}"
