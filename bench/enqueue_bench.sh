@@ -7,11 +7,14 @@
 # the ratio at each client count. Target (issue: NOTIFY serializes enqueues): with wake-ups on,
 # >= 80% of the rate with them off at 16 clients. Every notifying commit takes one lock for
 # the whole server (PostgreSQL's async-notify queue), so enqueues that all notify cannot commit
-# in parallel. It also prints how many workers were marked idle (the wake-up needs a listener
-# to be waiting; see deploy/notify.sql).
+# in parallel. Since 0.2.0 the trigger notifies only for queues a live worker waits on (its
+# last claim there found nothing: deploy/idle_workers.sql); under a burst of enqueues workers
+# are busy, so the wake-up costs nothing. No worker runs here; with one waiting, the first
+# enqueue wakes it (tests/pgtap/notify/), and bench/python_bench.py measures enqueue-to-first-
+# step latency with idle workers.
 #
 # Usage: bench/enqueue_bench.sh DSN   (a freshly deployed database; `make bench` makes one)
-# Env: RUNS (3), SECONDS_PER_RUN (5), CLIENT_COUNTS ("1 2 4 8 16 32"), IDLE_WORKERS (0)
+# Env: RUNS (3), SECONDS_PER_RUN (5), CLIENT_COUNTS ("1 2 4 8 16 32")
 set -euo pipefail
 dsn=${1:?usage: bench/enqueue_bench.sh DSN}
 here=$(cd "$(dirname "$0")" && pwd)
