@@ -242,7 +242,8 @@ def test_step_retries_follow_the_sql(app, conn, queue, start_worker):
 
 def test_worker_reconnects_when_its_connections_are_killed(app, conn, queue, start_worker):
     """Every connection of the worker is terminated mid-step (as when Postgres restarts): it
-    reconnects, hands back the run it lost, and finishes it from its last checkpoint."""
+    reconnects and finishes the run on a new connection, without running its recorded step
+    again (test_field_reconnect.py: under the same lease)."""
     wid = _script(app, queue, {"kind": "plain"}, {"kind": "plain", "sleep": 1.0},
                   {"kind": "plain"})
     worker = start_worker(queue, concurrency=1)
