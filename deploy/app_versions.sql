@@ -54,6 +54,21 @@ create table durable.workflow_types (
     check (backoff_base > interval '0' and backoff_max >= backoff_base),
   constraint workflow_types_max_lost_leases check (max_lost_leases between 1 and 1000)
 );
+-- A worker's row is forgotten when its heartbeat has expired and it holds nothing (so claims
+-- keep a short list of dead workers); a worker that was only late comes back through
+-- touch_worker, which takes its names and version from here, so it never claims unpinned.
+create table durable.worker_registrations (
+  worker text primary key,
+  login text not null,
+  workflow_names text[] not null,
+  version text,
+  registered_at timestamptz not null
+);
+comment on table durable.worker_registrations is
+  'The last durable.register of each worker id: the names and version its row gets back when a '
+  'heartbeat or claim recreates a row that was forgotten while the worker was late. Forgotten a '
+  'day after the worker''s row is gone.';
+
 comment on table durable.workflow_types is
   'The workflows workers registered (durable.register), with the defaults their code declares: '
   'enqueue uses them for the arguments a caller leaves out. The last registration wins.';

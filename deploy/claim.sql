@@ -135,6 +135,11 @@ begin
        or v_current is distinct from v_timeout or v_timeout > v_max
        or v_login is distinct from session_user then
       perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);
+      if v_heartbeat is null then
+        -- a new row (or one forgotten while the worker was late): what it registered
+        select k.workflow_names, k.version into v_names, v_version
+          from durable.workers k where k.id = p_worker;
+      end if;
     end if;
     -- 2. the limited queues' rows, in name order: the free slots are counted under that lock
     if v_limited then

@@ -90,6 +90,14 @@ begin
          version = p_version
    where k.id = p_worker
   returning k.lease_timeout into v_timeout;
+  -- kept apart from the row, which a heartbeat forgets while the worker is late (workers.sql)
+  insert into durable.worker_registrations as r
+         (worker, login, workflow_names, version, registered_at)
+  select k.id, k.login, k.workflow_names, k.version, v_now
+    from durable.workers k where k.id = p_worker
+  on conflict (worker) do update
+     set login = excluded.login, workflow_names = excluded.workflow_names,
+         version = excluded.version, registered_at = excluded.registered_at;
   return v_timeout;
 end
 $$;

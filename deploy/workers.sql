@@ -91,9 +91,15 @@ begin
   if p_force or v_heartbeat is null or v_login is null then
     -- registers the worker for this login, or adopts a row without one; a row another login
     -- registered meanwhile is left alone
+    -- a row forgotten while the worker was late gets its registration back (app_versions.sql)
     insert into durable.workers as k
-           (id, login, started_at, heartbeat_at, lease_timeout, expires_at)
-    values (p_worker, session_user, p_now, p_now, v_timeout, p_now + v_timeout)
+           (id, login, started_at, heartbeat_at, lease_timeout, expires_at, workflow_names,
+            version)
+    select p_worker, session_user, p_now, p_now, v_timeout, p_now + v_timeout,
+           r.workflow_names, r.version
+      from (select 1) one
+      left join durable.worker_registrations r
+        on r.worker = p_worker and r.login = session_user
     on conflict (id) do update
        set login = excluded.login, heartbeat_at = excluded.heartbeat_at,
            lease_timeout = excluded.lease_timeout, expires_at = excluded.expires_at
@@ -183,6 +189,10 @@ begin
                                       where w.owner = d.id and w.status = 'running')
                      and pg_catalog.pg_try_advisory_xact_lock(durable.worker_lock_key(d.id))
                      for update skip locked);
+  -- registrations of workers forgotten a day ago or more
+  delete from durable.worker_registrations r
+   where r.registered_at < v_now - interval '1 day'
+     and not exists (select 1 from durable.workers k where k.id = r.worker);
   return query
   select w.id, w.lease
     from durable.workflows w

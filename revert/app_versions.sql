@@ -7,6 +7,7 @@
 begin;
 set local role :"durable_admin";
 
+drop table durable.worker_registrations;
 drop table durable.workflow_types;
 alter table durable.workflows
   drop constraint workflows_version_format,

@@ -2323,6 +2323,21 @@ create table durable.workflow_types (
     check (backoff_base > interval '0' and backoff_max >= backoff_base),
   constraint workflow_types_max_lost_leases check (max_lost_leases between 1 and 1000)
 );
+-- A worker's row is forgotten when its heartbeat has expired and it holds nothing (so claims
+-- keep a short list of dead workers); a worker that was only late comes back through
+-- touch_worker, which takes its names and version from here, so it never claims unpinned.
+create table durable.worker_registrations (
+  worker text primary key,
+  login text not null,
+  workflow_names text[] not null,
+  version text,
+  registered_at timestamptz not null
+);
+comment on table durable.worker_registrations is
+  'The last durable.register of each worker id: the names and version its row gets back when a '
+  'heartbeat or claim recreates a row that was forgotten while the worker was late. Forgotten a '
+  'day after the worker''s row is gone.';
+
 comment on table durable.workflow_types is
   'The workflows workers registered (durable.register), with the defaults their code declares: '
   'enqueue uses them for the arguments a caller leaves out. The last registration wins.';
@@ -3136,9 +3151,15 @@ begin
   if p_force or v_heartbeat is null or v_login is null then
     -- registers the worker for this login, or adopts a row without one; a row another login
     -- registered meanwhile is left alone
+    -- a row forgotten while the worker was late gets its registration back (app_versions.sql)
     insert into durable.workers as k
-           (id, login, started_at, heartbeat_at, lease_timeout, expires_at)
-    values (p_worker, session_user, p_now, p_now, v_timeout, p_now + v_timeout)
+           (id, login, started_at, heartbeat_at, lease_timeout, expires_at, workflow_names,
+            version)
+    select p_worker, session_user, p_now, p_now, v_timeout, p_now + v_timeout,
+           r.workflow_names, r.version
+      from (select 1) one
+      left join durable.worker_registrations r
+        on r.worker = p_worker and r.login = session_user
     on conflict (id) do update
        set login = excluded.login, heartbeat_at = excluded.heartbeat_at,
            lease_timeout = excluded.lease_timeout, expires_at = excluded.expires_at
@@ -3228,6 +3249,10 @@ begin
                                       where w.owner = d.id and w.status = 'running')
                      and pg_catalog.pg_try_advisory_xact_lock(durable.worker_lock_key(d.id))
                      for update skip locked);
+  -- registrations of workers forgotten a day ago or more
+  delete from durable.worker_registrations r
+   where r.registered_at < v_now - interval '1 day'
+     and not exists (select 1 from durable.workers k where k.id = r.worker);
   return query
   select w.id, w.lease
     from durable.workflows w
@@ -3710,6 +3735,11 @@ begin
        or v_current is distinct from v_timeout or v_timeout > v_max
        or v_login is distinct from session_user then
       perform durable.touch_worker(p_worker, p_lease_timeout, v_now, false);
+      if v_heartbeat is null then
+        -- a new row (or one forgotten while the worker was late): what it registered
+        select k.workflow_names, k.version into v_names, v_version
+          from durable.workers k where k.id = p_worker;
+      end if;
     end if;
     -- 2. the limited queues' rows, in name order: the free slots are counted under that lock
     if v_limited then
@@ -4681,6 +4711,14 @@ begin
          version = p_version
    where k.id = p_worker
   returning k.lease_timeout into v_timeout;
+  -- kept apart from the row, which a heartbeat forgets while the worker is late (workers.sql)
+  insert into durable.worker_registrations as r
+         (worker, login, workflow_names, version, registered_at)
+  select k.id, k.login, k.workflow_names, k.version, v_now
+    from durable.workers k where k.id = p_worker
+  on conflict (worker) do update
+     set login = excluded.login, workflow_names = excluded.workflow_names,
+         version = excluded.version, registered_at = excluded.registered_at;
   return v_timeout;
 end
 $$;

@@ -32,7 +32,7 @@ select functions_are('durable', array[
   'check_step', 'check_batch', 'outcome_of'],
   'schema durable has exactly the known functions');
 select tables_are('durable', array['workflows', 'steps', 'errors', 'queues', 'workers', 'settings',
-                                   'workflow_types'],
+                                   'workflow_types', 'worker_registrations'],
   'schema durable has exactly the known tables');
 select views_are('durable', array['runs', 'run_steps', 'run_errors', 'timeline', 'queue_stats', 'worker_status',
                                   'runs_meta', 'run_steps_meta', 'run_errors_meta', 'timeline_meta'],
