@@ -114,10 +114,15 @@ def db_group() -> None:
 def _sqitch(command: str, args: list[str]) -> Callable[..., None]:
     @click.option("--project", type=click.Path(file_okay=False, path_type=Path),
                   help="Folder with sqitch.plan (default: found from here or the package).")
+    @click.option("--role-prefix", envvar="DURABLE_ROLE_PREFIX",
+                  help="The database's role_prefix (default durable; $DURABLE_ROLE_PREFIX): "
+                       "the same on every deploy, verify and revert of one database.")
     @click.pass_obj
     @_guard
-    def run(obj: _Context, project: Path | None, **flags: Any) -> None:
+    def run(obj: _Context, project: Path | None, role_prefix: str | None, **flags: Any) -> None:
         extra = list(args) + (["-y"] if flags.get("yes") else [])
+        if role_prefix and command != "status":  # (sqitch status takes no variables)
+            extra += ["--set", f"role_prefix={role_prefix}"]
         status = sqitch.run(command, obj.dsn, project=project, args=extra)
         if status:
             raise click.exceptions.Exit(status)

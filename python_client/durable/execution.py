@@ -123,9 +123,15 @@ def idempotency_key() -> str:
 
 def should_stop() -> bool:
     """True when the running workflow must stop (lease lost, cancelled, worker stopping): long
-    steps may poll it and return early."""
+    steps may poll it and return early. A step that saw True is not recorded, whatever it
+    returns: its value is not its real outcome, and the step runs again when the workflow
+    resumes (on SIGTERM's grace period the lease is still valid, so the early value would
+    otherwise be checkpointed and replayed)."""
     run = _run.get()
-    return run is not None and run.interrupted.is_set()
+    if run is not None and run.interrupted.is_set():
+        run.stop_seen = True
+        return True
+    return False
 
 
 def _kind(exc: BaseException) -> str:
@@ -268,6 +274,7 @@ class Run:
         self.recorded = {s["step_id"]: s for s in steps}
         self.next_step = 0
         self.interrupted = threading.Event()
+        self.stop_seen = False  # a step's code saw should_stop() return True
         self.reason: str | None = None
         self.conn: psycopg.Connection | None = None
         self.thread_id: int | None = None
@@ -689,6 +696,9 @@ class Run:
                                               "output": done.output, "error": done.error}
                     return _outcome(definition.name, done.output, done.error)
                 value = _call(info, definition.fn, args, kwargs)
+                if self.stop_seen:
+                    # it returned early because it was told to stop: not its outcome
+                    self._check()
                 text, seen = _output(definition.name, value)
             except _StepRaised as raised:
                 exc = raised.exc

@@ -180,3 +180,28 @@ def test_db_deploy_status_verify_revert(tmp_path):
         with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
             admin.execute(sql.SQL("drop database if exists {} with (force)").format(
                 sql.Identifier(name)))
+
+
+def test_db_commands_take_the_role_prefix():
+    """`durable db deploy/verify/revert --role-prefix P` (or $DURABLE_ROLE_PREFIX) pass
+    role_prefix to Sqitch: the schema belongs to P_admin and verify passes. Regression (a new
+    user): the db commands had no way to name the prefix, and verify of a prefixed database
+    failed with a bare "division by zero"."""
+    from deploytools import Scratch, unique
+    scratch = Scratch()
+    try:
+        dsn = scratch.database("cli_prefix")
+        prefix = unique("dtcli")
+        scratch.adopt_roles(*(f"{prefix}_{r}" for r in
+                              ("payload_reader", "observer", "client", "worker", "admin")))
+        deployed = _durable("--dsn", dsn, "db", "deploy", "--role-prefix", prefix)
+        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+        with psycopg.connect(dsn) as c:
+            assert c.execute("select nspowner::regrole::text from pg_namespace"
+                             " where nspname = 'durable'").fetchone() == (f"{prefix}_admin",)
+        verified = subprocess.run([sys.executable, "-m", "durable", "--dsn", dsn, "db", "verify"],
+                                  cwd=ROOT, capture_output=True, text=True, timeout=120,
+                                  env=dict(os.environ, DURABLE_ROLE_PREFIX=prefix), check=False)
+        assert verified.returncode == 0 and "Verify successful" in verified.stdout, verified.stderr
+    finally:
+        scratch.drop_all()

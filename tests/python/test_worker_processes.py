@@ -172,6 +172,24 @@ def test_sigterm_releases_what_cannot_finish_in_the_grace_period(app, conn, queu
     assert starts == [(0, first.pid), (1, first.pid), (1, second.pid), (2, second.pid)]
 
 
+def test_a_step_that_returns_early_on_should_stop_is_not_recorded(app, conn, queue, start_worker):
+    """SIGTERM while a long step polls durable.should_stop(): the step returns early, but that
+    value is not its outcome, so it is not recorded (the lease was still valid in the grace
+    period: it used to be checkpointed and replayed, and the work was never done); the next
+    worker runs the step in full."""
+    wid = _script(app, queue, {"kind": "patient", "sleep": 3, "first_only": True}, {"kind": "plain"})
+    first = start_worker(queue, concurrency=1, grace=0.3, lease=60)
+    wait_for(_has_event(conn, wid, 0, "start"), what="step 0 to start")
+    first.signal(signal.SIGTERM)
+    assert first.wait(10) == 0, first.log()
+    assert _has_event(conn, wid, 0, "told to stop")()
+    assert recorded_steps(conn, wid) == []
+
+    start_worker(queue, concurrency=1, lease=60)
+    assert wait_for(lambda: _finished(conn, wid), timeout=20) == "succeeded"
+    assert recorded_steps(conn, wid)[0]["output"] == {"stopped": False}
+
+
 def test_lease_loss_stops_execution(app, conn, queue, start_worker):
     """A worker frozen (SIGSTOP) past its lease loses the workflow to another worker; resumed
     (SIGCONT), it finishes the step it was in, is refused at the checkpoint (or told by its
