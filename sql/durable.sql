@@ -4651,6 +4651,7 @@ declare
   v_now timestamptz := durable.now();
   v_bad record;
   v_timeout interval;
+  v_items jsonb;
 begin
   if p_workflows is null or pg_catalog.jsonb_typeof(p_workflows) <> 'array' then
     raise exception 'register takes a JSON array of workflow objects, got %',
@@ -4679,25 +4680,36 @@ begin
 
   perform durable.touch_worker(p_worker, p_lease_timeout, v_now, true);
 
-  -- the same checks as enqueue's, with the built-in defaults for what is left out
-  perform durable.check_enqueue(r.name, 'null', coalesce(r.queue, 'default'), null, null, null,
-                                coalesce(r.max_attempts, 3),
-                                coalesce(r.backoff_base, interval '1 second'),
-                                coalesce(r.backoff_max, interval '1 hour'), r.max_lost_leases)
-     from pg_catalog.jsonb_to_recordset(p_workflows) as r(name text, queue text,
+  -- each workflow once (the last of a name wins), with the built-in defaults for what is left
+  -- out: checked as enqueue checks them, then recorded
+  select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           'name', r.name, 'queue', coalesce(r.queue, 'default'),
+           'max_attempts', coalesce(r.max_attempts, 3),
+           'backoff_base', coalesce(r.backoff_base, interval '1 second'),
+           'backoff_max', coalesce(r.backoff_max, interval '1 hour'),
+           'max_lost_leases', r.max_lost_leases) order by r.name)
+    into v_items
+    from (select distinct on (x.name) x.*
+            from rows from (pg_catalog.jsonb_to_recordset(p_workflows) as (name text,
+                   queue text, max_attempts integer, backoff_base interval,
+                   backoff_max interval, max_lost_leases integer))
+                 with ordinality as x(name, queue, max_attempts, backoff_base, backoff_max,
+                                      max_lost_leases, n)
+           order by x.name, x.n desc) r;
+  perform durable.check_enqueue(r.name, 'null', r.queue, null, null, null, r.max_attempts,
+                                r.backoff_base, r.backoff_max, r.max_lost_leases)
+     from pg_catalog.jsonb_to_recordset(coalesce(v_items, '[]')) as r(name text, queue text,
             max_attempts integer, backoff_base interval, backoff_max interval,
             max_lost_leases integer);
 
   insert into durable.workflow_types as t
          (name, queue, max_attempts, backoff_base, backoff_max, max_lost_leases, version, worker,
           registered_at)
-  select distinct on (r.name) r.name, coalesce(r.queue, 'default'), coalesce(r.max_attempts, 3),
-         coalesce(r.backoff_base, interval '1 second'), coalesce(r.backoff_max, interval '1 hour'),
-         r.max_lost_leases, p_version, p_worker, v_now
-    from pg_catalog.jsonb_to_recordset(p_workflows) as r(name text, queue text,
+  select r.name, r.queue, r.max_attempts, r.backoff_base, r.backoff_max, r.max_lost_leases,
+         p_version, p_worker, v_now
+    from pg_catalog.jsonb_to_recordset(coalesce(v_items, '[]')) as r(name text, queue text,
            max_attempts integer, backoff_base interval, backoff_max interval,
            max_lost_leases integer)
-   order by r.name
   on conflict (name) do update
      set queue = excluded.queue, max_attempts = excluded.max_attempts,
          backoff_base = excluded.backoff_base, backoff_max = excluded.backoff_max,
@@ -4705,9 +4717,8 @@ begin
          worker = excluded.worker, registered_at = excluded.registered_at;
 
   update durable.workers k
-     set workflow_names = array(select distinct e.item ->> 'name'
-                                  from pg_catalog.jsonb_array_elements(p_workflows) e(item)
-                                 order by 1),
+     set workflow_names = array(select e.item ->> 'name'
+                                  from pg_catalog.jsonb_array_elements(coalesce(v_items, '[]')) e(item)),
          version = p_version
    where k.id = p_worker
   returning k.lease_timeout into v_timeout;
