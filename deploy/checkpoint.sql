@@ -51,6 +51,7 @@ begin
     from durable.workflows w
    where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
      and (w.owner_login = session_user or w.owner_login is null)
+     and (w.deadline is null or w.deadline > p_now)
      for share
   on conflict do nothing
   returning s.attempt into attempt;
@@ -156,6 +157,7 @@ begin
       from durable.workflows w
      where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
        and (w.owner_login = session_user or w.owner_login is null)
+       and (w.deadline is null or w.deadline > v_now)
        for share
     on conflict do nothing
     returning s.attempt into v_attempt;
@@ -183,7 +185,8 @@ comment on function durable.checkpoint(text, bigint, integer, text, jsonb, jsonb
   'true when this call wrote it; false when it was already recorded, with the output and error '
   'that count. Errors: DU001 lease lost, DU002 cancelled, DU003 unknown workflow, DU005 another '
   'step is recorded at that position (nondeterminism), DU008 payload too large, DU010, DU011, '
-  'DU015 the lease is held by a worker of another login.';
+  'DU015 the lease is held by a worker of another login. After the workflow''s deadline '
+  '(enqueue''s p_timeout) nothing is recorded: DU002.';
 
 create or replace function durable.step_failed(
   p_workflow_id text,

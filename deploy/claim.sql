@@ -15,7 +15,9 @@
 -- both see a free slot), then workflow rows (for update skip locked, in a materialized CTE so
 -- the planner cannot lock more rows than the limit). (durable.take_work, the body shared with
 -- complete and complete_and_claim, completes the finished workflow after the queues and before
--- the claim: see finish.sql.)
+-- the claim, taking first the family lock of its parent when it is a child: see finish.sql and
+-- waiting.sql.) A workflow whose deadline passed is not claimed: the claim (or a heartbeat)
+-- cancels it first, with its children.
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -109,6 +111,7 @@ declare
   v_limit integer;
   v_got integer;
   v_queue record;
+  v_parent text;
 begin
   -- The body of durable.claim and durable.complete_and_claim, which have checked p_queues and
   -- p_max. One function with few statements, since it runs once per workflow.
@@ -152,6 +155,11 @@ begin
 
   -- 3. the workflow the worker finished (complete, complete_and_claim), with its last step
   if p_complete then
+    -- a child's parent may wait on it: the parent's family lock before any row (waiting.sql)
+    select w.parent_id into v_parent from durable.workflows w where w.id = p_workflow_id;
+    if v_parent is not null then
+      perform durable.family_lock(v_parent);
+    end if;
     if p_step_id is not null then
       -- fenced like durable.checkpoint (DU001, DU002, DU003, DU005, DU010, DU015); a step already
       -- recorded under that name is kept as it is
@@ -162,16 +170,32 @@ begin
        set status = 'succeeded', output = coalesce(p_output, 'null'), error = null,
            owner = null, owner_login = null, lease = null, finished_at = v_now
      where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
-       and (w.owner_login = session_user or w.owner_login is null);
+       and (w.owner_login = session_user or w.owner_login is null)
+       and (w.deadline is null or w.deadline > v_now);
     if not found then
-      -- raises DU010, DU003, DU002, DU001 or DU015, whichever applies
+      -- raises DU010, DU003, DU002 (also: past its deadline), DU001 or DU015, whichever applies
       perform durable.fence(p_workflow_id, p_lease);
       raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
         using errcode = 'DU001';
     end if;
+    if v_parent is not null then
+      perform durable.wake_parent(v_parent, p_workflow_id, v_now);
+    end if;
   end if;
 
-  -- 4. the claim, queue by queue in the order given
+  -- 4. the claim. First, workflows whose deadline passed are cancelled with their children
+  -- (waiting.sql), when there are any (an index probe), in a subtransaction: a lock that does not
+  -- come in time leaves them to the next claim or heartbeat, and never fails this claim
+  if p_max > 0 and exists (select 1 from durable.workflows w
+                            where w.deadline <= v_now
+                              and w.status in ('pending', 'running', 'waiting')) then
+    begin
+      perform durable.expire_deadlines(v_now);
+    exception when lock_not_available or deadlock_detected then
+      null;
+    end;
+  end if;
+  -- then queue by queue in the order given
   for v_queue in
     select u.name as asked, q.name, q.concurrency, q.paused
       from unnest(p_queues) with ordinality as u(name, ord)
@@ -201,6 +225,7 @@ begin
            and w.owner = any (v_dead)
            and (v_names is null or w.name = any (v_names))
            and (w.version is null or w.version = v_version)
+           and (w.deadline is null or w.deadline > v_now)
            and w.lost_leases + 1 >= coalesce(w.max_lost_leases, v_max_lost)
            for update of w skip locked
       ),
@@ -233,6 +258,7 @@ begin
            and w.owner = any (v_dead)
            and (v_names is null or w.name = any (v_names))
            and (w.version is null or w.version = v_version)
+           and (w.deadline is null or w.deadline > v_now)
          limit v_left
            for update of w skip locked
       )
@@ -266,6 +292,7 @@ begin
          and w.run_at <= v_now
          and (v_names is null or w.name = any (v_names))
          and (w.version is null or w.version = v_version)
+         and (w.deadline is null or w.deadline > v_now)
        order by w.priority desc, w.run_at, w.seq
        limit v_limit
          for update skip locked

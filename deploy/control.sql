@@ -1,8 +1,9 @@
 -- control: what clients and operators do to workflows and queues: cancel, retry, read a
 -- result, configure a queue, purge old history.
 --
--- Lock order: the workflow row (for update; purge: the workflow rows it deletes), then steps,
--- then errors (purge reaches both through the foreign keys' cascade).
+-- Lock order: cancel: the family locks and rows of waiting.sql's durable.cancel_tree; retry:
+-- the workflow row (for update; purge: the workflow rows it deletes), then steps, then errors
+-- (purge reaches both through the foreign keys' cascade).
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -23,7 +24,7 @@ declare
   v_now timestamptz := durable.now();
   v_status text;
 begin
-  select w.status into v_status from durable.workflows w where w.id = p_workflow_id for update;
+  select w.status into v_status from durable.workflows w where w.id = p_workflow_id;
   if not found then
     raise exception 'unknown workflow %', p_workflow_id
       using errcode = 'DU003', hint = 'Check the workflow id; durable.enqueue returns it.';
@@ -31,20 +32,23 @@ begin
   if v_status = 'cancelled' then
     return v_status;
   end if;
+  if v_status not in ('succeeded', 'failed') then
+    -- with its unfinished children, in the lock order of waiting.sql (family locks, then rows)
+    perform durable.cancel_tree(p_workflow_id, null, v_now);
+    select w.status into v_status from durable.workflows w where w.id = p_workflow_id;
+  end if;
   if v_status in ('succeeded', 'failed') then
     raise exception 'workflow % already finished with status %', p_workflow_id, v_status
       using errcode = 'DU013', hint = 'Only pending, running or waiting workflows can be cancelled.';
   end if;
-  update durable.workflows w
-     set status = 'cancelled', owner = null, lease = null, finished_at = v_now
-   where w.id = p_workflow_id;
   return 'cancelled';
 end
 $$;
 comment on function durable.cancel(text) is
   'Cancels a pending, running or waiting workflow and returns ''cancelled'' (also when it was '
-  'cancelled already). A worker running it is told at its next checkpoint (DU002) or heartbeat. '
-  'Errors: DU003 unknown workflow, DU013 already finished.';
+  'cancelled already), with its unfinished child workflows and theirs (but for those started '
+  'detached); a parent waiting on it is woken. A worker running one of them learns at its next '
+  'checkpoint (DU002) or heartbeat. Errors: DU003 unknown workflow, DU013 already finished.';
 
 create or replace function durable.retry(p_workflow_id text)
 returns text

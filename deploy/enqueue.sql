@@ -14,7 +14,7 @@
 begin;
 set local role :"durable_admin";
 
--- v0.2.0 adds p_max_lost_leases: the v0.1.0 signatures go (privileges grants the new ones)
+-- v0.2.0 adds p_max_lost_leases and p_timeout: the v0.1.0 signatures go (privileges grants the new ones)
 drop function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval);
 drop function durable.check_enqueue(text, jsonb, text, text, timestamptz, interval, integer, interval, interval);
 
@@ -28,7 +28,8 @@ create function durable.check_enqueue(
   p_max_attempts integer,
   p_backoff_base interval,
   p_backoff_max interval,
-  p_max_lost_leases integer
+  p_max_lost_leases integer,
+  p_timeout interval
 )
 returns void
 language plpgsql
@@ -72,11 +73,15 @@ begin
       using errcode = 'DU011',
             hint = 'Leave it null for durable.settings.max_lost_leases (default 3).';
   end if;
+  if p_timeout <= interval '0' or p_timeout > interval '100 years' then  -- (infinity too, 17+)
+    raise exception 'timeout must be more than 0 and at most 100 years, got %', p_timeout
+      using errcode = 'DU011', hint = 'Leave it null for no deadline.';
+  end if;
   perform durable.check_retry_policy(p_max_attempts, p_backoff_base, p_backoff_max);
   perform durable.check_payload(p_input, 'input');
 end
 $$;
-comment on function durable.check_enqueue(text, jsonb, text, text, timestamptz, interval, integer, interval, interval, integer) is
+comment on function durable.check_enqueue(text, jsonb, text, text, timestamptz, interval, integer, interval, interval, integer, interval) is
   'The argument checks of durable.enqueue and durable.enqueue_batch: raises DU004, DU008, DU010 '
   'or DU011 on bad input. Internal.';
 
@@ -91,7 +96,8 @@ create function durable.enqueue(
   p_max_attempts integer default null,
   p_backoff_base interval default null,
   p_backoff_max interval default null,
-  p_max_lost_leases integer default null
+  p_max_lost_leases integer default null,
+  p_timeout interval default null
 )
 returns table (workflow_id text, created boolean)
 language plpgsql
@@ -107,27 +113,30 @@ declare
   v_backoff_base interval := p_backoff_base;
   v_backoff_max interval := p_backoff_max;
   v_max_lost integer := p_max_lost_leases;
+  v_timeout interval := p_timeout;
+  v_run_at timestamptz := coalesce(p_run_at, v_now + coalesce(p_delay, interval '0'));
 begin
   -- what the caller left out: the defaults the workflow's code declared (durable.register),
   -- else the built-in ones
   if p_queue is null or p_max_attempts is null or p_backoff_base is null
-     or p_backoff_max is null or p_max_lost_leases is null then
+     or p_backoff_max is null or p_max_lost_leases is null or p_timeout is null then
     select coalesce(p_queue, t.queue, 'default'), coalesce(p_max_attempts, t.max_attempts, 3),
            coalesce(p_backoff_base, t.backoff_base, interval '1 second'),
            coalesce(p_backoff_max, t.backoff_max, interval '1 hour'),
-           coalesce(p_max_lost_leases, t.max_lost_leases)
-      into v_queue, v_max_attempts, v_backoff_base, v_backoff_max, v_max_lost
+           coalesce(p_max_lost_leases, t.max_lost_leases), coalesce(p_timeout, t.timeout)
+      into v_queue, v_max_attempts, v_backoff_base, v_backoff_max, v_max_lost, v_timeout
       from (select 1) one
       left join durable.workflow_types t on t.name = p_name;
   end if;
   perform durable.check_enqueue(p_name, p_input, v_queue, p_workflow_id, p_run_at, p_delay,
-                                v_max_attempts, v_backoff_base, v_backoff_max, v_max_lost);
+                                v_max_attempts, v_backoff_base, v_backoff_max, v_max_lost,
+                                v_timeout);
   insert into durable.workflows as w
          (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
-          max_lost_leases, input, created_at)
-  values (v_id, p_name, v_queue, coalesce(p_priority, 0),
-          coalesce(p_run_at, v_now + coalesce(p_delay, interval '0')), v_max_attempts,
-          v_backoff_base, v_backoff_max, v_max_lost, coalesce(p_input, 'null'), v_now)
+          max_lost_leases, input, created_at, deadline)
+  values (v_id, p_name, v_queue, coalesce(p_priority, 0), v_run_at, v_max_attempts,
+          v_backoff_base, v_backoff_max, v_max_lost, coalesce(p_input, 'null'), v_now,
+          v_run_at + v_timeout)
   on conflict (id) do nothing;
   if found then
     return query select v_id, true;
@@ -141,13 +150,16 @@ begin
   return query select v_id, false;
 end
 $$;
-comment on function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer) is
+comment on function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval) is
   'Starts workflow p_name with p_input on p_queue, runnable at p_run_at or after p_delay (now by '
   'default); higher p_priority is claimed first, then the earlier run_at, then the earlier '
   'enqueued. With p_workflow_id it is idempotent: the same id again returns created = false and '
   'writes nothing. A failed attempt is retried up to p_max_attempts in all, after '
   'durable.backoff(attempt, p_backoff_base, p_backoff_max). A workflow whose worker is lost '
-  'p_max_lost_leases times (1..1000; null: durable.settings.max_lost_leases) fails. Arguments '
+  'p_max_lost_leases times (1..1000; null: durable.settings.max_lost_leases) fails. With '
+  'p_timeout (more than 0, at most 100 years) the workflow has a deadline, run_at + p_timeout: '
+  'when it passes, the next claim or heartbeat of any worker cancels the workflow (error type '
+  'DeadlineExceeded) and its children, and its worker''s next call gets DU002. Arguments '
   'left null take the defaults the workflow''s workers registered (durable.workflow_types), else '
   'queue default, 3 attempts, backoff 1 second to 1 hour. '
   'Errors: DU004 unknown queue, DU006 id used by another name, DU008 input too large, '
@@ -159,7 +171,7 @@ create function durable.parse_batch(p_workflows jsonb)
 returns table (
   n bigint, id text, name text, input jsonb, queue text, workflow_id text, priority integer,
   run_at timestamptz, delay interval, max_attempts integer, backoff_base interval,
-  backoff_max interval, max_lost_leases integer
+  backoff_max interval, max_lost_leases integer, timeout interval
 )
 language sql
 volatile
@@ -170,12 +182,12 @@ as $$
          coalesce(r.priority, 0), r.run_at, r.delay, coalesce(r.max_attempts, t.max_attempts, 3),
          coalesce(r.backoff_base, t.backoff_base, interval '1 second'),
          coalesce(r.backoff_max, t.backoff_max, interval '1 hour'),
-         coalesce(r.max_lost_leases, t.max_lost_leases)
+         coalesce(r.max_lost_leases, t.max_lost_leases), coalesce(r.timeout, t.timeout)
     from pg_catalog.jsonb_array_elements(p_workflows) with ordinality as e(item, n)
    cross join pg_catalog.jsonb_to_record(e.item) as r(name text, input jsonb, queue text,
            workflow_id text, priority integer, run_at timestamptz, delay interval,
            max_attempts integer, backoff_base interval, backoff_max interval,
-           max_lost_leases integer)
+           max_lost_leases integer, timeout interval)
     left join durable.workflow_types t on t.name = r.name
 $$;
 comment on function durable.parse_batch(jsonb) is
@@ -202,7 +214,8 @@ begin
     from pg_catalog.jsonb_array_elements(p_workflows) with ordinality as e(item, n)
    where pg_catalog.jsonb_typeof(e.item) <> 'object'
       or (e.item - array['name', 'input', 'queue', 'workflow_id', 'priority', 'run_at', 'delay',
-                         'max_attempts', 'backoff_base', 'backoff_max', 'max_lost_leases'])
+                         'max_attempts', 'backoff_base', 'backoff_max', 'max_lost_leases',
+                         'timeout'])
          <> '{}'::jsonb
    order by e.n
    limit 1;
@@ -211,11 +224,12 @@ begin
         left(v_bad.item::text, 200)
       using errcode = 'DU012',
             hint = 'Keys: name, input, queue, workflow_id, priority, run_at, delay, '
-                   'max_attempts, backoff_base, backoff_max, max_lost_leases.';
+                   'max_attempts, backoff_base, backoff_max, max_lost_leases, timeout.';
   end if;
 
   perform durable.check_enqueue(b.name, b.input, b.queue, b.workflow_id, b.run_at, b.delay,
-                                b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases)
+                                b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases,
+                                b.timeout)
      from durable.parse_batch(p_workflows) b
     order by b.n;
 
@@ -248,9 +262,10 @@ begin
   inserted as (
     insert into durable.workflows as w
            (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
-            max_lost_leases, input, created_at, seq)
+            max_lost_leases, input, created_at, seq, deadline)
     select b.id, b.name, b.queue, b.priority, coalesce(b.run_at, v_now + coalesce(b.delay, interval '0')),
-           b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases, b.input, v_now, b.seq
+           b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases, b.input, v_now, b.seq,
+           coalesce(b.run_at, v_now + coalesce(b.delay, interval '0')) + b.timeout
       from b
      order by b.id
     on conflict (id) do nothing
@@ -267,7 +282,7 @@ $$;
 comment on function durable.enqueue_batch(jsonb) is
   'Enqueues a JSON array of workflows in one call and one statement: each item is an object '
   'with the keys of durable.enqueue (name, input, queue, workflow_id, priority, run_at, delay, '
-  'max_attempts, backoff_base, backoff_max, max_lost_leases). Returns one row per item, in '
+  'max_attempts, backoff_base, backoff_max, max_lost_leases, timeout). Returns one row per item, in '
   'order; items of equal priority and run time are claimed in the batch''s order. Every item is '
   'checked before anything is written. Errors: those of durable.enqueue, and DU012 when the '
   'batch is not an array of objects with known keys.';

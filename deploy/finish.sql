@@ -19,9 +19,10 @@
 -- batch with another login's current lease in it is refused whole.
 --
 -- Lock order: the worker (complete_and_claim: its advisory lock, as in durable.claim), the
--- limited queues' rows (complete_and_claim), workflow rows in id order (for no key update, in a
--- materialized CTE, so that two batches, or a batch and durable.release, never wait for each
--- other in a cycle), then steps, then errors. complete_and_claim then claims as durable.claim
+-- limited queues' rows (complete_and_claim), the family locks of the parents of the workflows
+-- that are children (advisory, in parent id order: waiting.sql), workflow rows in id order
+-- (for no key update, in a materialized CTE, so that two batches, or a batch and
+-- durable.release, never wait for each other in a cycle), then steps, then errors. complete_and_claim then claims as durable.claim
 -- does (skip locked: it never waits there).
 \if :{?role_prefix}
 \else
@@ -71,16 +72,19 @@ declare
   v_status text;
   v_lease bigint;
   v_mine boolean;
+  v_deadline timestamptz;
 begin
   select w.status, w.lease,
-         (w.owner_login = session_user or w.owner_login is null)
-    into v_status, v_lease, v_mine
+         (w.owner_login = session_user or w.owner_login is null), w.deadline
+    into v_status, v_lease, v_mine, v_deadline
     from durable.workflows w
    where w.id = p_workflow_id;
   if not found then
     return 'unknown';
   elsif v_status = 'cancelled' then
     return 'cancelled';
+  elsif v_status = 'running' and v_lease = p_lease and v_mine and v_deadline <= durable.now() then
+    return 'cancelled';  -- past its deadline: a heartbeat cancels it
   elsif v_status = 'running' and v_lease = p_lease and not v_mine then
     raise exception 'workflow % is held by a worker of another login', p_workflow_id
       using errcode = 'DU015',
@@ -91,7 +95,8 @@ begin
 end
 $$;
 comment on function durable.outcome_of(text, bigint) is
-  'Why a workflow could not be finished with lease p_lease: cancelled, lease_lost or unknown; '
+  'Why a workflow could not be finished with lease p_lease: cancelled (also: its deadline '
+  'passed), lease_lost or unknown; '
   'raises DU015 when p_lease is current but held by a worker of another login. Internal.';
 
 create or replace function durable.complete_batch(
@@ -110,6 +115,11 @@ declare
   v_now timestamptz := durable.now();
 begin
   perform durable.check_batch(p_workflow_ids, p_leases, p_outputs, 'output');
+  -- children's parents may wait on them: their family locks first, in id order (waiting.sql)
+  perform durable.family_lock(x.parent_id)
+     from (select distinct w.parent_id from durable.workflows w
+            where w.id = any (p_workflow_ids) and w.parent_id is not null
+            order by w.parent_id) x;
   return query
   with items as (
     select u.id, u.lease, u.output, u.n
@@ -119,6 +129,7 @@ begin
     select w.id from durable.workflows w join items i on w.id = i.id
      where w.lease = i.lease and w.status = 'running'
        and (w.owner_login = session_user or w.owner_login is null)
+       and (w.deadline is null or w.deadline > v_now)
      order by w.id
        for no key update of w
   ),
@@ -134,6 +145,11 @@ begin
     from items i
     left join (select d.id, 'succeeded' as outcome from done d) d on d.id = i.id
    order by i.n;
+  -- a finished child wakes its parent when the parent waits on it and its other children
+  perform durable.child_finished(w.id, v_now)
+     from durable.workflows w
+    where w.id = any (p_workflow_ids) and w.parent_id is not null
+      and w.status in ('succeeded', 'failed');
 end
 $$;
 comment on function durable.complete_batch(text[], bigint[], jsonb[]) is
@@ -167,6 +183,11 @@ begin
     raise exception 'errors must not be null'
       using errcode = 'DU010', hint = 'Pass each error as JSON, e.g. {"message": "..."}.';
   end if;
+  -- children's parents may wait on them: their family locks first, in id order (waiting.sql)
+  perform durable.family_lock(x.parent_id)
+     from (select distinct w.parent_id from durable.workflows w
+            where w.id = any (p_workflow_ids) and w.parent_id is not null
+            order by w.parent_id) x;
   return query
   with items as (
     select u.id, u.lease, u.error, coalesce(p_retryable[u.n], true) as retryable, u.n
@@ -178,6 +199,7 @@ begin
       from durable.workflows w join items i on w.id = i.id
      where w.lease = i.lease and w.status = 'running'
        and (w.owner_login = session_user or w.owner_login is null)
+       and (w.deadline is null or w.deadline > v_now)
      order by w.id
        for no key update of w
   ),
@@ -210,6 +232,11 @@ begin
     from items i
     left join done d on d.id = i.id
    order by i.n;
+  -- a finished child wakes its parent when the parent waits on it and its other children
+  perform durable.child_finished(w.id, v_now)
+     from durable.workflows w
+    where w.id = any (p_workflow_ids) and w.parent_id is not null
+      and w.status in ('succeeded', 'failed');
 end
 $$;
 comment on function durable.fail_batch(text[], bigint[], jsonb[], boolean[]) is

@@ -31,6 +31,7 @@ declare
   v_lease bigint;
   v_attempt integer;
   v_mine boolean;
+  v_deadline timestamptz;
 begin
   if p_lease is null then
     raise exception 'lease must not be null'
@@ -39,8 +40,8 @@ begin
   -- for share: a claim (for update skip locked) skips this row until we commit, and a claim
   -- that committed first is seen here, so a stale token can never write.
   select w.status, w.lease, w.attempt,
-         (w.owner_login = session_user or w.owner_login is null)
-    into v_status, v_lease, v_attempt, v_mine
+         (w.owner_login = session_user or w.owner_login is null), w.deadline
+    into v_status, v_lease, v_attempt, v_mine, v_deadline
     from durable.workflows w
    where w.id = p_workflow_id
      for share;
@@ -64,13 +65,19 @@ begin
             hint = 'A lease works only for the login whose worker claimed it: claim workflows '
                    'with worker ids of your own.';
   end if;
+  if v_deadline <= durable.now() then
+    -- the heartbeat of a worker cancels it (waiting.sql, durable.expire_deadlines)
+    raise exception 'workflow % passed its deadline (%) and is being cancelled', p_workflow_id,
+        v_deadline
+      using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.';
+  end if;
   return v_attempt;
 end
 $$;
 comment on function durable.fence(text, bigint) is
   'Locks the workflow row for share and returns its attempt when p_lease is its current lease '
   'and the worker holding it belongs to the calling login (session_user); otherwise raises DU003 '
-  '(unknown), DU002 (cancelled), DU001 (lease lost) or DU015 (the worker belongs to another '
+  '(unknown), DU002 (cancelled, or its deadline passed), DU001 (lease lost) or DU015 (the worker belongs to another '
   'login). Internal.';
 
 create or replace function durable.check_payload(p_value jsonb, p_what text)

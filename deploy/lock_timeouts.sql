@@ -28,7 +28,8 @@ begin
      where p.pronamespace = 'durable'::regnamespace
        and p.proname in ('claim', 'checkpoint', 'step_failed', 'complete', 'complete_batch',
                          'complete_and_claim', 'fail', 'fail_batch', 'heartbeat', 'release',
-                         'register')
+                         'register', 'sleep', 'recv', 'await_event', 'await_children',
+                         'send_step', 'set_event', 'start_child')
   loop
     execute pg_catalog.format('alter function %s set lock_timeout = %L', v_function, '2s');
   end loop;

@@ -4,10 +4,14 @@
 -- (so a deploy with another role_prefix leaves the default roles nothing here, and a grant
 -- removed from this file is removed from the database); then, per role of the prefix:
 --   <prefix>_worker          claim, checkpoint, step_failed, complete(_batch, _and_claim),
---                            fail(_batch), heartbeat, release, register, result; every view
---   <prefix>_client          enqueue(_batch), result, cancel, retry; every view
+--                            fail(_batch), heartbeat, release, register, result, and the
+--                            steps of waiting.sql: sleep, recv, await_event, await_children,
+--                            send_step, set_event, start_child; every view
+--   <prefix>_client          enqueue(_batch), result, cancel, retry, send, get_event, watch;
+--                            every view
 --   <prefix>_observer        the views without payloads: runs_meta, run_steps_meta,
---                            run_errors_meta, timeline_meta, queue_stats, worker_status
+--                            run_errors_meta, timeline_meta, queue_stats, worker_status,
+--                            run_waits, messages_meta, events_meta
 --   <prefix>_payload_reader  every view, payloads (inputs, outputs, errors) included
 -- and all of them may call durable.version() and durable.now() (which durable.worker_status
 -- reads the time from).
@@ -84,22 +88,34 @@ grant execute on function
   durable.heartbeat(text, interval, integer),
   durable.release(text, text[]),
   durable.register(text, jsonb, text, interval),
-  durable.result(text)
+  durable.result(text),
+  durable.sleep(text, bigint, integer, interval, timestamptz, text),
+  durable.recv(text, bigint, integer, text, interval, text),
+  durable.await_event(text, bigint, integer, text, text, interval, text),
+  durable.await_children(text, bigint, integer, text[], interval, text),
+  durable.send_step(text, bigint, integer, text, jsonb, text, text),
+  durable.set_event(text, bigint, integer, text, jsonb, text),
+  durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text)
   to :"durable_worker";
 
 grant execute on function
-  durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer),
+  durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval),
   durable.enqueue_batch(jsonb),
   durable.result(text),
   durable.cancel(text),
-  durable.retry(text)
+  durable.retry(text),
+  durable.send(text, jsonb, text, text),
+  durable.get_event(text, text),
+  durable.watch(text)
   to :"durable_client";
 
 grant select on durable.runs, durable.run_steps, durable.run_errors, durable.timeline,
-  durable.queue_stats, durable.worker_status
+  durable.queue_stats, durable.worker_status, durable.run_waits, durable.run_messages,
+  durable.run_events, durable.messages_meta, durable.events_meta
   to :"durable_worker", :"durable_client", :"durable_payload_reader";
 grant select on durable.runs_meta, durable.run_steps_meta, durable.run_errors_meta,
-  durable.timeline_meta, durable.queue_stats, durable.worker_status
+  durable.timeline_meta, durable.queue_stats, durable.worker_status, durable.run_waits,
+  durable.messages_meta, durable.events_meta
   to :"durable_observer", :"durable_worker", :"durable_client", :"durable_payload_reader";
 -- durable.worker_status calls durable.now(), and the functions a view calls are checked against
 -- the role that reads the view, not the view's owner

@@ -42,7 +42,7 @@ begin
    where pg_catalog.jsonb_typeof(e.item) <> 'object'
       or pg_catalog.jsonb_typeof(e.item -> 'name') is distinct from 'string'
       or (e.item - array['name', 'queue', 'max_attempts', 'backoff_base', 'backoff_max',
-                         'max_lost_leases']) <> '{}'::jsonb
+                         'max_lost_leases', 'timeout']) <> '{}'::jsonb
    order by e.n
    limit 1;
   if found then
@@ -50,7 +50,7 @@ begin
         left(v_bad.item::text, 200)
       using errcode = 'DU012',
             hint = 'Keys: name (required), queue, max_attempts, backoff_base, backoff_max, '
-                   'max_lost_leases.';
+                   'max_lost_leases, timeout.';
   end if;
   if p_version = '' or length(p_version) > 200 then
     raise exception 'version must be 1 to 200 characters, or null'
@@ -66,33 +66,34 @@ begin
            'max_attempts', coalesce(r.max_attempts, 3),
            'backoff_base', coalesce(r.backoff_base, interval '1 second'),
            'backoff_max', coalesce(r.backoff_max, interval '1 hour'),
-           'max_lost_leases', r.max_lost_leases) order by r.name)
+           'max_lost_leases', r.max_lost_leases, 'timeout', r.timeout) order by r.name)
     into v_items
     from (select distinct on (x.name) x.*
             from rows from (pg_catalog.jsonb_to_recordset(p_workflows) as (name text,
                    queue text, max_attempts integer, backoff_base interval,
-                   backoff_max interval, max_lost_leases integer))
+                   backoff_max interval, max_lost_leases integer, timeout interval))
                  with ordinality as x(name, queue, max_attempts, backoff_base, backoff_max,
-                                      max_lost_leases, n)
+                                      max_lost_leases, timeout, n)
            order by x.name, x.n desc) r;
   perform durable.check_enqueue(r.name, 'null', r.queue, null, null, null, r.max_attempts,
-                                r.backoff_base, r.backoff_max, r.max_lost_leases)
+                                r.backoff_base, r.backoff_max, r.max_lost_leases, r.timeout)
      from pg_catalog.jsonb_to_recordset(coalesce(v_items, '[]')) as r(name text, queue text,
             max_attempts integer, backoff_base interval, backoff_max interval,
-            max_lost_leases integer);
+            max_lost_leases integer, timeout interval);
 
   insert into durable.workflow_types as t
          (name, queue, max_attempts, backoff_base, backoff_max, max_lost_leases, version, worker,
-          registered_at)
+          registered_at, timeout)
   select r.name, r.queue, r.max_attempts, r.backoff_base, r.backoff_max, r.max_lost_leases,
-         p_version, p_worker, v_now
+         p_version, p_worker, v_now, r.timeout
     from pg_catalog.jsonb_to_recordset(coalesce(v_items, '[]')) as r(name text, queue text,
            max_attempts integer, backoff_base interval, backoff_max interval,
-           max_lost_leases integer)
+           max_lost_leases integer, timeout interval)
   on conflict (name) do update
      set queue = excluded.queue, max_attempts = excluded.max_attempts,
          backoff_base = excluded.backoff_base, backoff_max = excluded.backoff_max,
-         max_lost_leases = excluded.max_lost_leases, version = excluded.version,
+         max_lost_leases = excluded.max_lost_leases, timeout = excluded.timeout,
+         version = excluded.version,
          worker = excluded.worker, registered_at = excluded.registered_at;
 
   update durable.workers k
@@ -115,7 +116,7 @@ $$;
 comment on function durable.register(text, jsonb, text, interval) is
   'Registers worker p_worker (as durable.heartbeat does, with p_lease_timeout) with the '
   'workflows it has code for, p_workflows = [{"name", "queue", "max_attempts", "backoff_base", '
-  '"backoff_max", "max_lost_leases"}] (all but name optional), and the version of that code '
+  '"backoff_max", "max_lost_leases", "timeout"}] (all but name optional), and the version of that code '
   '(p_version, 1..200 characters or null). From then on its claims take only those names, and '
   'only workflows of its version or of none yet (a claim pins a workflow to its claimer''s '
   'version). Each workflow''s defaults go to durable.workflow_types for enqueue. Returns the '

@@ -17,12 +17,32 @@ set local role :"durable_admin";
 create or replace view durable.runs as
 select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w.run_at,
        w.owner, w.claims, w.input, w.output, w.error, w.created_at, w.claimed_at, w.finished_at,
-       w.finished_at - w.started_at as duration, w.started_at, w.version, w.lost_leases
-  from durable.workflows w;
+       w.finished_at - w.started_at as duration, w.started_at, w.version, w.lost_leases, w.parent_id, w.deadline,
+       case t.kind
+         when 'sleep' then 'sleep until ' || t.deadline
+         when 'message' then 'message on topic ' || t.topic
+         when 'event' then 'event ' || t.topic || ' of workflow ' || t.target
+         when 'children' then pg_catalog.format('children (%s of %s unfinished)',
+           (select count(*) from durable.workflows c
+             where c.parent_id = w.id and c.status in ('pending', 'running', 'waiting')
+               and c.id = any (t.children)), cardinality(t.children))
+       end || case when t.kind <> 'sleep' and t.deadline is not null
+                   then ' until ' || t.deadline else '' end as waiting_for,
+       t.created_at as waiting_since
+  from durable.workflows w
+  left join lateral (
+    select t.kind, t.topic, t.target, t.children, t.deadline, t.created_at
+      from durable.waits t
+     where w.status = 'waiting' and t.workflow_id = w.id and t.resolved_at is null
+     order by t.step_id desc
+     limit 1) t on true;
 comment on view durable.runs is
   'One row per workflow run: status, attempts, input, output or last error, timestamps '
   '(run_at: when a pending run may start; started_at: its first claim; duration: from then to '
-  'finished_at), the code version it is pinned to, and how many times its worker was lost.';
+  'finished_at), the code version it is pinned to, how many times its worker was lost, its '
+  'parent (parent_id: it is a child workflow), its deadline, and, while it waits, what for '
+  '(waiting_for: sleep until, message on topic, event of workflow, children; with the wait''s '
+  'deadline) and since when (waiting_since).';
 
 create or replace view durable.run_steps as
 select s.workflow_id, s.step_id, s.name, s.output, s.error, s.attempt, s.started_at,
@@ -51,9 +71,45 @@ union all
 select e.workflow_id, e.created_at, case when e.step_id is null then 'attempt failed'
                                          else 'step try failed' end,
        e.step_id, e.name, e.attempt, null, e.error, true
-  from durable.errors e;
+  from durable.errors e
+union all
+select t.workflow_id, t.created_at, 'wait', t.step_id, t.name, null, null,
+       pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+         'kind', t.kind, 'topic', t.topic, 'target', t.target, 'children', t.children,
+         'deadline', t.deadline)), false
+  from durable.waits t
+union all
+select t.workflow_id, t.woken_at, 'woke', t.step_id, t.name, null, null, null, false
+  from durable.waits t
+ where t.woken_at is not null;
 comment on view durable.timeline is
-  'Steps and errors of every run as one list of events; order by at for one workflow''s story.';
+  'Steps, errors, waits (kind wait, at the time the run first reached it, detail: what it waits '
+  'for) and wake-ups (kind woke: a send, set_event, child finish or cancel made it runnable) of '
+  'every run as one list of events; order by at for one workflow''s story.';
+
+create or replace view durable.run_waits as
+select t.workflow_id, t.step_id, t.name, t.kind, t.topic, t.target, t.children, t.deadline,
+       t.created_at, t.parked_at, t.woken_at, t.resolved_at, t.outcome
+  from durable.waits t;
+comment on view durable.run_waits is
+  'Every wait runs reached: kind (sleep, message, event, children), topic (a message topic or '
+  'event key), target (whose event), children, deadline (null: none), created_at (first '
+  'reached), parked_at (last parked), woken_at (last woken), resolved_at and outcome (ready or '
+  'timed_out) once its step is recorded.';
+
+create or replace view durable.run_messages as
+select m.id, m.workflow_id, m.topic, m.message, m.idempotency_key, m.sender, m.created_at,
+       m.consumed_at, m.consumed_step
+  from durable.messages m;
+comment on view durable.run_messages is
+  'Messages sent to workflows: consumed_step is the recv step that consumed it (null while '
+  'unconsumed); sender is the sending workflow, null for clients.';
+
+create or replace view durable.run_events as
+select e.id, e.workflow_id, e.key, e.value, e.step_id, e.created_at
+  from durable.events e;
+comment on view durable.run_events is
+  'Events workflows set (every value; the highest id per workflow and key is the current one).';
 
 -- v0.2.0: pending counts only workflows runnable now; those whose run_at is still ahead are
 -- counted apart (scheduled, next_scheduled), so a queue of delayed work does not look stuck
@@ -96,8 +152,25 @@ create or replace view durable.runs_meta as
 select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w.run_at,
        w.owner, w.claims, w.error ->> 'type' as error_type, w.created_at, w.claimed_at,
        w.finished_at, w.finished_at - w.started_at as duration, w.started_at, w.version,
-       w.lost_leases
-  from durable.workflows w;
+       w.lost_leases, w.parent_id, w.deadline,
+       case t.kind
+         when 'sleep' then 'sleep until ' || t.deadline
+         when 'message' then 'message on topic ' || t.topic
+         when 'event' then 'event ' || t.topic || ' of workflow ' || t.target
+         when 'children' then pg_catalog.format('children (%s of %s unfinished)',
+           (select count(*) from durable.workflows c
+             where c.parent_id = w.id and c.status in ('pending', 'running', 'waiting')
+               and c.id = any (t.children)), cardinality(t.children))
+       end || case when t.kind <> 'sleep' and t.deadline is not null
+                   then ' until ' || t.deadline else '' end as waiting_for,
+       t.created_at as waiting_since
+  from durable.workflows w
+  left join lateral (
+    select t.kind, t.topic, t.target, t.children, t.deadline, t.created_at
+      from durable.waits t
+     where w.status = 'waiting' and t.workflow_id = w.id and t.resolved_at is null
+     order by t.step_id desc
+     limit 1) t on true;
 comment on view durable.runs_meta is
   'durable.runs without input, output and error (error_type is kept): for the observer role.';
 
@@ -117,6 +190,17 @@ select e.id, e.workflow_id, w.name as workflow_name, w.queue, e.step_id, e.name 
   join durable.workflows w on w.id = e.workflow_id;
 comment on view durable.run_errors_meta is
   'durable.run_errors without the error (error_type is kept): for the observer role.';
+
+create or replace view durable.messages_meta as
+select m.id, m.workflow_id, m.topic, m.sender, m.created_at, m.consumed_at, m.consumed_step
+  from durable.messages m;
+comment on view durable.messages_meta is
+  'durable.run_messages without the message and its key: for the observer role.';
+
+create or replace view durable.events_meta as
+select e.id, e.workflow_id, e.key, e.step_id, e.created_at
+  from durable.events e;
+comment on view durable.events_meta is 'durable.run_events without values: for the observer role.';
 
 create or replace view durable.timeline_meta as
 select t.workflow_id, t.at, t.kind, t.step_id, t.name, t.attempt, t.duration, t.is_error,

@@ -180,6 +180,17 @@ begin
     update durable.workers k set busy = p_busy
      where k.id = p_worker and k.busy is distinct from p_busy;
   end if;
+  -- workflows whose deadline passed are cancelled, with their children (waiting.sql); in a
+  -- subtransaction, only when there are some: a lock that does not come in time leaves them to
+  -- the next heartbeat, and never costs this one its leases
+  if exists (select 1 from durable.workflows w
+              where w.deadline <= v_now and w.status in ('pending', 'running', 'waiting')) then
+    begin
+      perform durable.expire_deadlines(v_now);
+    exception when lock_not_available or deadlock_detected then
+      null;
+    end;
+  end if;
   -- forget dead workers that hold nothing (rows of running workflows keep theirs): the claim's
   -- list of dead workers to reclaim from stays as short as the work there is to reclaim
   delete from durable.workers k
@@ -203,7 +214,8 @@ comment on function durable.heartbeat(text, interval, integer) is
   'Keeps worker p_worker''s leases alive for p_lease_timeout more (default '
   'durable.settings.default_lease_timeout) and returns the workflows it still holds with their '
   'leases: a workflow the worker runs that is not in the list was reclaimed, released or '
-  'cancelled, and must stop. p_busy (optional): how many runs its slots are executing, '
+  'cancelled, and must stop. It also cancels the workflows whose deadline passed (enqueue''s '
+  'p_timeout), with their children. p_busy (optional): how many runs its slots are executing, '
   'cancelled ones still in a step included (durable.worker_status.busy). Call it about three '
   'times per lease timeout. Errors: DU010, DU011 '
   '(a lease timeout over durable.settings.max_lease_timeout included), DU015 when the worker id '

@@ -15,8 +15,8 @@ begin;
 set local role :"durable_admin";
 
 -- the v0.2.0 signatures (p_max_lost_leases) go; the v0.1.0 ones come back below
-drop function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer);
-drop function durable.check_enqueue(text, jsonb, text, text, timestamptz, interval, integer, interval, interval, integer);
+drop function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval);
+drop function durable.check_enqueue(text, jsonb, text, text, timestamptz, interval, integer, interval, interval, integer, interval);
 drop function durable.parse_batch(jsonb);
 
 create or replace function durable.check_enqueue(

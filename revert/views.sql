@@ -10,7 +10,8 @@
 begin;
 
 drop view durable.runs_meta, durable.run_steps_meta, durable.run_errors_meta,
-  durable.timeline_meta;
+  durable.timeline_meta, durable.run_waits, durable.run_messages, durable.run_events,
+  durable.messages_meta, durable.events_meta;
 set local role :"durable_admin";
 
 -- v0.2.0 added columns to runs: drop it (runs_meta is dropped above) and recreate it with its

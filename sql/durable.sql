@@ -2426,6 +2426,114 @@ update durable.workflows set started_at = claimed_at where claimed_at is not nul
 
 reset role;
 
+-- change: waiting_tables
+-- waiting_tables: what waiting needs in the tables (issue 10; the functions are in waiting.sql).
+--
+--   durable.workflows  parent_id and detached (child workflows), deadline (the workflow's
+--                      timeout, as a time), watched (its finish NOTIFYs durable_finished)
+--   durable.waits      one row per wait a run reached: its terms, fixed the first time the run
+--                      reaches it (what it waits for, its deadline), and when it parked, was
+--                      woken and was resolved
+--   durable.messages   messages sent to a workflow, consumed at most once, by one recv step
+--   durable.events     events a workflow published (latest value per key, history kept)
+--   durable.workflow_types.timeout  a registered default timeout
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+set local role :"durable_admin";
+
+alter table durable.workflows
+  add column parent_id text references durable.workflows (id) on delete set null,
+  add column detached boolean not null default false,
+  add column deadline timestamptz,
+  add column watched boolean not null default false;
+comment on column durable.workflows.parent_id is
+  'The workflow that started this one as a child (durable.start_child); null for others.';
+comment on column durable.workflows.detached is
+  'A child that a cancel of its parent leaves alone (start_child''s p_detached).';
+comment on column durable.workflows.deadline is
+  'When the workflow is cancelled if it has not finished (enqueue''s p_timeout after run_at); '
+  'null: never.';
+comment on column durable.workflows.watched is
+  'Someone waits for the finish (durable.watch): it sends NOTIFY durable_finished, payload the id.';
+-- a parent's children (cancel cascade, await_children, durable show)
+create index workflows_children on durable.workflows (parent_id) where parent_id is not null;
+-- a parent's unfinished children (a child's finish asks whether its parent's wait is over)
+create index workflows_open_children on durable.workflows (parent_id)
+  where parent_id is not null and status in ('pending', 'running', 'waiting');
+-- unfinished workflows with a deadline (claim and heartbeat cancel those whose deadline passed)
+create index workflows_deadline on durable.workflows (deadline)
+  where deadline is not null and status in ('pending', 'running', 'waiting');
+
+alter table durable.workflow_types add column timeout interval,
+  add constraint workflow_types_timeout check (timeout > interval '0');
+comment on column durable.workflow_types.timeout is
+  'The timeout the workflow''s code declares (durable.register), for enqueue''s p_timeout.';
+
+create table durable.waits (
+  workflow_id text not null references durable.workflows (id) on delete cascade,
+  step_id integer not null,
+  name text not null,
+  kind text not null,
+  topic text,
+  target text,
+  children text[],
+  deadline timestamptz,
+  created_at timestamptz not null,
+  parked_at timestamptz,
+  woken_at timestamptz,
+  resolved_at timestamptz,
+  outcome text,
+  primary key (workflow_id, step_id),
+  constraint waits_kind check (kind in ('sleep', 'message', 'event', 'children')),
+  constraint waits_outcome check ((outcome is null) = (resolved_at is null)
+                                  and outcome in ('ready', 'timed_out'))
+);
+-- the awaiters of an event (set_event wakes them)
+create index waits_events on durable.waits (target, topic)
+  where kind = 'event' and resolved_at is null;
+comment on table durable.waits is
+  'Every wait a run reached (sleep, message, event, children), keyed by its step position: '
+  'its terms (kind, topic: a message topic or event key, target: whose event, children, '
+  'deadline: null waits forever) fixed when first reached (created_at), when it last parked the '
+  'run and was woken, and its outcome (ready or timed_out) once recorded as the step.';
+
+create table durable.messages (
+  id bigint generated always as identity primary key,
+  workflow_id text not null references durable.workflows (id) on delete cascade,
+  topic text not null,
+  message jsonb not null,
+  idempotency_key text,
+  sender text,
+  created_at timestamptz not null,
+  consumed_at timestamptz,
+  consumed_step integer,
+  constraint messages_key unique (workflow_id, idempotency_key),
+  constraint messages_consumed check ((consumed_at is null) = (consumed_step is null))
+);
+-- recv: the oldest unconsumed message of a topic
+create index messages_unconsumed on durable.messages (workflow_id, topic, id)
+  where consumed_at is null;
+comment on table durable.messages is
+  'Messages sent to workflows (durable.send, durable.send_step), each consumed at most once, by '
+  'the recv step recorded as consumed_step; sender is the sending workflow, when one sent it.';
+
+create table durable.events (
+  id bigint generated always as identity primary key,
+  workflow_id text not null references durable.workflows (id) on delete cascade,
+  key text not null,
+  value jsonb not null,
+  step_id integer not null,
+  created_at timestamptz not null
+);
+create index events_latest on durable.events (workflow_id, key, id);
+comment on table durable.events is
+  'Events workflows published (durable.set_event): every value kept; the latest per key counts.';
+
+reset role;
+
 -- change: clock
 -- clock: the one function every durable function reads the time from.
 --
@@ -2644,6 +2752,7 @@ declare
   v_lease bigint;
   v_attempt integer;
   v_mine boolean;
+  v_deadline timestamptz;
 begin
   if p_lease is null then
     raise exception 'lease must not be null'
@@ -2652,8 +2761,8 @@ begin
   -- for share: a claim (for update skip locked) skips this row until we commit, and a claim
   -- that committed first is seen here, so a stale token can never write.
   select w.status, w.lease, w.attempt,
-         (w.owner_login = session_user or w.owner_login is null)
-    into v_status, v_lease, v_attempt, v_mine
+         (w.owner_login = session_user or w.owner_login is null), w.deadline
+    into v_status, v_lease, v_attempt, v_mine, v_deadline
     from durable.workflows w
    where w.id = p_workflow_id
      for share;
@@ -2677,13 +2786,19 @@ begin
             hint = 'A lease works only for the login whose worker claimed it: claim workflows '
                    'with worker ids of your own.';
   end if;
+  if v_deadline <= durable.now() then
+    -- the heartbeat of a worker cancels it (waiting.sql, durable.expire_deadlines)
+    raise exception 'workflow % passed its deadline (%) and is being cancelled', p_workflow_id,
+        v_deadline
+      using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.';
+  end if;
   return v_attempt;
 end
 $$;
 comment on function durable.fence(text, bigint) is
   'Locks the workflow row for share and returns its attempt when p_lease is its current lease '
   'and the worker holding it belongs to the calling login (session_user); otherwise raises DU003 '
-  '(unknown), DU002 (cancelled), DU001 (lease lost) or DU015 (the worker belongs to another '
+  '(unknown), DU002 (cancelled, or its deadline passed), DU001 (lease lost) or DU015 (the worker belongs to another '
   'login). Internal.';
 
 create or replace function durable.check_payload(p_value jsonb, p_what text)
@@ -2798,7 +2913,7 @@ reset role;
 \set durable_admin :role_prefix '_admin'
 set local role :"durable_admin";
 
--- v0.2.0 adds p_max_lost_leases: the v0.1.0 signatures go (privileges grants the new ones)
+-- v0.2.0 adds p_max_lost_leases and p_timeout: the v0.1.0 signatures go (privileges grants the new ones)
 drop function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval);
 drop function durable.check_enqueue(text, jsonb, text, text, timestamptz, interval, integer, interval, interval);
 
@@ -2812,7 +2927,8 @@ create function durable.check_enqueue(
   p_max_attempts integer,
   p_backoff_base interval,
   p_backoff_max interval,
-  p_max_lost_leases integer
+  p_max_lost_leases integer,
+  p_timeout interval
 )
 returns void
 language plpgsql
@@ -2856,11 +2972,15 @@ begin
       using errcode = 'DU011',
             hint = 'Leave it null for durable.settings.max_lost_leases (default 3).';
   end if;
+  if p_timeout <= interval '0' or p_timeout > interval '100 years' then  -- (infinity too, 17+)
+    raise exception 'timeout must be more than 0 and at most 100 years, got %', p_timeout
+      using errcode = 'DU011', hint = 'Leave it null for no deadline.';
+  end if;
   perform durable.check_retry_policy(p_max_attempts, p_backoff_base, p_backoff_max);
   perform durable.check_payload(p_input, 'input');
 end
 $$;
-comment on function durable.check_enqueue(text, jsonb, text, text, timestamptz, interval, integer, interval, interval, integer) is
+comment on function durable.check_enqueue(text, jsonb, text, text, timestamptz, interval, integer, interval, interval, integer, interval) is
   'The argument checks of durable.enqueue and durable.enqueue_batch: raises DU004, DU008, DU010 '
   'or DU011 on bad input. Internal.';
 
@@ -2875,7 +2995,8 @@ create function durable.enqueue(
   p_max_attempts integer default null,
   p_backoff_base interval default null,
   p_backoff_max interval default null,
-  p_max_lost_leases integer default null
+  p_max_lost_leases integer default null,
+  p_timeout interval default null
 )
 returns table (workflow_id text, created boolean)
 language plpgsql
@@ -2891,27 +3012,30 @@ declare
   v_backoff_base interval := p_backoff_base;
   v_backoff_max interval := p_backoff_max;
   v_max_lost integer := p_max_lost_leases;
+  v_timeout interval := p_timeout;
+  v_run_at timestamptz := coalesce(p_run_at, v_now + coalesce(p_delay, interval '0'));
 begin
   -- what the caller left out: the defaults the workflow's code declared (durable.register),
   -- else the built-in ones
   if p_queue is null or p_max_attempts is null or p_backoff_base is null
-     or p_backoff_max is null or p_max_lost_leases is null then
+     or p_backoff_max is null or p_max_lost_leases is null or p_timeout is null then
     select coalesce(p_queue, t.queue, 'default'), coalesce(p_max_attempts, t.max_attempts, 3),
            coalesce(p_backoff_base, t.backoff_base, interval '1 second'),
            coalesce(p_backoff_max, t.backoff_max, interval '1 hour'),
-           coalesce(p_max_lost_leases, t.max_lost_leases)
-      into v_queue, v_max_attempts, v_backoff_base, v_backoff_max, v_max_lost
+           coalesce(p_max_lost_leases, t.max_lost_leases), coalesce(p_timeout, t.timeout)
+      into v_queue, v_max_attempts, v_backoff_base, v_backoff_max, v_max_lost, v_timeout
       from (select 1) one
       left join durable.workflow_types t on t.name = p_name;
   end if;
   perform durable.check_enqueue(p_name, p_input, v_queue, p_workflow_id, p_run_at, p_delay,
-                                v_max_attempts, v_backoff_base, v_backoff_max, v_max_lost);
+                                v_max_attempts, v_backoff_base, v_backoff_max, v_max_lost,
+                                v_timeout);
   insert into durable.workflows as w
          (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
-          max_lost_leases, input, created_at)
-  values (v_id, p_name, v_queue, coalesce(p_priority, 0),
-          coalesce(p_run_at, v_now + coalesce(p_delay, interval '0')), v_max_attempts,
-          v_backoff_base, v_backoff_max, v_max_lost, coalesce(p_input, 'null'), v_now)
+          max_lost_leases, input, created_at, deadline)
+  values (v_id, p_name, v_queue, coalesce(p_priority, 0), v_run_at, v_max_attempts,
+          v_backoff_base, v_backoff_max, v_max_lost, coalesce(p_input, 'null'), v_now,
+          v_run_at + v_timeout)
   on conflict (id) do nothing;
   if found then
     return query select v_id, true;
@@ -2925,13 +3049,16 @@ begin
   return query select v_id, false;
 end
 $$;
-comment on function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer) is
+comment on function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval) is
   'Starts workflow p_name with p_input on p_queue, runnable at p_run_at or after p_delay (now by '
   'default); higher p_priority is claimed first, then the earlier run_at, then the earlier '
   'enqueued. With p_workflow_id it is idempotent: the same id again returns created = false and '
   'writes nothing. A failed attempt is retried up to p_max_attempts in all, after '
   'durable.backoff(attempt, p_backoff_base, p_backoff_max). A workflow whose worker is lost '
-  'p_max_lost_leases times (1..1000; null: durable.settings.max_lost_leases) fails. Arguments '
+  'p_max_lost_leases times (1..1000; null: durable.settings.max_lost_leases) fails. With '
+  'p_timeout (more than 0, at most 100 years) the workflow has a deadline, run_at + p_timeout: '
+  'when it passes, the next claim or heartbeat of any worker cancels the workflow (error type '
+  'DeadlineExceeded) and its children, and its worker''s next call gets DU002. Arguments '
   'left null take the defaults the workflow''s workers registered (durable.workflow_types), else '
   'queue default, 3 attempts, backoff 1 second to 1 hour. '
   'Errors: DU004 unknown queue, DU006 id used by another name, DU008 input too large, '
@@ -2943,7 +3070,7 @@ create function durable.parse_batch(p_workflows jsonb)
 returns table (
   n bigint, id text, name text, input jsonb, queue text, workflow_id text, priority integer,
   run_at timestamptz, delay interval, max_attempts integer, backoff_base interval,
-  backoff_max interval, max_lost_leases integer
+  backoff_max interval, max_lost_leases integer, timeout interval
 )
 language sql
 volatile
@@ -2954,12 +3081,12 @@ as $$
          coalesce(r.priority, 0), r.run_at, r.delay, coalesce(r.max_attempts, t.max_attempts, 3),
          coalesce(r.backoff_base, t.backoff_base, interval '1 second'),
          coalesce(r.backoff_max, t.backoff_max, interval '1 hour'),
-         coalesce(r.max_lost_leases, t.max_lost_leases)
+         coalesce(r.max_lost_leases, t.max_lost_leases), coalesce(r.timeout, t.timeout)
     from pg_catalog.jsonb_array_elements(p_workflows) with ordinality as e(item, n)
    cross join pg_catalog.jsonb_to_record(e.item) as r(name text, input jsonb, queue text,
            workflow_id text, priority integer, run_at timestamptz, delay interval,
            max_attempts integer, backoff_base interval, backoff_max interval,
-           max_lost_leases integer)
+           max_lost_leases integer, timeout interval)
     left join durable.workflow_types t on t.name = r.name
 $$;
 comment on function durable.parse_batch(jsonb) is
@@ -2986,7 +3113,8 @@ begin
     from pg_catalog.jsonb_array_elements(p_workflows) with ordinality as e(item, n)
    where pg_catalog.jsonb_typeof(e.item) <> 'object'
       or (e.item - array['name', 'input', 'queue', 'workflow_id', 'priority', 'run_at', 'delay',
-                         'max_attempts', 'backoff_base', 'backoff_max', 'max_lost_leases'])
+                         'max_attempts', 'backoff_base', 'backoff_max', 'max_lost_leases',
+                         'timeout'])
          <> '{}'::jsonb
    order by e.n
    limit 1;
@@ -2995,11 +3123,12 @@ begin
         left(v_bad.item::text, 200)
       using errcode = 'DU012',
             hint = 'Keys: name, input, queue, workflow_id, priority, run_at, delay, '
-                   'max_attempts, backoff_base, backoff_max, max_lost_leases.';
+                   'max_attempts, backoff_base, backoff_max, max_lost_leases, timeout.';
   end if;
 
   perform durable.check_enqueue(b.name, b.input, b.queue, b.workflow_id, b.run_at, b.delay,
-                                b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases)
+                                b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases,
+                                b.timeout)
      from durable.parse_batch(p_workflows) b
     order by b.n;
 
@@ -3032,9 +3161,10 @@ begin
   inserted as (
     insert into durable.workflows as w
            (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
-            max_lost_leases, input, created_at, seq)
+            max_lost_leases, input, created_at, seq, deadline)
     select b.id, b.name, b.queue, b.priority, coalesce(b.run_at, v_now + coalesce(b.delay, interval '0')),
-           b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases, b.input, v_now, b.seq
+           b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases, b.input, v_now, b.seq,
+           coalesce(b.run_at, v_now + coalesce(b.delay, interval '0')) + b.timeout
       from b
      order by b.id
     on conflict (id) do nothing
@@ -3051,10 +3181,1278 @@ $$;
 comment on function durable.enqueue_batch(jsonb) is
   'Enqueues a JSON array of workflows in one call and one statement: each item is an object '
   'with the keys of durable.enqueue (name, input, queue, workflow_id, priority, run_at, delay, '
-  'max_attempts, backoff_base, backoff_max, max_lost_leases). Returns one row per item, in '
+  'max_attempts, backoff_base, backoff_max, max_lost_leases, timeout). Returns one row per item, in '
   'order; items of equal priority and run time are claimed in the batch''s order. Every item is '
   'checked before anything is written. Errors: those of durable.enqueue, and DU012 when the '
   'batch is not an array of objects with known keys.';
+
+reset role;
+
+-- change: checkpoint
+-- checkpoint: record a step's outcome, once.
+--
+-- One call per new step. The outcome goes in under the unique key (workflow_id, step_id), in
+-- the same statement as the fencing check. When that key is taken, nothing is written
+-- and the outcome recorded first is returned: that is the one that counts.
+--
+-- durable.step_failed records a failed try of a step and decides, with the step's retry policy,
+-- whether to try again (and after what delay) or to record the error as the step's outcome.
+--
+-- A lease works only for the login whose worker holds it (DU015, see guards.sql): the insert
+-- that matches the lease also matches the row's owner_login with session_user.
+--
+-- Lock order: the workflow row (for share, in the insert of durable.record_step, or in
+-- durable.fence), then the steps key, then errors.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+set local role :"durable_admin";
+
+create or replace function durable.record_step(
+  p_workflow_id text,
+  p_lease bigint,
+  p_step_id integer,
+  p_name text,
+  p_output jsonb,
+  p_error jsonb,
+  p_started_at timestamptz,
+  p_now timestamptz,
+  out recorded boolean,
+  out output jsonb,
+  out error jsonb,
+  out attempt integer
+)
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_name text;
+  v_output jsonb := case when p_error is null then coalesce(p_output, 'null') end;
+  v_error jsonb := p_error;
+begin
+  -- the fencing check and the insert in one statement: the workflow row must carry this lease,
+  -- held by a worker of the caller's login, and is locked for share (a claim skips it until we
+  -- commit; a claim that committed first has changed the lease, and nothing is written)
+  insert into durable.steps as s
+         (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
+  select w.id, p_step_id, p_name, v_output, v_error, w.attempt, w.lease, p_started_at, p_now
+    from durable.workflows w
+   where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
+     and (w.owner_login = session_user or w.owner_login is null)
+     and (w.deadline is null or w.deadline > p_now)
+     for share
+  on conflict do nothing
+  returning s.attempt into attempt;
+  if found then
+    recorded := true;
+    output := v_output;
+    error := v_error;
+    return;
+  end if;
+  -- nothing written: the lease is not this one (durable.fence says why), or the position is taken
+  attempt := durable.fence(p_workflow_id, p_lease);
+  recorded := false;
+  select s.name, s.output, s.error into v_name, v_output, v_error
+    from durable.steps s
+   where s.workflow_id = p_workflow_id and s.step_id = p_step_id;
+  if v_name <> p_name then
+    raise exception 'step % of workflow % is recorded as %, not %', p_step_id, p_workflow_id,
+        v_name, p_name
+      using errcode = 'DU005',
+            hint = 'The workflow code is not deterministic: it must call the same steps in the '
+                   'same order on every execution.';
+  end if;
+  output := v_output;
+  error := v_error;
+end
+$$;
+comment on function durable.record_step(text, bigint, integer, text, jsonb, jsonb, timestamptz, timestamptz) is
+  'Inserts a step outcome, fenced by p_lease, unless one is recorded at that position, and '
+  'returns the outcome that counts with the workflow''s attempt; DU001, DU002, DU003, DU010 or '
+  'DU015 from durable.fence when the lease is not current or not the caller''s login''s, DU005 '
+  'when the recorded step has another name. Internal.';
+
+create or replace function durable.check_step(p_step_id integer, p_name text)
+returns void
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if p_step_id is null or p_step_id < 0 then
+    raise exception 'step_id must be 0 or more, got %', coalesce(p_step_id::text, 'null')
+      using errcode = 'DU011', hint = 'step_id is the step''s position in the run: 0, 1, 2, ...';
+  end if;
+  if p_name is null or p_name = '' then
+    raise exception 'step name must not be null or empty'
+      using errcode = 'DU010';
+  end if;
+  if length(p_name) > 200 then
+    raise exception 'step name is % characters long, the limit is 200', length(p_name)
+      using errcode = 'DU011';
+  end if;
+end
+$$;
+comment on function durable.check_step(integer, text) is
+  'Raises DU010 or DU011 on a bad step position or name. Internal.';
+
+create or replace function durable.checkpoint(
+  p_workflow_id text,
+  p_lease bigint,
+  p_step_id integer,
+  p_name text,
+  p_output jsonb default 'null',
+  p_error jsonb default null,
+  p_started_at timestamptz default null,
+  out recorded boolean,
+  out output jsonb,
+  out error jsonb
+)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
+as $$
+declare
+  -- durable.now() without a call while the clock is not pinned
+  v_now timestamptz := case when pg_catalog.current_setting('durable.fake_now', true) <> ''
+                            then durable.now() else pg_catalog.statement_timestamp() end;
+  v_attempt integer;
+begin
+  -- The hot path of every worker: one call per new step. The checks call their functions only
+  -- when a cheap test says there is something to refuse, and the usual outcome (recorded now)
+  -- needs one statement; the rest goes through durable.record_step.
+  if p_step_id is null or p_step_id < 0 or p_name is null or p_name = ''
+     or length(p_name) > 200 then
+    perform durable.check_step(p_step_id, p_name);
+  end if;
+  if pg_catalog.pg_column_size(p_output) > 1024 then
+    perform durable.check_payload(p_output, 'step output');
+  end if;
+  if p_error is not null then
+    perform durable.check_payload(p_error, 'step error');
+    if pg_catalog.jsonb_typeof(p_error) = 'null' then
+      raise exception 'error must not be JSON null'
+        using errcode = 'DU010', hint = 'Pass the step''s error as JSON, e.g. {"message": "..."}.';
+    end if;
+  else
+    -- fenced insert, as in durable.record_step
+    insert into durable.steps as s
+           (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
+    select w.id, p_step_id, p_name, coalesce(p_output, 'null'), null, w.attempt, w.lease,
+           p_started_at, v_now
+      from durable.workflows w
+     where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
+       and (w.owner_login = session_user or w.owner_login is null)
+       and (w.deadline is null or w.deadline > v_now)
+       for share
+    on conflict do nothing
+    returning s.attempt into v_attempt;
+    if found then
+      recorded := true;
+      output := coalesce(p_output, 'null');
+      return;
+    end if;
+  end if;
+  -- an error to record, or nothing written: record_step diagnoses (lease lost, position taken)
+  select r.recorded, r.output, r.error, r.attempt into recorded, output, error, v_attempt
+    from durable.record_step(p_workflow_id, p_lease, p_step_id, p_name, p_output, p_error,
+                             p_started_at, v_now) r;
+  -- lock order: the step key, then errors; only the call that recorded the step logs it
+  if p_error is not null and recorded then
+    insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
+    values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
+  end if;
+end
+$$;
+comment on function durable.checkpoint(text, bigint, integer, text, jsonb, jsonb, timestamptz) is
+  'Records the outcome of step p_step_id (its position in the run, from 0) named p_name: '
+  'p_output, or p_error when the step failed for good (the error is then replayed as the step''s '
+  'outcome). p_started_at, when given, is kept to show the step''s duration. Returns recorded = '
+  'true when this call wrote it; false when it was already recorded, with the output and error '
+  'that count. Errors: DU001 lease lost, DU002 cancelled, DU003 unknown workflow, DU005 another '
+  'step is recorded at that position (nondeterminism), DU008 payload too large, DU010, DU011, '
+  'DU015 the lease is held by a worker of another login. After the workflow''s deadline '
+  '(enqueue''s p_timeout) nothing is recorded: DU002.';
+
+create or replace function durable.step_failed(
+  p_workflow_id text,
+  p_lease bigint,
+  p_step_id integer,
+  p_name text,
+  p_error jsonb,
+  p_max_attempts integer default 1,
+  p_backoff_base interval default interval '1 second',
+  p_backoff_max interval default interval '1 hour',
+  p_started_at timestamptz default null
+)
+returns table (retry boolean, retry_in interval, tries integer, output jsonb, error jsonb)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+set enable_seqscan = off  -- index plans, whatever the statistics say (README)
+set jit = off
+as $$
+declare
+  v_now timestamptz := durable.now();
+  v_attempt integer;
+  v_tries integer;
+  v_step record;
+begin
+  perform durable.check_step(p_step_id, p_name);
+  if p_error is null or pg_catalog.jsonb_typeof(p_error) = 'null' then
+    raise exception 'error must not be null'
+      using errcode = 'DU010', hint = 'Pass the step''s error as JSON, e.g. {"message": "..."}.';
+  end if;
+  perform durable.check_payload(p_error, 'step error');
+  perform durable.check_retry_policy(p_max_attempts, p_backoff_base, p_backoff_max);
+  v_attempt := durable.fence(p_workflow_id, p_lease);
+
+  -- a step already recorded (by an earlier execution) is not retried: its outcome counts
+  if exists (select 1 from durable.steps s
+              where s.workflow_id = p_workflow_id and s.step_id = p_step_id) then
+    return query
+    select false, null::interval, 0, r.output, r.error
+      from durable.record_step(p_workflow_id, p_lease, p_step_id, p_name, null, p_error,
+                             p_started_at, v_now) r;
+    return;
+  end if;
+
+  select count(*) + 1 into v_tries
+    from durable.errors e
+   where e.workflow_id = p_workflow_id and e.step_id = p_step_id and e.attempt = v_attempt;
+  if v_tries < p_max_attempts then
+    insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
+    values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
+    return query
+    select true, durable.backoff(v_tries, p_backoff_base, p_backoff_max), v_tries,
+           null::jsonb, null::jsonb;
+    return;
+  end if;
+  -- lock order: the step key, then errors
+  select r.output, r.error into v_step
+    from durable.record_step(p_workflow_id, p_lease, p_step_id, p_name, null, p_error,
+                             p_started_at, v_now) r;
+  insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
+  values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
+  return query select false, null::interval, v_tries, v_step.output, v_step.error;
+end
+$$;
+comment on function durable.step_failed(text, bigint, integer, text, jsonb, integer, interval, interval, timestamptz) is
+  'Records a failed try of step p_step_id (kept in durable.errors) and applies the step''s '
+  'retry policy: while this attempt of the workflow has made fewer than p_max_attempts tries of '
+  'the step, returns retry = true and retry_in = durable.backoff(tries, p_backoff_base, '
+  'p_backoff_max), to run the step again after that delay; otherwise records p_error as the '
+  'step''s outcome and returns retry = false with the outcome that counts (output, error). '
+  'Errors: those of durable.checkpoint, and DU011 for a bad retry policy (max_attempts < 1, '
+  'not 0 < backoff_base <= backoff_max <= 10 years).';
+
+reset role;
+
+-- change: waiting
+-- waiting: durable sleep, messages, events and child workflows; waiting is a state of the row,
+-- never of a thread (design.md, "Waiting without a thread").
+--
+-- Every wait is a step at its position. The first time a run reaches it, its terms go into
+-- durable.waits under the step's key (what it waits for, its deadline: fixed then, a replay
+-- never extends it). When the wait is satisfied (the time passed, a message is there, the
+-- event is set, the children finished) or its deadline passed, the same call records the
+-- step's outcome and answers parked = false: one round trip. Otherwise the same call parks the
+-- run: status waiting, run_at = the wait's deadline (infinity without one), owner and lease
+-- cleared; the worker's slot is free at once. Whatever satisfies the wait (durable.send,
+-- durable.send_step, durable.set_event, a child finishing, a cancel) makes the row pending in
+-- its own transaction (with the NOTIFY of notify.sql); a passed deadline makes it runnable
+-- through the claim. The next claim replays the recorded steps, the run reaches the wait
+-- again, and that call records the outcome.
+--
+-- Race between a wait and what satisfies it: both sides take one transaction-scoped advisory
+-- lock first, and look at the other's rows in a statement after it, so whichever commits
+-- second sees the first:
+--   messages  durable.message_lock(destination, topic): send, send_step, recv
+--   events    durable.event_lock(workflow, key): set_event, await_event
+--   children  durable.family_lock(parent): await_children, a child's finish (complete, fail for
+--             good, cancel), start_child's parent is locked by its lease instead
+-- Lock order: the advisory locks first, then workflow rows: a run's own row (its lease, for no
+-- key update when it may park), then another workflow's row (a wake). A cancel takes the family
+-- locks of each level of the tree before that level's rows (control.sql).
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+set local role :"durable_admin";
+
+create or replace function durable.family_lock(p_parent text)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform pg_catalog.pg_advisory_xact_lock(
+    pg_catalog.hashtextextended('durable.children:' || p_parent, 0));
+end
+$$;
+comment on function durable.family_lock(text) is
+  'Takes the transaction''s advisory lock on the children of workflow p_parent: a parent '
+  'parking on its children and a child finishing take it first, so that one of them sees the '
+  'other. Internal.';
+
+create or replace function durable.message_lock(p_workflow_id text, p_topic text)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform pg_catalog.pg_advisory_xact_lock(
+    pg_catalog.hashtextextended('durable.messages:' || p_workflow_id || E'\x1f' || p_topic, 0));
+end
+$$;
+comment on function durable.message_lock(text, text) is
+  'Takes the transaction''s advisory lock on the messages of one topic of a workflow (send and '
+  'recv). Internal.';
+
+create or replace function durable.event_lock(p_workflow_id text, p_key text)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform pg_catalog.pg_advisory_xact_lock(
+    pg_catalog.hashtextextended('durable.events:' || p_workflow_id || E'\x1f' || p_key, 0));
+end
+$$;
+comment on function durable.event_lock(text, text) is
+  'Takes the transaction''s advisory lock on one event key of a workflow (set_event and '
+  'await_event). Internal.';
+
+create or replace function durable.check_name(p_value text, p_what text)
+returns void
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if p_value is null or p_value = '' then
+    raise exception '% must not be null or empty', p_what
+      using errcode = 'DU010';
+  end if;
+  if length(p_value) > 200 then
+    raise exception '% is % characters long, the limit is 200', p_what, length(p_value)
+      using errcode = 'DU011';
+  end if;
+end
+$$;
+comment on function durable.check_name(text, text) is
+  'Raises DU010 when p_value (a topic, an event key, an id, named p_what) is null or empty, '
+  'DU011 when it is longer than 200 characters. Internal.';
+
+create or replace function durable.check_timeout(p_timeout interval, p_what text)
+returns void
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if p_timeout < interval '0' or p_timeout > interval '100 years' then  -- (infinity too, 17+)
+    raise exception '% must be between 0 and 100 years, got %', p_what, p_timeout
+      using errcode = 'DU011', hint = 'Pass null to wait without a timeout.';
+  end if;
+end
+$$;
+comment on function durable.check_timeout(interval, text) is
+  'Raises DU011 unless p_timeout (named p_what) is null or between 0 and 100 years. Internal.';
+
+create or replace function durable.wake(p_workflow_id text, p_now timestamptz)
+returns boolean
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  -- pending now: the notify trigger wakes an idle worker of its queue
+  update durable.workflows w set status = 'pending', run_at = p_now
+   where w.id = p_workflow_id and w.status = 'waiting';
+  if not found then
+    return false;
+  end if;
+  update durable.waits t set woken_at = p_now
+   where t.workflow_id = p_workflow_id and t.resolved_at is null;
+  return true;
+end
+$$;
+comment on function durable.wake(text, timestamptz) is
+  'Makes waiting workflow p_workflow_id pending now (its open wait notes woken_at); false when '
+  'it was not waiting. The caller has checked that its wait is satisfied. Internal.';
+
+create or replace function durable.wake_parent(p_parent text, p_child text, p_now timestamptz)
+returns boolean
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  -- the caller holds durable.family_lock(p_parent): a parent parking on its children has
+  -- committed (and is seen here) or parks after us (and sees the child finished)
+  if exists (
+    select 1 from durable.waits t
+      join durable.workflows p on p.id = t.workflow_id and p.status = 'waiting'
+     where t.workflow_id = p_parent and t.kind = 'children' and t.resolved_at is null
+       and (p_child is null or p_child = any (t.children))
+       and not exists (select 1 from durable.workflows c
+                        where c.parent_id = p_parent
+                          and c.status in ('pending', 'running', 'waiting')
+                          and c.id = any (t.children))) then
+    return durable.wake(p_parent, p_now);
+  end if;
+  return false;
+end
+$$;
+comment on function durable.wake_parent(text, text, timestamptz) is
+  'Wakes workflow p_parent when it waits on its children (p_child among them, when given) and '
+  'all of them are finished. The caller holds durable.family_lock(p_parent). Internal.';
+
+create or replace function durable.child_finished(p_child text, p_now timestamptz)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_parent text;
+begin
+  select w.parent_id into v_parent from durable.workflows w where w.id = p_child;
+  if v_parent is not null then
+    perform durable.wake_parent(v_parent, p_child, p_now);
+  end if;
+end
+$$;
+comment on function durable.child_finished(text, timestamptz) is
+  'After child p_child finished (the caller holds its parent''s durable.family_lock): wakes '
+  'the parent when it waits on it and its other awaited children are finished. Internal.';
+
+create or replace function durable.lock_run(
+  p_workflow_id text, p_lease bigint, p_now timestamptz
+)
+returns integer
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_attempt integer;
+begin
+  -- the run's own row, for no key update (a wait may park it): fenced like checkpoint
+  select w.attempt into v_attempt
+    from durable.workflows w
+   where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
+     and (w.owner_login = session_user or w.owner_login is null)
+     and (w.deadline is null or w.deadline > p_now)
+     for no key update;
+  if not found then
+    -- raises DU010, DU003, DU002 (cancelled, or past its deadline), DU001 or DU015
+    perform durable.fence(p_workflow_id, p_lease);
+    raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
+      using errcode = 'DU001';
+  end if;
+  return v_attempt;
+end
+$$;
+comment on function durable.lock_run(text, bigint, timestamptz) is
+  'Locks the row of running workflow p_workflow_id (for no key update) when p_lease is its '
+  'lease, held by a worker of the calling login, before its deadline; returns its attempt. '
+  'Otherwise raises what durable.fence raises. Internal.';
+
+create or replace function durable.recorded_outcome(
+  p_workflow_id text, p_step_id integer, p_name text, out recorded boolean, out output jsonb
+)
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_name text;
+begin
+  select s.name, s.output into v_name, output
+    from durable.steps s where s.workflow_id = p_workflow_id and s.step_id = p_step_id;
+  recorded := v_name is not null;
+  if recorded and v_name <> p_name then
+    raise exception 'step % of workflow % is recorded as %, not %', p_step_id, p_workflow_id,
+        v_name, p_name
+      using errcode = 'DU005',
+            hint = 'The workflow code is not deterministic: it must call the same steps in the '
+                   'same order on every execution.';
+  end if;
+end
+$$;
+comment on function durable.recorded_outcome(text, integer, text) is
+  'The output recorded at step p_step_id (recorded = false when none); DU005 when the step there '
+  'has another name. Internal.';
+
+create or replace function durable.wait_step(
+  p_workflow_id text,
+  p_lease bigint,
+  p_step_id integer,
+  p_name text,
+  p_kind text,
+  p_topic text,
+  p_target text,
+  p_children text[],
+  p_until timestamptz,
+  p_timeout interval
+)
+returns table (parked boolean, output jsonb)
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := durable.now();
+  v_attempt integer;
+  v_recorded record;
+  v_wait durable.waits;
+  v_output jsonb;
+  v_message record;
+  v_due boolean;
+  v_bad text;
+begin
+  perform durable.check_step(p_step_id, p_name);
+  -- the advisory lock of what satisfies the wait, before any row (lock order, above)
+  if p_kind = 'message' then
+    perform durable.message_lock(p_workflow_id, p_topic);
+  elsif p_kind = 'event' then
+    perform durable.event_lock(p_target, p_topic);
+  elsif p_kind = 'children' then
+    perform durable.family_lock(p_workflow_id);
+  end if;
+  v_attempt := durable.lock_run(p_workflow_id, p_lease, v_now);
+  if p_kind = 'children' then
+    select u.id into v_bad
+      from unnest(p_children) u(id)
+     where not exists (select 1 from durable.workflows c
+                        where c.id = u.id and c.parent_id = p_workflow_id)
+     limit 1;
+    if found then
+      raise exception 'workflow % is not a child of workflow %', v_bad, p_workflow_id
+        using errcode = 'DU016',
+              hint = 'Await only the children this workflow started with durable.start_child.';
+    end if;
+  end if;
+
+  -- recorded already (an answer lost, or called again): that outcome counts
+  select r.recorded, r.output into v_recorded
+    from durable.recorded_outcome(p_workflow_id, p_step_id, p_name) r;
+  if v_recorded.recorded then
+    return query select false, v_recorded.output;
+    return;
+  end if;
+
+  -- the terms, fixed the first time the run reaches the wait
+  insert into durable.waits as t
+         (workflow_id, step_id, name, kind, topic, target, children, deadline, created_at)
+  values (p_workflow_id, p_step_id, p_name, p_kind, p_topic, p_target, p_children,
+          coalesce(p_until, v_now + p_timeout), v_now)
+  on conflict (workflow_id, step_id) do nothing;
+  select * into v_wait from durable.waits t
+   where t.workflow_id = p_workflow_id and t.step_id = p_step_id;
+  if v_wait.name <> p_name or v_wait.kind <> p_kind
+     or v_wait.topic is distinct from p_topic or v_wait.target is distinct from p_target
+     or v_wait.children is distinct from p_children then
+    raise exception 'step % of workflow % waited for % %, not for % %', p_step_id,
+        p_workflow_id, v_wait.kind, coalesce(v_wait.topic, v_wait.target,
+                                              v_wait.children::text, ''),
+        p_kind, coalesce(p_topic, p_target, p_children::text, '')
+      using errcode = 'DU005',
+            hint = 'The workflow code is not deterministic: it must wait for the same thing at '
+                   'the same position on every execution.';
+  end if;
+  v_due := v_wait.deadline <= v_now;
+
+  -- satisfied?
+  if p_kind = 'sleep' then
+    if v_due then
+      v_output := pg_catalog.jsonb_build_object('slept_until', v_wait.deadline);
+    end if;
+  elsif p_kind = 'message' then
+    select m.id, m.message into v_message
+      from durable.messages m
+     where m.workflow_id = p_workflow_id and m.topic = p_topic and m.consumed_at is null
+     order by m.id
+     limit 1
+       for update;
+    if found then
+      update durable.messages m set consumed_at = v_now, consumed_step = p_step_id
+       where m.id = v_message.id;
+      v_output := pg_catalog.jsonb_build_object('message', v_message.message,
+                                                'message_id', v_message.id);
+    end if;
+  elsif p_kind = 'event' then
+    select pg_catalog.jsonb_build_object('value', e.value, 'event_id', e.id) into v_output
+      from durable.events e
+     where e.workflow_id = p_target and e.key = p_topic
+     order by e.id desc
+     limit 1;
+  else  -- children
+    if not exists (select 1 from durable.workflows c
+                    where c.parent_id = p_workflow_id
+                      and c.status in ('pending', 'running', 'waiting')
+                      and c.id = any (p_children)) then
+      v_output := pg_catalog.jsonb_build_object('children', durable.children_outcome(p_children));
+    end if;
+  end if;
+  if v_output is null and v_due then
+    v_output := pg_catalog.jsonb_build_object('timed_out', true);
+    if p_kind = 'children' then
+      v_output := v_output || pg_catalog.jsonb_build_object(
+        'children', durable.children_outcome(p_children));
+    end if;
+  end if;
+
+  if v_output is not null then
+    -- the outcome, recorded as the step, with the message's consumption (one transaction)
+    insert into durable.steps
+           (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
+    values (p_workflow_id, p_step_id, p_name, v_output, null, v_attempt, p_lease,
+            v_wait.created_at, v_now);
+    update durable.waits t
+       set resolved_at = v_now,
+           outcome = case when v_output ? 'timed_out' then 'timed_out' else 'ready' end
+     where t.workflow_id = p_workflow_id and t.step_id = p_step_id;
+    return query select false, v_output;
+    return;
+  end if;
+
+  -- park: the slot is free at once
+  update durable.workflows w
+     set status = 'waiting', run_at = coalesce(v_wait.deadline, 'infinity'),
+         owner = null, owner_login = null, lease = null
+   where w.id = p_workflow_id;
+  update durable.waits t set parked_at = v_now
+   where t.workflow_id = p_workflow_id and t.step_id = p_step_id;
+  return query select true, null::jsonb;
+end
+$$;
+comment on function durable.wait_step(text, bigint, integer, text, text, text, text, text[], timestamptz, interval) is
+  'The body of every wait (sleep, recv, await_event, await_children): fixes the wait''s terms '
+  'the first time, records its outcome when it is satisfied or its deadline passed, parks the '
+  'run otherwise. Internal.';
+
+create or replace function durable.children_outcome(p_children text[])
+returns jsonb
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  return (select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                   'workflow_id', u.id, 'status', w.status,
+                   'output', case when w.status = 'succeeded' then w.output end,
+                   'error', case when w.status in ('failed', 'cancelled') then w.error end)
+                   order by u.n), '[]')
+            from unnest(p_children) with ordinality as u(id, n)
+            join durable.workflows w on w.id = u.id);
+end
+$$;
+comment on function durable.children_outcome(text[]) is
+  'The children p_children as an await_children outcome: [{workflow_id, status, output, '
+  'error}] in the order given (output once succeeded, error once failed or cancelled). Internal.';
+
+-- the waits ---------------------------------------------------------------------------------
+
+create or replace function durable.sleep(
+  p_workflow_id text,
+  p_lease bigint,
+  p_step_id integer,
+  p_duration interval default null,
+  p_until timestamptz default null,
+  p_name text default 'durable.sleep'
+)
+returns table (parked boolean, output jsonb)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if (p_duration is null) = (p_until is null) then
+    raise exception 'pass p_duration or p_until, exactly one of them'
+      using errcode = 'DU011', hint = 'durable.sleep(id, lease, step, interval ''1 hour'').';
+  end if;
+  if p_until in ('infinity', '-infinity') then
+    raise exception 'p_until must be a finite time'
+      using errcode = 'DU011';
+  end if;
+  -- a duration of 0 or less, or a time passed, is due at once
+  if p_duration > interval '100 years' or p_duration < interval '-100 years' then
+    raise exception 'p_duration must be at most 100 years, got %', p_duration
+      using errcode = 'DU011';
+  end if;
+  return query select * from durable.wait_step(p_workflow_id, p_lease, p_step_id, p_name,
+                                               'sleep', null, null, null, p_until, p_duration);
+end
+$$;
+comment on function durable.sleep(text, bigint, integer, interval, timestamptz, text) is
+  'Durable sleep as step p_step_id (named p_name, default durable.sleep) of running workflow '
+  'p_workflow_id under p_lease: for p_duration, or until p_until (exactly one; a duration of 0 '
+  'or less or a time passed is due at once). The wake time '
+  'is fixed the first time the run reaches the step (a replay never extends it). Returns '
+  'parked = true when the run is now waiting (its lease is released: stop executing it; the '
+  'claim hands it out again after the wake time), or parked = false with the recorded output '
+  '{"slept_until": <time>} once the time has passed. Errors: DU001, DU002 (cancelled or past '
+  'its deadline), DU003, DU005 (another step or wait at that position), DU010, DU011 (both or '
+  'neither of p_duration and p_until, a duration over 100 years, an infinite time), DU015.';
+
+create or replace function durable.recv(
+  p_workflow_id text,
+  p_lease bigint,
+  p_step_id integer,
+  p_topic text default 'default',
+  p_timeout interval default null,
+  p_name text default 'durable.recv'
+)
+returns table (parked boolean, output jsonb)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform durable.check_name(p_topic, 'topic');
+  perform durable.check_timeout(p_timeout, 'p_timeout');
+  return query select * from durable.wait_step(p_workflow_id, p_lease, p_step_id, p_name,
+                                               'message', p_topic, null, null, null, p_timeout);
+end
+$$;
+comment on function durable.recv(text, bigint, integer, text, interval, text) is
+  'Receives the oldest unconsumed message of topic p_topic (default ''default'') sent to '
+  'workflow p_workflow_id, as step p_step_id (named p_name, default durable.recv) under '
+  'p_lease. The message is consumed and the step recorded in one transaction: it is delivered '
+  'exactly once. Returns parked = false with output {"message": <json>, "message_id": <id>}, '
+  'or {"timed_out": true} once p_timeout (null: none; fixed the first time) has passed without '
+  'one; or parked = true when the run is now waiting for a message (stop executing it: '
+  'durable.send wakes it). Errors: DU001, DU002, DU003, DU005, DU010, DU011, DU015.';
+
+create or replace function durable.await_event(
+  p_workflow_id text,
+  p_lease bigint,
+  p_step_id integer,
+  p_target text,
+  p_key text,
+  p_timeout interval default null,
+  p_name text default 'durable.get_event'
+)
+returns table (parked boolean, output jsonb)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform durable.check_name(p_target, 'target workflow id');
+  perform durable.check_name(p_key, 'event key');
+  perform durable.check_timeout(p_timeout, 'p_timeout');
+  if not exists (select 1 from durable.workflows w where w.id = p_target) then
+    raise exception 'unknown workflow %', p_target
+      using errcode = 'DU003', hint = 'Check the workflow id whose event to wait for.';
+  end if;
+  return query select * from durable.wait_step(p_workflow_id, p_lease, p_step_id, p_name,
+                                               'event', p_key, p_target, null, null, p_timeout);
+end
+$$;
+comment on function durable.await_event(text, bigint, integer, text, text, interval, text) is
+  'Waits, as step p_step_id (named p_name, default durable.get_event) of workflow '
+  'p_workflow_id under p_lease, for event p_key of workflow p_target. Returns parked = false '
+  'with output {"value": <json>, "event_id": <id>} (the latest value) once it is set, or '
+  '{"timed_out": true} once p_timeout (null: none; fixed the first time) has passed; parked = '
+  'true when the run is now waiting (durable.set_event wakes it). Errors: DU001, DU002, DU003 '
+  '(also an unknown p_target), DU005, DU010, DU011, DU015.';
+
+create or replace function durable.await_children(
+  p_workflow_id text,
+  p_lease bigint,
+  p_step_id integer,
+  p_children text[],
+  p_timeout interval default null,
+  p_name text default 'durable.await_children'
+)
+returns table (parked boolean, output jsonb)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if p_children is null or cardinality(p_children) = 0 or array_position(p_children, null) is not null then
+    raise exception 'children must be a non-empty array of workflow ids'
+      using errcode = 'DU010';
+  end if;
+  if cardinality(p_children) > 10000 or array_ndims(p_children) > 1 then
+    raise exception 'children must be a one-dimensional array of at most 10000 ids'
+      using errcode = 'DU011';
+  end if;
+  perform durable.check_timeout(p_timeout, 'p_timeout');
+  return query select * from durable.wait_step(p_workflow_id, p_lease, p_step_id, p_name,
+                                               'children', null, null, p_children, null,
+                                               p_timeout);
+end
+$$;
+comment on function durable.await_children(text, bigint, integer, text[], interval, text) is
+  'Waits, as step p_step_id (named p_name, default durable.await_children) of workflow '
+  'p_workflow_id under p_lease, until every child in p_children (ids of its own children, '
+  'at most 10000) has finished (succeeded, failed or cancelled): one wake-up for all of them. '
+  'Returns parked = false with output {"children": [{workflow_id, status, output, error}, ...]} '
+  'in the order given, or with "timed_out": true as well once p_timeout (null: none; fixed the '
+  'first time) has passed (unfinished children then show their status, output and error '
+  'null); parked = true when the run is now waiting (the last child to finish wakes it). '
+  'Errors: DU001, DU002, DU003, DU005, DU010, DU011, DU015, DU016 an id that is not a child of '
+  'p_workflow_id.';
+
+-- steps that do not wait ----------------------------------------------------------------------
+
+create or replace function durable.deliver(
+  p_destination text, p_message jsonb, p_topic text, p_key text, p_sender text,
+  p_now timestamptz
+)
+returns bigint
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_status text;
+  v_id bigint;
+begin
+  perform durable.check_name(p_destination, 'destination workflow id');
+  perform durable.check_name(p_topic, 'topic');
+  if p_key = '' or length(p_key) > 200 then
+    raise exception 'idempotency key must be 1 to 200 characters or null'
+      using errcode = 'DU011';
+  end if;
+  if p_message is null then
+    raise exception 'message must not be null'
+      using errcode = 'DU010', hint = 'Pass JSON; ''null''::jsonb is a message too.';
+  end if;
+  perform durable.check_payload(p_message, 'message');
+  -- lock order: the topic's lock, then rows; a recv parking on the topic commits before us (and
+  -- is woken below) or after us (and finds the message)
+  perform durable.message_lock(p_destination, p_topic);
+  select w.status into v_status from durable.workflows w where w.id = p_destination;
+  if not found then
+    raise exception 'unknown workflow %', p_destination
+      using errcode = 'DU003', hint = 'Send to the id of a workflow that exists.';
+  end if;
+  if v_status in ('succeeded', 'failed', 'cancelled') then
+    raise exception 'workflow % already finished with status %: it receives no more messages',
+        p_destination, v_status
+      using errcode = 'DU013';
+  end if;
+  insert into durable.messages as m
+         (workflow_id, topic, message, idempotency_key, sender, created_at)
+  values (p_destination, p_topic, p_message, p_key, p_sender, p_now)
+  on conflict (workflow_id, idempotency_key) do nothing
+  returning m.id into v_id;
+  if not found then
+    -- sent before under this key: that message counts, nothing is sent again
+    select m.id into v_id from durable.messages m
+     where m.workflow_id = p_destination and m.idempotency_key = p_key;
+    return v_id;
+  end if;
+  if v_status = 'waiting' and exists (
+       select 1 from durable.waits t
+        where t.workflow_id = p_destination and t.resolved_at is null
+          and t.kind = 'message' and t.topic = p_topic) then
+    perform durable.wake(p_destination, p_now);
+  end if;
+  return v_id;
+end
+$$;
+comment on function durable.deliver(text, jsonb, text, text, text, timestamptz) is
+  'The body of durable.send and durable.send_step: checks, stores the message (once per '
+  'idempotency key) and wakes the destination when it waits on that topic. Internal.';
+
+create or replace function durable.send(
+  p_destination text,
+  p_message jsonb,
+  p_topic text default 'default',
+  p_idempotency_key text default null
+)
+returns bigint
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  return durable.deliver(p_destination, p_message, p_topic, p_idempotency_key, null,
+                         durable.now());
+end
+$$;
+comment on function durable.send(text, jsonb, text, text) is
+  'Sends message p_message (any JSON) on topic p_topic (default ''default'') to workflow '
+  'p_destination, in the caller''s transaction; wakes it when it waits in durable.recv on that '
+  'topic. Returns the message id. With p_idempotency_key (1 to 200 characters), the same key '
+  'to the same workflow again returns the first message''s id and sends nothing. Messages are '
+  'received oldest first, each once. Errors: DU003 unknown workflow, DU008 too large, DU010, '
+  'DU011, DU013 the workflow already finished.';
+
+create or replace function durable.send_step(
+  p_workflow_id text,
+  p_lease bigint,
+  p_step_id integer,
+  p_destination text,
+  p_message jsonb,
+  p_topic text default 'default',
+  p_name text default 'durable.send'
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := durable.now();
+  v_attempt integer;
+  v_recorded record;
+  v_output jsonb;
+begin
+  perform durable.check_step(p_step_id, p_name);
+  v_attempt := durable.fence(p_workflow_id, p_lease);  -- for share: the step's insert is fenced
+  if exists (select 1 from durable.workflows w
+              where w.id = p_workflow_id and w.deadline <= v_now) then
+    perform durable.lock_run(p_workflow_id, p_lease, v_now);  -- raises DU002
+  end if;
+  select r.recorded, r.output into v_recorded
+    from durable.recorded_outcome(p_workflow_id, p_step_id, p_name) r;
+  if v_recorded.recorded then
+    return v_recorded.output;
+  end if;
+  -- the idempotency key is the step's: the message goes once, whatever the sender's replays
+  v_output := pg_catalog.jsonb_build_object('message_id', durable.deliver(
+    p_destination, p_message, p_topic, p_workflow_id || ':' || p_step_id, p_workflow_id, v_now));
+  insert into durable.steps
+         (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
+  values (p_workflow_id, p_step_id, p_name, v_output, null, v_attempt, p_lease, v_now, v_now);
+  return v_output;
+end
+$$;
+comment on function durable.send_step(text, bigint, integer, text, jsonb, text, text) is
+  'durable.send from inside workflow p_workflow_id, as its step p_step_id (named p_name, '
+  'default durable.send) under p_lease: the message and the step commit together, and a replay '
+  'returns the recorded {"message_id": <id>} without sending again. Errors: those of '
+  'durable.send and of durable.checkpoint (DU001, DU002, DU005, DU015).';
+
+create or replace function durable.set_event(
+  p_workflow_id text,
+  p_lease bigint,
+  p_step_id integer,
+  p_key text,
+  p_value jsonb,
+  p_name text default 'durable.set_event'
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := durable.now();
+  v_attempt integer;
+  v_recorded record;
+  v_id bigint;
+  v_output jsonb;
+begin
+  perform durable.check_step(p_step_id, p_name);
+  perform durable.check_name(p_key, 'event key');
+  if p_value is null then
+    raise exception 'event value must not be null'
+      using errcode = 'DU010', hint = 'Pass JSON; ''null''::jsonb is a value too.';
+  end if;
+  perform durable.check_payload(p_value, 'event value');
+  -- lock order: the key's lock, then rows (the run's own, then its awaiters')
+  perform durable.event_lock(p_workflow_id, p_key);
+  v_attempt := durable.lock_run(p_workflow_id, p_lease, v_now);
+  select r.recorded, r.output into v_recorded
+    from durable.recorded_outcome(p_workflow_id, p_step_id, p_name) r;
+  if v_recorded.recorded then
+    return v_recorded.output;
+  end if;
+  insert into durable.events (workflow_id, key, value, step_id, created_at)
+  values (p_workflow_id, p_key, p_value, p_step_id, v_now)
+  returning id into v_id;
+  v_output := pg_catalog.jsonb_build_object('event_id', v_id);
+  insert into durable.steps
+         (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
+  values (p_workflow_id, p_step_id, p_name, v_output, null, v_attempt, p_lease, v_now, v_now);
+  -- the workflows waiting for it (durable.await_event), and clients (durable.get_event)
+  perform durable.wake(t.workflow_id, v_now)
+     from durable.waits t
+    where t.target = p_workflow_id and t.topic = p_key and t.kind = 'event'
+      and t.resolved_at is null
+    order by t.workflow_id;
+  perform pg_catalog.pg_notify('durable_event', pg_catalog.jsonb_build_object(
+    'workflow_id', p_workflow_id, 'key', p_key)::text);
+  return v_output;
+end
+$$;
+comment on function durable.set_event(text, bigint, integer, text, jsonb, text) is
+  'Publishes event p_key = p_value (any JSON) of workflow p_workflow_id, as its step p_step_id '
+  '(named p_name, default durable.set_event) under p_lease: the latest value per key counts, '
+  'every value is kept (durable.run_events). Wakes the workflows waiting for it '
+  '(durable.await_event) and sends NOTIFY durable_event with payload {"workflow_id", "key"} at '
+  'commit (durable.get_event''s callers listen). A replay returns the recorded {"event_id": '
+  '<id>} and sets nothing. Errors: DU001, DU002, DU003, DU005, DU008, DU010, DU011, DU015.';
+
+create or replace function durable.start_child(
+  p_workflow_id text,
+  p_lease bigint,
+  p_step_id integer,
+  p_name text,
+  p_input jsonb default 'null',
+  p_child_id text default null,
+  p_queue text default null,
+  p_priority integer default 0,
+  p_timeout interval default null,
+  p_detached boolean default false,
+  p_step_name text default 'durable.start_child'
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := durable.now();
+  v_attempt integer;
+  v_recorded record;
+  v_parent record;
+  v_id text := p_child_id;
+  v_type record;
+  v_existing record;
+  v_output jsonb;
+begin
+  perform durable.check_step(p_step_id, p_step_name);
+  perform durable.check_timeout(p_timeout, 'p_timeout');
+  if p_timeout = interval '0' then
+    raise exception 'p_timeout must be more than 0'
+      using errcode = 'DU011', hint = 'Pass null for no timeout.';
+  end if;
+  -- for share: the step's insert is fenced, and a cancel of the parent (for update) waits for
+  -- us, then finds the child
+  v_attempt := durable.fence(p_workflow_id, p_lease);
+  select w.deadline, w.version into v_parent from durable.workflows w where w.id = p_workflow_id;
+  if v_parent.deadline <= v_now then
+    perform durable.lock_run(p_workflow_id, p_lease, v_now);  -- raises DU002
+  end if;
+  select r.recorded, r.output into v_recorded
+    from durable.recorded_outcome(p_workflow_id, p_step_id, p_step_name) r;
+  if v_recorded.recorded then
+    return v_recorded.output;
+  end if;
+  if v_id is null then
+    v_id := p_workflow_id || '-' || p_step_id;
+    if length(v_id) > 200 then
+      v_id := 'child-' || pg_catalog.md5(p_workflow_id) || '-' || p_step_id;
+    end if;
+  end if;
+  select coalesce(p_queue, t.queue, 'default') as queue, coalesce(t.max_attempts, 3) as max_attempts,
+         coalesce(t.backoff_base, interval '1 second') as backoff_base,
+         coalesce(t.backoff_max, interval '1 hour') as backoff_max,
+         t.max_lost_leases, coalesce(p_timeout, t.timeout) as timeout
+    into v_type
+    from (select 1) one
+    left join durable.workflow_types t on t.name = p_name;
+  perform durable.check_enqueue(p_name, p_input, v_type.queue, v_id, null, null,
+                                v_type.max_attempts, v_type.backoff_base, v_type.backoff_max,
+                                v_type.max_lost_leases, v_type.timeout);
+  insert into durable.workflows as w
+         (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
+          max_lost_leases, input, created_at, parent_id, detached, deadline)
+  values (v_id, p_name, v_type.queue, coalesce(p_priority, 0), v_now, v_type.max_attempts,
+          v_type.backoff_base, v_type.backoff_max, v_type.max_lost_leases,
+          coalesce(p_input, 'null'), v_now, p_workflow_id, coalesce(p_detached, false),
+          least(v_parent.deadline, v_now + v_type.timeout))
+  on conflict (id) do nothing;
+  if not found then
+    select w.name, w.parent_id into v_existing from durable.workflows w where w.id = v_id;
+    if v_existing.parent_id is distinct from p_workflow_id or v_existing.name <> p_name then
+      raise exception 'workflow id % is taken by a workflow that is not a % child of %', v_id,
+          p_name, p_workflow_id
+        using errcode = 'DU016', hint = 'Pass another child id, or none to have one made.';
+    end if;
+  end if;
+  v_output := pg_catalog.jsonb_build_object('workflow_id', v_id);
+  insert into durable.steps
+         (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
+  values (p_workflow_id, p_step_id, p_step_name, v_output, null, v_attempt, p_lease, v_now,
+          v_now);
+  return v_output;
+end
+$$;
+comment on function durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text) is
+  'Starts child workflow p_name with p_input from running workflow p_workflow_id, as its step '
+  'p_step_id (named p_step_name, default durable.start_child) under p_lease, and returns the '
+  'recorded {"workflow_id": <child id>}. The child id is p_child_id, or made from the parent''s '
+  'id and the step position (<parent>-<step>, or child-<md5 of parent>-<step> past 200 '
+  'characters), so a replay finds the same child instead of starting another. The child '
+  'records its parent (durable.runs.parent_id); a cancel of the parent cancels it unless '
+  'p_detached. Its deadline is the parent''s, or p_timeout from now when sooner. p_queue and '
+  'the retry policy default as in durable.enqueue. Errors: those of durable.enqueue and of '
+  'durable.checkpoint, DU016 when p_child_id is taken by a workflow that is not this '
+  'workflow''s child of that name.';
+
+-- clients -----------------------------------------------------------------------------------
+
+create or replace function durable.get_event(p_workflow_id text, p_key text)
+returns table (found boolean, value jsonb, set_at timestamptz)
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform durable.check_name(p_key, 'event key');
+  if not exists (select 1 from durable.workflows w where w.id = p_workflow_id) then
+    raise exception 'unknown workflow %', p_workflow_id
+      using errcode = 'DU003', hint = 'Check the workflow id; durable.enqueue returns it.';
+  end if;
+  return query
+  select true, e.value, e.created_at
+    from durable.events e
+   where e.workflow_id = p_workflow_id and e.key = p_key
+   order by e.id desc
+   limit 1;
+  if not found then
+    return query select false, null::jsonb, null::timestamptz;
+  end if;
+end
+$$;
+comment on function durable.get_event(text, text) is
+  'The latest value of event p_key of workflow p_workflow_id: found = false (and nulls) when '
+  'it was never set. It does not wait: LISTEN durable_event (payload {"workflow_id", "key"}) '
+  'first, then call it, and call it again on each notification for that workflow and key. '
+  'Errors: DU003 unknown workflow, DU010, DU011.';
+
+create or replace function durable.watch(p_workflow_id text)
+returns table (
+  status text,
+  output jsonb,
+  error jsonb,
+  attempt integer,
+  created_at timestamptz,
+  finished_at timestamptz
+)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  -- marked only while unfinished (a finish that commits first is seen by the update's recheck)
+  update durable.workflows w set watched = true
+   where w.id = p_workflow_id and not w.watched
+     and w.status in ('pending', 'running', 'waiting');
+  return query select * from durable.result(p_workflow_id);
+end
+$$;
+comment on function durable.watch(text) is
+  'durable.result, and the promise of a NOTIFY durable_finished with payload p_workflow_id when '
+  'the workflow finishes (succeeded, failed or cancelled; a failure that will be retried is not '
+  'a finish). LISTEN durable_finished first, then call it: a workflow unfinished in its answer '
+  'notifies. Errors: DU003 unknown workflow.';
+
+create or replace function durable.notify_finished()
+returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform pg_catalog.pg_notify('durable_finished', new.id);
+  return null;
+end
+$$;
+comment on function durable.notify_finished() is
+  'Trigger function: NOTIFY durable_finished with the workflow id (durable.watch).';
+
+create or replace trigger workflows_notify_finished
+  after update of status on durable.workflows
+  for each row
+  when (new.watched and new.status in ('succeeded', 'failed', 'cancelled'))
+  execute function durable.notify_finished();
+comment on trigger workflows_notify_finished on durable.workflows is
+  'Tells the callers of durable.watch that a watched workflow finished.';
+
+-- cancels ------------------------------------------------------------------------------------
+
+create or replace function durable.cancel_tree(p_root text, p_error jsonb, p_now timestamptz)
+returns integer
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_parent text;
+  v_level text[] := array[p_root];
+  v_count integer := 0;
+  v_got integer;
+  v_error jsonb := p_error;
+begin
+  -- the root's parent may wait on it: its family lock first (lock order: advisory, then rows)
+  select w.parent_id into v_parent from durable.workflows w where w.id = p_root;
+  if v_parent is not null then
+    perform durable.family_lock(v_parent);
+  end if;
+  -- level by level: a level's family locks (its children finishing wait for us), then its rows
+  -- (a running one starting a child holds its row for share: we wait, then see that child)
+  while cardinality(v_level) > 0 loop
+    perform durable.family_lock(l.id) from unnest(v_level) l(id) order by l.id;
+    update durable.workflows w
+       set status = 'cancelled', owner = null, owner_login = null, lease = null,
+           finished_at = p_now, error = coalesce(v_error, w.error)
+     where w.id = any (v_level) and w.status in ('pending', 'running', 'waiting');
+    get diagnostics v_got = row_count;
+    v_count := v_count + v_got;
+    v_error := pg_catalog.jsonb_build_object(
+      'type', 'Cancelled',
+      'message', pg_catalog.format('its ancestor %s was cancelled%s', p_root,
+                                   case when p_error ->> 'type' = 'DeadlineExceeded'
+                                        then ' (its deadline passed)' else '' end),
+      'ancestor', p_root);
+    -- the children of this level, finished ones too (a finished child's own children may run)
+    select array_agg(c.id order by c.id) into v_level
+      from durable.workflows c
+     where c.parent_id = any (v_level) and not c.detached;
+  end loop;
+  if v_parent is not null then
+    perform durable.wake_parent(v_parent, p_root, p_now);
+  end if;
+  return v_count;
+end
+$$;
+comment on function durable.cancel_tree(text, jsonb, timestamptz) is
+  'Cancels workflow p_root (its error set to p_error when given) and its unfinished descendants '
+  '(under finished children too) that are not detached nor under a detached one (error {"type": "Cancelled", "ancestor": p_root}), then wakes the '
+  'root''s parent when it waits on it; returns how many workflows it cancelled. Internal: '
+  'durable.cancel and the deadlines call it.';
+
+-- deadlines ---------------------------------------------------------------------------------
+
+create or replace function durable.expire_deadlines(p_now timestamptz, p_limit integer default 100)
+returns integer
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_id text;
+  v_count integer := 0;
+begin
+  for v_id in
+    select w.id from durable.workflows w
+     where w.deadline <= p_now and w.status in ('pending', 'running', 'waiting')
+     order by w.deadline
+     limit p_limit
+  loop
+    v_count := v_count + durable.cancel_tree(
+      v_id, pg_catalog.jsonb_build_object(
+        'type', 'DeadlineExceeded',
+        'message', 'the workflow''s deadline passed before it finished'),
+      p_now);
+  end loop;
+  return v_count;
+end
+$$;
+comment on function durable.expire_deadlines(timestamptz, integer) is
+  'Cancels up to p_limit workflows whose deadline passed (error {"type": "DeadlineExceeded"}), '
+  'with their descendants; returns how many workflows it cancelled. Internal: durable.claim '
+  '(and complete_and_claim) and durable.heartbeat call it.';
 
 reset role;
 
@@ -3240,6 +4638,17 @@ begin
     update durable.workers k set busy = p_busy
      where k.id = p_worker and k.busy is distinct from p_busy;
   end if;
+  -- workflows whose deadline passed are cancelled, with their children (waiting.sql); in a
+  -- subtransaction, only when there are some: a lock that does not come in time leaves them to
+  -- the next heartbeat, and never costs this one its leases
+  if exists (select 1 from durable.workflows w
+              where w.deadline <= v_now and w.status in ('pending', 'running', 'waiting')) then
+    begin
+      perform durable.expire_deadlines(v_now);
+    exception when lock_not_available or deadlock_detected then
+      null;
+    end;
+  end if;
   -- forget dead workers that hold nothing (rows of running workflows keep theirs): the claim's
   -- list of dead workers to reclaim from stays as short as the work there is to reclaim
   delete from durable.workers k
@@ -3263,7 +4672,8 @@ comment on function durable.heartbeat(text, interval, integer) is
   'Keeps worker p_worker''s leases alive for p_lease_timeout more (default '
   'durable.settings.default_lease_timeout) and returns the workflows it still holds with their '
   'leases: a workflow the worker runs that is not in the list was reclaimed, released or '
-  'cancelled, and must stop. p_busy (optional): how many runs its slots are executing, '
+  'cancelled, and must stop. It also cancels the workflows whose deadline passed (enqueue''s '
+  'p_timeout), with their children. p_busy (optional): how many runs its slots are executing, '
   'cancelled ones still in a step included (durable.worker_status.busy). Call it about three '
   'times per lease timeout. Errors: DU010, DU011 '
   '(a lease timeout over durable.settings.max_lease_timeout included), DU015 when the worker id '
@@ -3337,267 +4747,6 @@ comment on function durable.release(text, text[]) is
 
 reset role;
 
--- change: checkpoint
--- checkpoint: record a step's outcome, once.
---
--- One call per new step. The outcome goes in under the unique key (workflow_id, step_id), in
--- the same statement as the fencing check. When that key is taken, nothing is written
--- and the outcome recorded first is returned: that is the one that counts.
---
--- durable.step_failed records a failed try of a step and decides, with the step's retry policy,
--- whether to try again (and after what delay) or to record the error as the step's outcome.
---
--- A lease works only for the login whose worker holds it (DU015, see guards.sql): the insert
--- that matches the lease also matches the row's owner_login with session_user.
---
--- Lock order: the workflow row (for share, in the insert of durable.record_step, or in
--- durable.fence), then the steps key, then errors.
-\if :{?role_prefix}
-\else
-\set role_prefix durable
-\endif
-\set durable_admin :role_prefix '_admin'
-set local role :"durable_admin";
-
-create or replace function durable.record_step(
-  p_workflow_id text,
-  p_lease bigint,
-  p_step_id integer,
-  p_name text,
-  p_output jsonb,
-  p_error jsonb,
-  p_started_at timestamptz,
-  p_now timestamptz,
-  out recorded boolean,
-  out output jsonb,
-  out error jsonb,
-  out attempt integer
-)
-language plpgsql
-set search_path = pg_catalog, pg_temp
-as $$
-declare
-  v_name text;
-  v_output jsonb := case when p_error is null then coalesce(p_output, 'null') end;
-  v_error jsonb := p_error;
-begin
-  -- the fencing check and the insert in one statement: the workflow row must carry this lease,
-  -- held by a worker of the caller's login, and is locked for share (a claim skips it until we
-  -- commit; a claim that committed first has changed the lease, and nothing is written)
-  insert into durable.steps as s
-         (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
-  select w.id, p_step_id, p_name, v_output, v_error, w.attempt, w.lease, p_started_at, p_now
-    from durable.workflows w
-   where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
-     and (w.owner_login = session_user or w.owner_login is null)
-     for share
-  on conflict do nothing
-  returning s.attempt into attempt;
-  if found then
-    recorded := true;
-    output := v_output;
-    error := v_error;
-    return;
-  end if;
-  -- nothing written: the lease is not this one (durable.fence says why), or the position is taken
-  attempt := durable.fence(p_workflow_id, p_lease);
-  recorded := false;
-  select s.name, s.output, s.error into v_name, v_output, v_error
-    from durable.steps s
-   where s.workflow_id = p_workflow_id and s.step_id = p_step_id;
-  if v_name <> p_name then
-    raise exception 'step % of workflow % is recorded as %, not %', p_step_id, p_workflow_id,
-        v_name, p_name
-      using errcode = 'DU005',
-            hint = 'The workflow code is not deterministic: it must call the same steps in the '
-                   'same order on every execution.';
-  end if;
-  output := v_output;
-  error := v_error;
-end
-$$;
-comment on function durable.record_step(text, bigint, integer, text, jsonb, jsonb, timestamptz, timestamptz) is
-  'Inserts a step outcome, fenced by p_lease, unless one is recorded at that position, and '
-  'returns the outcome that counts with the workflow''s attempt; DU001, DU002, DU003, DU010 or '
-  'DU015 from durable.fence when the lease is not current or not the caller''s login''s, DU005 '
-  'when the recorded step has another name. Internal.';
-
-create or replace function durable.check_step(p_step_id integer, p_name text)
-returns void
-language plpgsql
-immutable
-set search_path = pg_catalog, pg_temp
-as $$
-begin
-  if p_step_id is null or p_step_id < 0 then
-    raise exception 'step_id must be 0 or more, got %', coalesce(p_step_id::text, 'null')
-      using errcode = 'DU011', hint = 'step_id is the step''s position in the run: 0, 1, 2, ...';
-  end if;
-  if p_name is null or p_name = '' then
-    raise exception 'step name must not be null or empty'
-      using errcode = 'DU010';
-  end if;
-  if length(p_name) > 200 then
-    raise exception 'step name is % characters long, the limit is 200', length(p_name)
-      using errcode = 'DU011';
-  end if;
-end
-$$;
-comment on function durable.check_step(integer, text) is
-  'Raises DU010 or DU011 on a bad step position or name. Internal.';
-
-create or replace function durable.checkpoint(
-  p_workflow_id text,
-  p_lease bigint,
-  p_step_id integer,
-  p_name text,
-  p_output jsonb default 'null',
-  p_error jsonb default null,
-  p_started_at timestamptz default null,
-  out recorded boolean,
-  out output jsonb,
-  out error jsonb
-)
-language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
-set enable_seqscan = off  -- index plans, whatever the statistics say (README)
-set jit = off
-as $$
-declare
-  -- durable.now() without a call while the clock is not pinned
-  v_now timestamptz := case when pg_catalog.current_setting('durable.fake_now', true) <> ''
-                            then durable.now() else pg_catalog.statement_timestamp() end;
-  v_attempt integer;
-begin
-  -- The hot path of every worker: one call per new step. The checks call their functions only
-  -- when a cheap test says there is something to refuse, and the usual outcome (recorded now)
-  -- needs one statement; the rest goes through durable.record_step.
-  if p_step_id is null or p_step_id < 0 or p_name is null or p_name = ''
-     or length(p_name) > 200 then
-    perform durable.check_step(p_step_id, p_name);
-  end if;
-  if pg_catalog.pg_column_size(p_output) > 1024 then
-    perform durable.check_payload(p_output, 'step output');
-  end if;
-  if p_error is not null then
-    perform durable.check_payload(p_error, 'step error');
-    if pg_catalog.jsonb_typeof(p_error) = 'null' then
-      raise exception 'error must not be JSON null'
-        using errcode = 'DU010', hint = 'Pass the step''s error as JSON, e.g. {"message": "..."}.';
-    end if;
-  else
-    -- fenced insert, as in durable.record_step
-    insert into durable.steps as s
-           (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
-    select w.id, p_step_id, p_name, coalesce(p_output, 'null'), null, w.attempt, w.lease,
-           p_started_at, v_now
-      from durable.workflows w
-     where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
-       and (w.owner_login = session_user or w.owner_login is null)
-       for share
-    on conflict do nothing
-    returning s.attempt into v_attempt;
-    if found then
-      recorded := true;
-      output := coalesce(p_output, 'null');
-      return;
-    end if;
-  end if;
-  -- an error to record, or nothing written: record_step diagnoses (lease lost, position taken)
-  select r.recorded, r.output, r.error, r.attempt into recorded, output, error, v_attempt
-    from durable.record_step(p_workflow_id, p_lease, p_step_id, p_name, p_output, p_error,
-                             p_started_at, v_now) r;
-  -- lock order: the step key, then errors; only the call that recorded the step logs it
-  if p_error is not null and recorded then
-    insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
-    values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
-  end if;
-end
-$$;
-comment on function durable.checkpoint(text, bigint, integer, text, jsonb, jsonb, timestamptz) is
-  'Records the outcome of step p_step_id (its position in the run, from 0) named p_name: '
-  'p_output, or p_error when the step failed for good (the error is then replayed as the step''s '
-  'outcome). p_started_at, when given, is kept to show the step''s duration. Returns recorded = '
-  'true when this call wrote it; false when it was already recorded, with the output and error '
-  'that count. Errors: DU001 lease lost, DU002 cancelled, DU003 unknown workflow, DU005 another '
-  'step is recorded at that position (nondeterminism), DU008 payload too large, DU010, DU011, '
-  'DU015 the lease is held by a worker of another login.';
-
-create or replace function durable.step_failed(
-  p_workflow_id text,
-  p_lease bigint,
-  p_step_id integer,
-  p_name text,
-  p_error jsonb,
-  p_max_attempts integer default 1,
-  p_backoff_base interval default interval '1 second',
-  p_backoff_max interval default interval '1 hour',
-  p_started_at timestamptz default null
-)
-returns table (retry boolean, retry_in interval, tries integer, output jsonb, error jsonb)
-language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
-set enable_seqscan = off  -- index plans, whatever the statistics say (README)
-set jit = off
-as $$
-declare
-  v_now timestamptz := durable.now();
-  v_attempt integer;
-  v_tries integer;
-  v_step record;
-begin
-  perform durable.check_step(p_step_id, p_name);
-  if p_error is null or pg_catalog.jsonb_typeof(p_error) = 'null' then
-    raise exception 'error must not be null'
-      using errcode = 'DU010', hint = 'Pass the step''s error as JSON, e.g. {"message": "..."}.';
-  end if;
-  perform durable.check_payload(p_error, 'step error');
-  perform durable.check_retry_policy(p_max_attempts, p_backoff_base, p_backoff_max);
-  v_attempt := durable.fence(p_workflow_id, p_lease);
-
-  -- a step already recorded (by an earlier execution) is not retried: its outcome counts
-  if exists (select 1 from durable.steps s
-              where s.workflow_id = p_workflow_id and s.step_id = p_step_id) then
-    return query
-    select false, null::interval, 0, r.output, r.error
-      from durable.record_step(p_workflow_id, p_lease, p_step_id, p_name, null, p_error,
-                             p_started_at, v_now) r;
-    return;
-  end if;
-
-  select count(*) + 1 into v_tries
-    from durable.errors e
-   where e.workflow_id = p_workflow_id and e.step_id = p_step_id and e.attempt = v_attempt;
-  if v_tries < p_max_attempts then
-    insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
-    values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
-    return query
-    select true, durable.backoff(v_tries, p_backoff_base, p_backoff_max), v_tries,
-           null::jsonb, null::jsonb;
-    return;
-  end if;
-  -- lock order: the step key, then errors
-  select r.output, r.error into v_step
-    from durable.record_step(p_workflow_id, p_lease, p_step_id, p_name, null, p_error,
-                             p_started_at, v_now) r;
-  insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
-  values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
-  return query select false, null::interval, v_tries, v_step.output, v_step.error;
-end
-$$;
-comment on function durable.step_failed(text, bigint, integer, text, jsonb, integer, interval, interval, timestamptz) is
-  'Records a failed try of step p_step_id (kept in durable.errors) and applies the step''s '
-  'retry policy: while this attempt of the workflow has made fewer than p_max_attempts tries of '
-  'the step, returns retry = true and retry_in = durable.backoff(tries, p_backoff_base, '
-  'p_backoff_max), to run the step again after that delay; otherwise records p_error as the '
-  'step''s outcome and returns retry = false with the outcome that counts (output, error). '
-  'Errors: those of durable.checkpoint, and DU011 for a bad retry policy (max_attempts < 1, '
-  'not 0 < backoff_base <= backoff_max <= 10 years).';
-
-reset role;
-
 -- change: claim
 -- claim: hand runnable workflows to a worker, each with a new fencing token and the recorded
 -- outputs of its steps, so that resuming needs no other round trip.
@@ -3616,7 +4765,9 @@ reset role;
 -- both see a free slot), then workflow rows (for update skip locked, in a materialized CTE so
 -- the planner cannot lock more rows than the limit). (durable.take_work, the body shared with
 -- complete and complete_and_claim, completes the finished workflow after the queues and before
--- the claim: see finish.sql.)
+-- the claim, taking first the family lock of its parent when it is a child: see finish.sql and
+-- waiting.sql.) A workflow whose deadline passed is not claimed: the claim (or a heartbeat)
+-- cancels it first, with its children.
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -3709,6 +4860,7 @@ declare
   v_limit integer;
   v_got integer;
   v_queue record;
+  v_parent text;
 begin
   -- The body of durable.claim and durable.complete_and_claim, which have checked p_queues and
   -- p_max. One function with few statements, since it runs once per workflow.
@@ -3752,6 +4904,11 @@ begin
 
   -- 3. the workflow the worker finished (complete, complete_and_claim), with its last step
   if p_complete then
+    -- a child's parent may wait on it: the parent's family lock before any row (waiting.sql)
+    select w.parent_id into v_parent from durable.workflows w where w.id = p_workflow_id;
+    if v_parent is not null then
+      perform durable.family_lock(v_parent);
+    end if;
     if p_step_id is not null then
       -- fenced like durable.checkpoint (DU001, DU002, DU003, DU005, DU010, DU015); a step already
       -- recorded under that name is kept as it is
@@ -3762,16 +4919,32 @@ begin
        set status = 'succeeded', output = coalesce(p_output, 'null'), error = null,
            owner = null, owner_login = null, lease = null, finished_at = v_now
      where w.id = p_workflow_id and w.lease = p_lease and w.status = 'running'
-       and (w.owner_login = session_user or w.owner_login is null);
+       and (w.owner_login = session_user or w.owner_login is null)
+       and (w.deadline is null or w.deadline > v_now);
     if not found then
-      -- raises DU010, DU003, DU002, DU001 or DU015, whichever applies
+      -- raises DU010, DU003, DU002 (also: past its deadline), DU001 or DU015, whichever applies
       perform durable.fence(p_workflow_id, p_lease);
       raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
         using errcode = 'DU001';
     end if;
+    if v_parent is not null then
+      perform durable.wake_parent(v_parent, p_workflow_id, v_now);
+    end if;
   end if;
 
-  -- 4. the claim, queue by queue in the order given
+  -- 4. the claim. First, workflows whose deadline passed are cancelled with their children
+  -- (waiting.sql), when there are any (an index probe), in a subtransaction: a lock that does not
+  -- come in time leaves them to the next claim or heartbeat, and never fails this claim
+  if p_max > 0 and exists (select 1 from durable.workflows w
+                            where w.deadline <= v_now
+                              and w.status in ('pending', 'running', 'waiting')) then
+    begin
+      perform durable.expire_deadlines(v_now);
+    exception when lock_not_available or deadlock_detected then
+      null;
+    end;
+  end if;
+  -- then queue by queue in the order given
   for v_queue in
     select u.name as asked, q.name, q.concurrency, q.paused
       from unnest(p_queues) with ordinality as u(name, ord)
@@ -3801,6 +4974,7 @@ begin
            and w.owner = any (v_dead)
            and (v_names is null or w.name = any (v_names))
            and (w.version is null or w.version = v_version)
+           and (w.deadline is null or w.deadline > v_now)
            and w.lost_leases + 1 >= coalesce(w.max_lost_leases, v_max_lost)
            for update of w skip locked
       ),
@@ -3833,6 +5007,7 @@ begin
            and w.owner = any (v_dead)
            and (v_names is null or w.name = any (v_names))
            and (w.version is null or w.version = v_version)
+           and (w.deadline is null or w.deadline > v_now)
          limit v_left
            for update of w skip locked
       )
@@ -3866,6 +5041,7 @@ begin
          and w.run_at <= v_now
          and (v_names is null or w.name = any (v_names))
          and (w.version is null or w.version = v_version)
+         and (w.deadline is null or w.deadline > v_now)
        order by w.priority desc, w.run_at, w.seq
        limit v_limit
          for update skip locked
@@ -3973,9 +5149,10 @@ reset role;
 -- batch with another login's current lease in it is refused whole.
 --
 -- Lock order: the worker (complete_and_claim: its advisory lock, as in durable.claim), the
--- limited queues' rows (complete_and_claim), workflow rows in id order (for no key update, in a
--- materialized CTE, so that two batches, or a batch and durable.release, never wait for each
--- other in a cycle), then steps, then errors. complete_and_claim then claims as durable.claim
+-- limited queues' rows (complete_and_claim), the family locks of the parents of the workflows
+-- that are children (advisory, in parent id order: waiting.sql), workflow rows in id order
+-- (for no key update, in a materialized CTE, so that two batches, or a batch and
+-- durable.release, never wait for each other in a cycle), then steps, then errors. complete_and_claim then claims as durable.claim
 -- does (skip locked: it never waits there).
 \if :{?role_prefix}
 \else
@@ -4024,16 +5201,19 @@ declare
   v_status text;
   v_lease bigint;
   v_mine boolean;
+  v_deadline timestamptz;
 begin
   select w.status, w.lease,
-         (w.owner_login = session_user or w.owner_login is null)
-    into v_status, v_lease, v_mine
+         (w.owner_login = session_user or w.owner_login is null), w.deadline
+    into v_status, v_lease, v_mine, v_deadline
     from durable.workflows w
    where w.id = p_workflow_id;
   if not found then
     return 'unknown';
   elsif v_status = 'cancelled' then
     return 'cancelled';
+  elsif v_status = 'running' and v_lease = p_lease and v_mine and v_deadline <= durable.now() then
+    return 'cancelled';  -- past its deadline: a heartbeat cancels it
   elsif v_status = 'running' and v_lease = p_lease and not v_mine then
     raise exception 'workflow % is held by a worker of another login', p_workflow_id
       using errcode = 'DU015',
@@ -4044,7 +5224,8 @@ begin
 end
 $$;
 comment on function durable.outcome_of(text, bigint) is
-  'Why a workflow could not be finished with lease p_lease: cancelled, lease_lost or unknown; '
+  'Why a workflow could not be finished with lease p_lease: cancelled (also: its deadline '
+  'passed), lease_lost or unknown; '
   'raises DU015 when p_lease is current but held by a worker of another login. Internal.';
 
 create or replace function durable.complete_batch(
@@ -4063,6 +5244,11 @@ declare
   v_now timestamptz := durable.now();
 begin
   perform durable.check_batch(p_workflow_ids, p_leases, p_outputs, 'output');
+  -- children's parents may wait on them: their family locks first, in id order (waiting.sql)
+  perform durable.family_lock(x.parent_id)
+     from (select distinct w.parent_id from durable.workflows w
+            where w.id = any (p_workflow_ids) and w.parent_id is not null
+            order by w.parent_id) x;
   return query
   with items as (
     select u.id, u.lease, u.output, u.n
@@ -4072,6 +5258,7 @@ begin
     select w.id from durable.workflows w join items i on w.id = i.id
      where w.lease = i.lease and w.status = 'running'
        and (w.owner_login = session_user or w.owner_login is null)
+       and (w.deadline is null or w.deadline > v_now)
      order by w.id
        for no key update of w
   ),
@@ -4087,6 +5274,11 @@ begin
     from items i
     left join (select d.id, 'succeeded' as outcome from done d) d on d.id = i.id
    order by i.n;
+  -- a finished child wakes its parent when the parent waits on it and its other children
+  perform durable.child_finished(w.id, v_now)
+     from durable.workflows w
+    where w.id = any (p_workflow_ids) and w.parent_id is not null
+      and w.status in ('succeeded', 'failed');
 end
 $$;
 comment on function durable.complete_batch(text[], bigint[], jsonb[]) is
@@ -4120,6 +5312,11 @@ begin
     raise exception 'errors must not be null'
       using errcode = 'DU010', hint = 'Pass each error as JSON, e.g. {"message": "..."}.';
   end if;
+  -- children's parents may wait on them: their family locks first, in id order (waiting.sql)
+  perform durable.family_lock(x.parent_id)
+     from (select distinct w.parent_id from durable.workflows w
+            where w.id = any (p_workflow_ids) and w.parent_id is not null
+            order by w.parent_id) x;
   return query
   with items as (
     select u.id, u.lease, u.error, coalesce(p_retryable[u.n], true) as retryable, u.n
@@ -4131,6 +5328,7 @@ begin
       from durable.workflows w join items i on w.id = i.id
      where w.lease = i.lease and w.status = 'running'
        and (w.owner_login = session_user or w.owner_login is null)
+       and (w.deadline is null or w.deadline > v_now)
      order by w.id
        for no key update of w
   ),
@@ -4163,6 +5361,11 @@ begin
     from items i
     left join done d on d.id = i.id
    order by i.n;
+  -- a finished child wakes its parent when the parent waits on it and its other children
+  perform durable.child_finished(w.id, v_now)
+     from durable.workflows w
+    where w.id = any (p_workflow_ids) and w.parent_id is not null
+      and w.status in ('succeeded', 'failed');
 end
 $$;
 comment on function durable.fail_batch(text[], bigint[], jsonb[], boolean[]) is
@@ -4314,8 +5517,9 @@ reset role;
 -- control: what clients and operators do to workflows and queues: cancel, retry, read a
 -- result, configure a queue, purge old history.
 --
--- Lock order: the workflow row (for update; purge: the workflow rows it deletes), then steps,
--- then errors (purge reaches both through the foreign keys' cascade).
+-- Lock order: cancel: the family locks and rows of waiting.sql's durable.cancel_tree; retry:
+-- the workflow row (for update; purge: the workflow rows it deletes), then steps, then errors
+-- (purge reaches both through the foreign keys' cascade).
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -4335,7 +5539,7 @@ declare
   v_now timestamptz := durable.now();
   v_status text;
 begin
-  select w.status into v_status from durable.workflows w where w.id = p_workflow_id for update;
+  select w.status into v_status from durable.workflows w where w.id = p_workflow_id;
   if not found then
     raise exception 'unknown workflow %', p_workflow_id
       using errcode = 'DU003', hint = 'Check the workflow id; durable.enqueue returns it.';
@@ -4343,20 +5547,23 @@ begin
   if v_status = 'cancelled' then
     return v_status;
   end if;
+  if v_status not in ('succeeded', 'failed') then
+    -- with its unfinished children, in the lock order of waiting.sql (family locks, then rows)
+    perform durable.cancel_tree(p_workflow_id, null, v_now);
+    select w.status into v_status from durable.workflows w where w.id = p_workflow_id;
+  end if;
   if v_status in ('succeeded', 'failed') then
     raise exception 'workflow % already finished with status %', p_workflow_id, v_status
       using errcode = 'DU013', hint = 'Only pending, running or waiting workflows can be cancelled.';
   end if;
-  update durable.workflows w
-     set status = 'cancelled', owner = null, lease = null, finished_at = v_now
-   where w.id = p_workflow_id;
   return 'cancelled';
 end
 $$;
 comment on function durable.cancel(text) is
   'Cancels a pending, running or waiting workflow and returns ''cancelled'' (also when it was '
-  'cancelled already). A worker running it is told at its next checkpoint (DU002) or heartbeat. '
-  'Errors: DU003 unknown workflow, DU013 already finished.';
+  'cancelled already), with its unfinished child workflows and theirs (but for those started '
+  'detached); a parent waiting on it is woken. A worker running one of them learns at its next '
+  'checkpoint (DU002) or heartbeat. Errors: DU003 unknown workflow, DU013 already finished.';
 
 create or replace function durable.retry(p_workflow_id text)
 returns text
@@ -4509,12 +5716,32 @@ set local role :"durable_admin";
 create or replace view durable.runs as
 select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w.run_at,
        w.owner, w.claims, w.input, w.output, w.error, w.created_at, w.claimed_at, w.finished_at,
-       w.finished_at - w.started_at as duration, w.started_at, w.version, w.lost_leases
-  from durable.workflows w;
+       w.finished_at - w.started_at as duration, w.started_at, w.version, w.lost_leases, w.parent_id, w.deadline,
+       case t.kind
+         when 'sleep' then 'sleep until ' || t.deadline
+         when 'message' then 'message on topic ' || t.topic
+         when 'event' then 'event ' || t.topic || ' of workflow ' || t.target
+         when 'children' then pg_catalog.format('children (%s of %s unfinished)',
+           (select count(*) from durable.workflows c
+             where c.parent_id = w.id and c.status in ('pending', 'running', 'waiting')
+               and c.id = any (t.children)), cardinality(t.children))
+       end || case when t.kind <> 'sleep' and t.deadline is not null
+                   then ' until ' || t.deadline else '' end as waiting_for,
+       t.created_at as waiting_since
+  from durable.workflows w
+  left join lateral (
+    select t.kind, t.topic, t.target, t.children, t.deadline, t.created_at
+      from durable.waits t
+     where w.status = 'waiting' and t.workflow_id = w.id and t.resolved_at is null
+     order by t.step_id desc
+     limit 1) t on true;
 comment on view durable.runs is
   'One row per workflow run: status, attempts, input, output or last error, timestamps '
   '(run_at: when a pending run may start; started_at: its first claim; duration: from then to '
-  'finished_at), the code version it is pinned to, and how many times its worker was lost.';
+  'finished_at), the code version it is pinned to, how many times its worker was lost, its '
+  'parent (parent_id: it is a child workflow), its deadline, and, while it waits, what for '
+  '(waiting_for: sleep until, message on topic, event of workflow, children; with the wait''s '
+  'deadline) and since when (waiting_since).';
 
 create or replace view durable.run_steps as
 select s.workflow_id, s.step_id, s.name, s.output, s.error, s.attempt, s.started_at,
@@ -4543,9 +5770,45 @@ union all
 select e.workflow_id, e.created_at, case when e.step_id is null then 'attempt failed'
                                          else 'step try failed' end,
        e.step_id, e.name, e.attempt, null, e.error, true
-  from durable.errors e;
+  from durable.errors e
+union all
+select t.workflow_id, t.created_at, 'wait', t.step_id, t.name, null, null,
+       pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+         'kind', t.kind, 'topic', t.topic, 'target', t.target, 'children', t.children,
+         'deadline', t.deadline)), false
+  from durable.waits t
+union all
+select t.workflow_id, t.woken_at, 'woke', t.step_id, t.name, null, null, null, false
+  from durable.waits t
+ where t.woken_at is not null;
 comment on view durable.timeline is
-  'Steps and errors of every run as one list of events; order by at for one workflow''s story.';
+  'Steps, errors, waits (kind wait, at the time the run first reached it, detail: what it waits '
+  'for) and wake-ups (kind woke: a send, set_event, child finish or cancel made it runnable) of '
+  'every run as one list of events; order by at for one workflow''s story.';
+
+create or replace view durable.run_waits as
+select t.workflow_id, t.step_id, t.name, t.kind, t.topic, t.target, t.children, t.deadline,
+       t.created_at, t.parked_at, t.woken_at, t.resolved_at, t.outcome
+  from durable.waits t;
+comment on view durable.run_waits is
+  'Every wait runs reached: kind (sleep, message, event, children), topic (a message topic or '
+  'event key), target (whose event), children, deadline (null: none), created_at (first '
+  'reached), parked_at (last parked), woken_at (last woken), resolved_at and outcome (ready or '
+  'timed_out) once its step is recorded.';
+
+create or replace view durable.run_messages as
+select m.id, m.workflow_id, m.topic, m.message, m.idempotency_key, m.sender, m.created_at,
+       m.consumed_at, m.consumed_step
+  from durable.messages m;
+comment on view durable.run_messages is
+  'Messages sent to workflows: consumed_step is the recv step that consumed it (null while '
+  'unconsumed); sender is the sending workflow, null for clients.';
+
+create or replace view durable.run_events as
+select e.id, e.workflow_id, e.key, e.value, e.step_id, e.created_at
+  from durable.events e;
+comment on view durable.run_events is
+  'Events workflows set (every value; the highest id per workflow and key is the current one).';
 
 -- v0.2.0: pending counts only workflows runnable now; those whose run_at is still ahead are
 -- counted apart (scheduled, next_scheduled), so a queue of delayed work does not look stuck
@@ -4588,8 +5851,25 @@ create or replace view durable.runs_meta as
 select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w.run_at,
        w.owner, w.claims, w.error ->> 'type' as error_type, w.created_at, w.claimed_at,
        w.finished_at, w.finished_at - w.started_at as duration, w.started_at, w.version,
-       w.lost_leases
-  from durable.workflows w;
+       w.lost_leases, w.parent_id, w.deadline,
+       case t.kind
+         when 'sleep' then 'sleep until ' || t.deadline
+         when 'message' then 'message on topic ' || t.topic
+         when 'event' then 'event ' || t.topic || ' of workflow ' || t.target
+         when 'children' then pg_catalog.format('children (%s of %s unfinished)',
+           (select count(*) from durable.workflows c
+             where c.parent_id = w.id and c.status in ('pending', 'running', 'waiting')
+               and c.id = any (t.children)), cardinality(t.children))
+       end || case when t.kind <> 'sleep' and t.deadline is not null
+                   then ' until ' || t.deadline else '' end as waiting_for,
+       t.created_at as waiting_since
+  from durable.workflows w
+  left join lateral (
+    select t.kind, t.topic, t.target, t.children, t.deadline, t.created_at
+      from durable.waits t
+     where w.status = 'waiting' and t.workflow_id = w.id and t.resolved_at is null
+     order by t.step_id desc
+     limit 1) t on true;
 comment on view durable.runs_meta is
   'durable.runs without input, output and error (error_type is kept): for the observer role.';
 
@@ -4609,6 +5889,17 @@ select e.id, e.workflow_id, w.name as workflow_name, w.queue, e.step_id, e.name 
   join durable.workflows w on w.id = e.workflow_id;
 comment on view durable.run_errors_meta is
   'durable.run_errors without the error (error_type is kept): for the observer role.';
+
+create or replace view durable.messages_meta as
+select m.id, m.workflow_id, m.topic, m.sender, m.created_at, m.consumed_at, m.consumed_step
+  from durable.messages m;
+comment on view durable.messages_meta is
+  'durable.run_messages without the message and its key: for the observer role.';
+
+create or replace view durable.events_meta as
+select e.id, e.workflow_id, e.key, e.step_id, e.created_at
+  from durable.events e;
+comment on view durable.events_meta is 'durable.run_events without values: for the observer role.';
 
 create or replace view durable.timeline_meta as
 select t.workflow_id, t.at, t.kind, t.step_id, t.name, t.attempt, t.duration, t.is_error,
@@ -4663,7 +5954,7 @@ begin
    where pg_catalog.jsonb_typeof(e.item) <> 'object'
       or pg_catalog.jsonb_typeof(e.item -> 'name') is distinct from 'string'
       or (e.item - array['name', 'queue', 'max_attempts', 'backoff_base', 'backoff_max',
-                         'max_lost_leases']) <> '{}'::jsonb
+                         'max_lost_leases', 'timeout']) <> '{}'::jsonb
    order by e.n
    limit 1;
   if found then
@@ -4671,7 +5962,7 @@ begin
         left(v_bad.item::text, 200)
       using errcode = 'DU012',
             hint = 'Keys: name (required), queue, max_attempts, backoff_base, backoff_max, '
-                   'max_lost_leases.';
+                   'max_lost_leases, timeout.';
   end if;
   if p_version = '' or length(p_version) > 200 then
     raise exception 'version must be 1 to 200 characters, or null'
@@ -4687,33 +5978,34 @@ begin
            'max_attempts', coalesce(r.max_attempts, 3),
            'backoff_base', coalesce(r.backoff_base, interval '1 second'),
            'backoff_max', coalesce(r.backoff_max, interval '1 hour'),
-           'max_lost_leases', r.max_lost_leases) order by r.name)
+           'max_lost_leases', r.max_lost_leases, 'timeout', r.timeout) order by r.name)
     into v_items
     from (select distinct on (x.name) x.*
             from rows from (pg_catalog.jsonb_to_recordset(p_workflows) as (name text,
                    queue text, max_attempts integer, backoff_base interval,
-                   backoff_max interval, max_lost_leases integer))
+                   backoff_max interval, max_lost_leases integer, timeout interval))
                  with ordinality as x(name, queue, max_attempts, backoff_base, backoff_max,
-                                      max_lost_leases, n)
+                                      max_lost_leases, timeout, n)
            order by x.name, x.n desc) r;
   perform durable.check_enqueue(r.name, 'null', r.queue, null, null, null, r.max_attempts,
-                                r.backoff_base, r.backoff_max, r.max_lost_leases)
+                                r.backoff_base, r.backoff_max, r.max_lost_leases, r.timeout)
      from pg_catalog.jsonb_to_recordset(coalesce(v_items, '[]')) as r(name text, queue text,
             max_attempts integer, backoff_base interval, backoff_max interval,
-            max_lost_leases integer);
+            max_lost_leases integer, timeout interval);
 
   insert into durable.workflow_types as t
          (name, queue, max_attempts, backoff_base, backoff_max, max_lost_leases, version, worker,
-          registered_at)
+          registered_at, timeout)
   select r.name, r.queue, r.max_attempts, r.backoff_base, r.backoff_max, r.max_lost_leases,
-         p_version, p_worker, v_now
+         p_version, p_worker, v_now, r.timeout
     from pg_catalog.jsonb_to_recordset(coalesce(v_items, '[]')) as r(name text, queue text,
            max_attempts integer, backoff_base interval, backoff_max interval,
-           max_lost_leases integer)
+           max_lost_leases integer, timeout interval)
   on conflict (name) do update
      set queue = excluded.queue, max_attempts = excluded.max_attempts,
          backoff_base = excluded.backoff_base, backoff_max = excluded.backoff_max,
-         max_lost_leases = excluded.max_lost_leases, version = excluded.version,
+         max_lost_leases = excluded.max_lost_leases, timeout = excluded.timeout,
+         version = excluded.version,
          worker = excluded.worker, registered_at = excluded.registered_at;
 
   update durable.workers k
@@ -4736,7 +6028,7 @@ $$;
 comment on function durable.register(text, jsonb, text, interval) is
   'Registers worker p_worker (as durable.heartbeat does, with p_lease_timeout) with the '
   'workflows it has code for, p_workflows = [{"name", "queue", "max_attempts", "backoff_base", '
-  '"backoff_max", "max_lost_leases"}] (all but name optional), and the version of that code '
+  '"backoff_max", "max_lost_leases", "timeout"}] (all but name optional), and the version of that code '
   '(p_version, 1..200 characters or null). From then on its claims take only those names, and '
   'only workflows of its version or of none yet (a claim pins a workflow to its claimer''s '
   'version). Each workflow''s defaults go to durable.workflow_types for enqueue. Returns the '
@@ -4776,10 +6068,14 @@ reset role;
 -- (so a deploy with another role_prefix leaves the default roles nothing here, and a grant
 -- removed from this file is removed from the database); then, per role of the prefix:
 --   <prefix>_worker          claim, checkpoint, step_failed, complete(_batch, _and_claim),
---                            fail(_batch), heartbeat, release, register, result; every view
---   <prefix>_client          enqueue(_batch), result, cancel, retry; every view
+--                            fail(_batch), heartbeat, release, register, result, and the
+--                            steps of waiting.sql: sleep, recv, await_event, await_children,
+--                            send_step, set_event, start_child; every view
+--   <prefix>_client          enqueue(_batch), result, cancel, retry, send, get_event, watch;
+--                            every view
 --   <prefix>_observer        the views without payloads: runs_meta, run_steps_meta,
---                            run_errors_meta, timeline_meta, queue_stats, worker_status
+--                            run_errors_meta, timeline_meta, queue_stats, worker_status,
+--                            run_waits, messages_meta, events_meta
 --   <prefix>_payload_reader  every view, payloads (inputs, outputs, errors) included
 -- and all of them may call durable.version() and durable.now() (which durable.worker_status
 -- reads the time from).
@@ -4855,22 +6151,34 @@ grant execute on function
   durable.heartbeat(text, interval, integer),
   durable.release(text, text[]),
   durable.register(text, jsonb, text, interval),
-  durable.result(text)
+  durable.result(text),
+  durable.sleep(text, bigint, integer, interval, timestamptz, text),
+  durable.recv(text, bigint, integer, text, interval, text),
+  durable.await_event(text, bigint, integer, text, text, interval, text),
+  durable.await_children(text, bigint, integer, text[], interval, text),
+  durable.send_step(text, bigint, integer, text, jsonb, text, text),
+  durable.set_event(text, bigint, integer, text, jsonb, text),
+  durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text)
   to :"durable_worker";
 
 grant execute on function
-  durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer),
+  durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval),
   durable.enqueue_batch(jsonb),
   durable.result(text),
   durable.cancel(text),
-  durable.retry(text)
+  durable.retry(text),
+  durable.send(text, jsonb, text, text),
+  durable.get_event(text, text),
+  durable.watch(text)
   to :"durable_client";
 
 grant select on durable.runs, durable.run_steps, durable.run_errors, durable.timeline,
-  durable.queue_stats, durable.worker_status
+  durable.queue_stats, durable.worker_status, durable.run_waits, durable.run_messages,
+  durable.run_events, durable.messages_meta, durable.events_meta
   to :"durable_worker", :"durable_client", :"durable_payload_reader";
 grant select on durable.runs_meta, durable.run_steps_meta, durable.run_errors_meta,
-  durable.timeline_meta, durable.queue_stats, durable.worker_status
+  durable.timeline_meta, durable.queue_stats, durable.worker_status, durable.run_waits,
+  durable.messages_meta, durable.events_meta
   to :"durable_observer", :"durable_worker", :"durable_client", :"durable_payload_reader";
 -- durable.worker_status calls durable.now(), and the functions a view calls are checked against
 -- the role that reads the view, not the view's owner
@@ -4909,7 +6217,8 @@ begin
      where p.pronamespace = 'durable'::regnamespace
        and p.proname in ('claim', 'checkpoint', 'step_failed', 'complete', 'complete_batch',
                          'complete_and_claim', 'fail', 'fail_batch', 'heartbeat', 'release',
-                         'register')
+                         'register', 'sleep', 'recv', 'await_event', 'await_children',
+                         'send_step', 'set_event', 'start_child')
   loop
     execute pg_catalog.format('alter function %s set lock_timeout = %L', v_function, '2s');
   end loop;

@@ -1,4 +1,6 @@
-select 1 / (count(*) = 10)::int from pg_catalog.pg_class
+select 1 / (count(*) = 15)::int from pg_catalog.pg_class
  where relnamespace = 'durable'::regnamespace and relkind = 'v'
    and relname in ('runs', 'run_steps', 'run_errors', 'timeline', 'queue_stats', 'worker_status',
-                   'runs_meta', 'run_steps_meta', 'run_errors_meta', 'timeline_meta');
+                   'runs_meta', 'run_steps_meta', 'run_errors_meta', 'timeline_meta',
+                   'run_waits', 'run_messages', 'run_events', 'messages_meta', 'events_meta');
+select parent_id, deadline, waiting_for, waiting_since from durable.runs where false;

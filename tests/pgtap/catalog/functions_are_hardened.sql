@@ -18,24 +18,33 @@ select set_eq(
       where p.pronamespace = 'durable'::regnamespace and p.prosecdef $$,
   $$ values ('claim'), ('checkpoint'), ('step_failed'), ('complete'), ('complete_batch'), ('complete_and_claim'), ('fail'),
             ('fail_batch'), ('heartbeat'), ('release'), ('register'), ('result'), ('enqueue'), ('enqueue_batch'),
-            ('cancel'), ('retry'), ('set_queue'), ('purge') $$,
+            ('cancel'), ('retry'), ('set_queue'), ('purge'), ('sleep'), ('recv'), ('await_event'),
+            ('await_children'), ('send_step'), ('set_event'), ('start_child'), ('send'),
+            ('get_event'), ('watch') $$,
   'exactly the public functions are SECURITY DEFINER');
 
 select functions_are('durable', array[
   -- public
   'claim', 'checkpoint', 'step_failed', 'complete', 'complete_batch', 'complete_and_claim', 'fail', 'fail_batch',
   'heartbeat', 'release', 'register', 'result', 'enqueue', 'enqueue_batch', 'cancel', 'retry', 'set_queue',
-  'purge', 'now', 'version',
+  'purge', 'now', 'version', 'sleep', 'recv', 'await_event', 'await_children', 'send_step',
+  'set_event', 'start_child', 'send', 'get_event', 'watch',
   -- internal
   'transition_allowed', 'check_transition', 'notify_inserted', 'notify_pending', 'fence',
   'check_payload', 'backoff', 'check_retry_policy', 'check_enqueue', 'parse_batch', 'recorded_steps', 'take_work', 'check_claim', 'touch_worker', 'refuse_worker', 'adopt_workflows', 'worker_lock_key', 'record_step',
-  'check_step', 'check_batch', 'outcome_of'],
+  'check_step', 'check_batch', 'outcome_of', 'family_lock', 'message_lock', 'event_lock',
+  'check_name', 'check_timeout', 'wake', 'wake_parent', 'child_finished', 'lock_run',
+  'recorded_outcome', 'wait_step', 'children_outcome', 'deliver', 'notify_finished',
+  'cancel_tree', 'expire_deadlines'],
   'schema durable has exactly the known functions');
 select tables_are('durable', array['workflows', 'steps', 'errors', 'queues', 'workers', 'settings',
-                                   'workflow_types', 'worker_registrations'],
+                                   'workflow_types', 'worker_registrations', 'waits', 'messages',
+                                   'events'],
   'schema durable has exactly the known tables');
 select views_are('durable', array['runs', 'run_steps', 'run_errors', 'timeline', 'queue_stats', 'worker_status',
-                                  'runs_meta', 'run_steps_meta', 'run_errors_meta', 'timeline_meta'],
+                                  'runs_meta', 'run_steps_meta', 'run_errors_meta', 'timeline_meta',
+                                  'run_waits', 'run_messages', 'run_events', 'messages_meta',
+                                  'events_meta'],
   'schema durable has exactly the known views');
 
 select * from finish();

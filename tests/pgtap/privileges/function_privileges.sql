@@ -1,10 +1,12 @@
 -- EXECUTE per role on every public function (function_privs_are): durable_worker may claim,
 -- checkpoint, step_failed, complete(_batch, _and_claim), fail(_batch), heartbeat, release and result;
 -- durable_client may enqueue(_batch), result, cancel and retry; durable_observer none of them.
+-- The steps of waiting (sleep, recv, await_event, await_children, send_step, set_event,
+-- start_child) are the worker's; send, get_event and watch the client's.
 -- All three may call durable.now() (durable.worker_status reads it). set_queue and purge are
 -- the owner's.
 begin;
-select plan(57);
+select plan(87);
 
 create temp table fns (name text, args text[], worker boolean, client boolean, observer boolean);
 insert into fns values
@@ -20,13 +22,23 @@ insert into fns values
   ('release', '{text,text[]}', true, false, false),
   ('register', '{text,jsonb,text,interval}', true, false, false),
   ('result', '{text}', true, true, false),
-  ('enqueue', '{text,jsonb,text,text,integer,timestamp with time zone,interval,integer,interval,interval,integer}', false, true, false),
+  ('enqueue', '{text,jsonb,text,text,integer,timestamp with time zone,interval,integer,interval,interval,integer,interval}', false, true, false),
   ('enqueue_batch', '{jsonb}', false, true, false),
   ('cancel', '{text}', false, true, false),
   ('retry', '{text}', false, true, false),
   ('set_queue', '{text,integer,boolean}', false, false, false),
   ('purge', '{interval}', false, false, false),
-  ('now', '{}', true, true, true);
+  ('now', '{}', true, true, true),
+  ('sleep', '{text,bigint,integer,interval,timestamp with time zone,text}', true, false, false),
+  ('recv', '{text,bigint,integer,text,interval,text}', true, false, false),
+  ('await_event', '{text,bigint,integer,text,text,interval,text}', true, false, false),
+  ('await_children', '{text,bigint,integer,text[],interval,text}', true, false, false),
+  ('send_step', '{text,bigint,integer,text,jsonb,text,text}', true, false, false),
+  ('set_event', '{text,bigint,integer,text,jsonb,text}', true, false, false),
+  ('start_child', '{text,bigint,integer,text,jsonb,text,text,integer,interval,boolean,text}', true, false, false),
+  ('send', '{text,jsonb,text,text}', false, true, false),
+  ('get_event', '{text,text}', false, true, false),
+  ('watch', '{text}', false, true, false);
 
 select function_privs_are('durable', f.name, f.args, r.role,
          case when (r.role = 'durable_worker' and f.worker) or (r.role = 'durable_client' and f.client)

@@ -19,7 +19,7 @@ insert into granted values
   ('durable.register(text,jsonb,text,interval)', 'durable_worker'),
   ('durable.result(text)', 'durable_worker'),
   ('durable.now()', 'durable_worker'),
-  ('durable.enqueue(text,jsonb,text,text,integer,timestamp with time zone,interval,integer,interval,interval,integer)', 'durable_client'),
+  ('durable.enqueue(text,jsonb,text,text,integer,timestamp with time zone,interval,integer,interval,interval,integer,interval)', 'durable_client'),
   ('durable.enqueue_batch(jsonb)', 'durable_client'),
   ('durable.result(text)', 'durable_client'),
   ('durable.cancel(text)', 'durable_client'),
@@ -30,7 +30,17 @@ insert into granted values
   ('durable.version()', 'durable_worker'),
   ('durable.version()', 'durable_client'),
   ('durable.version()', 'durable_observer'),
-  ('durable.version()', 'durable_payload_reader');
+  ('durable.version()', 'durable_payload_reader'),
+  ('durable.sleep(text,bigint,integer,interval,timestamp with time zone,text)', 'durable_worker'),
+  ('durable.recv(text,bigint,integer,text,interval,text)', 'durable_worker'),
+  ('durable.await_event(text,bigint,integer,text,text,interval,text)', 'durable_worker'),
+  ('durable.await_children(text,bigint,integer,text[],interval,text)', 'durable_worker'),
+  ('durable.send_step(text,bigint,integer,text,jsonb,text,text)', 'durable_worker'),
+  ('durable.set_event(text,bigint,integer,text,jsonb,text)', 'durable_worker'),
+  ('durable.start_child(text,bigint,integer,text,jsonb,text,text,integer,interval,boolean,text)', 'durable_worker'),
+  ('durable.send(text,jsonb,text,text)', 'durable_client'),
+  ('durable.get_event(text,text)', 'durable_client'),
+  ('durable.watch(text)', 'durable_client');
 
 select set_eq(
   $$ select p.oid::regprocedure::text, r.rolname

@@ -232,6 +232,11 @@ begin
                 '{"k": 3}', null, now(), null, null),
                ('sec-pending-2', 'sec-wf', 'sec-probe', 'pending', now(), 1, 3, null, null, 0,
                 '{"k": 4}', null, now(), null, null);
+        -- a child of sec-running (durable.await_children waits on it)
+        insert into durable.workflows
+               (id, name, queue, status, run_at, input, created_at, parent_id)
+        values ('sec-child', 'sec-wf', 'sec-probe', 'pending', now(), '{"k": 5}', now(),
+                'sec-running');
         -- sec-running: step 0 recorded, step 1 tried once
         insert into durable.steps (workflow_id, step_id, name, output, attempt, lease, created_at)
         select w.id, 0, 'step-0', '{"o": 0}', 1, w.lease, now()
@@ -305,6 +310,11 @@ begin
                          case a.argname
                            when 'p_workflow_id' then a.id
                            when 'p_worker' then 'sec-worker'
+                           -- waiting.sql: workflows that exist (a send's, an event's, a child)
+                           when 'p_destination' then 'sec-pending'
+                           when 'p_target' then 'sec-running'
+                           when 'p_children' then 'sec-child'
+                           when 'p_child_id' then null
                            when 'p_step_name' then 'step-' || a.step
                            when 'p_name' then case when a.has_step then 'step-' || a.step else 'sec-wf' end
                            else 'sec-probe' end) || '::pg_catalog.text'
@@ -342,6 +352,7 @@ begin
                        when a.elem = 'pg_catalog.timestamptz'::pg_catalog.regtype then
                          case a.argname
                            when 'p_run_at' then 'null::pg_catalog.timestamptz'
+                           when 'p_until' then 'null::pg_catalog.timestamptz'  -- sleep: p_duration
                            else 'pg_catalog.statement_timestamp()' end
                        when a.elem = 'pg_catalog.bool'::pg_catalog.regtype then
                          case a.argname when 'p_paused' then 'false' else 'true' end

@@ -1,0 +1,30 @@
+select 1 / (count(*) = 26)::int from pg_catalog.pg_proc
+ where oid in (
+               'durable.family_lock(text)'::regprocedure,
+               'durable.message_lock(text, text)'::regprocedure,
+               'durable.event_lock(text, text)'::regprocedure,
+               'durable.check_name(text, text)'::regprocedure,
+               'durable.check_timeout(interval, text)'::regprocedure,
+               'durable.wake(text, timestamptz)'::regprocedure,
+               'durable.wake_parent(text, text, timestamptz)'::regprocedure,
+               'durable.child_finished(text, timestamptz)'::regprocedure,
+               'durable.lock_run(text, bigint, timestamptz)'::regprocedure,
+               'durable.recorded_outcome(text, integer, text)'::regprocedure,
+               'durable.wait_step(text, bigint, integer, text, text, text, text, text[], timestamptz, interval)'::regprocedure,
+               'durable.children_outcome(text[])'::regprocedure,
+               'durable.sleep(text, bigint, integer, interval, timestamptz, text)'::regprocedure,
+               'durable.recv(text, bigint, integer, text, interval, text)'::regprocedure,
+               'durable.await_event(text, bigint, integer, text, text, interval, text)'::regprocedure,
+               'durable.await_children(text, bigint, integer, text[], interval, text)'::regprocedure,
+               'durable.deliver(text, jsonb, text, text, text, timestamptz)'::regprocedure,
+               'durable.send(text, jsonb, text, text)'::regprocedure,
+               'durable.send_step(text, bigint, integer, text, jsonb, text, text)'::regprocedure,
+               'durable.set_event(text, bigint, integer, text, jsonb, text)'::regprocedure,
+               'durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text)'::regprocedure,
+               'durable.get_event(text, text)'::regprocedure,
+               'durable.watch(text)'::regprocedure,
+               'durable.notify_finished()'::regprocedure,
+               'durable.cancel_tree(text, jsonb, timestamptz)'::regprocedure,
+               'durable.expire_deadlines(timestamptz, integer)'::regprocedure)
+   and 'search_path=pg_catalog, pg_temp' = any (proconfig);
+select 1 / count(*)::int from pg_catalog.pg_trigger where tgname = 'workflows_notify_finished';
