@@ -112,6 +112,7 @@ declare
   v_got integer;
   v_queue record;
   v_parent text;
+  v_failed text[];
 begin
   -- The body of durable.claim and durable.complete_and_claim, which have checked p_queues and
   -- p_max. One function with few statements, since it runs once per workflow.
@@ -213,6 +214,13 @@ begin
     -- this worker runs): each has lost a lease; one that has now lost as many as its bound
     -- (crash_limit.sql) fails instead, with an error that says so and at which step
     if cardinality(v_dead) > 0 then
+      -- a child failed here wakes its parent: the parents' family locks first (lock order)
+      perform durable.family_lock(x.parent_id)
+         from (select distinct w.parent_id from durable.workflows w
+                where w.queue = v_queue.name and w.status = 'running'
+                  and w.owner = any (v_dead) and w.parent_id is not null
+                  and w.lost_leases + 1 >= coalesce(w.max_lost_leases, v_max_lost)
+                order by w.parent_id) x;
       with lost as materialized (
         select w.id, w.attempt, w.lost_leases + 1 as lost,
                (select coalesce(max(s.step_id) + 1, 0) from durable.steps s
@@ -244,10 +252,16 @@ begin
                  'step', l.step, 'lost_leases', l.lost)
           from lost l
          where w.id = l.id
-        returning w.id, w.attempt, w.name, w.error
+        returning w.id, w.attempt, w.name, w.error, w.parent_id
+      ),
+      logged as (
+        insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
+        select f.id, null, f.name, f.attempt, f.error, v_now from failed f
       )
-      insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
-      select f.id, null, f.name, f.attempt, f.error, v_now from failed f;
+      select array_agg(f.id) into v_failed from failed f where f.parent_id is not null;
+      if v_failed is not null then
+        perform durable.child_finished(f.id, v_now) from unnest(v_failed) f(id);
+      end if;
 
       return query
       with picked as materialized (

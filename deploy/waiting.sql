@@ -807,7 +807,9 @@ begin
   values (v_id, p_name, v_type.queue, coalesce(p_priority, 0), v_now, v_type.max_attempts,
           v_type.backoff_base, v_type.backoff_max, v_type.max_lost_leases,
           coalesce(p_input, 'null'), v_now, p_workflow_id, coalesce(p_detached, false),
-          least(v_parent.deadline, v_now + v_type.timeout))
+          -- a detached child keeps only its own timeout
+          case when p_detached then v_now + v_type.timeout
+               else least(v_parent.deadline, v_now + v_type.timeout) end)
   on conflict (id) do nothing;
   if not found then
     select w.name, w.parent_id into v_existing from durable.workflows w where w.id = v_id;
@@ -831,8 +833,9 @@ comment on function durable.start_child(text, bigint, integer, text, jsonb, text
   'recorded {"workflow_id": <child id>}. The child id is p_child_id, or made from the parent''s '
   'id and the step position (<parent>-<step>, or child-<md5 of parent>-<step> past 200 '
   'characters), so a replay finds the same child instead of starting another. The child '
-  'records its parent (durable.runs.parent_id); a cancel of the parent cancels it unless '
-  'p_detached. Its deadline is the parent''s, or p_timeout from now when sooner. p_queue and '
+  'records its parent (durable.runs.parent_id); a cancel of the parent (or its deadline) '
+  'cancels it unless p_detached. Its deadline is the parent''s, or p_timeout from now when '
+  'sooner (detached: p_timeout from now only). p_queue and '
   'the retry policy default as in durable.enqueue. Errors: those of durable.enqueue and of '
   'durable.checkpoint, DU016 when p_child_id is taken by a workflow that is not this '
   'workflow''s child of that name.';

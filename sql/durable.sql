@@ -4261,7 +4261,9 @@ begin
   values (v_id, p_name, v_type.queue, coalesce(p_priority, 0), v_now, v_type.max_attempts,
           v_type.backoff_base, v_type.backoff_max, v_type.max_lost_leases,
           coalesce(p_input, 'null'), v_now, p_workflow_id, coalesce(p_detached, false),
-          least(v_parent.deadline, v_now + v_type.timeout))
+          -- a detached child keeps only its own timeout
+          case when p_detached then v_now + v_type.timeout
+               else least(v_parent.deadline, v_now + v_type.timeout) end)
   on conflict (id) do nothing;
   if not found then
     select w.name, w.parent_id into v_existing from durable.workflows w where w.id = v_id;
@@ -4285,8 +4287,9 @@ comment on function durable.start_child(text, bigint, integer, text, jsonb, text
   'recorded {"workflow_id": <child id>}. The child id is p_child_id, or made from the parent''s '
   'id and the step position (<parent>-<step>, or child-<md5 of parent>-<step> past 200 '
   'characters), so a replay finds the same child instead of starting another. The child '
-  'records its parent (durable.runs.parent_id); a cancel of the parent cancels it unless '
-  'p_detached. Its deadline is the parent''s, or p_timeout from now when sooner. p_queue and '
+  'records its parent (durable.runs.parent_id); a cancel of the parent (or its deadline) '
+  'cancels it unless p_detached. Its deadline is the parent''s, or p_timeout from now when '
+  'sooner (detached: p_timeout from now only). p_queue and '
   'the retry policy default as in durable.enqueue. Errors: those of durable.enqueue and of '
   'durable.checkpoint, DU016 when p_child_id is taken by a workflow that is not this '
   'workflow''s child of that name.';
@@ -4861,6 +4864,7 @@ declare
   v_got integer;
   v_queue record;
   v_parent text;
+  v_failed text[];
 begin
   -- The body of durable.claim and durable.complete_and_claim, which have checked p_queues and
   -- p_max. One function with few statements, since it runs once per workflow.
@@ -4962,6 +4966,13 @@ begin
     -- this worker runs): each has lost a lease; one that has now lost as many as its bound
     -- (crash_limit.sql) fails instead, with an error that says so and at which step
     if cardinality(v_dead) > 0 then
+      -- a child failed here wakes its parent: the parents' family locks first (lock order)
+      perform durable.family_lock(x.parent_id)
+         from (select distinct w.parent_id from durable.workflows w
+                where w.queue = v_queue.name and w.status = 'running'
+                  and w.owner = any (v_dead) and w.parent_id is not null
+                  and w.lost_leases + 1 >= coalesce(w.max_lost_leases, v_max_lost)
+                order by w.parent_id) x;
       with lost as materialized (
         select w.id, w.attempt, w.lost_leases + 1 as lost,
                (select coalesce(max(s.step_id) + 1, 0) from durable.steps s
@@ -4993,10 +5004,16 @@ begin
                  'step', l.step, 'lost_leases', l.lost)
           from lost l
          where w.id = l.id
-        returning w.id, w.attempt, w.name, w.error
+        returning w.id, w.attempt, w.name, w.error, w.parent_id
+      ),
+      logged as (
+        insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
+        select f.id, null, f.name, f.attempt, f.error, v_now from failed f
       )
-      insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
-      select f.id, null, f.name, f.attempt, f.error, v_now from failed f;
+      select array_agg(f.id) into v_failed from failed f where f.parent_id is not null;
+      if v_failed is not null then
+        perform durable.child_finished(f.id, v_now) from unnest(v_failed) f(id);
+      end if;
 
       return query
       with picked as materialized (

@@ -34,10 +34,8 @@ select durable_test.advance(interval '11 seconds');
 select count(*) from durable.claim('worker-j', array['ef_kids'], 10);
 select is((select status from durable.workflows where id = 'ef-4-0'), 'failed',
   'the crash-looping child fails at the claim');
--- TODO until the claim's crash-loop failure (claim.sql, 4a: WorkerLost) wakes the parent as
--- the other finishes do (durable.wake_parent): the parent, awaiting without a timeout, waits
--- forever
-select todo('a child failed by the claim for lost leases does not wake its parent yet', 1);
+-- regression: the claim's crash-loop failure (claim.sql, 4a: WorkerLost) did not wake the
+-- parent as the other finishes do, and the parent, awaiting without a timeout, waited forever
 select is((select status from durable.workflows where id = 'ef-4'), 'pending',
   'and wakes its parent');
 
