@@ -109,6 +109,10 @@ grant execute on function
   durable.watch(text)
   to :"durable_client";
 
+-- schedules (issue 11): grants of deploy/schedules.sql's functions and views
+
+-- bulk (issue 11): grants of deploy/bulk.sql's functions and views
+
 grant select on durable.runs, durable.run_steps, durable.run_errors, durable.timeline,
   durable.queue_stats, durable.worker_status, durable.run_waits, durable.run_messages,
   durable.run_events, durable.messages_meta, durable.events_meta

@@ -6078,6 +6078,28 @@ comment on function durable.version() is
 
 reset role;
 
+-- change: schedules
+-- schedules (issue 11): cron schedules in SQL. Placeholder: the change is being written.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+set local role :"durable_admin";
+
+reset role;
+
+-- change: bulk
+-- bulk (issue 11): retention and bulk operations. Placeholder: the change is being written.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+set local role :"durable_admin";
+
+reset role;
+
 -- change: privileges
 -- privileges (v0.2.0): functions are the only door, and the grants are exactly these.
 --
@@ -6188,6 +6210,10 @@ grant execute on function
   durable.get_event(text, text),
   durable.watch(text)
   to :"durable_client";
+
+-- schedules (issue 11): grants of deploy/schedules.sql's functions and views
+
+-- bulk (issue 11): grants of deploy/bulk.sql's functions and views
 
 grant select on durable.runs, durable.run_steps, durable.run_errors, durable.timeline,
   durable.queue_stats, durable.worker_status, durable.run_waits, durable.run_messages,
