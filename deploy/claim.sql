@@ -65,6 +65,62 @@ comment on function durable.check_claim(text[], integer, integer) is
   'Raises DU011 unless p_least <= p_max <= 1000, DU010 when p_max > 0 and p_queues is empty. '
   'Internal.';
 
+create or replace function durable.pick_by_key(
+  p_queue text, p_per_key integer, p_limit integer, p_names text[], p_version text,
+  p_now timestamptz
+)
+returns text[]
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_full text[];
+  v_ids text[] := '{}';
+  v_keys text[] := '{}';
+  v_row record;
+begin
+  -- the caller holds the queue's row lock: no other claim of this queue runs, so the counts of
+  -- running workflows per key hold until it commits
+  v_full := array(select w.concurrency_key from durable.workflows w
+                   where w.queue = p_queue and w.status = 'running'
+                     and w.concurrency_key is not null
+                   group by w.concurrency_key
+                  having count(*) >= p_per_key);
+  for v_row in
+    select w.id, w.concurrency_key as key
+      from durable.workflows w
+     where w.queue = p_queue
+       and w.status in ('pending', 'waiting')
+       and w.run_at <= p_now
+       and (p_names is null or w.name = any (p_names))
+       and (w.version is null or w.version = p_version)
+       and (w.deadline is null or w.deadline > p_now)
+       and (w.concurrency_key is null or w.concurrency_key <> all (v_full))
+     order by w.priority desc, w.run_at, w.seq
+       for update skip locked
+  loop
+    if v_row.key is not null then
+      continue when v_row.key = any (v_full);
+      if (select count(*) from durable.workflows r
+           where r.queue = p_queue and r.status = 'running' and r.concurrency_key = v_row.key)
+         + (select count(*) from unnest(v_keys) k where k = v_row.key) >= p_per_key then
+        v_full := v_full || v_row.key;
+        continue;
+      end if;
+      v_keys := v_keys || v_row.key;
+    end if;
+    v_ids := v_ids || v_row.id;
+    exit when cardinality(v_ids) >= p_limit;
+  end loop;
+  return v_ids;
+end
+$$;
+comment on function durable.pick_by_key(text, integer, integer, text[], text, timestamptz) is
+  'The ids (locked, for update) of up to p_limit runnable workflows of queue p_queue in the '
+  'claim''s order, skipping those whose concurrency key already has p_per_key running (or '
+  'taken here): a key at its limit does not hold back the others. The caller holds the queue''s '
+  'row lock. Internal.';
+
 create or replace function durable.take_work(
   p_worker text,
   p_queues text[],
@@ -113,6 +169,7 @@ declare
   v_queue record;
   v_parent text;
   v_failed text[];
+  v_ids text[];
 begin
   -- The body of durable.claim and durable.complete_and_claim, which have checked p_queues and
   -- p_max. One function with few statements, since it runs once per workflow.
@@ -129,7 +186,9 @@ begin
            array(select d.id from durable.workers d
                   where d.expires_at < v_now and d.id <> p_worker),  -- (it is back)
            exists (select 1 from durable.queues q
-                    where q.name = any (p_queues) and q.concurrency is not null),
+                    where q.name = any (p_queues)
+                      and (q.concurrency is not null or q.rate_limit is not null
+                           or q.key_concurrency is not null)),
            k.workflow_names, k.version, k.idle_queues, s.max_lost_leases
       into v_timeout, v_max, v_heartbeat, v_current, v_login, v_dead, v_limited,
            v_names, v_version, v_idle, v_max_lost
@@ -148,7 +207,9 @@ begin
     -- 2. the limited queues' rows, in name order: the free slots are counted under that lock
     if v_limited then
       perform 1 from durable.queues q
-       where q.name = any (p_queues) and q.concurrency is not null
+       where q.name = any (p_queues)
+         and (q.concurrency is not null or q.rate_limit is not null
+              or q.key_concurrency is not null)
        order by q.name
          for no key update;
     end if;
@@ -198,7 +259,8 @@ begin
   end if;
   -- then queue by queue in the order given
   for v_queue in
-    select u.name as asked, q.name, q.concurrency, q.paused
+    select u.name as asked, q.name, q.concurrency, q.paused, q.rate_limit, q.rate_period,
+           q.key_concurrency
       from unnest(p_queues) with ordinality as u(name, ord)
       left join durable.queues q on q.name = u.name
      where p_max > 0
@@ -289,13 +351,26 @@ begin
       continue when v_left = 0;
     end if;
 
-    -- 4b. take runnable workflows, within the queue's concurrency limit
+    -- 4b. take runnable workflows, within the queue's concurrency limit and rate limit (its
+    -- claims in the sliding window, counted under the queue's row lock)
     v_limit := v_left;
     if v_queue.concurrency is not null then
       v_limit := least(v_limit, v_queue.concurrency - (
         select count(*) from durable.workflows w
          where w.queue = v_queue.name and w.status = 'running')::integer);
       continue when v_limit <= 0;
+    end if;
+    if v_queue.rate_limit is not null then
+      v_limit := least(v_limit, v_queue.rate_limit - (
+        select coalesce(sum(r.n), 0) from durable.queue_starts r
+         where r.queue = v_queue.name and r.at > v_now - v_queue.rate_period)::integer);
+      continue when v_limit <= 0;
+    end if;
+    if v_queue.key_concurrency is not null then
+      -- per-key limit: the keys at their limit are skipped, so one busy key never holds back
+      -- the others (flow_control.sql); taken one by one in the claim's order
+      v_ids := durable.pick_by_key(v_queue.name, v_queue.key_concurrency, v_limit, v_names,
+                                   v_version, v_now);
     end if;
     return query
     with picked as materialized (
@@ -307,21 +382,33 @@ begin
          and (v_names is null or w.name = any (v_names))
          and (w.version is null or w.version = v_version)
          and (w.deadline is null or w.deadline > v_now)
+         and v_queue.key_concurrency is null
        order by w.priority desc, w.run_at, w.seq
        limit v_limit
          for update skip locked
+    ),
+    chosen as (
+      select p.id from picked p
+      union all
+      select unnest(v_ids) where v_queue.key_concurrency is not null
     )
     update durable.workflows w
        set status = 'running', owner = p_worker, owner_login = session_user,
            lease = nextval('durable.lease_seq'), claims = w.claims + 1, claimed_at = v_now,
            started_at = coalesce(w.started_at, v_now), version = coalesce(w.version, v_version)
-      from picked p
+      from chosen p
      where w.id = p.id
     -- a workflow claimed for the first time has recorded nothing (steps need a lease)
     returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
               case when w.claims = 1 then '[]'::jsonb else durable.recorded_steps(w.id) end;
     get diagnostics v_got = row_count;
     v_left := v_left - v_got;
+    if v_queue.rate_limit is not null and v_got > 0 then
+      -- the window's log: this claim in, what is older than the window out
+      delete from durable.queue_starts r
+       where r.queue = v_queue.name and r.at <= v_now - v_queue.rate_period;
+      insert into durable.queue_starts (queue, at, n) values (v_queue.name, v_now, v_got);
+    end if;
   end loop;
 
   -- 5. a claim that found nothing marks the worker as waiting on these queues (the notify

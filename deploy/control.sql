@@ -87,6 +87,68 @@ comment on function durable.retry(text) is
   'replayed, the steps that ended in error run again. Returns ''pending''. Errors: DU003 unknown '
   'workflow, DU014 not failed or cancelled.';
 
+create or replace function durable.fork(
+  p_workflow_id text,
+  p_step_id integer,
+  p_new_id text default null,
+  p_version text default null
+)
+returns text
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := durable.now();
+  v_id text := coalesce(p_new_id, pg_catalog.gen_random_uuid()::text);
+begin
+  if p_step_id is null or p_step_id < 0 then
+    raise exception 'step_id must be 0 or more, got %', coalesce(p_step_id::text, 'null')
+      using errcode = 'DU011',
+            hint = 'The fork keeps the recorded steps before this position and runs the rest.';
+  end if;
+  if p_new_id = '' or length(p_new_id) > 200 then
+    raise exception 'new workflow id must be 1 to 200 characters, or null'
+      using errcode = 'DU011';
+  end if;
+  if p_version = '' or length(p_version) > 200 then
+    raise exception 'version must be 1 to 200 characters, or null'
+      using errcode = 'DU011';
+  end if;
+  if not exists (select 1 from durable.workflows w where w.id = p_workflow_id) then
+    raise exception 'unknown workflow %', p_workflow_id
+      using errcode = 'DU003', hint = 'Check the workflow id; durable.enqueue returns it.';
+  end if;
+  insert into durable.workflows as w
+         (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
+          max_lost_leases, input, created_at, version, concurrency_key, forked_from, forked_at)
+  select v_id, o.name, o.queue, o.priority, v_now, o.max_attempts, o.backoff_base,
+         o.backoff_max, o.max_lost_leases, o.input, v_now, p_version, o.concurrency_key,
+         o.id, p_step_id
+    from durable.workflows o where o.id = p_workflow_id
+  on conflict (id) do nothing;
+  if not found then
+    raise exception 'workflow id % is already used', v_id
+      using errcode = 'DU006', hint = 'Pass another p_new_id, or none to have one made.';
+  end if;
+  -- the recorded outcomes before the position, as the fork's own (replayed, not run again)
+  insert into durable.steps
+         (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
+  select v_id, s.step_id, s.name, s.output, s.error, 1, 0, s.started_at, s.created_at
+    from durable.steps s
+   where s.workflow_id = p_workflow_id and s.step_id < p_step_id;
+  return v_id;
+end
+$$;
+comment on function durable.fork(text, integer, text, text) is
+  'Starts a new workflow (id p_new_id, or a generated one; returned) from workflow '
+  'p_workflow_id: the same name, input, queue and policies, with its recorded steps before '
+  'position p_step_id copied (replayed, not run again) and the rest to run. The original is '
+  'left as it was; the fork records it (durable.runs.forked_from, forked_at). p_version pins '
+  'the fork to that code version (null: the next claimer''s), e.g. to run a fixed version from '
+  'the step a bug broke. Errors: DU003 unknown workflow, DU006 id taken, DU011 bad position, '
+  'id or version.';
+
 create or replace function durable.result(p_workflow_id text)
 returns table (
   status text,
@@ -118,10 +180,15 @@ comment on function durable.result(text) is
   'The status of a workflow and, once finished, its output or error. Errors: DU003 unknown '
   'workflow.';
 
-create or replace function durable.set_queue(
+-- v0.2.0: rate limits and per-key concurrency (flow_control.sql): the v0.1.0 signature goes
+drop function durable.set_queue(text, integer, boolean);
+create function durable.set_queue(
   p_name text,
   p_concurrency integer default null,
-  p_paused boolean default null
+  p_paused boolean default null,
+  p_rate_limit integer default null,
+  p_rate_period interval default null,
+  p_key_concurrency integer default null
 )
 returns void
 language plpgsql
@@ -139,21 +206,58 @@ begin
       using errcode = 'DU011',
             hint = 'Leave p_concurrency null to keep the current limit.';
   end if;
+  if p_key_concurrency < 0 then
+    raise exception 'key_concurrency must be 1 or more, or 0 for no limit, got %',
+        p_key_concurrency
+      using errcode = 'DU011',
+            hint = 'Leave p_key_concurrency null to keep the current limit.';
+  end if;
+  if p_rate_limit < 0 then
+    raise exception 'rate_limit must be 1 or more, or 0 for no limit, got %', p_rate_limit
+      using errcode = 'DU011', hint = 'Leave p_rate_limit null to keep the current limit.';
+  end if;
+  if p_rate_limit > 0 and p_rate_period is null then
+    raise exception 'a rate limit needs its period'
+      using errcode = 'DU010', hint = 'Pass p_rate_period, e.g. interval ''1 second''.';
+  end if;
+  if p_rate_period is not null and coalesce(p_rate_limit, 1) > 0
+     and (p_rate_period <= interval '0' or p_rate_period > interval '1 day') then
+    raise exception 'rate_period must be more than 0 and at most 1 day, got %', p_rate_period
+      using errcode = 'DU011';
+  end if;
+  if p_rate_period is not null and p_rate_limit is null
+     and not exists (select 1 from durable.queues q
+                      where q.name = p_name and q.rate_limit is not null) then
+    raise exception 'a rate period needs its limit'
+      using errcode = 'DU010', hint = 'Pass p_rate_limit with p_rate_period.';
+  end if;
   -- only what is given changes: null keeps the current value (for a new queue, the default:
-  -- no limit, not paused); p_concurrency = 0 removes the limit
-  insert into durable.queues as q (name, concurrency, paused)
-  values (p_name, nullif(p_concurrency, 0), coalesce(p_paused, false))
+  -- no limit, not paused); 0 removes a limit (p_rate_limit = 0: the rate limit and its period)
+  insert into durable.queues as q (name, concurrency, paused, rate_limit, rate_period,
+                                   key_concurrency)
+  values (p_name, nullif(p_concurrency, 0), coalesce(p_paused, false), nullif(p_rate_limit, 0),
+          case when p_rate_limit > 0 then p_rate_period end, nullif(p_key_concurrency, 0))
   on conflict (name) do update
      set concurrency = case when p_concurrency is null then q.concurrency
                             else nullif(p_concurrency, 0) end,
-         paused = coalesce(p_paused, q.paused);
+         paused = coalesce(p_paused, q.paused),
+         rate_limit = case when p_rate_limit is null then q.rate_limit
+                           else nullif(p_rate_limit, 0) end,
+         rate_period = case when p_rate_limit = 0 then null
+                            else coalesce(p_rate_period, q.rate_period) end,
+         key_concurrency = case when p_key_concurrency is null then q.key_concurrency
+                                else nullif(p_key_concurrency, 0) end;
 end
 $$;
-comment on function durable.set_queue(text, integer, boolean) is
-  'Creates queue p_name or changes only the settings given: p_concurrency (most workflows '
-  'running at once in it; 0 removes the limit; null, the default, keeps it, and a new queue has '
-  'none) and p_paused (claims skip it; null keeps it, a new queue is not paused). Errors: DU011 '
-  '(bad name, negative concurrency).';
+comment on function durable.set_queue(text, integer, boolean, integer, interval, integer) is
+  'Creates queue p_name or changes only the settings given (null keeps a setting; a new queue '
+  'has no limits and is not paused): p_concurrency (most workflows running at once in it; 0 '
+  'removes the limit), p_paused (claims skip it), p_rate_limit and p_rate_period (at most '
+  'p_rate_limit claims in any window of p_rate_period, more than 0 and at most 1 day, across '
+  'all workers: a sliding window, as DBOS''s queue limiter counts starts over the last period; '
+  'p_rate_limit 0 removes it), p_key_concurrency (at most that many running per concurrency key, '
+  'enqueue''s p_concurrency_key; 0 removes it). Errors: DU010 (a rate limit without its period '
+  'or the reverse), DU011 (bad name, negative limits, period out of range).';
 
 create or replace function durable.purge(p_older_than interval)
 returns bigint

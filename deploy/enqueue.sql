@@ -85,6 +85,61 @@ comment on function durable.check_enqueue(text, jsonb, text, text, timestamptz, 
   'The argument checks of durable.enqueue and durable.enqueue_batch: raises DU004, DU008, DU010 '
   'or DU011 on bad input. Internal.';
 
+create or replace function durable.check_keys(
+  p_concurrency_key text, p_dedup_key text, p_if_exists text
+)
+returns void
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if p_concurrency_key = '' or length(p_concurrency_key) > 200 then
+    raise exception 'concurrency key must be 1 to 200 characters, or null'
+      using errcode = 'DU011';
+  end if;
+  if p_dedup_key = '' or length(p_dedup_key) > 200 then
+    raise exception 'deduplication key must be 1 to 200 characters, or null'
+      using errcode = 'DU011';
+  end if;
+  if p_if_exists is null or p_if_exists not in ('return', 'refuse_different_input') then
+    raise exception 'if_exists must be return or refuse_different_input, got %',
+        coalesce(p_if_exists, 'null')
+      using errcode = 'DU011',
+            hint = 'return: a reused id gives the existing run; refuse_different_input: DU018 '
+                   'when the existing run has another input.';
+  end if;
+end
+$$;
+comment on function durable.check_keys(text, text, text) is
+  'Raises DU011 on a bad concurrency key, deduplication key or if_exists. Internal.';
+
+create or replace function durable.dedup_refusal(p_queue text, p_dedup_key text)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_id text;
+begin
+  select w.id into v_id from durable.workflows w
+   where w.queue = p_queue and w.dedup_key = p_dedup_key and w.status = 'pending'
+     and w.started_at is null;
+  if v_id is null then
+    raise exception 'deduplication key % is given twice for queue % in one batch', p_dedup_key,
+        p_queue
+      using errcode = 'DU019', hint = 'Give each deduplication key once.';
+  end if;
+  raise exception 'workflow % with deduplication key % is enqueued in queue % and not started yet',
+      v_id, p_dedup_key, p_queue
+    using errcode = 'DU019',
+          hint = 'Wait until it has started, or cancel it, before enqueuing another with that key.';
+end
+$$;
+comment on function durable.dedup_refusal(text, text) is
+  'Raises DU019 naming the pending workflow of queue p_queue with deduplication key '
+  'p_dedup_key. Internal.';
+
 create function durable.enqueue(
   p_name text,
   p_input jsonb default 'null',
@@ -97,7 +152,10 @@ create function durable.enqueue(
   p_backoff_base interval default null,
   p_backoff_max interval default null,
   p_max_lost_leases integer default null,
-  p_timeout interval default null
+  p_timeout interval default null,
+  p_concurrency_key text default null,
+  p_dedup_key text default null,
+  p_if_exists text default 'return'
 )
 returns table (workflow_id text, created boolean)
 language plpgsql
@@ -107,7 +165,7 @@ as $$
 declare
   v_now timestamptz := durable.now();
   v_id text := coalesce(p_workflow_id, pg_catalog.gen_random_uuid()::text);
-  v_existing text;
+  v_existing record;
   v_queue text := p_queue;
   v_max_attempts integer := p_max_attempts;
   v_backoff_base interval := p_backoff_base;
@@ -131,26 +189,52 @@ begin
   perform durable.check_enqueue(p_name, p_input, v_queue, p_workflow_id, p_run_at, p_delay,
                                 v_max_attempts, v_backoff_base, v_backoff_max, v_max_lost,
                                 v_timeout);
-  insert into durable.workflows as w
-         (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
-          max_lost_leases, input, created_at, deadline)
-  values (v_id, p_name, v_queue, coalesce(p_priority, 0), v_run_at, v_max_attempts,
-          v_backoff_base, v_backoff_max, v_max_lost, coalesce(p_input, 'null'), v_now,
-          v_run_at + v_timeout)
-  on conflict (id) do nothing;
+  if p_concurrency_key is not null or p_dedup_key is not null or p_if_exists <> 'return'
+     or p_if_exists is null then
+    perform durable.check_keys(p_concurrency_key, p_dedup_key, p_if_exists);
+  end if;
+  if p_dedup_key is null then
+    insert into durable.workflows as w
+           (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
+            max_lost_leases, input, created_at, deadline, concurrency_key)
+    values (v_id, p_name, v_queue, coalesce(p_priority, 0), v_run_at, v_max_attempts,
+            v_backoff_base, v_backoff_max, v_max_lost, coalesce(p_input, 'null'), v_now,
+            v_run_at + v_timeout, p_concurrency_key)
+    on conflict (id) do nothing;
+  else
+    begin
+      insert into durable.workflows as w
+             (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
+              max_lost_leases, input, created_at, deadline, concurrency_key, dedup_key)
+      values (v_id, p_name, v_queue, coalesce(p_priority, 0), v_run_at, v_max_attempts,
+              v_backoff_base, v_backoff_max, v_max_lost, coalesce(p_input, 'null'), v_now,
+              v_run_at + v_timeout, p_concurrency_key, p_dedup_key)
+      on conflict (id) do nothing;
+    exception when unique_violation then
+      perform durable.dedup_refusal(v_queue, p_dedup_key);  -- raises DU019
+    end;
+  end if;
   if found then
     return query select v_id, true;
     return;
   end if;
-  select w.name into v_existing from durable.workflows w where w.id = v_id;
-  if v_existing <> p_name then
-    raise exception 'workflow id % is already used by a workflow named %', v_id, v_existing
+  select w.name, w.input into v_existing from durable.workflows w where w.id = v_id;
+  if v_existing.name <> p_name then
+    raise exception 'workflow id % is already used by a workflow named %', v_id, v_existing.name
       using errcode = 'DU006', hint = 'Use another id, or the same name to get the existing run.';
+  end if;
+  if p_if_exists = 'refuse_different_input'
+     and v_existing.input is distinct from coalesce(p_input, 'null') then
+    raise exception 'workflow id % is already used by a run of % with another input', v_id,
+        p_name
+      using errcode = 'DU018',
+            hint = 'Use another id for another input, or the default p_if_exists = return to '
+                   'get the existing run.';
   end if;
   return query select v_id, false;
 end
 $$;
-comment on function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval) is
+comment on function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval, text, text, text) is
   'Starts workflow p_name with p_input on p_queue, runnable at p_run_at or after p_delay (now by '
   'default); higher p_priority is claimed first, then the earlier run_at, then the earlier '
   'enqueued. With p_workflow_id it is idempotent: the same id again returns created = false and '
@@ -159,11 +243,16 @@ comment on function durable.enqueue(text, jsonb, text, text, integer, timestampt
   'p_max_lost_leases times (1..1000; null: durable.settings.max_lost_leases) fails. With '
   'p_timeout (more than 0, at most 100 years) the workflow has a deadline, run_at + p_timeout: '
   'when it passes, the next claim or heartbeat of any worker cancels the workflow (error type '
-  'DeadlineExceeded) and its children, and its worker''s next call gets DU002. Arguments '
+  'DeadlineExceeded) and its children, and its worker''s next call gets DU002. '
+  'p_concurrency_key (1..200 characters) is the key its queue''s key_concurrency limits '
+  '(durable.set_queue). p_dedup_key (1..200 characters): until its first claim, another '
+  'enqueue of that key in that queue is refused with DU019 (as DBOS''s deduplication id). p_if_exists: return (default: a reused id '
+  'gives the existing run) or refuse_different_input (DU018 when the existing run has another '
+  'input). Arguments '
   'left null take the defaults the workflow''s workers registered (durable.workflow_types), else '
   'queue default, 3 attempts, backoff 1 second to 1 hour. '
   'Errors: DU004 unknown queue, DU006 id used by another name, DU008 input too large, '
-  'DU010 missing name, DU011 bad number.';
+  'DU010 missing name, DU011 bad number or key, DU018, DU019.';
 
 -- v0.2.0: max_lost_leases, and the registered defaults (durable.workflow_types)
 drop function durable.parse_batch(jsonb);
@@ -171,7 +260,8 @@ create function durable.parse_batch(p_workflows jsonb)
 returns table (
   n bigint, id text, name text, input jsonb, queue text, workflow_id text, priority integer,
   run_at timestamptz, delay interval, max_attempts integer, backoff_base interval,
-  backoff_max interval, max_lost_leases integer, timeout interval
+  backoff_max interval, max_lost_leases integer, timeout interval, concurrency_key text,
+  dedup_key text, if_exists text
 )
 language sql
 volatile
@@ -182,12 +272,14 @@ as $$
          coalesce(r.priority, 0), r.run_at, r.delay, coalesce(r.max_attempts, t.max_attempts, 3),
          coalesce(r.backoff_base, t.backoff_base, interval '1 second'),
          coalesce(r.backoff_max, t.backoff_max, interval '1 hour'),
-         coalesce(r.max_lost_leases, t.max_lost_leases), coalesce(r.timeout, t.timeout)
+         coalesce(r.max_lost_leases, t.max_lost_leases), coalesce(r.timeout, t.timeout),
+         r.concurrency_key, r.dedup_key, coalesce(r.if_exists, 'return')
     from pg_catalog.jsonb_array_elements(p_workflows) with ordinality as e(item, n)
    cross join pg_catalog.jsonb_to_record(e.item) as r(name text, input jsonb, queue text,
            workflow_id text, priority integer, run_at timestamptz, delay interval,
            max_attempts integer, backoff_base interval, backoff_max interval,
-           max_lost_leases integer, timeout interval)
+           max_lost_leases integer, timeout interval, concurrency_key text,
+           dedup_key text, if_exists text)
     left join durable.workflow_types t on t.name = r.name
 $$;
 comment on function durable.parse_batch(jsonb) is
@@ -215,7 +307,7 @@ begin
    where pg_catalog.jsonb_typeof(e.item) <> 'object'
       or (e.item - array['name', 'input', 'queue', 'workflow_id', 'priority', 'run_at', 'delay',
                          'max_attempts', 'backoff_base', 'backoff_max', 'max_lost_leases',
-                         'timeout'])
+                         'timeout', 'concurrency_key', 'dedup_key', 'if_exists'])
          <> '{}'::jsonb
    order by e.n
    limit 1;
@@ -224,14 +316,27 @@ begin
         left(v_bad.item::text, 200)
       using errcode = 'DU012',
             hint = 'Keys: name, input, queue, workflow_id, priority, run_at, delay, '
-                   'max_attempts, backoff_base, backoff_max, max_lost_leases, timeout.';
+                   'max_attempts, backoff_base, backoff_max, max_lost_leases, timeout, '
+                   'concurrency_key, dedup_key, if_exists.';
   end if;
 
   perform durable.check_enqueue(b.name, b.input, b.queue, b.workflow_id, b.run_at, b.delay,
                                 b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases,
-                                b.timeout)
+                                b.timeout),
+          durable.check_keys(b.concurrency_key, b.dedup_key, b.if_exists)
      from durable.parse_batch(p_workflows) b
     order by b.n;
+  select b.workflow_id as id into v_bad
+    from durable.parse_batch(p_workflows) b
+    join durable.workflows w on w.id = b.workflow_id
+   where b.if_exists = 'refuse_different_input' and w.name = b.name and w.input <> b.input
+   limit 1;
+  if found then
+    raise exception 'workflow id % is already used by a run with another input', v_bad.id
+      using errcode = 'DU018',
+            hint = 'Use another id for another input, or if_exists return to get the existing '
+                   'run.';
+  end if;
 
   select b.workflow_id as id, b.name, w.name as existing into v_bad
     from durable.parse_batch(p_workflows) b
@@ -253,6 +358,36 @@ begin
       using errcode = 'DU006';
   end if;
 
+  if not p_workflows @? '$[*].dedup_key' then
+    return query select * from durable.insert_batch(p_workflows, v_now);
+    return;
+  end if;
+  begin
+    return query select * from durable.insert_batch(p_workflows, v_now);
+  exception when unique_violation then
+    -- the only unique index an enqueue meets but the id's (on conflict): workflows_dedup
+    select b.queue, b.dedup_key into v_bad
+      from durable.parse_batch(p_workflows) b
+     where b.dedup_key is not null
+       and (exists (select 1 from durable.workflows w
+                     where w.queue = b.queue and w.dedup_key = b.dedup_key
+                       and w.status = 'pending' and w.started_at is null)
+            or (select count(*) from durable.parse_batch(p_workflows) c
+                 where c.queue = b.queue and c.dedup_key = b.dedup_key) > 1)
+     limit 1;
+    perform durable.dedup_refusal(v_bad.queue, v_bad.dedup_key);
+  end;
+end
+$$;
+
+create or replace function durable.insert_batch(p_workflows jsonb, p_now timestamptz)
+returns table (workflow_id text, created boolean)
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := p_now;
+begin
   return query
   with b as materialized (
     -- seq in the batch's order (first in, first out), taken before the insert sorts by id
@@ -262,10 +397,11 @@ begin
   inserted as (
     insert into durable.workflows as w
            (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
-            max_lost_leases, input, created_at, seq, deadline)
+            max_lost_leases, input, created_at, seq, deadline, concurrency_key, dedup_key)
     select b.id, b.name, b.queue, b.priority, coalesce(b.run_at, v_now + coalesce(b.delay, interval '0')),
            b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases, b.input, v_now, b.seq,
-           coalesce(b.run_at, v_now + coalesce(b.delay, interval '0')) + b.timeout
+           coalesce(b.run_at, v_now + coalesce(b.delay, interval '0')) + b.timeout,
+           b.concurrency_key, b.dedup_key
       from b
      order by b.id
     on conflict (id) do nothing
@@ -279,12 +415,16 @@ begin
    order by b.n;
 end
 $$;
+comment on function durable.insert_batch(jsonb, timestamptz) is
+  'The insert of durable.enqueue_batch, whose checks have passed. Internal.';
 comment on function durable.enqueue_batch(jsonb) is
   'Enqueues a JSON array of workflows in one call and one statement: each item is an object '
   'with the keys of durable.enqueue (name, input, queue, workflow_id, priority, run_at, delay, '
-  'max_attempts, backoff_base, backoff_max, max_lost_leases, timeout). Returns one row per item, in '
+  'max_attempts, backoff_base, backoff_max, max_lost_leases, timeout, concurrency_key, '
+  'dedup_key, if_exists). Returns one row per item, in '
   'order; items of equal priority and run time are claimed in the batch''s order. Every item is '
-  'checked before anything is written. Errors: those of durable.enqueue, and DU012 when the '
+  'checked before anything is written; a deduplication key pending already, or twice in the '
+  'batch, refuses it whole (DU019). Errors: those of durable.enqueue, and DU012 when the '
   'batch is not an array of objects with known keys.';
 
 commit;

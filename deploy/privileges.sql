@@ -99,14 +99,15 @@ grant execute on function
   to :"durable_worker";
 
 grant execute on function
-  durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval),
+  durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval, text, text, text),
   durable.enqueue_batch(jsonb),
   durable.result(text),
   durable.cancel(text),
   durable.retry(text),
   durable.send(text, jsonb, text, text),
   durable.get_event(text, text),
-  durable.watch(text)
+  durable.watch(text),
+  durable.fork(text, integer, text, text)
   to :"durable_client";
 
 -- schedules (issue 11): grants of deploy/schedules.sql's functions and views

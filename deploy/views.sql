@@ -28,7 +28,7 @@ select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w
                and c.id = any (t.children)), cardinality(t.children))
        end || case when t.kind <> 'sleep' and t.deadline is not null
                    then ' until ' || t.deadline else '' end as waiting_for,
-       t.created_at as waiting_since
+       t.created_at as waiting_since, w.concurrency_key, w.forked_from, w.forked_at
   from durable.workflows w
   left join lateral (
     select t.kind, t.topic, t.target, t.children, t.deadline, t.created_at
@@ -42,7 +42,8 @@ comment on view durable.runs is
   'finished_at), the code version it is pinned to, how many times its worker was lost, its '
   'parent (parent_id: it is a child workflow), its deadline, and, while it waits, what for '
   '(waiting_for: sleep until, message on topic, event of workflow, children; with the wait''s '
-  'deadline) and since when (waiting_since).';
+  'deadline) and since when (waiting_since); its concurrency key, and the workflow and step it '
+  'was forked from (durable.fork).';
 
 create or replace view durable.run_steps as
 select s.workflow_id, s.step_id, s.name, s.output, s.error, s.attempt, s.started_at,
@@ -122,15 +123,22 @@ select q.name as queue, q.concurrency, q.paused,
          as oldest_pending,
        count(w.id) filter (where w.status = 'pending' and w.run_at > durable.now()) as scheduled,
        min(w.run_at) filter (where w.status = 'pending' and w.run_at > durable.now())
-         as next_scheduled
+         as next_scheduled,
+       q.rate_limit, q.rate_period, q.key_concurrency,
+       -- rate-limited and its window full: when its oldest claim leaves the window
+       (select min(r.at) + q.rate_period from durable.queue_starts r
+         where r.queue = q.name and r.at > durable.now() - q.rate_period
+        having sum(r.n) >= q.rate_limit) as next_start_at
   from durable.queues q
   left join durable.workflows w
     on w.queue = q.name and w.status in ('pending', 'running', 'waiting')
- group by q.name, q.concurrency, q.paused;
+ group by q.name, q.concurrency, q.paused, q.rate_limit, q.rate_period, q.key_concurrency;
 comment on view durable.queue_stats is
   'Per queue: its settings; how many workflows are pending (runnable now, the oldest since '
-  'oldest_pending), running and waiting; and how many are scheduled for later (run_at ahead, '
-  'the next at next_scheduled).';
+  'oldest_pending), running and waiting; how many are scheduled for later (run_at ahead, '
+  'the next at next_scheduled); its rate limit (rate_limit claims per rate_period; '
+  'next_start_at: while the window is full, when the next claim may start) and per-key limit '
+  '(key_concurrency).';
 
 create or replace view durable.worker_status as
 select k.id, k.started_at, k.heartbeat_at, k.lease_timeout, k.expires_at,
@@ -163,7 +171,7 @@ select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w
                and c.id = any (t.children)), cardinality(t.children))
        end || case when t.kind <> 'sleep' and t.deadline is not null
                    then ' until ' || t.deadline else '' end as waiting_for,
-       t.created_at as waiting_since
+       t.created_at as waiting_since, w.concurrency_key, w.forked_from, w.forked_at
   from durable.workflows w
   left join lateral (
     select t.kind, t.topic, t.target, t.children, t.deadline, t.created_at

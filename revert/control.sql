@@ -11,6 +11,9 @@
 begin;
 set local role :"durable_admin";
 
+drop function durable.set_queue(text, integer, boolean, integer, interval, integer);
+drop function durable.fork(text, integer, text, text);
+
 create or replace function durable.cancel(p_workflow_id text)
 returns text
 language plpgsql

@@ -2534,6 +2534,72 @@ comment on table durable.events is
 
 reset role;
 
+-- change: flow_control
+-- flow_control (issue 11): what the claim needs for rate limits and per-key concurrency, and
+-- enqueue for deduplication; the functions are in claim.sql, enqueue.sql and control.sql.
+--
+--   durable.queues        rate_limit and rate_period: at most rate_limit claims of its
+--                         workflows in any window of rate_period (a sliding window);
+--                         key_concurrency: at most that many running per concurrency key
+--   durable.queue_starts  the claims of the rate-limited queues within their window (one row
+--                         per claim statement, n workflows), the sliding window's log
+--   durable.workflows     concurrency_key (enqueue's p_concurrency_key), dedup_key (one pending
+--                         run per key and queue), forked_from and forked_at (durable.fork)
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+set local role :"durable_admin";
+
+alter table durable.queues
+  add column rate_limit integer,
+  add column rate_period interval,
+  add column key_concurrency integer,
+  add constraint queues_rate_limit check (rate_limit > 0),
+  add constraint queues_rate_period
+    check (rate_period > interval '0' and rate_period <= interval '1 day'),
+  add constraint queues_rate_whole check ((rate_limit is null) = (rate_period is null)),
+  add constraint queues_key_concurrency check (key_concurrency > 0);
+comment on column durable.queues.rate_limit is
+  'At most this many claims of the queue''s workflows in any window of rate_period (a sliding '
+  'window, across all workers); null: no rate limit.';
+comment on column durable.queues.key_concurrency is
+  'At most this many workflows of one concurrency key running at once (enqueue''s '
+  'p_concurrency_key); null: no per-key limit. Workflows without a key are not limited by it.';
+
+create table durable.queue_starts (
+  queue text not null references durable.queues (name) on delete cascade,
+  at timestamptz not null,
+  n integer not null,
+  constraint queue_starts_n check (n > 0)
+);
+create index queue_starts_window on durable.queue_starts (queue, at);
+comment on table durable.queue_starts is
+  'The claims of rate-limited queues within their window: n workflows claimed at time at. The '
+  'claim counts them under the queue''s row lock and forgets those older than the window.';
+
+alter table durable.workflows
+  add column concurrency_key text,
+  add column dedup_key text,
+  add column forked_from text,
+  add column forked_at integer,
+  add constraint workflows_concurrency_key check (length(concurrency_key) between 1 and 200),
+  add constraint workflows_dedup_key check (length(dedup_key) between 1 and 200);
+comment on column durable.workflows.concurrency_key is
+  'The key (a customer, a tenant, a document) its queue''s key_concurrency limits; null: none.';
+comment on column durable.workflows.dedup_key is
+  'Until the workflow is first claimed, no other workflow of its queue waiting for its first '
+  'claim has this key (enqueue''s p_dedup_key).';
+comment on column durable.workflows.forked_from is
+  'The workflow this one was forked from (durable.fork), with its recorded steps before '
+  'position forked_at.';
+-- not started yet: a run claimed once (then released, retried or woken) holds no key
+create unique index workflows_dedup on durable.workflows (queue, dedup_key)
+  where dedup_key is not null and status = 'pending' and started_at is null;
+
+reset role;
+
 -- change: clock
 -- clock: the one function every durable function reads the time from.
 --
@@ -2984,6 +3050,61 @@ comment on function durable.check_enqueue(text, jsonb, text, text, timestamptz, 
   'The argument checks of durable.enqueue and durable.enqueue_batch: raises DU004, DU008, DU010 '
   'or DU011 on bad input. Internal.';
 
+create or replace function durable.check_keys(
+  p_concurrency_key text, p_dedup_key text, p_if_exists text
+)
+returns void
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if p_concurrency_key = '' or length(p_concurrency_key) > 200 then
+    raise exception 'concurrency key must be 1 to 200 characters, or null'
+      using errcode = 'DU011';
+  end if;
+  if p_dedup_key = '' or length(p_dedup_key) > 200 then
+    raise exception 'deduplication key must be 1 to 200 characters, or null'
+      using errcode = 'DU011';
+  end if;
+  if p_if_exists is null or p_if_exists not in ('return', 'refuse_different_input') then
+    raise exception 'if_exists must be return or refuse_different_input, got %',
+        coalesce(p_if_exists, 'null')
+      using errcode = 'DU011',
+            hint = 'return: a reused id gives the existing run; refuse_different_input: DU018 '
+                   'when the existing run has another input.';
+  end if;
+end
+$$;
+comment on function durable.check_keys(text, text, text) is
+  'Raises DU011 on a bad concurrency key, deduplication key or if_exists. Internal.';
+
+create or replace function durable.dedup_refusal(p_queue text, p_dedup_key text)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_id text;
+begin
+  select w.id into v_id from durable.workflows w
+   where w.queue = p_queue and w.dedup_key = p_dedup_key and w.status = 'pending'
+     and w.started_at is null;
+  if v_id is null then
+    raise exception 'deduplication key % is given twice for queue % in one batch', p_dedup_key,
+        p_queue
+      using errcode = 'DU019', hint = 'Give each deduplication key once.';
+  end if;
+  raise exception 'workflow % with deduplication key % is enqueued in queue % and not started yet',
+      v_id, p_dedup_key, p_queue
+    using errcode = 'DU019',
+          hint = 'Wait until it has started, or cancel it, before enqueuing another with that key.';
+end
+$$;
+comment on function durable.dedup_refusal(text, text) is
+  'Raises DU019 naming the pending workflow of queue p_queue with deduplication key '
+  'p_dedup_key. Internal.';
+
 create function durable.enqueue(
   p_name text,
   p_input jsonb default 'null',
@@ -2996,7 +3117,10 @@ create function durable.enqueue(
   p_backoff_base interval default null,
   p_backoff_max interval default null,
   p_max_lost_leases integer default null,
-  p_timeout interval default null
+  p_timeout interval default null,
+  p_concurrency_key text default null,
+  p_dedup_key text default null,
+  p_if_exists text default 'return'
 )
 returns table (workflow_id text, created boolean)
 language plpgsql
@@ -3006,7 +3130,7 @@ as $$
 declare
   v_now timestamptz := durable.now();
   v_id text := coalesce(p_workflow_id, pg_catalog.gen_random_uuid()::text);
-  v_existing text;
+  v_existing record;
   v_queue text := p_queue;
   v_max_attempts integer := p_max_attempts;
   v_backoff_base interval := p_backoff_base;
@@ -3030,26 +3154,52 @@ begin
   perform durable.check_enqueue(p_name, p_input, v_queue, p_workflow_id, p_run_at, p_delay,
                                 v_max_attempts, v_backoff_base, v_backoff_max, v_max_lost,
                                 v_timeout);
-  insert into durable.workflows as w
-         (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
-          max_lost_leases, input, created_at, deadline)
-  values (v_id, p_name, v_queue, coalesce(p_priority, 0), v_run_at, v_max_attempts,
-          v_backoff_base, v_backoff_max, v_max_lost, coalesce(p_input, 'null'), v_now,
-          v_run_at + v_timeout)
-  on conflict (id) do nothing;
+  if p_concurrency_key is not null or p_dedup_key is not null or p_if_exists <> 'return'
+     or p_if_exists is null then
+    perform durable.check_keys(p_concurrency_key, p_dedup_key, p_if_exists);
+  end if;
+  if p_dedup_key is null then
+    insert into durable.workflows as w
+           (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
+            max_lost_leases, input, created_at, deadline, concurrency_key)
+    values (v_id, p_name, v_queue, coalesce(p_priority, 0), v_run_at, v_max_attempts,
+            v_backoff_base, v_backoff_max, v_max_lost, coalesce(p_input, 'null'), v_now,
+            v_run_at + v_timeout, p_concurrency_key)
+    on conflict (id) do nothing;
+  else
+    begin
+      insert into durable.workflows as w
+             (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
+              max_lost_leases, input, created_at, deadline, concurrency_key, dedup_key)
+      values (v_id, p_name, v_queue, coalesce(p_priority, 0), v_run_at, v_max_attempts,
+              v_backoff_base, v_backoff_max, v_max_lost, coalesce(p_input, 'null'), v_now,
+              v_run_at + v_timeout, p_concurrency_key, p_dedup_key)
+      on conflict (id) do nothing;
+    exception when unique_violation then
+      perform durable.dedup_refusal(v_queue, p_dedup_key);  -- raises DU019
+    end;
+  end if;
   if found then
     return query select v_id, true;
     return;
   end if;
-  select w.name into v_existing from durable.workflows w where w.id = v_id;
-  if v_existing <> p_name then
-    raise exception 'workflow id % is already used by a workflow named %', v_id, v_existing
+  select w.name, w.input into v_existing from durable.workflows w where w.id = v_id;
+  if v_existing.name <> p_name then
+    raise exception 'workflow id % is already used by a workflow named %', v_id, v_existing.name
       using errcode = 'DU006', hint = 'Use another id, or the same name to get the existing run.';
+  end if;
+  if p_if_exists = 'refuse_different_input'
+     and v_existing.input is distinct from coalesce(p_input, 'null') then
+    raise exception 'workflow id % is already used by a run of % with another input', v_id,
+        p_name
+      using errcode = 'DU018',
+            hint = 'Use another id for another input, or the default p_if_exists = return to '
+                   'get the existing run.';
   end if;
   return query select v_id, false;
 end
 $$;
-comment on function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval) is
+comment on function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval, text, text, text) is
   'Starts workflow p_name with p_input on p_queue, runnable at p_run_at or after p_delay (now by '
   'default); higher p_priority is claimed first, then the earlier run_at, then the earlier '
   'enqueued. With p_workflow_id it is idempotent: the same id again returns created = false and '
@@ -3058,11 +3208,16 @@ comment on function durable.enqueue(text, jsonb, text, text, integer, timestampt
   'p_max_lost_leases times (1..1000; null: durable.settings.max_lost_leases) fails. With '
   'p_timeout (more than 0, at most 100 years) the workflow has a deadline, run_at + p_timeout: '
   'when it passes, the next claim or heartbeat of any worker cancels the workflow (error type '
-  'DeadlineExceeded) and its children, and its worker''s next call gets DU002. Arguments '
+  'DeadlineExceeded) and its children, and its worker''s next call gets DU002. '
+  'p_concurrency_key (1..200 characters) is the key its queue''s key_concurrency limits '
+  '(durable.set_queue). p_dedup_key (1..200 characters): until its first claim, another '
+  'enqueue of that key in that queue is refused with DU019 (as DBOS''s deduplication id). p_if_exists: return (default: a reused id '
+  'gives the existing run) or refuse_different_input (DU018 when the existing run has another '
+  'input). Arguments '
   'left null take the defaults the workflow''s workers registered (durable.workflow_types), else '
   'queue default, 3 attempts, backoff 1 second to 1 hour. '
   'Errors: DU004 unknown queue, DU006 id used by another name, DU008 input too large, '
-  'DU010 missing name, DU011 bad number.';
+  'DU010 missing name, DU011 bad number or key, DU018, DU019.';
 
 -- v0.2.0: max_lost_leases, and the registered defaults (durable.workflow_types)
 drop function durable.parse_batch(jsonb);
@@ -3070,7 +3225,8 @@ create function durable.parse_batch(p_workflows jsonb)
 returns table (
   n bigint, id text, name text, input jsonb, queue text, workflow_id text, priority integer,
   run_at timestamptz, delay interval, max_attempts integer, backoff_base interval,
-  backoff_max interval, max_lost_leases integer, timeout interval
+  backoff_max interval, max_lost_leases integer, timeout interval, concurrency_key text,
+  dedup_key text, if_exists text
 )
 language sql
 volatile
@@ -3081,12 +3237,14 @@ as $$
          coalesce(r.priority, 0), r.run_at, r.delay, coalesce(r.max_attempts, t.max_attempts, 3),
          coalesce(r.backoff_base, t.backoff_base, interval '1 second'),
          coalesce(r.backoff_max, t.backoff_max, interval '1 hour'),
-         coalesce(r.max_lost_leases, t.max_lost_leases), coalesce(r.timeout, t.timeout)
+         coalesce(r.max_lost_leases, t.max_lost_leases), coalesce(r.timeout, t.timeout),
+         r.concurrency_key, r.dedup_key, coalesce(r.if_exists, 'return')
     from pg_catalog.jsonb_array_elements(p_workflows) with ordinality as e(item, n)
    cross join pg_catalog.jsonb_to_record(e.item) as r(name text, input jsonb, queue text,
            workflow_id text, priority integer, run_at timestamptz, delay interval,
            max_attempts integer, backoff_base interval, backoff_max interval,
-           max_lost_leases integer, timeout interval)
+           max_lost_leases integer, timeout interval, concurrency_key text,
+           dedup_key text, if_exists text)
     left join durable.workflow_types t on t.name = r.name
 $$;
 comment on function durable.parse_batch(jsonb) is
@@ -3114,7 +3272,7 @@ begin
    where pg_catalog.jsonb_typeof(e.item) <> 'object'
       or (e.item - array['name', 'input', 'queue', 'workflow_id', 'priority', 'run_at', 'delay',
                          'max_attempts', 'backoff_base', 'backoff_max', 'max_lost_leases',
-                         'timeout'])
+                         'timeout', 'concurrency_key', 'dedup_key', 'if_exists'])
          <> '{}'::jsonb
    order by e.n
    limit 1;
@@ -3123,14 +3281,27 @@ begin
         left(v_bad.item::text, 200)
       using errcode = 'DU012',
             hint = 'Keys: name, input, queue, workflow_id, priority, run_at, delay, '
-                   'max_attempts, backoff_base, backoff_max, max_lost_leases, timeout.';
+                   'max_attempts, backoff_base, backoff_max, max_lost_leases, timeout, '
+                   'concurrency_key, dedup_key, if_exists.';
   end if;
 
   perform durable.check_enqueue(b.name, b.input, b.queue, b.workflow_id, b.run_at, b.delay,
                                 b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases,
-                                b.timeout)
+                                b.timeout),
+          durable.check_keys(b.concurrency_key, b.dedup_key, b.if_exists)
      from durable.parse_batch(p_workflows) b
     order by b.n;
+  select b.workflow_id as id into v_bad
+    from durable.parse_batch(p_workflows) b
+    join durable.workflows w on w.id = b.workflow_id
+   where b.if_exists = 'refuse_different_input' and w.name = b.name and w.input <> b.input
+   limit 1;
+  if found then
+    raise exception 'workflow id % is already used by a run with another input', v_bad.id
+      using errcode = 'DU018',
+            hint = 'Use another id for another input, or if_exists return to get the existing '
+                   'run.';
+  end if;
 
   select b.workflow_id as id, b.name, w.name as existing into v_bad
     from durable.parse_batch(p_workflows) b
@@ -3152,6 +3323,36 @@ begin
       using errcode = 'DU006';
   end if;
 
+  if not p_workflows @? '$[*].dedup_key' then
+    return query select * from durable.insert_batch(p_workflows, v_now);
+    return;
+  end if;
+  begin
+    return query select * from durable.insert_batch(p_workflows, v_now);
+  exception when unique_violation then
+    -- the only unique index an enqueue meets but the id's (on conflict): workflows_dedup
+    select b.queue, b.dedup_key into v_bad
+      from durable.parse_batch(p_workflows) b
+     where b.dedup_key is not null
+       and (exists (select 1 from durable.workflows w
+                     where w.queue = b.queue and w.dedup_key = b.dedup_key
+                       and w.status = 'pending' and w.started_at is null)
+            or (select count(*) from durable.parse_batch(p_workflows) c
+                 where c.queue = b.queue and c.dedup_key = b.dedup_key) > 1)
+     limit 1;
+    perform durable.dedup_refusal(v_bad.queue, v_bad.dedup_key);
+  end;
+end
+$$;
+
+create or replace function durable.insert_batch(p_workflows jsonb, p_now timestamptz)
+returns table (workflow_id text, created boolean)
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := p_now;
+begin
   return query
   with b as materialized (
     -- seq in the batch's order (first in, first out), taken before the insert sorts by id
@@ -3161,10 +3362,11 @@ begin
   inserted as (
     insert into durable.workflows as w
            (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
-            max_lost_leases, input, created_at, seq, deadline)
+            max_lost_leases, input, created_at, seq, deadline, concurrency_key, dedup_key)
     select b.id, b.name, b.queue, b.priority, coalesce(b.run_at, v_now + coalesce(b.delay, interval '0')),
            b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases, b.input, v_now, b.seq,
-           coalesce(b.run_at, v_now + coalesce(b.delay, interval '0')) + b.timeout
+           coalesce(b.run_at, v_now + coalesce(b.delay, interval '0')) + b.timeout,
+           b.concurrency_key, b.dedup_key
       from b
      order by b.id
     on conflict (id) do nothing
@@ -3178,12 +3380,16 @@ begin
    order by b.n;
 end
 $$;
+comment on function durable.insert_batch(jsonb, timestamptz) is
+  'The insert of durable.enqueue_batch, whose checks have passed. Internal.';
 comment on function durable.enqueue_batch(jsonb) is
   'Enqueues a JSON array of workflows in one call and one statement: each item is an object '
   'with the keys of durable.enqueue (name, input, queue, workflow_id, priority, run_at, delay, '
-  'max_attempts, backoff_base, backoff_max, max_lost_leases, timeout). Returns one row per item, in '
+  'max_attempts, backoff_base, backoff_max, max_lost_leases, timeout, concurrency_key, '
+  'dedup_key, if_exists). Returns one row per item, in '
   'order; items of equal priority and run time are claimed in the batch''s order. Every item is '
-  'checked before anything is written. Errors: those of durable.enqueue, and DU012 when the '
+  'checked before anything is written; a deduplication key pending already, or twice in the '
+  'batch, refuses it whole (DU019). Errors: those of durable.enqueue, and DU012 when the '
   'batch is not an array of objects with known keys.';
 
 reset role;
@@ -4817,6 +5023,62 @@ comment on function durable.check_claim(text[], integer, integer) is
   'Raises DU011 unless p_least <= p_max <= 1000, DU010 when p_max > 0 and p_queues is empty. '
   'Internal.';
 
+create or replace function durable.pick_by_key(
+  p_queue text, p_per_key integer, p_limit integer, p_names text[], p_version text,
+  p_now timestamptz
+)
+returns text[]
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_full text[];
+  v_ids text[] := '{}';
+  v_keys text[] := '{}';
+  v_row record;
+begin
+  -- the caller holds the queue's row lock: no other claim of this queue runs, so the counts of
+  -- running workflows per key hold until it commits
+  v_full := array(select w.concurrency_key from durable.workflows w
+                   where w.queue = p_queue and w.status = 'running'
+                     and w.concurrency_key is not null
+                   group by w.concurrency_key
+                  having count(*) >= p_per_key);
+  for v_row in
+    select w.id, w.concurrency_key as key
+      from durable.workflows w
+     where w.queue = p_queue
+       and w.status in ('pending', 'waiting')
+       and w.run_at <= p_now
+       and (p_names is null or w.name = any (p_names))
+       and (w.version is null or w.version = p_version)
+       and (w.deadline is null or w.deadline > p_now)
+       and (w.concurrency_key is null or w.concurrency_key <> all (v_full))
+     order by w.priority desc, w.run_at, w.seq
+       for update skip locked
+  loop
+    if v_row.key is not null then
+      continue when v_row.key = any (v_full);
+      if (select count(*) from durable.workflows r
+           where r.queue = p_queue and r.status = 'running' and r.concurrency_key = v_row.key)
+         + (select count(*) from unnest(v_keys) k where k = v_row.key) >= p_per_key then
+        v_full := v_full || v_row.key;
+        continue;
+      end if;
+      v_keys := v_keys || v_row.key;
+    end if;
+    v_ids := v_ids || v_row.id;
+    exit when cardinality(v_ids) >= p_limit;
+  end loop;
+  return v_ids;
+end
+$$;
+comment on function durable.pick_by_key(text, integer, integer, text[], text, timestamptz) is
+  'The ids (locked, for update) of up to p_limit runnable workflows of queue p_queue in the '
+  'claim''s order, skipping those whose concurrency key already has p_per_key running (or '
+  'taken here): a key at its limit does not hold back the others. The caller holds the queue''s '
+  'row lock. Internal.';
+
 create or replace function durable.take_work(
   p_worker text,
   p_queues text[],
@@ -4865,6 +5127,7 @@ declare
   v_queue record;
   v_parent text;
   v_failed text[];
+  v_ids text[];
 begin
   -- The body of durable.claim and durable.complete_and_claim, which have checked p_queues and
   -- p_max. One function with few statements, since it runs once per workflow.
@@ -4881,7 +5144,9 @@ begin
            array(select d.id from durable.workers d
                   where d.expires_at < v_now and d.id <> p_worker),  -- (it is back)
            exists (select 1 from durable.queues q
-                    where q.name = any (p_queues) and q.concurrency is not null),
+                    where q.name = any (p_queues)
+                      and (q.concurrency is not null or q.rate_limit is not null
+                           or q.key_concurrency is not null)),
            k.workflow_names, k.version, k.idle_queues, s.max_lost_leases
       into v_timeout, v_max, v_heartbeat, v_current, v_login, v_dead, v_limited,
            v_names, v_version, v_idle, v_max_lost
@@ -4900,7 +5165,9 @@ begin
     -- 2. the limited queues' rows, in name order: the free slots are counted under that lock
     if v_limited then
       perform 1 from durable.queues q
-       where q.name = any (p_queues) and q.concurrency is not null
+       where q.name = any (p_queues)
+         and (q.concurrency is not null or q.rate_limit is not null
+              or q.key_concurrency is not null)
        order by q.name
          for no key update;
     end if;
@@ -4950,7 +5217,8 @@ begin
   end if;
   -- then queue by queue in the order given
   for v_queue in
-    select u.name as asked, q.name, q.concurrency, q.paused
+    select u.name as asked, q.name, q.concurrency, q.paused, q.rate_limit, q.rate_period,
+           q.key_concurrency
       from unnest(p_queues) with ordinality as u(name, ord)
       left join durable.queues q on q.name = u.name
      where p_max > 0
@@ -5041,13 +5309,26 @@ begin
       continue when v_left = 0;
     end if;
 
-    -- 4b. take runnable workflows, within the queue's concurrency limit
+    -- 4b. take runnable workflows, within the queue's concurrency limit and rate limit (its
+    -- claims in the sliding window, counted under the queue's row lock)
     v_limit := v_left;
     if v_queue.concurrency is not null then
       v_limit := least(v_limit, v_queue.concurrency - (
         select count(*) from durable.workflows w
          where w.queue = v_queue.name and w.status = 'running')::integer);
       continue when v_limit <= 0;
+    end if;
+    if v_queue.rate_limit is not null then
+      v_limit := least(v_limit, v_queue.rate_limit - (
+        select coalesce(sum(r.n), 0) from durable.queue_starts r
+         where r.queue = v_queue.name and r.at > v_now - v_queue.rate_period)::integer);
+      continue when v_limit <= 0;
+    end if;
+    if v_queue.key_concurrency is not null then
+      -- per-key limit: the keys at their limit are skipped, so one busy key never holds back
+      -- the others (flow_control.sql); taken one by one in the claim's order
+      v_ids := durable.pick_by_key(v_queue.name, v_queue.key_concurrency, v_limit, v_names,
+                                   v_version, v_now);
     end if;
     return query
     with picked as materialized (
@@ -5059,21 +5340,33 @@ begin
          and (v_names is null or w.name = any (v_names))
          and (w.version is null or w.version = v_version)
          and (w.deadline is null or w.deadline > v_now)
+         and v_queue.key_concurrency is null
        order by w.priority desc, w.run_at, w.seq
        limit v_limit
          for update skip locked
+    ),
+    chosen as (
+      select p.id from picked p
+      union all
+      select unnest(v_ids) where v_queue.key_concurrency is not null
     )
     update durable.workflows w
        set status = 'running', owner = p_worker, owner_login = session_user,
            lease = nextval('durable.lease_seq'), claims = w.claims + 1, claimed_at = v_now,
            started_at = coalesce(w.started_at, v_now), version = coalesce(w.version, v_version)
-      from picked p
+      from chosen p
      where w.id = p.id
     -- a workflow claimed for the first time has recorded nothing (steps need a lease)
     returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
               case when w.claims = 1 then '[]'::jsonb else durable.recorded_steps(w.id) end;
     get diagnostics v_got = row_count;
     v_left := v_left - v_got;
+    if v_queue.rate_limit is not null and v_got > 0 then
+      -- the window's log: this claim in, what is older than the window out
+      delete from durable.queue_starts r
+       where r.queue = v_queue.name and r.at <= v_now - v_queue.rate_period;
+      insert into durable.queue_starts (queue, at, n) values (v_queue.name, v_now, v_got);
+    end if;
   end loop;
 
   -- 5. a claim that found nothing marks the worker as waiting on these queues (the notify
@@ -5619,6 +5912,68 @@ comment on function durable.retry(text) is
   'replayed, the steps that ended in error run again. Returns ''pending''. Errors: DU003 unknown '
   'workflow, DU014 not failed or cancelled.';
 
+create or replace function durable.fork(
+  p_workflow_id text,
+  p_step_id integer,
+  p_new_id text default null,
+  p_version text default null
+)
+returns text
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := durable.now();
+  v_id text := coalesce(p_new_id, pg_catalog.gen_random_uuid()::text);
+begin
+  if p_step_id is null or p_step_id < 0 then
+    raise exception 'step_id must be 0 or more, got %', coalesce(p_step_id::text, 'null')
+      using errcode = 'DU011',
+            hint = 'The fork keeps the recorded steps before this position and runs the rest.';
+  end if;
+  if p_new_id = '' or length(p_new_id) > 200 then
+    raise exception 'new workflow id must be 1 to 200 characters, or null'
+      using errcode = 'DU011';
+  end if;
+  if p_version = '' or length(p_version) > 200 then
+    raise exception 'version must be 1 to 200 characters, or null'
+      using errcode = 'DU011';
+  end if;
+  if not exists (select 1 from durable.workflows w where w.id = p_workflow_id) then
+    raise exception 'unknown workflow %', p_workflow_id
+      using errcode = 'DU003', hint = 'Check the workflow id; durable.enqueue returns it.';
+  end if;
+  insert into durable.workflows as w
+         (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
+          max_lost_leases, input, created_at, version, concurrency_key, forked_from, forked_at)
+  select v_id, o.name, o.queue, o.priority, v_now, o.max_attempts, o.backoff_base,
+         o.backoff_max, o.max_lost_leases, o.input, v_now, p_version, o.concurrency_key,
+         o.id, p_step_id
+    from durable.workflows o where o.id = p_workflow_id
+  on conflict (id) do nothing;
+  if not found then
+    raise exception 'workflow id % is already used', v_id
+      using errcode = 'DU006', hint = 'Pass another p_new_id, or none to have one made.';
+  end if;
+  -- the recorded outcomes before the position, as the fork's own (replayed, not run again)
+  insert into durable.steps
+         (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
+  select v_id, s.step_id, s.name, s.output, s.error, 1, 0, s.started_at, s.created_at
+    from durable.steps s
+   where s.workflow_id = p_workflow_id and s.step_id < p_step_id;
+  return v_id;
+end
+$$;
+comment on function durable.fork(text, integer, text, text) is
+  'Starts a new workflow (id p_new_id, or a generated one; returned) from workflow '
+  'p_workflow_id: the same name, input, queue and policies, with its recorded steps before '
+  'position p_step_id copied (replayed, not run again) and the rest to run. The original is '
+  'left as it was; the fork records it (durable.runs.forked_from, forked_at). p_version pins '
+  'the fork to that code version (null: the next claimer''s), e.g. to run a fixed version from '
+  'the step a bug broke. Errors: DU003 unknown workflow, DU006 id taken, DU011 bad position, '
+  'id or version.';
+
 create or replace function durable.result(p_workflow_id text)
 returns table (
   status text,
@@ -5650,10 +6005,15 @@ comment on function durable.result(text) is
   'The status of a workflow and, once finished, its output or error. Errors: DU003 unknown '
   'workflow.';
 
-create or replace function durable.set_queue(
+-- v0.2.0: rate limits and per-key concurrency (flow_control.sql): the v0.1.0 signature goes
+drop function durable.set_queue(text, integer, boolean);
+create function durable.set_queue(
   p_name text,
   p_concurrency integer default null,
-  p_paused boolean default null
+  p_paused boolean default null,
+  p_rate_limit integer default null,
+  p_rate_period interval default null,
+  p_key_concurrency integer default null
 )
 returns void
 language plpgsql
@@ -5671,21 +6031,58 @@ begin
       using errcode = 'DU011',
             hint = 'Leave p_concurrency null to keep the current limit.';
   end if;
+  if p_key_concurrency < 0 then
+    raise exception 'key_concurrency must be 1 or more, or 0 for no limit, got %',
+        p_key_concurrency
+      using errcode = 'DU011',
+            hint = 'Leave p_key_concurrency null to keep the current limit.';
+  end if;
+  if p_rate_limit < 0 then
+    raise exception 'rate_limit must be 1 or more, or 0 for no limit, got %', p_rate_limit
+      using errcode = 'DU011', hint = 'Leave p_rate_limit null to keep the current limit.';
+  end if;
+  if p_rate_limit > 0 and p_rate_period is null then
+    raise exception 'a rate limit needs its period'
+      using errcode = 'DU010', hint = 'Pass p_rate_period, e.g. interval ''1 second''.';
+  end if;
+  if p_rate_period is not null and coalesce(p_rate_limit, 1) > 0
+     and (p_rate_period <= interval '0' or p_rate_period > interval '1 day') then
+    raise exception 'rate_period must be more than 0 and at most 1 day, got %', p_rate_period
+      using errcode = 'DU011';
+  end if;
+  if p_rate_period is not null and p_rate_limit is null
+     and not exists (select 1 from durable.queues q
+                      where q.name = p_name and q.rate_limit is not null) then
+    raise exception 'a rate period needs its limit'
+      using errcode = 'DU010', hint = 'Pass p_rate_limit with p_rate_period.';
+  end if;
   -- only what is given changes: null keeps the current value (for a new queue, the default:
-  -- no limit, not paused); p_concurrency = 0 removes the limit
-  insert into durable.queues as q (name, concurrency, paused)
-  values (p_name, nullif(p_concurrency, 0), coalesce(p_paused, false))
+  -- no limit, not paused); 0 removes a limit (p_rate_limit = 0: the rate limit and its period)
+  insert into durable.queues as q (name, concurrency, paused, rate_limit, rate_period,
+                                   key_concurrency)
+  values (p_name, nullif(p_concurrency, 0), coalesce(p_paused, false), nullif(p_rate_limit, 0),
+          case when p_rate_limit > 0 then p_rate_period end, nullif(p_key_concurrency, 0))
   on conflict (name) do update
      set concurrency = case when p_concurrency is null then q.concurrency
                             else nullif(p_concurrency, 0) end,
-         paused = coalesce(p_paused, q.paused);
+         paused = coalesce(p_paused, q.paused),
+         rate_limit = case when p_rate_limit is null then q.rate_limit
+                           else nullif(p_rate_limit, 0) end,
+         rate_period = case when p_rate_limit = 0 then null
+                            else coalesce(p_rate_period, q.rate_period) end,
+         key_concurrency = case when p_key_concurrency is null then q.key_concurrency
+                                else nullif(p_key_concurrency, 0) end;
 end
 $$;
-comment on function durable.set_queue(text, integer, boolean) is
-  'Creates queue p_name or changes only the settings given: p_concurrency (most workflows '
-  'running at once in it; 0 removes the limit; null, the default, keeps it, and a new queue has '
-  'none) and p_paused (claims skip it; null keeps it, a new queue is not paused). Errors: DU011 '
-  '(bad name, negative concurrency).';
+comment on function durable.set_queue(text, integer, boolean, integer, interval, integer) is
+  'Creates queue p_name or changes only the settings given (null keeps a setting; a new queue '
+  'has no limits and is not paused): p_concurrency (most workflows running at once in it; 0 '
+  'removes the limit), p_paused (claims skip it), p_rate_limit and p_rate_period (at most '
+  'p_rate_limit claims in any window of p_rate_period, more than 0 and at most 1 day, across '
+  'all workers: a sliding window, as DBOS''s queue limiter counts starts over the last period; '
+  'p_rate_limit 0 removes it), p_key_concurrency (at most that many running per concurrency key, '
+  'enqueue''s p_concurrency_key; 0 removes it). Errors: DU010 (a rate limit without its period '
+  'or the reverse), DU011 (bad name, negative limits, period out of range).';
 
 create or replace function durable.purge(p_older_than interval)
 returns bigint
@@ -5744,7 +6141,7 @@ select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w
                and c.id = any (t.children)), cardinality(t.children))
        end || case when t.kind <> 'sleep' and t.deadline is not null
                    then ' until ' || t.deadline else '' end as waiting_for,
-       t.created_at as waiting_since
+       t.created_at as waiting_since, w.concurrency_key, w.forked_from, w.forked_at
   from durable.workflows w
   left join lateral (
     select t.kind, t.topic, t.target, t.children, t.deadline, t.created_at
@@ -5758,7 +6155,8 @@ comment on view durable.runs is
   'finished_at), the code version it is pinned to, how many times its worker was lost, its '
   'parent (parent_id: it is a child workflow), its deadline, and, while it waits, what for '
   '(waiting_for: sleep until, message on topic, event of workflow, children; with the wait''s '
-  'deadline) and since when (waiting_since).';
+  'deadline) and since when (waiting_since); its concurrency key, and the workflow and step it '
+  'was forked from (durable.fork).';
 
 create or replace view durable.run_steps as
 select s.workflow_id, s.step_id, s.name, s.output, s.error, s.attempt, s.started_at,
@@ -5838,15 +6236,22 @@ select q.name as queue, q.concurrency, q.paused,
          as oldest_pending,
        count(w.id) filter (where w.status = 'pending' and w.run_at > durable.now()) as scheduled,
        min(w.run_at) filter (where w.status = 'pending' and w.run_at > durable.now())
-         as next_scheduled
+         as next_scheduled,
+       q.rate_limit, q.rate_period, q.key_concurrency,
+       -- rate-limited and its window full: when its oldest claim leaves the window
+       (select min(r.at) + q.rate_period from durable.queue_starts r
+         where r.queue = q.name and r.at > durable.now() - q.rate_period
+        having sum(r.n) >= q.rate_limit) as next_start_at
   from durable.queues q
   left join durable.workflows w
     on w.queue = q.name and w.status in ('pending', 'running', 'waiting')
- group by q.name, q.concurrency, q.paused;
+ group by q.name, q.concurrency, q.paused, q.rate_limit, q.rate_period, q.key_concurrency;
 comment on view durable.queue_stats is
   'Per queue: its settings; how many workflows are pending (runnable now, the oldest since '
-  'oldest_pending), running and waiting; and how many are scheduled for later (run_at ahead, '
-  'the next at next_scheduled).';
+  'oldest_pending), running and waiting; how many are scheduled for later (run_at ahead, '
+  'the next at next_scheduled); its rate limit (rate_limit claims per rate_period; '
+  'next_start_at: while the window is full, when the next claim may start) and per-key limit '
+  '(key_concurrency).';
 
 create or replace view durable.worker_status as
 select k.id, k.started_at, k.heartbeat_at, k.lease_timeout, k.expires_at,
@@ -5879,7 +6284,7 @@ select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w
                and c.id = any (t.children)), cardinality(t.children))
        end || case when t.kind <> 'sleep' and t.deadline is not null
                    then ' until ' || t.deadline else '' end as waiting_for,
-       t.created_at as waiting_since
+       t.created_at as waiting_since, w.concurrency_key, w.forked_from, w.forked_at
   from durable.workflows w
   left join lateral (
     select t.kind, t.topic, t.target, t.children, t.deadline, t.created_at
@@ -6201,14 +6606,15 @@ grant execute on function
   to :"durable_worker";
 
 grant execute on function
-  durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval),
+  durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval, text, text, text),
   durable.enqueue_batch(jsonb),
   durable.result(text),
   durable.cancel(text),
   durable.retry(text),
   durable.send(text, jsonb, text, text),
   durable.get_event(text, text),
-  durable.watch(text)
+  durable.watch(text),
+  durable.fork(text, integer, text, text)
   to :"durable_client";
 
 -- schedules (issue 11): grants of deploy/schedules.sql's functions and views

@@ -20,7 +20,7 @@ select set_eq(
             ('fail_batch'), ('heartbeat'), ('release'), ('register'), ('result'), ('enqueue'), ('enqueue_batch'),
             ('cancel'), ('retry'), ('set_queue'), ('purge'), ('sleep'), ('recv'), ('await_event'),
             ('await_children'), ('send_step'), ('set_event'), ('start_child'), ('send'),
-            ('get_event'), ('watch') $$,
+            ('get_event'), ('watch'), ('fork') $$,
   'exactly the public functions are SECURITY DEFINER');
 
 select functions_are('durable', array[
@@ -28,17 +28,18 @@ select functions_are('durable', array[
   'claim', 'checkpoint', 'step_failed', 'complete', 'complete_batch', 'complete_and_claim', 'fail', 'fail_batch',
   'heartbeat', 'release', 'register', 'result', 'enqueue', 'enqueue_batch', 'cancel', 'retry', 'set_queue',
   'purge', 'now', 'version', 'sleep', 'recv', 'await_event', 'await_children', 'send_step',
-  'set_event', 'start_child', 'send', 'get_event', 'watch',
+  'set_event', 'start_child', 'send', 'get_event', 'watch', 'fork',
   -- internal
   'transition_allowed', 'check_transition', 'notify_inserted', 'notify_pending', 'fence',
   'check_payload', 'backoff', 'check_retry_policy', 'check_enqueue', 'parse_batch', 'recorded_steps', 'take_work', 'check_claim', 'touch_worker', 'refuse_worker', 'adopt_workflows', 'worker_lock_key', 'record_step',
   'check_step', 'check_batch', 'outcome_of', 'family_lock', 'message_lock', 'event_lock',
   'check_name', 'check_timeout', 'wake', 'wake_parent', 'child_finished', 'lock_run',
   'recorded_outcome', 'wait_step', 'children_outcome', 'deliver', 'notify_finished',
-  'cancel_tree', 'expire_deadlines'],
+  'cancel_tree', 'expire_deadlines', 'pick_by_key', 'check_keys', 'dedup_refusal',
+  'insert_batch'],
   'schema durable has exactly the known functions');
 select tables_are('durable', array['workflows', 'steps', 'errors', 'queues', 'workers', 'settings',
-                                   'workflow_types', 'worker_registrations', 'waits', 'messages',
+                                   'workflow_types', 'worker_registrations', 'waits', 'messages', 'queue_starts',
                                    'events'],
   'schema durable has exactly the known tables');
 select views_are('durable', array['runs', 'run_steps', 'run_errors', 'timeline', 'queue_stats', 'worker_status',

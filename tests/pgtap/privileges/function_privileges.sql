@@ -6,7 +6,7 @@
 -- All three may call durable.now() (durable.worker_status reads it). set_queue and purge are
 -- the owner's.
 begin;
-select plan(87);
+select plan(90);
 
 create temp table fns (name text, args text[], worker boolean, client boolean, observer boolean);
 insert into fns values
@@ -22,11 +22,11 @@ insert into fns values
   ('release', '{text,text[]}', true, false, false),
   ('register', '{text,jsonb,text,interval}', true, false, false),
   ('result', '{text}', true, true, false),
-  ('enqueue', '{text,jsonb,text,text,integer,timestamp with time zone,interval,integer,interval,interval,integer,interval}', false, true, false),
+  ('enqueue', '{text,jsonb,text,text,integer,timestamp with time zone,interval,integer,interval,interval,integer,interval,text,text,text}', false, true, false),
   ('enqueue_batch', '{jsonb}', false, true, false),
   ('cancel', '{text}', false, true, false),
   ('retry', '{text}', false, true, false),
-  ('set_queue', '{text,integer,boolean}', false, false, false),
+  ('set_queue', '{text,integer,boolean,integer,interval,integer}', false, false, false),
   ('purge', '{interval}', false, false, false),
   ('now', '{}', true, true, true),
   ('sleep', '{text,bigint,integer,interval,timestamp with time zone,text}', true, false, false),
@@ -38,7 +38,8 @@ insert into fns values
   ('start_child', '{text,bigint,integer,text,jsonb,text,text,integer,interval,boolean,text}', true, false, false),
   ('send', '{text,jsonb,text,text}', false, true, false),
   ('get_event', '{text,text}', false, true, false),
-  ('watch', '{text}', false, true, false);
+  ('watch', '{text}', false, true, false),
+  ('fork', '{text,integer,text,text}', false, true, false);
 
 select function_privs_are('durable', f.name, f.args, r.role,
          case when (r.role = 'durable_worker' and f.worker) or (r.role = 'durable_client' and f.client)

@@ -19,7 +19,7 @@ insert into granted values
   ('durable.register(text,jsonb,text,interval)', 'durable_worker'),
   ('durable.result(text)', 'durable_worker'),
   ('durable.now()', 'durable_worker'),
-  ('durable.enqueue(text,jsonb,text,text,integer,timestamp with time zone,interval,integer,interval,interval,integer,interval)', 'durable_client'),
+  ('durable.enqueue(text,jsonb,text,text,integer,timestamp with time zone,interval,integer,interval,interval,integer,interval,text,text,text)', 'durable_client'),
   ('durable.enqueue_batch(jsonb)', 'durable_client'),
   ('durable.result(text)', 'durable_client'),
   ('durable.cancel(text)', 'durable_client'),
@@ -40,7 +40,8 @@ insert into granted values
   ('durable.start_child(text,bigint,integer,text,jsonb,text,text,integer,interval,boolean,text)', 'durable_worker'),
   ('durable.send(text,jsonb,text,text)', 'durable_client'),
   ('durable.get_event(text,text)', 'durable_client'),
-  ('durable.watch(text)', 'durable_client');
+  ('durable.watch(text)', 'durable_client'),
+  ('durable.fork(text,integer,text,text)', 'durable_client');
 
 select set_eq(
   $$ select p.oid::regprocedure::text, r.rolname

@@ -315,6 +315,7 @@ begin
                            when 'p_target' then 'sec-running'
                            when 'p_children' then 'sec-child'
                            when 'p_child_id' then null
+                           when 'p_if_exists' then 'return'
                            when 'p_step_name' then 'step-' || a.step
                            when 'p_name' then case when a.has_step then 'step-' || a.step else 'sec-wf' end
                            else 'sec-probe' end) || '::pg_catalog.text'

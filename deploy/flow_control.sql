@@ -1,0 +1,65 @@
+-- flow_control (issue 11): what the claim needs for rate limits and per-key concurrency, and
+-- enqueue for deduplication; the functions are in claim.sql, enqueue.sql and control.sql.
+--
+--   durable.queues        rate_limit and rate_period: at most rate_limit claims of its
+--                         workflows in any window of rate_period (a sliding window);
+--                         key_concurrency: at most that many running per concurrency key
+--   durable.queue_starts  the claims of the rate-limited queues within their window (one row
+--                         per claim statement, n workflows), the sliding window's log
+--   durable.workflows     concurrency_key (enqueue's p_concurrency_key), dedup_key (one pending
+--                         run per key and queue), forked_from and forked_at (durable.fork)
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+begin;
+set local role :"durable_admin";
+
+alter table durable.queues
+  add column rate_limit integer,
+  add column rate_period interval,
+  add column key_concurrency integer,
+  add constraint queues_rate_limit check (rate_limit > 0),
+  add constraint queues_rate_period
+    check (rate_period > interval '0' and rate_period <= interval '1 day'),
+  add constraint queues_rate_whole check ((rate_limit is null) = (rate_period is null)),
+  add constraint queues_key_concurrency check (key_concurrency > 0);
+comment on column durable.queues.rate_limit is
+  'At most this many claims of the queue''s workflows in any window of rate_period (a sliding '
+  'window, across all workers); null: no rate limit.';
+comment on column durable.queues.key_concurrency is
+  'At most this many workflows of one concurrency key running at once (enqueue''s '
+  'p_concurrency_key); null: no per-key limit. Workflows without a key are not limited by it.';
+
+create table durable.queue_starts (
+  queue text not null references durable.queues (name) on delete cascade,
+  at timestamptz not null,
+  n integer not null,
+  constraint queue_starts_n check (n > 0)
+);
+create index queue_starts_window on durable.queue_starts (queue, at);
+comment on table durable.queue_starts is
+  'The claims of rate-limited queues within their window: n workflows claimed at time at. The '
+  'claim counts them under the queue''s row lock and forgets those older than the window.';
+
+alter table durable.workflows
+  add column concurrency_key text,
+  add column dedup_key text,
+  add column forked_from text,
+  add column forked_at integer,
+  add constraint workflows_concurrency_key check (length(concurrency_key) between 1 and 200),
+  add constraint workflows_dedup_key check (length(dedup_key) between 1 and 200);
+comment on column durable.workflows.concurrency_key is
+  'The key (a customer, a tenant, a document) its queue''s key_concurrency limits; null: none.';
+comment on column durable.workflows.dedup_key is
+  'Until the workflow is first claimed, no other workflow of its queue waiting for its first '
+  'claim has this key (enqueue''s p_dedup_key).';
+comment on column durable.workflows.forked_from is
+  'The workflow this one was forked from (durable.fork), with its recorded steps before '
+  'position forked_at.';
+-- not started yet: a run claimed once (then released, retried or woken) holds no key
+create unique index workflows_dedup on durable.workflows (queue, dedup_key)
+  where dedup_key is not null and status = 'pending' and started_at is null;
+
+commit;
