@@ -21,6 +21,8 @@
 begin;
 set local role :"durable_admin";
 
+drop function durable.pick_by_key(text, integer, integer, text[], text, timestamptz);
+
 create or replace function durable.recorded_steps(p_workflow_id text)
 returns jsonb
 language plpgsql

@@ -18,6 +18,7 @@ set local role :"durable_admin";
 drop function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval, text, text, text);
 drop function durable.check_keys(text, text, text);
 drop function durable.dedup_refusal(text, text);
+drop function durable.insert_batch(jsonb, timestamptz);
 drop function durable.check_enqueue(text, jsonb, text, text, timestamptz, interval, integer, interval, interval, integer, interval);
 drop function durable.parse_batch(jsonb);
 
