@@ -21,6 +21,7 @@ from .errors import (
     DU013,
     DU014,
     DU015,
+    DU016,
     AlreadyFinished,
     BadArgument,
     BadTransition,
@@ -34,8 +35,11 @@ from .errors import (
     MalformedBatch,
     MissingArgument,
     Nondeterminism,
+    NotAChild,
+    NotInWorkflow,
     NotRegistered,
     NotRetryable,
+    Parked,
     PayloadTooLarge,
     SQLError,
     StepFailed,
@@ -48,16 +52,28 @@ from .errors import (
     WrongThread,
 )
 from .execution import NonRetryable, StepInfo, idempotency_key, should_stop, step_info
+from .waiting import (
+    ChildResult,
+    get_event,
+    recv,
+    send,
+    set_event,
+    sleep,
+    sleep_until,
+    wait_all,
+)
 from .worker import Worker
 
 __all__ = [
     "DU001", "DU002", "DU003", "DU004", "DU005", "DU006", "DU007", "DU008", "DU009", "DU010",
-    "DU011", "DU012", "DU013", "DU014", "DU015", "SCHEMA_VERSION", "AlreadyFinished",
-    "BadArgument", "BadTransition", "Cancelled", "Durable", "DurableError", "FakeClock",
-    "ForeignWorker", "IdConflict",
+    "DU011", "DU012", "DU013", "DU014", "DU015", "DU016", "SCHEMA_VERSION", "AlreadyFinished",
+    "BadArgument", "BadTransition", "Cancelled", "ChildResult", "Durable", "DurableError",
+    "FakeClock", "ForeignWorker", "IdConflict",
     "InvalidValue", "LeaseLost", "MalformedBatch", "MissingArgument", "NonRetryable",
-    "Nondeterminism", "NotRegistered", "NotRetryable", "PayloadTooLarge", "SQLError", "StepDef",
+    "Nondeterminism", "NotAChild", "NotInWorkflow", "NotRegistered", "NotRetryable", "Parked",
+    "PayloadTooLarge", "SQLError", "StepDef",
     "StepFailed", "StepInfo", "Stopped", "UnknownQueue", "UnknownWorkflow", "UnsupportedSchema",
     "Worker", "WorkflowCancelled", "WorkflowDef", "WorkflowFailed", "WorkflowHandle",
-    "WrongThread", "idempotency_key", "should_stop", "step_info",
+    "WrongThread", "get_event", "idempotency_key", "recv", "send", "set_event", "should_stop",
+    "sleep", "sleep_until", "step_info", "wait_all",
 ]

@@ -15,6 +15,9 @@
 
     handle = app.enqueue(order, "o-1", workflow_id="order-o-1")
     handle.result(timeout=30)
+
+Inside a workflow, app.enqueue starts a child workflow (a step, durable.start_child) and the
+handle's result() is a durable wait (durable.await_children): see durable.waiting.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,7 +35,7 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from . import db
+from . import db, waiting
 from .errors import InvalidValue, NotRegistered, WorkflowCancelled, WorkflowFailed
 from .execution import run_of_call
 
@@ -65,6 +69,7 @@ class WorkflowDef:
     backoff_max: db.Seconds | None = None
     priority: int | None = None
     max_lost_leases: int | None = None
+    timeout: db.Seconds | None = None
 
 
 @dataclass(frozen=True)
@@ -98,31 +103,50 @@ class WorkflowHandle:
         """The workflow's status now (pending, running, waiting, succeeded, failed, cancelled)."""
         return self.get().status
 
-    def result(self, timeout: float | None = None, poll: float = 0.02, max_poll: float = 1.0) -> Any:
-        """Wait until the workflow finishes and return its output; raises WorkflowFailed,
-        WorkflowCancelled, or TimeoutError after timeout seconds. Polls durable.result with a
-        delay growing from poll to max_poll seconds."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        delay = poll
-        while True:
-            res = self.get()
-            if res.finished_at is not None:
-                if res.status == "succeeded":
-                    return res.output
-                if res.status == "cancelled":
-                    raise WorkflowCancelled(self.workflow_id)
-                raise WorkflowFailed(self.workflow_id, res.error)
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"workflow {self.workflow_id} is still {res.status}")
-                delay = min(delay, left)
-            time.sleep(delay)
-            delay = min(delay * 1.5, max_poll)
+    def result(self, timeout: float | None = None, poll: float = 5.0) -> Any:
+        """Wait until the workflow finishes and return its output; raises WorkflowFailed (its
+        recorded error in .error), WorkflowCancelled, or TimeoutError after timeout seconds
+        (None: no limit).
+
+        From a client: LISTEN durable_finished, then durable.watch (the result now, and a
+        notification when it finishes), then sleep until a notification names this workflow,
+        calling durable.watch again every poll seconds in case one was lost. Inside a workflow
+        (the handle of a child it started): a durable wait, durable.await_children, one step
+        that parks the run until the child finishes (no slot held); a timeout is then fixed
+        when first reached. NotAChild (DU016) when the workflow is not a child of this one."""
+        if run_of_call() is not None:
+            return waiting.await_child(self.workflow_id, timeout)
+        res = self.app._wait_notified(
+            db.FINISHED_CHANNEL, lambda payload: payload == self.workflow_id,
+            lambda conn: _finished(db.watch(conn, self.workflow_id)), timeout, poll)
+        if res is None:
+            raise TimeoutError(f"workflow {self.workflow_id} is still {self.status()} after "
+                               f"{timeout}s")
+        if res.status == "succeeded":
+            return res.output
+        if res.status == "cancelled":
+            raise WorkflowCancelled(self.workflow_id)
+        raise WorkflowFailed(self.workflow_id, res.error)
 
     def cancel(self) -> str:
         """durable.cancel this workflow."""
         return self.app._call(db.cancel, self.workflow_id)
+
+
+def _await_note(conn: psycopg.Connection, channel: str, matches: Callable[[str], bool],
+                wait: float) -> None:
+    """Return when a notification on channel whose payload matches arrives on conn, or after
+    wait seconds."""
+    end = time.monotonic() + wait
+    while (left := end - time.monotonic()) > 0:
+        # read the generator to its end (one notification at most): it holds the connection
+        notes = [(n.channel, n.payload) for n in conn.notifies(timeout=left, stop_after=1)]
+        if any(c == channel and matches(p) for c, p in notes):
+            return
+
+
+def _finished(res: db.Result) -> db.Result | None:
+    return res if res.finished_at is not None else None
 
 
 class Durable:
@@ -136,6 +160,9 @@ class Durable:
         self._conn: psycopg.Connection | None = None
         self._lock = threading.Lock()
         self._schema_checked = False  # durable.version() checked on a connection of the app
+        # one LISTEN connection per thread that waits for a notification (result, get_event)
+        self._listeners = threading.local()
+        self._listener_conns: list[psycopg.Connection] = []
 
     # -- registry --------------------------------------------------------------------------------
 
@@ -149,19 +176,22 @@ class Durable:
         backoff_max: db.Seconds | None = None,
         priority: int | None = None,
         max_lost_leases: int | None = None,
+        timeout: db.Seconds | None = None,
     ) -> Callable[[F], F]:
         """Register a function as workflow name (default: the function's name).
 
         Its arguments and return value must be JSON. The options are enqueue's defaults for it:
         the attempts and backoff of the whole workflow are applied by durable.fail;
         max_lost_leases (1..1000, default durable.settings.max_lost_leases, 3) is how many times
-        its worker may die with it before it fails (a crash loop). A worker registers them in
+        its worker may die with it before it fails (a crash loop); timeout (seconds, more than
+        0; default none) gives each run a deadline, its run_at + timeout, after which the SQL
+        cancels it and its children (error type DeadlineExceeded). A worker registers them in
         the database (durable.register), so enqueue from psql, the CLI or another language gets
         them too. async def and generator functions are refused (TypeError)."""
 
         def decorate(fn: F) -> F:
             definition = WorkflowDef(name or fn.__name__, fn, queue, max_attempts, backoff_base,
-                                     backoff_max, priority, max_lost_leases)
+                                     backoff_max, priority, max_lost_leases, timeout)
             _check_definition("workflow", definition.name, fn)
             if definition.name in self.workflows:
                 raise ValueError(f"workflow {definition.name!r} is registered twice")
@@ -261,11 +291,15 @@ class Durable:
             return fn(self.connection(), *args, **kwargs)
 
     def close(self) -> None:
-        """Close the client connection."""
+        """Close the client connection and the connections that listened for results."""
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            listeners, self._listener_conns = self._listener_conns, []
+            self._listeners = threading.local()
+        for conn in listeners:
+            conn.close()
 
     def _definition(self, workflow: Callable[..., Any] | str) -> tuple[str, WorkflowDef | None]:
         if isinstance(workflow, str):
@@ -301,7 +335,8 @@ class Durable:
     def registrations(self) -> list[dict[str, Any]]:
         """The registered workflows with their declared defaults, as durable.register takes
         them: [{"name", "queue", "max_attempts", "backoff_base", "backoff_max",
-        "max_lost_leases"}] (seconds for the backoffs; keys left out when not declared)."""
+        "max_lost_leases", "timeout"}] (seconds for the backoffs and the timeout; keys left out
+        when not declared)."""
         items = []
         for d in self.workflows.values():
             item: dict[str, Any] = {"name": d.name}
@@ -309,7 +344,8 @@ class Durable:
                                ("max_lost_leases", d.max_lost_leases)):
                 if value is not None:
                     item[key] = value
-            for key, value in (("backoff_base", d.backoff_base), ("backoff_max", d.backoff_max)):
+            for key, value in (("backoff_base", d.backoff_base), ("backoff_max", d.backoff_max),
+                               ("timeout", d.timeout)):
                 if value is not None:
                     item[key] = f"{db.interval(value).total_seconds()} seconds"
             items.append(item)
@@ -326,6 +362,8 @@ class Durable:
         priority: int | None = None,
         max_attempts: int | None = None,
         conn: psycopg.Connection | None = None,
+        timeout: db.Seconds | None = None,
+        detached: bool = False,
     ) -> WorkflowHandle:
         """Start workflow (a decorated function or a name) with args: one durable.enqueue call.
 
@@ -333,9 +371,33 @@ class Durable:
         runs on the caller's connection, inside the caller's transaction if one is open, so the
         workflow exists only if that transaction commits. run_at must be an aware datetime: a
         naive one, which Postgres would read in the session's time zone, raises InvalidValue, as
-        do arguments holding what jsonb cannot store (a NUL character, a surrogate)."""
+        do arguments holding what jsonb cannot store (a NUL character, a surrogate). timeout
+        (seconds, more than 0; default the decorator's) gives the run a deadline, run_at +
+        timeout: when it passes, the SQL cancels the run and its children (error type
+        DeadlineExceeded), and its worker stops it at its next call.
+
+        Inside a workflow's code it starts a child workflow instead: one step
+        (durable.start_child) whose outcome is the child's id (workflow_id, else
+        "<parent id>-<step position>"), so a replay finds the same child; the child's deadline
+        is the parent's or timeout from now when sooner, cancelling the parent cancels the
+        child unless detached=True, and the handle's result() is a durable wait. delay, run_at,
+        max_attempts and conn are refused there (ValueError); detached has no effect outside a
+        workflow. Inside a step, app.enqueue is a plain client call, as outside."""
         name, definition = self._definition(workflow)
         d = definition or WorkflowDef(name, lambda: None)
+        if run_of_call() is not None:
+            given = [k for k, v in (("delay", delay), ("run_at", run_at),
+                                    ("max_attempts", max_attempts), ("conn", conn))
+                     if v is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)}: not an option of a child workflow "
+                                 "(app.enqueue inside a workflow starts one with "
+                                 "durable.start_child)")
+            child_id = waiting.start_child(
+                name, list(args), child_id=workflow_id, queue=queue or d.queue,
+                priority=priority if priority is not None else d.priority,
+                timeout=timeout if timeout is not None else d.timeout, detached=detached)
+            return WorkflowHandle(self, child_id, True)
         workflow_id, created = self._call(
             db.enqueue, name, list(args), conn=conn,
             queue=queue or d.queue, workflow_id=workflow_id,
@@ -344,6 +406,7 @@ class Durable:
             max_attempts=max_attempts if max_attempts is not None else d.max_attempts,
             backoff_base=d.backoff_base, backoff_max=d.backoff_max,
             max_lost_leases=d.max_lost_leases,
+            timeout=timeout if timeout is not None else d.timeout,
         )
         return WorkflowHandle(self, workflow_id, created)
 
@@ -354,17 +417,28 @@ class Durable:
         *,
         queue: str | None = None,
         conn: psycopg.Connection | None = None,
+        timeout: db.Seconds | None = None,
     ) -> list[WorkflowHandle]:
-        """Start one run of workflow per list of arguments, in one durable.enqueue_batch call."""
+        """Start one run of workflow per list of arguments, in one durable.enqueue_batch call
+        (timeout: as enqueue's, item key "timeout"). Inside a workflow's code it starts one
+        child per list instead, one durable.start_child step each (see enqueue)."""
         name, definition = self._definition(workflow)
         d = definition or WorkflowDef(name, lambda: None)
+        if run_of_call() is not None:
+            if conn is not None:
+                raise ValueError("conn: not an option of a child workflow")
+            return [self.enqueue(workflow, *args, queue=queue, timeout=timeout)
+                    for args in arg_lists]
         item: dict[str, Any] = {"name": name}
         for key, value in (("queue", queue or d.queue), ("max_attempts", d.max_attempts),
                            ("priority", d.priority), ("max_lost_leases", d.max_lost_leases),
                            ("backoff_base", db.interval(d.backoff_base)),
-                           ("backoff_max", db.interval(d.backoff_max))):
+                           ("backoff_max", db.interval(d.backoff_max)),
+                           ("timeout", db.interval(timeout if timeout is not None
+                                                   else d.timeout))):
             if value is not None:
-                item[key] = f"{value.total_seconds()} seconds" if key.startswith("backoff") else value
+                item[key] = (f"{value.total_seconds()} seconds"
+                             if key in ("backoff_base", "backoff_max", "timeout") else value)
         items = [{**item, "input": list(args)} for args in arg_lists]
         rows = self._call(db.enqueue_batch, items, conn=conn)
         return [WorkflowHandle(self, wid, created) for wid, created in rows]
@@ -372,6 +446,92 @@ class Durable:
     def handle(self, workflow_id: str) -> WorkflowHandle:
         """A handle on an existing workflow run."""
         return WorkflowHandle(self, workflow_id, created=False)
+
+    # -- messages and events ---------------------------------------------------------------------
+
+    def send(self, destination: str, message: Any, topic: str = "default",
+             idempotency_key: str | None = None, *,
+             conn: psycopg.Connection | None = None) -> int:
+        """durable.send: message (JSON) on topic (default "default") to workflow destination,
+        which receives it with durable.recv(topic), oldest first, each message once; it wakes
+        the destination when it waits for that topic. Returns the message id; the same
+        idempotency_key (1..200 characters) to the same destination again returns the first
+        message's id and sends nothing. With conn, in the caller's transaction. Raises
+        UnknownWorkflow (DU003), AlreadyFinished (DU013: the destination finished),
+        PayloadTooLarge (DU008), BadArgument (DU011), InvalidValue (not JSON). Inside workflow
+        code use durable.send, a step."""
+        return self._call(db.send, destination, message, topic, idempotency_key, conn=conn)
+
+    def get_event(self, workflow_id: str, key: str, timeout: float | None = None,
+                  poll: float = 5.0) -> Any:
+        """The latest value of event key of workflow workflow_id (set with durable.set_event),
+        waiting for it to be set: at once when it is; else LISTEN durable_event and
+        durable.get_event again when a notification names this workflow and key (and every
+        poll seconds in case one was lost). None when timeout seconds pass first (None: no
+        limit; 0: do not wait). Raises UnknownWorkflow (DU003). Inside workflow code use
+        durable.get_event, a durable wait."""
+
+        def matches(payload: str) -> bool:
+            try:
+                note = json.loads(payload)
+            except ValueError:
+                return False
+            return (isinstance(note, dict) and note.get("workflow_id") == workflow_id
+                    and note.get("key") == key)
+
+        def check(conn: psycopg.Connection) -> db.EventValue | None:
+            event = db.get_event(conn, workflow_id, key)
+            return event if event.found else None
+
+        event = self._wait_notified(db.EVENT_CHANNEL, matches, check, timeout, poll)
+        return None if event is None else event.value
+
+    def _listener(self) -> psycopg.Connection:
+        """This thread's LISTEN connection (made on first use, remade when broken)."""
+        conn = getattr(self._listeners, "conn", None)
+        if conn is None or conn.closed or conn.broken:
+            conn = db.connect(self.dsn, application_name="durable client listener")
+            try:
+                self._check_schema(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._listeners.conn = conn
+            with self._lock:
+                self._listener_conns = [c for c in self._listener_conns if not c.closed]
+                self._listener_conns.append(conn)
+        return conn
+
+    def _wait_notified(self, channel: str, matches: Callable[[str], bool],
+                       check: Callable[[psycopg.Connection], Any], timeout: float | None,
+                       poll: float) -> Any:
+        """check(conn) after LISTEN channel, and again on each notification whose payload
+        matches, or every poll seconds, until it returns something other than None (returned)
+        or timeout seconds passed (None); then UNLISTEN. A lost connection is remade (LISTEN
+        again, check again)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            conn = self._listener()
+            try:
+                db.listen(conn, channel)
+                try:
+                    value = check(conn)
+                    while value is None:
+                        left = None if deadline is None else deadline - time.monotonic()
+                        if left is not None and left <= 0:
+                            return None
+                        _await_note(conn, channel, matches,
+                                    poll if left is None else min(poll, left))
+                        value = check(conn)
+                    return value
+                finally:
+                    if not (conn.closed or conn.broken):
+                        db.unlisten(conn)
+            except psycopg.OperationalError:
+                conn.close()
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
 
     def set_queue(self, name: str, concurrency: int | None = None,
                   paused: bool | None = None) -> None:

@@ -24,7 +24,8 @@ from .worker import Worker
 # run_at: when a pending run may start (a delayed one: in the future); duration: from its
 # first claim (started_at) to its end, without the delay
 RUN_COLUMNS = ["id", "name", "queue", "status", "attempt", "created_at", "run_at", "duration",
-               "owner"]
+               "owner", "waiting_for", "waiting_since"]
+CHILD_COLUMNS = ["id", "name", "status", "created_at", "finished_at", "waiting_for"]
 TIMELINE_COLUMNS = ["at", "offset", "kind", "step_id", "name", "attempt", "duration", "detail"]
 
 
@@ -40,6 +41,16 @@ def _since(value: str | None) -> datetime | timedelta | None:
         return datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter("use a duration like 30m, 2h, 7d, or an ISO 8601 time") from None
+
+
+def _readable(rows: list[dict]) -> list[dict]:
+    """Rows of durable.runs with the timestamp infinity (the run_at of a run that waits with
+    no deadline) written as "infinity"."""
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, datetime) and value == db.INFINITY:
+                row[key] = "infinity"
+    return rows
 
 
 class _Context:
@@ -205,20 +216,23 @@ def worker(obj: _Context, app_spec: str, queues: str | None, concurrency: int,
 @click.option("--delay", type=float, help="Seconds before it may run.")
 @click.option("--priority", type=int, help="Higher runs first.")
 @click.option("--max-attempts", type=int, help="Attempts of the whole workflow.")
+@click.option("--timeout", type=float, help="Seconds from its run time to its deadline, when it "
+              "and its children are cancelled (default: the one its workers registered).")
 @click.option("--wait", "wait", type=float, help="Wait up to this many seconds for the result.")
 @json_option
 @click.pass_obj
 @_guard
 def enqueue(obj: _Context, name: str, input_: str, queue: str | None, workflow_id: str | None,
             delay: float | None, priority: int | None, max_attempts: int | None,
-            wait: float | None, as_json: bool) -> None:
+            timeout: float | None, wait: float | None, as_json: bool) -> None:
     """Start workflow NAME."""
     try:
         value = json.loads(input_)
     except ValueError as exc:
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--input") from exc
     wid, created = db.enqueue(obj.conn(), name, value, queue=queue, workflow_id=workflow_id,
-                              delay=delay, priority=priority, max_attempts=max_attempts)
+                              delay=delay, priority=priority, max_attempts=max_attempts,
+                              timeout=timeout)
     info: dict[str, Any] = {"workflow_id": wid, "created": created}
     if wait is not None:
         app = Durable(obj.dsn)
@@ -253,8 +267,8 @@ def enqueue(obj: _Context, name: str, input_: str, queue: str | None, workflow_i
 def list_(obj: _Context, status: str | None, queue: str | None, name: str | None,
           since: str | None, limit: int, as_json: bool) -> None:
     """List workflow runs, newest first (the view durable.runs)."""
-    rows = db.runs(obj.conn(), status=status, queue=queue, name=name, since=_since(since),
-                   limit=limit)
+    rows = _readable(db.runs(obj.conn(), status=status, queue=queue, name=name,
+                             since=_since(since), limit=limit))
     click.echo(output.to_json(rows) if as_json else output.table(rows, RUN_COLUMNS))
 
 
@@ -266,23 +280,25 @@ def list_(obj: _Context, status: str | None, queue: str | None, name: str | None
 def show(obj: _Context, workflow_id: str, as_json: bool) -> None:
     """Show one run and its steps as a timeline, with durations and errors."""
     conn = obj.conn()
-    rows = db.runs(conn, workflow_id=workflow_id, limit=1)
+    rows = _readable(db.runs(conn, workflow_id=workflow_id, limit=1))
     if not rows:
         db.result(conn, workflow_id)  # raises DU003 with the server's message
     run = rows[0]
     events = db.timeline(conn, workflow_id)
     for event in events:
         event["offset"] = event["at"] - run["created_at"]
+    children = _readable(db.runs(conn, parent_id=workflow_id, limit=1000))
     if as_json:
-        click.echo(output.to_json({"run": run, "timeline": events}))
+        click.echo(output.to_json({"run": run, "timeline": events, "children": children}))
         return
-    fields = ["id", "name", "queue", "status", "attempt", "max_attempts", "owner", "created_at",
-              "run_at", "started_at", "finished_at", "duration", "version", "lost_leases",
-              "input", "output", "error"]
+    fields = ["id", "name", "queue", "status", "waiting_for", "waiting_since", "parent_id",
+              "attempt", "max_attempts", "owner", "created_at", "run_at", "deadline",
+              "started_at", "finished_at", "duration", "version", "lost_leases", "input",
+              "output", "error"]
     for field in fields:
         if run.get(field) is not None:
             text = output.error_text(run[field]) if field == "error" else run[field]
-            click.echo(f"{field + ':':<14}{output.cell(text, 200)}")
+            click.echo(f"{field + ':':<13} {output.cell(text, 200)}")
     click.echo("")
     for event in events:
         event["offset"] = "+" + output.duration(event["offset"])
@@ -290,6 +306,34 @@ def show(obj: _Context, workflow_id: str, as_json: bool) -> None:
             event["kind"] = event["kind"].upper()
             event["detail"] = output.error_text(event["detail"])
     click.echo(output.table(events, TIMELINE_COLUMNS) if events else "(no steps recorded)")
+    if children:
+        click.echo("")
+        click.echo(f"children ({len(children)}):")
+        click.echo(output.table(children, CHILD_COLUMNS))
+
+
+@main.command()
+@click.argument("workflow_id")
+@click.argument("message")
+@click.option("--topic", default="default", show_default=True,
+              help="The topic the workflow receives it on (durable.recv(topic)).")
+@click.option("--key", "idempotency_key",
+              help="Idempotency key: sending again with the same key sends nothing.")
+@json_option
+@click.pass_obj
+@_guard
+def send(obj: _Context, workflow_id: str, message: str, topic: str,
+         idempotency_key: str | None, as_json: bool) -> None:
+    """Send MESSAGE (JSON) to workflow WORKFLOW_ID (durable.send): it wakes the workflow when
+    it waits in durable.recv on that topic."""
+    try:
+        value = json.loads(message)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="MESSAGE") from exc
+    message_id = db.send(obj.conn(), workflow_id, value, topic, idempotency_key)
+    click.echo(output.to_json({"workflow_id": workflow_id, "topic": topic,
+                               "message_id": message_id}) if as_json
+               else f"{workflow_id}: message {message_id} sent on topic {topic}")
 
 
 @main.command()

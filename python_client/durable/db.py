@@ -1,7 +1,8 @@
 """Connections and calls: every statement the client sends to Postgres is in this module.
 
 Each call is one `select ... from durable.<function>(...)` or one read of a `durable.*` view, and
-so one round trip. SQL errors of class DU come back as the exceptions of durable.errors.
+so one round trip (and `LISTEN` on the channels the SQL notifies: durable_finished,
+durable_event). SQL errors of class DU come back as the exceptions of durable.errors.
 
 Two of the worker's calls can also be sent without waiting for their answer (libpq's pipeline
 mode, each with its own Sync, so each commits on its own whatever the client does next):
@@ -19,13 +20,14 @@ import select
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
 from psycopg import pq
 from psycopg.adapt import Transformer
 from psycopg.rows import dict_row
+from psycopg.types.datetime import TimestamptzLoader
 from psycopg.types.json import Jsonb, set_json_loads
 
 from .errors import VALUE_HINT, InvalidValue, UnsupportedSchema, translate
@@ -78,10 +80,29 @@ def _loads(data: bytes) -> Any:
         return Undecodable(data, str(exc))
 
 
+INFINITY = datetime.max.replace(tzinfo=timezone.utc)
+"""How the timestamptz 'infinity' reads (the run_at of a run that waits without a deadline)."""
+MINUS_INFINITY = datetime.min.replace(tzinfo=timezone.utc)
+
+
+class _TimestamptzLoader(TimestamptzLoader):
+    """timestamptz, with 'infinity' and '-infinity' (which Python's datetime cannot hold) read
+    as INFINITY and MINUS_INFINITY instead of refused."""
+
+    def load(self, data: Any) -> datetime:
+        if data == b"infinity":
+            return INFINITY
+        if data == b"-infinity":
+            return MINUS_INFINITY
+        return super().load(data)
+
+
 def configure(conn: psycopg.Connection) -> None:
     """Set up a connection for durable's calls: jsonb too deep to decode is read as an
-    Undecodable value instead of raising RecursionError for the whole result."""
+    Undecodable value instead of raising RecursionError for the whole result, and the
+    timestamptz infinity as INFINITY."""
     set_json_loads(_loads, conn)
+    conn.adapters.register_loader("timestamptz", _TimestamptzLoader)
 
 
 def check_schema(conn: psycopg.Connection) -> str:
@@ -254,7 +275,7 @@ _ENQUEUE_CASTS = {
     "name": "::text", "input": "::jsonb", "queue": "::text", "workflow_id": "::text",
     "priority": "::integer", "run_at": "::timestamptz", "delay": "::interval",
     "max_attempts": "::integer", "backoff_base": "::interval", "backoff_max": "::interval",
-    "max_lost_leases": "::integer",
+    "max_lost_leases": "::integer", "timeout": "::interval",
 }
 
 
@@ -272,9 +293,12 @@ def enqueue(
     backoff_base: Seconds | None = None,
     backoff_max: Seconds | None = None,
     max_lost_leases: int | None = None,
+    timeout: Seconds | None = None,
 ) -> tuple[str, bool]:
     """durable.enqueue: start workflow name; returns (workflow_id, created). Arguments left
-    None take the defaults the workflow's workers registered, else the SQL's own.
+    None take the defaults the workflow's workers registered, else the SQL's own. timeout
+    (seconds, more than 0) gives the run a deadline, run_at + timeout, after which it and its
+    children are cancelled (DU011 when out of range).
 
     run_at must be an aware datetime (datetime.now(timezone.utc), ...): a naive one would be
     read in the session's time zone, so it is refused (InvalidValue)."""
@@ -290,6 +314,7 @@ def enqueue(
             "priority": priority, "run_at": run_at, "delay": interval(delay),
             "max_attempts": max_attempts, "backoff_base": interval(backoff_base),
             "backoff_max": interval(backoff_max), "max_lost_leases": max_lost_leases,
+            "timeout": interval(timeout),
         },
         _ENQUEUE_CASTS,
     )
@@ -795,12 +820,14 @@ def runs(
     name: str | None = None,
     since: datetime | timedelta | None = None,
     workflow_id: str | None = None,
+    parent_id: str | None = None,
     limit: int = 50,
 ) -> list[dict]:
-    """Rows of the view durable.runs, newest first, filtered."""
+    """Rows of the view durable.runs, newest first, filtered (parent_id: the children of that
+    workflow)."""
     where, params = [], []
     for column, value in (("status", status), ("queue", queue), ("name", name),
-                          ("id", workflow_id)):
+                          ("id", workflow_id), ("parent_id", parent_id)):
         if value is not None:
             where.append(f"{column} = %s")
             params.append(value)
@@ -812,7 +839,8 @@ def runs(
         params.append(since)
     sql = ("select id, name, queue, status, priority, attempt, max_attempts, run_at, owner,"
            " claims, input, output, error, created_at, claimed_at, finished_at, duration,"
-           " started_at, version, lost_leases from durable.runs")
+           " started_at, version, lost_leases, parent_id, deadline, waiting_for, waiting_since"
+           " from durable.runs")
     if where:
         sql += " where " + " and ".join(where)
     sql += " order by created_at desc, id limit %s"
@@ -859,3 +887,172 @@ def worker_status(conn: psycopg.Connection, worker: str | None = None) -> list[d
     if worker is not None:
         return _rows(conn, sql + " where id = %s", [worker])
     return _rows(conn, sql + " order by id")
+
+
+# -- waiting (durable sleep, messages, events, child workflows) -----------------------------------
+#
+# The worker's waits answer (parked, output): parked = True means the run is now waiting with
+# its lease released (stop executing it; it is claimed again when the wait can end); parked =
+# False that output is recorded as the step. The steps that never park answer their recorded
+# output. Each is one statement.
+
+_WAIT_CASTS = {
+    "workflow_id": "::text", "lease": "::bigint", "step_id": "::integer", "name": "::text",
+    "duration": "::interval", "until": "::timestamptz", "topic": "::text",
+    "timeout": "::interval", "target": "::text", "key": "::text", "children": "::text[]",
+    "destination": "::text", "message": "::jsonb", "value": "::jsonb", "input": "::jsonb",
+    "child_id": "::text", "queue": "::text", "priority": "::integer", "detached": "::boolean",
+    "step_name": "::text",
+}
+
+
+def _run_call(conn: psycopg.Connection, function: str, args: dict[str, Any]) -> list[tuple]:
+    sql, params = _named_call(function, args, _WAIT_CASTS)
+    with conn.cursor() as cur:
+        return _fetch(cur, sql, params)
+
+
+def _wait_call(conn: psycopg.Connection, function: str, args: dict[str, Any]
+               ) -> tuple[bool, Any]:
+    parked, output = _run_call(conn, function, args)[0]
+    return parked, output
+
+
+def jsonb_arg(value: Any, what: str) -> Jsonb:
+    """value as a jsonb argument (kept when it already is one); InvalidValue naming what when it
+    is not storable JSON."""
+    return value if isinstance(value, Jsonb) else raw_json(json_text(value, what))
+
+
+def aware(when: datetime, what: str) -> datetime:
+    """when, an aware datetime; InvalidValue for a naive one (Postgres would read it in the
+    session's time zone)."""
+    if when.utcoffset() is None:
+        raise InvalidValue(f"{what} {when.isoformat()} has no time zone: pass an aware datetime, "
+                           "e.g. datetime.now(timezone.utc) + timedelta(hours=1)")
+    return when
+
+
+def sleep(conn: psycopg.Connection, workflow_id: str, lease: int, step_id: int, *,
+          duration: Seconds | None = None, until: datetime | None = None,
+          name: str = "durable.sleep") -> tuple[bool, Any]:
+    """durable.sleep: step step_id sleeps for duration (seconds) or until an aware datetime
+    (exactly one); (parked, {"slept_until": "<time>"} once the time has passed)."""
+    return _wait_call(conn, "sleep", {
+        "workflow_id": workflow_id, "lease": lease, "step_id": step_id,
+        "duration": interval(duration),
+        "until": None if until is None else aware(until, "until"), "name": name})
+
+
+def recv(conn: psycopg.Connection, workflow_id: str, lease: int, step_id: int,
+         topic: str = "default", timeout: Seconds | None = None,
+         name: str = "durable.recv") -> tuple[bool, Any]:
+    """durable.recv: step step_id takes the oldest unconsumed message of topic; (parked,
+    {"message": ..., "message_id": n} or {"timed_out": true})."""
+    return _wait_call(conn, "recv", {
+        "workflow_id": workflow_id, "lease": lease, "step_id": step_id, "topic": topic,
+        "timeout": interval(timeout), "name": name})
+
+
+def await_event(conn: psycopg.Connection, workflow_id: str, lease: int, step_id: int,
+                target: str, key: str, timeout: Seconds | None = None,
+                name: str = "durable.get_event") -> tuple[bool, Any]:
+    """durable.await_event: step step_id waits for event key of workflow target; (parked,
+    {"value": ..., "event_id": n} or {"timed_out": true})."""
+    return _wait_call(conn, "await_event", {
+        "workflow_id": workflow_id, "lease": lease, "step_id": step_id, "target": target,
+        "key": key, "timeout": interval(timeout), "name": name})
+
+
+def await_children(conn: psycopg.Connection, workflow_id: str, lease: int, step_id: int,
+                   children: Sequence[str], timeout: Seconds | None = None,
+                   name: str = "durable.await_children") -> tuple[bool, Any]:
+    """durable.await_children: step step_id waits until every listed child has finished;
+    (parked, {"children": [{"workflow_id", "status", "output", "error"}, ...]}, with
+    "timed_out": true when the timeout passed first)."""
+    return _wait_call(conn, "await_children", {
+        "workflow_id": workflow_id, "lease": lease, "step_id": step_id,
+        "children": list(children), "timeout": interval(timeout), "name": name})
+
+
+def send_step(conn: psycopg.Connection, workflow_id: str, lease: int, step_id: int,
+              destination: str, message: Any, topic: str = "default",
+              name: str = "durable.send") -> Any:
+    """durable.send_step: send message to destination as step step_id (once, whatever the
+    replays); the recorded {"message_id": n}."""
+    return _run_call(conn, "send_step", {
+        "workflow_id": workflow_id, "lease": lease, "step_id": step_id,
+        "destination": destination, "message": jsonb_arg(message, "the message"),
+        "topic": topic, "name": name})[0][0]
+
+
+def set_event(conn: psycopg.Connection, workflow_id: str, lease: int, step_id: int, key: str,
+              value: Any, name: str = "durable.set_event") -> Any:
+    """durable.set_event: publish event key = value as step step_id; the recorded
+    {"event_id": n}."""
+    return _run_call(conn, "set_event", {
+        "workflow_id": workflow_id, "lease": lease, "step_id": step_id, "key": key,
+        "value": jsonb_arg(value, "the event's value"), "name": name})[0][0]
+
+
+def start_child(conn: psycopg.Connection, workflow_id: str, lease: int, step_id: int,
+                name: str, input: Any = None, *, child_id: str | None = None,
+                queue: str | None = None, priority: int | None = None,
+                timeout: Seconds | None = None, detached: bool = False,
+                step_name: str = "durable.start_child") -> Any:
+    """durable.start_child: start child workflow name as step step_id; the recorded
+    {"workflow_id": <child id>}."""
+    return _run_call(conn, "start_child", {
+        "workflow_id": workflow_id, "lease": lease, "step_id": step_id, "name": name,
+        "input": jsonb_arg(input, "the child workflow's input"),
+        "child_id": child_id, "queue": queue, "priority": priority,
+        "timeout": interval(timeout), "detached": detached, "step_name": step_name})[0][0]
+
+
+def send(conn: psycopg.Connection, destination: str, message: Any, topic: str = "default",
+         idempotency_key: str | None = None) -> int:
+    """durable.send: a message to workflow destination; its message id (the first one's for an
+    idempotency key already used with that destination)."""
+    rows = _rows(conn, "select durable.send(%s::text, %s::jsonb, %s::text, %s::text) as id",
+                 [destination, jsonb_arg(message, "the message"), topic,
+                  idempotency_key])
+    return rows[0]["id"]
+
+
+@dataclass(frozen=True)
+class EventValue:
+    """durable.get_event: whether the event was ever set, its latest value and when."""
+
+    found: bool
+    value: Any
+    set_at: datetime | None
+
+
+def get_event(conn: psycopg.Connection, workflow_id: str, key: str) -> EventValue:
+    """durable.get_event: the latest value of event key of workflow_id (does not wait)."""
+    rows = _rows(conn, "select found, value, set_at from durable.get_event(%s::text, %s::text)",
+                 [workflow_id, key])
+    return EventValue(**rows[0])
+
+
+def watch(conn: psycopg.Connection, workflow_id: str) -> Result:
+    """durable.watch: durable.result, and a NOTIFY durable_finished with the id when the
+    workflow finishes later (LISTEN on conn first)."""
+    rows = _rows(conn, "select status, output, error, attempt, created_at, finished_at"
+                       " from durable.watch(%s::text)", [workflow_id])
+    return Result(**rows[0])
+
+
+FINISHED_CHANNEL = "durable_finished"
+EVENT_CHANNEL = "durable_event"
+
+
+def listen(conn: psycopg.Connection, channel: str) -> None:
+    """LISTEN channel on conn (an autocommit connection)."""
+    conn.execute(f"listen {channel}")
+
+
+def unlisten(conn: psycopg.Connection) -> None:
+    """UNLISTEN * on conn: a connection kept idle must not listen (the server's notification
+    queue waits for every listener to read)."""
+    conn.execute("unlisten *")

@@ -122,6 +122,14 @@ class ForeignWorker(SQLError):
     sqlstate = "DU015"
 
 
+class NotAChild(SQLError):
+    """DU016: a workflow awaited as a child (durable.await_children) is not a child of the
+    awaiting workflow, or the id given to start a child is taken by a workflow that is not its
+    child of that name."""
+
+    sqlstate = "DU016"
+
+
 DU001 = LeaseLost
 DU002 = Cancelled
 DU003 = UnknownWorkflow
@@ -137,13 +145,14 @@ DU012 = MalformedBatch
 DU013 = AlreadyFinished
 DU014 = NotRetryable
 DU015 = ForeignWorker
+DU016 = NotAChild
 
 BY_SQLSTATE: dict[str, type[SQLError]] = {
     cls.sqlstate: cls
     for cls in (
         LeaseLost, Cancelled, UnknownWorkflow, UnknownQueue, Nondeterminism, IdConflict,
         BadTransition, PayloadTooLarge, FakeClock, MissingArgument, BadArgument, MalformedBatch,
-        AlreadyFinished, NotRetryable, ForeignWorker,
+        AlreadyFinished, NotRetryable, ForeignWorker, NotAChild,
     )
     if cls.sqlstate
 }
@@ -222,8 +231,23 @@ class WrongThread(DurableError, RuntimeError):
     without its checkpoint (and in no deterministic position)."""
 
 
+class NotInWorkflow(DurableError, RuntimeError):
+    """A workflow-only call (durable.sleep, recv, send, set_event, get_event, wait_all) was made
+    outside workflow code (from a client, or from inside a step): call it from the workflow's
+    own code; clients use app.send and app.get_event."""
+
+
 class Stopped(BaseException):
     """The run must stop: the SQL said its lease is lost (DU001) or it was cancelled (DU002), or
     the worker is stopping. Raised at the run's step calls, again at every later one, and never
     recorded. A BaseException, as asyncio.CancelledError is: `except Exception` in workflow code
     does not swallow it."""
+
+
+class Parked(BaseException):
+    """The run is now waiting (a durable sleep, recv, event or child wait that was not yet
+    satisfied): the SQL released its lease, and the run goes on from this wait when whatever it
+    waits for happens. Raised at the wait, again at every later step or wait call of the run,
+    and never recorded; the run is neither completed nor failed. A BaseException, as Stopped:
+    `except Exception` in workflow code does not swallow it (code that catches BaseException
+    must raise it again)."""

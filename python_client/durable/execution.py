@@ -34,6 +34,14 @@ is recorded shortened. Once the SQL has said the run is cancelled or its lease l
 call of the run raises Stopped (a BaseException), whatever the code caught before, and the run
 is not completed. A step called from another thread than its workflow's is refused
 (WrongThread) and fails the run: it would run without its checkpoint.
+
+Waits (durable sleep, recv, events, child workflows; see durable.waiting) and the steps the SQL
+records itself (send, set_event, start_child) are steps at the next position too, each one call
+of its SQL function (Run.call), made after the held-back checkpoint's answer is read. A wait
+the SQL answers parked = true has made the run `waiting` and released its lease: the run
+unwinds with Parked (a BaseException, sticky like Stopped), is neither completed nor failed,
+and its slot is free; the run is claimed again when the wait can end, replays its recorded
+steps, calls the wait again and gets its outcome.
 """
 
 from __future__ import annotations
@@ -59,6 +67,7 @@ from .errors import (
     InvalidValue,
     LeaseLost,
     Nondeterminism,
+    Parked,
     PayloadTooLarge,
     StepFailed,
     Stopped,
@@ -284,6 +293,7 @@ class Run:
         self.inflight: _Held | None = None  # a step whose checkpoint is sent, its answer unread
         self.tries: dict[int, int] = {}  # tries made in this attempt by steps not yet recorded
         self.stop_raised = False  # Stopped was raised into the workflow's code
+        self.parked = False  # a wait parked the run: it is waiting, its lease released
         self.fatal: BaseException | None = None  # raised again at every step call; fails the run
         self.replay_pending = False  # _Replay raised and not yet acted on
         # set by the worker: reserves a slot for the workflow to claim with the completion and
@@ -305,7 +315,10 @@ class Run:
         self.interrupted.set()
 
     def _check(self) -> None:
-        """Raise what the run must do instead of going on: stop, fail, or replay."""
+        """Raise what the run must do instead of going on: unwind (parked), stop, fail, or
+        replay."""
+        if self.parked:
+            raise Parked(f"workflow {self.workflow_id} is waiting")
         if self.interrupted.is_set():
             self.stop_raised = True
             raise Stopped(f"workflow {self.workflow_id}: {self.reason}")
@@ -329,7 +342,8 @@ class Run:
 
     def execute(self, conn: psycopg.Connection) -> str:
         """Run the workflow to its end on conn; returns how it ended: succeeded, pending (a
-        retry is scheduled), failed, or stopped (lease lost, cancelled, interrupted)."""
+        retry is scheduled), failed, waiting (a wait parked it: its lease is released), or
+        stopped (lease lost, cancelled, interrupted)."""
         self.conn = conn
         self.thread_id = threading.get_ident()
         note_thread_origins()
@@ -383,6 +397,8 @@ class Run:
             output = definition.fn(*args_of(self.claimed.input))
         except _Replay:
             self.replay_pending = True
+        except Parked:
+            pass  # self.parked is set
         except Stopped:
             self.stop_raised = True
         except psycopg.OperationalError as exc:
@@ -391,8 +407,10 @@ class Run:
             error = exc
         except BaseException as exc:  # noqa: BLE001 - the workflow's own error is its outcome
             error, retryable = exc, not isinstance(exc, NonRetryable)
-        # what the code did after the SQL stopped the run, or after a step's outcome changed
-        # under it, does not count, whatever it caught
+        # what the code did after a wait parked the run, after the SQL stopped it, or after a
+        # step's outcome changed under it, does not count, whatever it caught
+        if self.parked:
+            return "waiting"
         if self.stop_raised:
             return "stopped"
         if self.replay_pending:
@@ -654,7 +672,7 @@ class Run:
     def step(self, definition: StepDef, args: tuple, kwargs: dict) -> Any:
         """Run (or replay) the next step of the workflow and return its output."""
         if threading.get_ident() != self.thread_id:
-            self._wrong_thread(definition)
+            self._wrong_thread(definition.name)
         self._check()
         step_id = self.next_step
         self.next_step += 1
@@ -712,6 +730,45 @@ class Run:
                 return _outcome(definition.name, *self._recorded_outcome(step_id))
             self.interrupted.wait(failure.retry_in.total_seconds())
             self._check()
+
+    def call(self, name: str, fn: Callable[..., Any], *args: Any, parks: bool = False,
+             **kwargs: Any) -> Any:
+        """A step the SQL records itself, at the next position: replayed from the claim when
+        recorded (no round trip), else one call fn(conn, workflow_id, lease, step_id, *args,
+        name=name, **kwargs) of a durable.* function, after the held-back checkpoint's answer is
+        read. With parks (a wait), fn answers (parked, output): parked means the run is now
+        waiting, its lease released: Parked is raised, now and at every later call of the run.
+        Returns the recorded output. The SQL's refusals come out as their exceptions (DU001 and
+        DU002 as Stopped; DU005 also fails the run)."""
+        if threading.get_ident() != self.thread_id:
+            self._wrong_thread(name)
+        self._check()
+        step_id = self.next_step
+        self.next_step += 1
+        recorded = self.recorded.get(step_id)
+        if recorded is not None and recorded["name"] == name:
+            self.replayed += 1
+            return _outcome(name, recorded["output"], recorded["error"])
+        self._collect()
+        try:
+            answer = self._sql(fn, self.workflow_id, self.lease, step_id, *args, name=name,
+                               **kwargs)
+        except Nondeterminism as exc:
+            self.fatal = exc
+            raise
+        if parks:
+            parked, output = answer
+            if parked:
+                # the SQL made the run waiting and released its lease in that statement
+                self.parked = True
+                self.finishing = True  # the heartbeat no longer sees it: not a lost lease
+                raise Parked(f"workflow {self.workflow_id} is waiting (step {step_id}, {name})")
+        else:
+            output = answer
+        self.executed += 1
+        self.recorded[step_id] = {"step_id": step_id, "name": name, "output": output,
+                                  "error": None}
+        return output
 
     def _recorded_outcome(self, step_id: int) -> tuple[Any, Any]:
         recorded = self.recorded[step_id]
@@ -775,9 +832,9 @@ class Run:
         except _AlreadyRecorded as already:
             return already.outcome
 
-    def _wrong_thread(self, definition: StepDef) -> None:
+    def _wrong_thread(self, name: str) -> None:
         exc = WrongThread(
-            f"step {definition.name} was called from thread {threading.current_thread().name!r}, "
+            f"step {name} was called from thread {threading.current_thread().name!r}, "
             f"not from the thread running workflow {self.workflow_id}: a step runs only in its "
             "workflow's thread, where it gets its position and its checkpoint (call the steps "
             "one after another, or do the concurrent work inside one step)")

@@ -10,7 +10,10 @@ or found dead: closed, or its idle socket readable, which is how a server's good
              (durable.complete_and_claim; after a failure, one durable.claim), so a busy worker
              needs no hand-off through the main thread and no statement of its own to claim. A
              run never starts on a connection found dead, and a run whose connection is lost
-             gets a new one (a few tries) and goes on under the same lease
+             gets a new one (a few tries) and goes on under the same lease. A run whose wait
+             parks it (durable sleep, recv, events, children) ends as "waiting": the SQL
+             released its lease, and the slot is free at once (it costs nothing until the
+             wait can end and a claim hands it out again)
   heartbeat  durable.heartbeat about three times per lease timeout; a running workflow missing
              from its answer was reclaimed, released or cancelled and is told to stop; one the
              SQL says this worker holds but that runs nowhere here (its claim's reply or a slot's
