@@ -5,8 +5,8 @@ names (a libpq URI of its maintenance database, default the local server as root
 created, deployed with `sqitch deploy` from the repository root, handed to the tests as a DSN,
 and dropped at the end (leftover connections are terminated first).
 
-Knobs for longer hunts (the defaults keep the whole directory well under two minutes):
-  DURABLE_FAULTS_EXAMPLES    hypothesis examples per bad-input test (default 60)
+Knobs for longer hunts (the defaults keep the whole directory at about two minutes):
+  DURABLE_FAULTS_EXAMPLES    hypothesis examples per bad-input test (default 45: 29 functions)
   DURABLE_FAULTS_ITERATIONS  iterations per lock-order race (default 100)
   DURABLE_FAULTS_SEED        explore the bad-input space from this seed instead of the fixed,
                              derandomized one

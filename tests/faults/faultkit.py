@@ -19,7 +19,7 @@ from psycopg.types.string import TextLoader
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 
-EXAMPLES = int(os.environ.get("DURABLE_FAULTS_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("DURABLE_FAULTS_EXAMPLES", "45"))
 SEED = os.environ.get("DURABLE_FAULTS_SEED")  # set: explore from this seed, not the fixed one
 ITERATIONS = int(os.environ.get("DURABLE_FAULTS_ITERATIONS", "100"))
 
@@ -53,7 +53,7 @@ def acceptable_sqlstate(sqlstate: str | None) -> bool:
 
 def documented_errors(conn: psycopg.Connection) -> dict[str, set[str]]:
     """The DUxxx codes each public function's `comment on function` lists after "Errors:",
-    following "those of durable.f" to f's list."""
+    following "those of durable.f" (and "... and of durable.g") to their lists."""
     rows = conn.execute(
         "select p.proname, obj_description(p.oid, 'pg_proc') from pg_proc p"
         " join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'durable'"
@@ -63,7 +63,12 @@ def documented_errors(conn: psycopg.Connection) -> dict[str, set[str]]:
     def codes(name: str, seen: frozenset = frozenset()) -> set[str]:
         errors = text.get(name, "").partition("Errors:")[2]
         found = set(re.findall(r"DU\d{3}", errors))
-        for other in re.findall(r"those of durable\.(\w+)", errors):
+        # "those of durable.f", "those of durable.f and of durable.g"
+        others = [g for m in re.finditer(
+                      r"those of (durable\.\w+(?:(?:,\s*|\s+and\s+(?:of\s+)?)durable\.\w+)*)",
+                      errors)
+                  for g in re.findall(r"durable\.(\w+)", m.group(1))]
+        for other in others:
             if other not in seen:
                 found |= codes(other, seen | {name})
         return found
@@ -79,7 +84,11 @@ SNAPSHOT_SQL = {
     "workflows": """
         select w.id, md5(w::text) as digest, w.name, w.queue, w.status, w.owner, w.lease,
                w.attempt, md5(w.output::text) as output, md5(w.error::text) as error,
-               w.finished_at
+               w.finished_at, w.parent_id, w.detached, w.watched,
+               -- as text: run_at is infinity while a wait without a deadline parks, and a
+               -- deadline may be years Python's datetime cannot hold
+               w.run_at::text as run_at, w.deadline::text as deadline,
+               w.deadline <= clock_timestamp() as overdue
           from durable.workflows w""",
     "steps": """
         select array[s.workflow_id, s.step_id::text], md5(s::text) as digest, s.name,
@@ -94,7 +103,23 @@ SNAPSHOT_SQL = {
     "queues": """
         select q.name, md5(q::text) as digest, q.concurrency, q.paused from durable.queues q""",
     "settings": "select s.singleton, md5(s::text) as digest from durable.settings s",
-    "workflow_types": "select t.name, md5(t::text) as digest from durable.workflow_types t",
+    "workflow_types": """
+        select t.name, md5(t::text) as digest, t.timeout from durable.workflow_types t""",
+    # waiting (issue 10): the terms and the state of each wait, messages and their consumption,
+    # events
+    "waits": """
+        select array[t.workflow_id, t.step_id::text], md5(t::text) as digest, t.name, t.kind,
+               t.topic, t.target, t.children, t.deadline::text as deadline, t.parked_at, t.woken_at,
+               t.resolved_at, t.outcome
+          from durable.waits t""",
+    "messages": """
+        select m.id, md5(m::text) as digest, m.workflow_id, m.topic, md5(m.message::text)
+               as message, m.idempotency_key, m.sender, m.consumed_at, m.consumed_step
+          from durable.messages m""",
+    "events": """
+        select e.id, md5(e::text) as digest, e.workflow_id, e.key, md5(e.value::text) as value,
+               e.step_id
+          from durable.events e""",
 }
 
 
@@ -113,6 +138,8 @@ class Snapshot:
         """md5 of the recorded outputs and errors of every step and workflow."""
         parts = sorted(f"s{k}:{v.output}:{v.error}" for k, v in self.rows["steps"].items())
         parts += sorted(f"w{k}:{v.output}:{v.error}" for k, v in self.rows["workflows"].items())
+        parts += sorted(f"m{k}:{v.message}" for k, v in self.rows["messages"].items())
+        parts += sorted(f"e{k}:{v.value}" for k, v in self.rows["events"].items())
         return hashlib.md5("\n".join(parts).encode()).hexdigest()
 
     def summary(self) -> str:
@@ -175,13 +202,16 @@ def diff(before: Snapshot, after: Snapshot) -> Diff:
 WIPE_SQL = """
 delete from durable.workflows;
 delete from durable.workers;
-delete from durable.queues where name <> 'default'
+delete from durable.queues where name <> 'default';
+update durable.queues set concurrency = null, paused = false
+ where name = 'default' and (concurrency is not null or paused)
 """
 
 
 def wipe(conn: psycopg.Connection) -> None:
-    """Empty durable's tables (steps and errors go with their workflows), keeping queue default:
-    each bad-input example starts from a known, small state."""
+    """Empty durable's tables (steps, errors, waits, messages and events go with their
+    workflows), keeping queue default (no limit, not paused): each bad-input example starts
+    from a known, small state."""
     conn.execute(WIPE_SQL)
 
 
@@ -287,7 +317,7 @@ def not_blocked(obs: psycopg.Connection, job: Background, timeout: float = 10) -
 
 # --- which rows a session wrote or locked ----------------------------------------------------
 
-TABLES = ("workers", "queues", "workflows", "steps", "errors")
+TABLES = ("workers", "queues", "workflows", "steps", "errors", "waits", "messages", "events")
 
 # Tuples of a table whose xmin (inserted, new row version) or xmax (deleted, updated, locked,
 # also as a member of a multixact) is the given transaction. Uncommitted rows are invisible to

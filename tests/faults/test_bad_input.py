@@ -4,12 +4,21 @@ Property (hypothesis, real Postgres, no mocks): each call either succeeds and ch
 its contract says, or raises a DUxxx error that its `comment on function` documents, or a
 standard Postgres error about the data (class 22), a constraint (23), a type the driver sent
 (42804, 42883) or a limit (54); never an internal error, never a lost connection; and a call
-that raised changed nothing (every row of workflows, steps, errors, workers, queues and settings
-is compared before and after, by primary key and md5 of the row).
+that raised changed nothing (every row of workflows, steps, errors, workers, queues, settings,
+workflow_types, waits, messages and events is compared before and after, by primary key and md5
+of the row).
 
 Each example starts from an emptied database and a baseline of its own: a queue, a worker that
-holds a running workflow (with a valid lease, a stale one, two recorded steps and a failed try),
-another worker's running workflow, and pending, succeeded, failed and cancelled workflows. The
+holds a running workflow (with a valid lease, a stale one, two recorded steps and a failed try,
+a pending and a cancelled child, a message to receive), another worker's running workflow (an
+event set) and the running child of a workflow parked on it, workflows parked in recv and in
+await_event, and pending, succeeded, failed, cancelled and expired (deadline passed)
+workflows. The contracts of the waiting functions (issue 10): a wait that parks changed only its
+run's row (waiting, lease released) and its durable.waits row; one that did not park recorded
+one step (recv: and consumed the oldest message of its topic) or replayed the recorded one;
+send adds one message or none (same idempotency key) and wakes a destination waiting on the
+topic; start_child adds the child and its step, or finds the child; cancel reaches descendants
+and wakes a waiting parent; claim and heartbeat cancel what passed its deadline. The
 arguments mix values from that baseline (so calls hit valid and stale leases, recorded steps,
 finished workflows) with nulls, empty and odd unicode strings, SQL-looking strings, strings over
 every length limit, huge (multi-MB) and deeply nested (10,000 and 100,000 levels) JSON, JSON that
@@ -24,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -108,9 +118,18 @@ begin
   perform durable.checkpoint(id->>'running', (l->>'running')::bigint, 1, 'b', null,
                              '{{"e": 1}}');
   perform durable.step_failed(id->>'running', (l->>'running')::bigint, 2, 'c', '{{"e": 2}}', 3);
+  -- two children of running (queue default), kid pending and kid_done cancelled, and a message
+  -- waiting for it on topic default
+  perform durable.start_child(id->>'running', (l->>'running')::bigint, 5, 'n', '{{"c": 1}}',
+                              p_queue => 'default');
+  perform durable.start_child(id->>'running', (l->>'running')::bigint, 6, 'n', '{{"c": 2}}',
+                              p_queue => 'default');
+  perform durable.cancel(id->>'kid_done');
+  perform durable.send(id->>'running', '{{"m": 1}}');
   perform durable.enqueue('n', '{{"k": 1}}', q, id->>'other');
   l := l || jsonb_build_object('other',
          (select c.lease from durable.claim(w2, array[q], 1, '10 minutes') c));
+  perform durable.set_event(id->>'other', (l->>'other')::bigint, 0, 'k', '{{"v": 1}}');
   perform durable.enqueue('n', '{{"k": 1}}', q, id->>'succeeded');
   l := l || jsonb_build_object('succeeded',
          (select c.lease from durable.claim(w, array[q], 1, '10 minutes') c));
@@ -122,23 +141,54 @@ begin
   perform durable.fail(id->>'failed', (l->>'failed')::bigint, '{{"e": 3}}');
   perform durable.enqueue('n', '{{"k": 1}}', q, id->>'cancelled');
   perform durable.cancel(id->>'cancelled');
+  -- waiting: parked until its child wkid (which w2 runs) finishes
+  perform durable.enqueue('n', '{{"k": 1}}', q, id->>'waiting');
+  l := l || jsonb_build_object('waiting',
+         (select c.lease from durable.claim(w, array[q], 1, '10 minutes') c));
+  perform durable.start_child(id->>'waiting', (l->>'waiting')::bigint, 0, 'n', '{{"c": 3}}',
+                              p_queue => 'default', p_priority => 1);
+  perform durable.await_children(id->>'waiting', (l->>'waiting')::bigint, 1,
+                                 array[id->>'wkid']);
+  l := l || jsonb_build_object('wkid',
+         (select c.lease from durable.claim(w2, array['default'], 1, '10 minutes') c));
+  -- inbox: parked in recv (topic default); awaiter: parked until running sets event k
+  perform durable.enqueue('n', '{{"k": 1}}', q, id->>'inbox');
+  l := l || jsonb_build_object('inbox',
+         (select c.lease from durable.claim(w, array[q], 1, '10 minutes') c));
+  perform durable.recv(id->>'inbox', (l->>'inbox')::bigint, 0);
+  perform durable.enqueue('n', '{{"k": 1}}', q, id->>'awaiter');
+  l := l || jsonb_build_object('awaiter',
+         (select c.lease from durable.claim(w, array[q], 1, '10 minutes') c));
+  perform durable.await_event(id->>'awaiter', (l->>'awaiter')::bigint, 0, id->>'running', 'k');
   perform durable.enqueue('n', '{{"k": 1}}', q, id->>'pending');
+  -- expired: its deadline passed; the next claim or heartbeat cancels it
+  perform durable.enqueue('n', '{{"k": 1}}', q, id->>'expired', p_run_at => '2000-01-01',
+                          p_timeout => '1 second');
   perform set_config('durable_faults.leases', l::text, false);
 end
 $base$;
 select current_setting('durable_faults.leases')
 """
 
+ROLES = ("running", "other", "succeeded", "failed", "cancelled", "waiting", "inbox", "awaiter",
+         "pending", "expired")
+
 
 def build_base(c: psycopg.Connection) -> Base:
     """Empty the database, then: queue q; worker w holding workflow running (a stale lease from
-    its first claim, step 0 recorded, step 1 recorded as an error, one failed try of step 2);
-    worker w2 holding workflow other; succeeded, failed (with an error step), cancelled and
-    pending workflows."""
+    its first claim, step 0 recorded, step 1 recorded as an error, one failed try of step 2,
+    children kid (pending, step 5) and kid_done (cancelled, step 6), an unconsumed message on
+    topic default); worker w2 holding workflow other (event k set at step 0) and wkid, the child
+    of workflow waiting, which is parked on it (await_children); inbox parked in recv, awaiter
+    parked until running sets event k; succeeded, failed (with an error step), cancelled,
+    pending and expired (deadline passed, not yet cancelled) workflows."""
     u = secrets.token_hex(5)
     q, w, w2 = f"fq-{u}", f"fw-{u}", f"fv-{u}"
-    ids = {k: f"{u}-{k}" for k in ("running", "other", "succeeded", "failed", "cancelled",
-                                     "pending")}
+    ids = {k: f"{u}-{k}" for k in ROLES}
+    # start_child's default ids: <parent>-<step>
+    ids |= {"kid": f"{ids['running']}-5", "kid_done": f"{ids['running']}-6",
+            "wkid": f"{ids['waiting']}-0"}
+
     def literal(x):
         return sql.Literal(x).as_string(c)
 
@@ -357,6 +407,7 @@ def draw_enqueue_batch(data, base: Base, careful: bool, chance):
         "max_attempts": small(1, 5),
         "backoff_base": st.just('"1 second"'),
         "backoff_max": st.just('"1 hour"'),
+        "timeout": VALID_INTERVAL.map(json.dumps),
     }
     wild = {
         "name": st.one_of(text_from(["n", "other-name"]).map(json.dumps), JSON_VALUES),
@@ -370,6 +421,7 @@ def draw_enqueue_batch(data, base: Base, careful: bool, chance):
         "max_attempts": st.one_of(st.sampled_from(INTS).map(str), JSON_VALUES),
         "backoff_base": INTERVAL_ARG.map(json.dumps),
         "backoff_max": INTERVAL_ARG.map(json.dumps),
+        "timeout": st.one_of(INTERVAL_ARG.map(json.dumps), JSON_VALUES),
     }
     n = chance.randrange(5)
     bad_item = chance.randrange(-1, n) if careful else None
@@ -387,10 +439,33 @@ def draw_enqueue_batch(data, base: Base, careful: bool, chance):
     return "[" + ", ".join(items) + "]", n
 
 
+# the worker-side functions of waiting (issue 10): fenced by a lease, a step at a position
+WORKER_SIDE = ("sleep", "recv", "await_event", "await_children", "send_step", "set_event",
+               "start_child")
+WAITS = {"sleep": "sleep", "recv": "message", "await_event": "event",
+         "await_children": "children"}
+DEFAULT_NAMES = {"sleep": "durable.sleep", "recv": "durable.recv",
+                 "await_event": "durable.get_event", "await_children": "durable.await_children",
+                 "send_step": "durable.send", "set_event": "durable.set_event",
+                 "start_child": "durable.start_child"}
+TOPICS = st.sampled_from(["default", "default", "t2"])
+
+
+def destinations(base) -> st.SearchStrategy:
+    """Mostly inbox (parked in recv on topic default) and running, then the others."""
+    return st.sampled_from([base.ids[r] for r in ("inbox", "inbox", "running", "other",
+                                                  "waiting", "succeeded", "cancelled")])
+
+KEYS = st.sampled_from(["k", "k", "k2"])
+# null (forever), 0 (due at once), and timeouts that have not passed yet
+WAIT_TIMEOUT = st.one_of(st.none(), st.sampled_from(["0", "0", "1 second", "1 hour"]))
+
 LEASE_PAIRS = [
     *[("running", "running")] * 6,
     ("other", "other"), ("running", "stale"), ("running", "other"), ("succeeded", "succeeded"),
     ("failed", "failed"), ("cancelled", "running"), ("pending", "running"),
+    # a child its worker runs (finishing it may wake its parent), a parked run's old lease
+    ("wkid", "wkid"), ("wkid", "wkid"), ("waiting", "waiting"), ("expired", "running"),
 ]
 
 
@@ -413,7 +488,11 @@ def draw_call(data, base: Base, fn: str) -> tuple[list[Arg], dict]:
     # workflow, then stale leases, another worker's lease, leases of finished workflows
     pair = st.sampled_from(LEASE_PAIRS).map(
         lambda p: (base.ids[p[0]], str(base.leases[p[1]])))
-    id_lease = data.draw(pair, label="workflow and lease")
+    # the waits and steps of waiting have many arguments: more of their calls hold the
+    # running workflow's lease, so that enough of them get past the fence
+    worker_pair = st.one_of(st.just((base.ids["running"], str(base.leases["running"]))), pair)
+    id_lease = data.draw(worker_pair if fn in WORKER_SIDE else pair, label="workflow and lease")
+    own_id, own_lease = ids_v, leases_v
     ids_v = st.one_of(*[st.just(id_lease[0])] * 3, ids_v)
     leases_v = st.one_of(*[st.just(id_lease[1])] * 3, leases_v)
 
@@ -436,6 +515,8 @@ def draw_call(data, base: Base, fn: str) -> tuple[list[Arg], dict]:
             P("p_max_attempts", "integer", small(1, 5), INT_ARG, False),
             P("p_backoff_base", "interval", st.just("1 second"), INTERVAL_ARG, False),
             P("p_backoff_max", "interval", st.just("1 hour"), INTERVAL_ARG, False),
+            P("p_timeout", "interval", st.one_of(st.none(), VALID_INTERVAL), INTERVAL_ARG,
+              False),
         ]
     elif fn == "enqueue_batch":
         chance = data.draw(st.randoms(use_true_random=True), label="chance")
@@ -525,7 +606,8 @@ def draw_call(data, base: Base, fn: str) -> tuple[list[Arg], dict]:
         item = st.fixed_dictionaries(
             {"name": st.sampled_from(["n", "other-name"])},
             optional={"queue": st.sampled_from([base.queue, "default"]),
-                      "max_attempts": st.integers(1, 5), "max_lost_leases": st.integers(1, 5)})
+                      "max_attempts": st.integers(1, 5), "max_lost_leases": st.integers(1, 5),
+                      "timeout": st.sampled_from([1, 3600, "1 hour"])})
         params = [P("p_worker", "text", workers_v, workers),
                   P("p_workflows", "jsonb", st.lists(item, max_size=3).map(json.dumps), JSON_ARG,
                     False),
@@ -544,6 +626,91 @@ def draw_call(data, base: Base, fn: str) -> tuple[list[Arg], dict]:
     elif fn == "purge":
         params = [P("p_older_than", "interval", st.sampled_from(["0", "1 second", "1 day"]),
                     INTERVAL_ARG)]
+    elif fn in WORKER_SIDE:
+        # steps 0-2, 5 and 6 of running are recorded (5 and 6 started its children), 3, 4 and 7
+        # are free; a wait's name may be a recorded step's (replay or DU005)
+        positions = st.sampled_from(["3", "4", "7", "3", "4", "7", "0", "1", "5", "6"])
+        names = [DEFAULT_NAMES[fn], "a", "b", "durable.start_child", "durable.recv"]
+        params = [P("p_workflow_id", "text", st.one_of(*[st.just(id_lease[0])] * 6, own_id),
+                    ids),
+                  P("p_lease", "bigint", st.one_of(*[st.just(id_lease[1])] * 6, own_lease),
+                    leases),
+                  P("p_step_id", "integer", st.one_of(positions, positions, step_ids_v),
+                    step_ids)]
+        name = P("p_step_name" if fn == "start_child" else "p_name", "text",
+                 st.sampled_from([names[0]] * 4 + names[1:]), text_from(names), False)
+        timeout = P("p_timeout", "interval", WAIT_TIMEOUT, INTERVAL_ARG, False)
+        topic = P("p_topic", "text", TOPICS, text_from(["default", "t2"]), False)
+        if fn == "sleep":
+            # exactly one of the two (the other left out or null), when the call is well formed
+            durations = st.sampled_from(["0", "-1 second", "1 hour", "1 day"])
+            times = st.sampled_from(["2000-01-01", "now", "2100-01-01"])
+            by_time = data.draw(st.booleans(), label="until a time")
+            params += [
+                P("p_duration", "interval", st.none() if by_time else durations,
+                  INTERVAL_ARG, by_time is False),
+                P("p_until", "timestamptz", times if by_time else st.none(), TIMESTAMP_ARG,
+                  by_time),
+            ]
+        elif fn == "recv":
+            params += [topic, timeout]
+        elif fn == "await_event":
+            params += [P("p_target", "text", st.sampled_from(
+                           [base.ids["other"], base.ids["other"], base.ids["running"],
+                            base.ids["awaiter"]]), ids),
+                       P("p_key", "text", KEYS, text_from(["k", "k2"])), timeout]
+        elif fn == "await_children":
+            # kid_done is finished (the wait is over at once), kid is not (it parks), wkid is
+            # not running's child (DU016)
+            kids = st.sampled_from([base.ids["kid"], base.ids["kid_done"], base.ids["kid_done"]])
+            params += [P("p_children", "text[]", st.one_of(
+                           st.lists(kids, min_size=1, max_size=3),
+                           st.lists(kids, min_size=1, max_size=3),
+                           st.just([base.ids["wkid"]])),
+                         array_of(ids)),
+                       timeout]
+        elif fn == "send_step":
+            params += [P("p_destination", "text", destinations(base), ids),
+                       P("p_message", "jsonb", VALID_JSON, JSON_ARG), topic]
+        elif fn == "set_event":
+            params += [P("p_key", "text", KEYS, text_from(["k", "k2"])),
+                       P("p_value", "jsonb", VALID_JSON, JSON_ARG)]
+        elif fn == "start_child":
+            child_ids = [f"{base.u}-child", base.ids["kid"], base.ids["pending"],
+                         base.ids["running"]]
+            params += [
+                P("p_name", "text", st.sampled_from(["n", "other-name"]),
+                  text_from(["n", "other-name"])),
+                P("p_input", "jsonb", VALID_JSON, JSON_ARG, False),
+                P("p_child_id", "text", st.one_of(st.none(), st.sampled_from(child_ids)),
+                  text_from(child_ids), False),
+                P("p_queue", "text", st.one_of(st.none(), queues_v), queues, False),
+                P("p_priority", "integer", small(-5, 5), INT_ARG, False),
+                P("p_timeout", "interval", st.one_of(st.none(), VALID_INTERVAL), INTERVAL_ARG,
+                  False),
+                P("p_detached", "boolean", VALID_BOOL, BOOL_ARG, False),
+            ]
+        params.append(name)
+    elif fn == "send":
+        params = [P("p_destination", "text", destinations(base), ids),
+                  P("p_message", "jsonb", VALID_JSON, JSON_ARG),
+                  P("p_topic", "text", TOPICS, text_from(["default", "t2"]), False),
+                  P("p_idempotency_key", "text",
+                    st.one_of(st.none(), st.sampled_from(["key-1", "key-2"])),
+                    text_from(["key-1", "key-2"]), False)]
+    elif fn == "get_event":
+        params = [P("p_workflow_id", "text", ids_v, ids),
+                  P("p_key", "text", KEYS, text_from(["k", "k2"]))]
+    elif fn == "watch":
+        params = [P("p_workflow_id", "text", st.sampled_from(list(base.ids.values())), ids)]
+    elif fn == "fork":  # issue 11
+        new_ids = [f"{base.u}-fork", base.ids["pending"]]
+        params = [P("p_workflow_id", "text", st.sampled_from(list(base.ids.values())), ids),
+                  P("p_step_id", "integer", step_ids_v, step_ids),
+                  P("p_new_id", "text", st.one_of(st.none(), st.sampled_from(new_ids)),
+                    text_from(new_ids), False),
+                  P("p_version", "text", st.one_of(st.none(), st.sampled_from(["v1", "v2"])),
+                    text_from(["v1", ""]), False)]
     else:
         raise AssertionError(f"no parameters for {fn}")
     return draw_args(data, params), extra
@@ -588,6 +755,76 @@ def only(d, *tables) -> None:
     assert d.tables_touched() <= set(tables), f"touched {d.describe()}"
 
 
+def as_bool(text):
+    return None if text is None else str(text).strip().lower() in ("true", "t", "yes", "y", "1",
+                                                                   "on")
+
+
+UNFINISHED = ("pending", "running", "waiting")
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+def descends(Wb, wid, roots) -> bool:
+    """wid is under one of roots through children none of which was started detached (what a
+    cancel of a root reaches, through finished children too)."""
+    seen = set()
+    while wid not in seen:
+        seen.add(wid)
+        row = Wb.get(wid)
+        if row is None or row.detached or row.parent_id is None:
+            return False
+        if row.parent_id in roots:
+            return True
+        wid = row.parent_id
+    return False
+
+
+def check_knock_on(before, after, d, explained, roots=(), finished=(), woken_by=(),
+                   expiry=False, waits=()) -> None:
+    """The workflows a call changed besides those it acts on (explained) are only: roots and the
+    unfinished descendants of roots, cancelled (a cancel's cascade; with expiry, every workflow
+    whose deadline passed is a root); parents woken (waiting -> pending) because a child of
+    theirs finished or was cancelled here; and woken_by (woken by a message or an event). The
+    open waits of the woken workflows note woken_at; no other wait changed (but the keys in
+    waits, which the caller checks)."""
+    Wb, Wa = before.rows["workflows"], after.rows["workflows"]
+    roots = set(roots)
+    if expiry:
+        roots |= {w for w in d.changed["workflows"] if Wa[w].overdue}
+    cancelled, woken = set(), set()
+    for wid in d.changed["workflows"] - set(explained):
+        pre, post = Wb[wid], Wa[wid]
+        if pre.status in UNFINISHED and post.status == "cancelled":
+            assert wid in roots or descends(Wb, wid, roots), \
+                f"{wid} cancelled, but it is no root's descendant"
+            assert (post.owner, post.lease) == (None, None), f"{wid} cancelled, still owned"
+            cancelled.add(wid)
+        elif (pre.status, post.status) == ("waiting", "pending"):
+            woken.add(wid)
+        else:
+            raise AssertionError(f"{wid} changed from {pre.status} to {post.status}")
+    ends = set(finished) | roots | cancelled
+    if cancelled - set(explained) or woken:
+        event(f"knock-on: {len(cancelled)} cancelled, {len(woken)} woken")
+    for wid in woken:
+        assert wid in set(woken_by) or any(Wb[c].parent_id == wid for c in ends), \
+            f"{wid} woken, but nothing it waits for happened"
+    Tb, Ta = before.rows["waits"], after.rows["waits"]
+    assert not d.removed["waits"] and not (d.added["waits"] - set(waits))
+    for key in d.changed["waits"] - set(waits):
+        assert key[0] in woken, f"wait {key} changed, but its workflow was not woken"
+        assert Tb[key].resolved_at is None and Ta[key].resolved_at is None
+        assert Ta[key].woken_at is not None
+        assert (Ta[key].kind, Ta[key].deadline, Ta[key].parked_at) == (
+            Tb[key].kind, Tb[key].deadline, Tb[key].parked_at)
+
+
+def finished_here(before, after, ids) -> set:
+    Wb, Wa = before.rows["workflows"], after.rows["workflows"]
+    return {w for w in ids if w in Wb and Wb[w].status not in FINISHED
+            and Wa[w].status in FINISHED}
+
+
 def check_success(fn, args, rows, before, after, d, extra) -> None:
     W, Wb, Wa = "workflows", before.rows["workflows"], after.rows["workflows"]
     S, Sb = "steps", before.rows["steps"]
@@ -601,8 +838,20 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
         if created:
             assert d.added[W] == {wid} and wid not in Wb
             row = Wa[wid]
-            assert (row.status, row.name, row.queue) == (
-                "pending", value(args, "p_name"), value(args, "p_queue", "default"))
+            assert (row.status, row.name, row.parent_id) == ("pending", value(args, "p_name"),
+                                                             None)
+            # p_queue null: the registered queue, else default
+            assert row.queue == value(args, "p_queue") or value(args, "p_queue") is None
+            # the deadline: run_at + p_timeout (null: the registered timeout, else none)
+            registered = before.rows["workflow_types"].get(row.name)
+            timeout = value(args, "p_timeout")
+            if timeout is None and registered is None:
+                assert row.deadline is None
+            elif timeout is not None:
+                [(ok,)] = extra["db"].execute(
+                    "select deadline = run_at + %s::interval from durable.workflows"
+                    " where id = %s", [timeout, wid]).fetchall()
+                assert ok, f"deadline {row.deadline} is not run_at {row.run_at} + {timeout}"
         else:
             assert not d.added[W] and Wb[wid].name == value(args, "p_name")
     elif fn == "enqueue_batch":
@@ -613,10 +862,12 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
         assert d.added[W] == created and not d.removed[W] and not d.changed[W]
         assert all(c or wid in Wb or wid in created for wid, c in rows)
     elif fn == "claim":
-        only(d, W, "workers")
+        only(d, W, "workers", "waits")
         got = {r[0]: r[4] for r in rows}
         assert len(got) == len(rows) <= as_int(value(args, "p_max", "1"))
-        assert d.changed[W] == set(got) and not d.added[W] and not d.removed[W]
+        # it also cancels the workflows whose deadline passed, with their children
+        assert set(got) <= d.changed[W] and not d.added[W] and not d.removed[W]
+        check_knock_on(before, after, d, got, expiry=True)
         worker = value(args, "p_worker")
         assert d.touched("workers") <= {worker} and not d.removed["workers"]
         queues = value(args, "p_queues", ["default"])
@@ -658,14 +909,15 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
             if retry:
                 assert retry_in is not None and tries < as_int(value(args, "p_max_attempts", "1"))
     elif fn == "complete":
-        only(d, W)
+        only(d, W, "waits")
         wid = value(args, "p_workflow_id")
-        assert rows == [("succeeded",)] and d.changed[W] == {wid}
+        assert rows == [("succeeded",)] and wid in d.changed[W]
         assert not d.added[W] and not d.removed[W]
+        check_knock_on(before, after, d, {wid}, finished={wid})  # a parent waiting on it wakes
         assert (Wb[wid].status, Wb[wid].lease) == ("running", as_int(value(args, "p_lease")))
         assert (Wa[wid].status, Wa[wid].owner, Wa[wid].lease) == ("succeeded", None, None)
     elif fn == "complete_and_claim":
-        only(d, W, S, "workers")
+        only(d, W, S, "workers", "waits")
         wid, worker = value(args, "p_workflow_id"), value(args, "p_worker")
         assert rows and all(r[0] == "succeeded" for r in rows)
         got = {r[1]: r[5] for r in rows if r[1] is not None}
@@ -673,7 +925,10 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
         assert len(got) <= as_int(value(args, "p_max", "1")) and (got or len(rows) == 1)
         assert (Wb[wid].status, Wb[wid].lease) == ("running", as_int(value(args, "p_lease")))
         assert (Wa[wid].status, Wa[wid].owner, Wa[wid].lease) == ("succeeded", None, None)
-        assert d.changed[W] == {wid} | set(got) and not d.added[W] and not d.removed[W]
+        assert {wid} | set(got) <= d.changed[W] and not d.added[W] and not d.removed[W]
+        # a parent waiting on it wakes; with p_max > 0, passed deadlines are cancelled
+        check_knock_on(before, after, d, {wid} | set(got), finished={wid},
+                       expiry=as_int(value(args, "p_max", "1")) > 0)
         queues = value(args, "p_queues", ["default"])
         for claimed_id, lease in got.items():
             pre, post = Wb[claimed_id], Wa[claimed_id]
@@ -691,10 +946,13 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
     elif fn in ("complete_batch", "fail_batch"):
         check_batch(fn, args, rows, before, after, d)
     elif fn == "fail":
-        only(d, W, S, "errors")
+        only(d, W, S, "errors", "waits")
         wid = value(args, "p_workflow_id")
         [(status, run_at)] = rows
-        assert status in ("pending", "failed") and run_at is not None and d.changed[W] == {wid}
+        # a failure for good wakes a parent waiting on it
+        assert status in ("pending", "failed") and wid in d.changed[W]
+        assert status == "failed" or run_at is not None
+        check_knock_on(before, after, d, {wid}, finished=finished_here(before, after, {wid}))
         assert (Wb[wid].status, Wb[wid].lease) == ("running", as_int(value(args, "p_lease")))
         assert Wa[wid].status == status and Wa[wid].owner is None
         assert [after.rows["errors"][e].workflow_id for e in d.added["errors"]] == [wid]
@@ -702,7 +960,10 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
         error_steps = {k for k, s in Sb.items() if k[0] == wid and s.is_error}
         assert d.removed[S] == (error_steps if status == "pending" else set())
     elif fn == "heartbeat":
-        only(d, "workers")
+        only(d, "workers", W, "waits")
+        # it cancels the workflows whose deadline passed, with their children
+        assert not d.added[W] and not d.removed[W]
+        check_knock_on(before, after, d, set(), expiry=True)
         worker = value(args, "p_worker")
         assert worker in after.rows["workers"]
         assert (d.added["workers"] | d.changed["workers"]) <= {worker}
@@ -734,15 +995,20 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
         else:
             assert not d.removed["workers"]
     elif fn == "cancel":
-        only(d, W)
+        only(d, W, "waits")
         wid = value(args, "p_workflow_id")
         assert rows == [("cancelled",)]
         if Wb[wid].status == "cancelled":
             assert not d.tables_touched()
         else:
             assert Wb[wid].status in ("pending", "running", "waiting")
-            assert d.changed[W] == {wid} and not d.added[W] and not d.removed[W]
+            assert wid in d.changed[W] and not d.added[W] and not d.removed[W]
             assert (Wa[wid].status, Wa[wid].owner) == ("cancelled", None)
+            # its unfinished descendants (but detached ones) are cancelled too, and a parent
+            # waiting on it wakes
+            check_knock_on(before, after, d, set(), roots={wid})
+            assert {w for w in Wb if Wb[w].status in UNFINISHED and descends(Wb, w, {wid})} \
+                <= d.changed[W], "a descendant was not cancelled"
     elif fn == "retry":
         only(d, W, S)
         wid = value(args, "p_workflow_id")
@@ -770,18 +1036,207 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
         assert row.paused == ((old.paused if old else False) if paused is None
                               else paused in ("true", "yes", "1"))
     elif fn == "purge":
-        only(d, W, S, "errors")
+        only(d, W, S, "errors", "waits", "messages", "events")
         [(count,)] = rows
         gone = d.removed[W]
-        assert count == len(gone) and not d.added[W] and not d.changed[W]
+        assert count == len(gone) and not d.added[W]
+        # the children of purged workflows forget their parent (on delete set null)
+        assert d.changed[W] == {w for w in Wa if Wb[w].parent_id in gone}
+        assert all(Wa[w].parent_id is None for w in d.changed[W])
+        for table in ("waits", "messages", "events"):
+            assert d.removed[table] == {k for k, r in before.rows[table].items()
+                                        if (k[0] if table == "waits" else r.workflow_id) in gone}
+            assert not d.added[table] and not d.changed[table]
         assert all(Wb[w].status in ("succeeded", "failed", "cancelled") for w in gone)
         assert d.removed[S] == {k for k in Sb if k[0] in gone}
         assert d.removed["errors"] == {
             k for k, e in before.rows["errors"].items() if e.workflow_id in gone}
         assert not d.added[S] and not d.changed[S]
         assert not d.added["errors"] and not d.changed["errors"]
+    elif fn in WORKER_SIDE:
+        check_worker_side(fn, args, rows, before, after, d, extra)
+    elif fn == "send":
+        only(d, W, "waits", "messages")
+        [(message_id,)] = rows
+        check_sent(args, message_id, None, before, after, d)
+    elif fn == "get_event":
+        only(d)
+        wid, key = value(args, "p_workflow_id"), value(args, "p_key")
+        [(found, got, set_at)] = rows
+        mine = [i for i, e in before.rows["events"].items() if (e.workflow_id, e.key) == (wid, key)]
+        assert wid in Wb and found == bool(mine) and (set_at is None) == (not mine)
+        if mine:
+            assert md5_or_none(got) == before.rows["events"][max(mine)].value
+    elif fn == "watch":
+        wid = value(args, "p_workflow_id")
+        assert len(rows) == 1 and rows[0][0] == Wb[wid].status
+        if Wb[wid].status in UNFINISHED and not Wb[wid].watched:
+            only(d, W)
+            assert d.changed[W] == {wid} and Wa[wid].watched
+        else:
+            only(d)
+    elif fn == "fork":
+        # one new pending workflow, a copy of the original with its steps before the position
+        only(d, W, S)
+        [(new,)] = rows
+        orig, step = value(args, "p_workflow_id"), as_int(value(args, "p_step_id"))
+        assert new == value(args, "p_new_id") or value(args, "p_new_id") is None
+        assert d.added[W] == {new} and not d.changed[W] and not d.removed[W]
+        row = Wa[new]
+        assert (row.status, row.name, row.queue, row.parent_id, row.owner) == (
+            "pending", Wb[orig].name, Wb[orig].queue, None, None)
+        copied = {(new, k[1]) for k in Sb if k[0] == orig and int(k[1]) < step}
+        assert d.added[S] == copied and not d.changed[S] and not d.removed[S]
+        for _, k in copied:
+            assert after.rows[S][(new, k)][2:] == Sb[(orig, k)][2:]  # name, output, error
     else:
         raise AssertionError(f"no contract for {fn}")
+
+
+def check_sent(args, message_id, sender, before, after, d) -> None:
+    """send and send_step: one message added to p_destination on p_topic, or none when its
+    idempotency key was used before (that message's id is returned); the destination wakes when
+    it waits for a message on that topic."""
+    Mb, Ma = before.rows["messages"], after.rows["messages"]
+    dest, topic = value(args, "p_destination"), value(args, "p_topic", "default")
+    key = (f"{sender[0]}:{sender[1]}" if sender else value(args, "p_idempotency_key"))
+    assert not d.removed["messages"] and not d.changed["messages"]
+    if d.added["messages"]:
+        assert d.added["messages"] == {message_id}
+        m = Ma[message_id]
+        assert (m.workflow_id, m.topic, m.idempotency_key, m.sender, m.consumed_at) == (
+            dest, topic, key, sender and sender[0], None)
+    else:
+        assert key is not None and (Mb[message_id].workflow_id,
+                                    Mb[message_id].idempotency_key) == (dest, key)
+    event(f"send{'_step' if sender else ''}: " + ("sent" if d.added["messages"] else "sent before")
+          + (", woke its destination" if d.changed["workflows"] else ""))
+    waiting = {w for (w, _), t in before.rows["waits"].items()
+               if w == dest and t.kind == "message" and t.topic == topic
+               and t.resolved_at is None}
+    check_knock_on(before, after, d, set(), woken_by=waiting if d.added["messages"] else ())
+    if d.added["messages"]:
+        Wb = before.rows["workflows"]
+        assert {w for w in waiting if Wb[w].status == "waiting"} <= d.changed["workflows"], \
+            "the destination waits on that topic, and was not woken"
+
+
+def matched(pattern: str, text: str | None) -> int:
+    m = re.search(pattern, text or "")
+    assert m, f"{text!r} does not match {pattern}"
+    return int(m.group(1))
+
+
+def check_worker_side(fn, args, rows, before, after, d, extra) -> None:
+    """The waits: parked = true changed only the run's row (waiting, owner and lease cleared)
+    and its durable.waits row; parked = false recorded exactly one step at (workflow, step) (recv:
+    and consumed exactly one message), or returned the step recorded there and wrote nothing.
+    send_step, set_event and start_child: one step, and one message, one event, one child (or
+    none, when that child exists already), or nothing when the step was recorded."""
+    W, Wb, Wa = "workflows", before.rows["workflows"], after.rows["workflows"]
+    S, Sb, Sa = "steps", before.rows["steps"], after.rows["steps"]
+    wid, lease = value(args, "p_workflow_id"), as_int(value(args, "p_lease"))
+    step = as_int(value(args, "p_step_id"))
+    key = (wid, str(step))
+    name = value(args, "p_step_name" if fn == "start_child" else "p_name", DEFAULT_NAMES[fn])
+    if fn in WAITS:
+        [(parked, output)] = rows
+    else:
+        [(output,)] = rows
+        parked = False
+    # fenced: only the current lease of a running workflow gets an answer
+    assert (Wb[wid].status, Wb[wid].lease) == ("running", lease) and not Wb[wid].overdue
+    event(f"{fn}: " + ("replayed" if key in Sb else "parked" if parked else "recorded"))
+    if key in Sb:  # replayed: the recorded outcome, nothing written
+        assert not parked and not d.tables_touched(), "a replay wrote"
+        assert (Sb[key].name, Sb[key].output) == (name, md5_or_none(output))
+        return
+    if parked:
+        only(d, W, "waits")
+        assert output is None
+        assert d.changed[W] == {wid} and not d.added[W] and not d.removed[W]
+        assert (Wa[wid].status, Wa[wid].owner, Wa[wid].lease) == ("waiting", None, None)
+        assert d.touched("waits") == {key} and not d.removed["waits"]
+        t = after.rows["waits"][key]
+        assert (t.kind, t.name, t.resolved_at) == (WAITS[fn], name, None) and t.parked_at
+        return
+    assert d.added[S] == {key} and not d.changed[S] and not d.removed[S]
+    assert (Sa[key].name, Sa[key].output, Sa[key].is_error) == (name, md5_or_none(output), False)
+    if fn in WAITS:
+        only(d, S, "waits", "messages")
+        timed_out = output == '{"timed_out": true}' or output.endswith(', "timed_out": true}')
+        assert d.touched("waits") == {key} and not d.removed["waits"]
+        t = after.rows["waits"][key]
+        assert (t.kind, t.name, t.outcome) == (WAITS[fn], name,
+                                               "timed_out" if timed_out else "ready")
+        assert t.resolved_at is not None
+        events = before.rows["events"]
+        if fn == "sleep":
+            assert output.startswith('{"slept_until": ')
+        elif fn == "recv" and not timed_out:
+            # the oldest unconsumed message of the topic, consumed by this step
+            topic = value(args, "p_topic", "default")
+            m = matched(r'"message_id": (\d+)\}$', output)
+            Mb, Ma = before.rows["messages"], after.rows["messages"]
+            assert m == min(i for i, r in Mb.items() if (r.workflow_id, r.topic) == (wid, topic)
+                            and r.consumed_at is None)
+            assert d.changed["messages"] == {m} and Ma[m].consumed_step == step
+        elif fn == "await_event" and not timed_out:
+            target, ekey = value(args, "p_target"), value(args, "p_key")
+            assert matched(r'"event_id": (\d+)\}$', output) == max(
+                i for i, e in events.items() if (e.workflow_id, e.key) == (target, ekey))
+        elif fn == "await_children":
+            assert output.startswith('{"children": [')
+            if not timed_out:
+                assert all(Wb[c].status in FINISHED for c in value(args, "p_children"))
+        if fn != "recv" or timed_out:
+            assert not d.tables_touched() & {"messages"}
+    elif fn == "send_step":
+        only(d, W, S, "waits", "messages")
+        check_sent(args, matched(r'^\{"message_id": (\d+)\}$', output), (wid, step), before,
+                   after, d)
+    elif fn == "set_event":
+        only(d, W, S, "waits", "events")
+        e = matched(r'^\{"event_id": (\d+)\}$', output)
+        assert d.added["events"] == {e} and not d.changed["events"] and not d.removed["events"]
+        row = after.rows["events"][e]
+        assert (row.workflow_id, row.key, row.step_id) == (wid, value(args, "p_key"), step)
+        awaiters = {w for (w, _), t in before.rows["waits"].items()
+                    if (t.kind, t.target, t.topic) == ("event", wid, value(args, "p_key"))
+                    and t.resolved_at is None}
+        check_knock_on(before, after, d, set(), woken_by=awaiters)
+        assert awaiters & {w for w in Wb if Wb[w].status == "waiting"} <= d.changed[W]
+    elif fn == "start_child":
+        only(d, W, S)
+        child = json.loads(output)["workflow_id"]
+        given = value(args, "p_child_id")
+        default = f"{wid}-{step}"
+        if len(default) > 200:
+            default = f"child-{hashlib.md5(wid.encode()).hexdigest()}-{step}"
+        assert child == (default if given is None else given)
+        assert not d.changed[W] and not d.removed[W]
+        if child in Wb:  # started before (its step not recorded): found, not started again
+            assert not d.added[W]
+            assert (Wb[child].parent_id, Wb[child].name) == (wid, value(args, "p_name"))
+            return
+        assert d.added[W] == {child}
+        row = Wa[child]
+        detached = bool(as_bool(value(args, "p_detached")))
+        assert (row.status, row.name, row.parent_id, row.detached) == (
+            "pending", value(args, "p_name"), wid, detached)
+        assert row.queue == value(args, "p_queue") or value(args, "p_queue") is None
+        # its deadline: the parent's, or p_timeout (else the registered one) from now when
+        # sooner; detached: only its own
+        [(ok,)] = extra["db"].execute("""
+            select c.deadline is not distinct from case
+                     when c.detached then c.created_at + coalesce(%(t)s::interval, t.timeout)
+                     else least(p.deadline, c.created_at + coalesce(%(t)s::interval, t.timeout))
+                   end
+              from durable.workflows c
+              join durable.workflows p on p.id = c.parent_id
+              left join durable.workflow_types t on t.name = c.name
+             where c.id = %(c)s""", {"t": value(args, "p_timeout"), "c": child}).fetchall()
+        assert ok, f"child deadline {row.deadline}, parent's {Wb[wid].deadline}"
 
 
 def check_batch(fn, args, rows, before, after, d) -> None:
@@ -793,8 +1248,8 @@ def check_batch(fn, args, rows, before, after, d) -> None:
         outcome, pre = row[1], Wb.get(wid)
         if outcome == "unknown":
             assert pre is None
-        elif outcome == "cancelled":
-            assert pre.status == "cancelled"
+        elif outcome == "cancelled":  # or past its deadline
+            assert pre.status == "cancelled" or (pre.status == "running" and Wa[wid].overdue)
         elif outcome == "lease_lost":
             assert pre is not None and pre.status != "cancelled" and not (
                 pre.status == "running" and pre.lease == as_int(lease))
@@ -803,11 +1258,13 @@ def check_batch(fn, args, rows, before, after, d) -> None:
             assert outcome in (("succeeded",) if fn == "complete_batch" else ("pending", "failed"))
             assert Wa[wid].status == outcome
             written.add(wid)
-    assert d.changed[W] == written and not d.added[W] and not d.removed[W]
+    assert written <= d.changed[W] and not d.added[W] and not d.removed[W]
+    # the parents waiting on the children finished here wake
+    check_knock_on(before, after, d, written, finished=finished_here(before, after, written))
     if fn == "complete_batch":
-        only(d, W)
+        only(d, W, "waits")
     else:
-        only(d, W, "steps", "errors")
+        only(d, W, "steps", "errors", "waits")
         assert sorted(after.rows["errors"][e].workflow_id for e in d.added["errors"]) == \
             sorted(written)
         pending = {r[0] for r in rows if r[1] == "pending"}
@@ -820,7 +1277,11 @@ def check_batch(fn, args, rows, before, after, d) -> None:
 
 PUBLIC = ["enqueue", "enqueue_batch", "claim", "checkpoint", "step_failed", "complete",
           "complete_batch", "complete_and_claim", "fail", "fail_batch", "heartbeat", "release",
-          "register", "cancel", "retry", "result", "set_queue", "purge"]
+          "register", "cancel", "retry", "result", "set_queue", "purge",
+          # waiting (issue 10)
+          *WORKER_SIDE, "send", "get_event", "watch",
+          # flow control (issue 11)
+          "fork"]
 
 
 def test_the_property_covers_every_public_function(db):
@@ -844,6 +1305,7 @@ def test_every_call_succeeds_as_documented_or_refuses_without_writing(db, fn, da
     base = build_base(db)
     for _ in range(data.draw(st.integers(1, 3), label="calls")):
         args, extra = draw_call(data, base, fn)
+        extra["db"] = db  # a contract compares a few values in SQL (deadlines)
         before = snapshot(db)
         try:
             rows = call(db, fn, args)
@@ -994,3 +1456,16 @@ def test_fail_batch_refuses_multidimensional_arrays_with_du011(db):
         db.execute("select * from durable.fail_batch(%s::text[], %s::bigint[], %s::jsonb[])",
                    [[[wid, "x"], ["y", "z"]], [[lease, 1], [2, 3]], [["1", "2"], ["3", "4"]]])
     assert raised.value.sqlstate == "DU011"
+
+
+# Found by the review of the waiting functions (issue 10), the same defect as fail_batch's:
+# await_children calls array_position on p_children before it checks array_ndims, so a
+# two-dimensional array raises 0A000 (feature not supported) instead of DU011. (The property
+# builds one-dimensional arrays only.) Reported to the lead: check array_ndims first
+@pytest.mark.xfail(strict=True, reason="await_children raises 0A000 for a 2-D p_children")
+def test_await_children_refuses_multidimensional_arrays_with_du011(db):
+    _, wid, lease = claimed(db)
+    with pytest.raises(psycopg.Error) as raised:
+        db.execute("select * from durable.await_children(%s, %s, 0, %s::text[])",
+                   [wid, lease, [["a", "b"], ["c", "d"]]])
+    assert raised.value.sqlstate == "DU011", raised.value

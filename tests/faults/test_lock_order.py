@@ -13,7 +13,10 @@ Two psycopg connections (autocommit off, one explicit transaction per call, dead
 * lock-order probes: while B waits for a row A holds, the heap pages of durable's tables
   (pageinspect) show in which tables B already wrote or locked rows. Every such table must come
   before the one B waits on in the order documented in deploy/*.sql ("Lock order: ..."):
-  workers row -> queues row -> workflows rows -> steps -> errors.
+  workers row -> queues row -> workflows rows -> steps -> errors. The tables of waiting (waits,
+  messages, events) are read too: the global order does not rank them, so a function that
+  touched one of them before waiting for a row fails its probe (waiting.sql takes its advisory
+  locks, then the run's own workflow row, before writing anything).
 
 Defects these runs found were fixed in the SQL; their tests are regressions that say what was
 wrong.
@@ -635,6 +638,20 @@ PROBES = {
         "enqueue", "workflows", _new_id_ctx,
         lambda c: ("select * from durable.enqueue('n', '{}', %s, %s)", [c["q"], c["id"]]),
         lambda c: ("select * from durable.enqueue('n', '{}', %s, %s)", [c["q"], c["id"]])),
+    # waiting.sql (issue 10): its advisory locks come first, then the run's own row; nothing in
+    # waits, messages, events or steps is written before that row is locked
+    "set_event waits for the workflow row cancel holds": Probe(
+        "waiting", "workflows", _claimed,
+        lambda c: ("select durable.cancel(%s)", [c["wid"]]),
+        lambda c: ("select durable.set_event(%s, %s, 0, 'k', '1')", [c["wid"], c["lease"]])),
+    "recv waits for the workflow row cancel holds": Probe(
+        "waiting", "workflows", _claimed,
+        lambda c: ("select durable.cancel(%s)", [c["wid"]]),
+        lambda c: ("select * from durable.recv(%s, %s, 0)", [c["wid"], c["lease"]])),
+    "start_child waits for the workflow row cancel holds": Probe(
+        "waiting", "workflows", _claimed,
+        lambda c: ("select durable.cancel(%s)", [c["wid"]]),
+        lambda c: ("select durable.start_child(%s, %s, 0, 'n')", [c["wid"], c["lease"]])),
     "purge waits for a workflow row retry holds": Probe(
         "control", "workflows", _probe_purgeable,
         lambda c: ("select durable.retry(%s)", [c["wid"]]),
@@ -680,6 +697,9 @@ def test_locks_taken_before_a_wait_come_earlier_in_the_documented_order(admin, p
     assert probe.held in holder_has, f"A holds rows in {holder_has}, not in {probe.held}"
     assert row_wait <= {probe.held}, f"B waits for a row of {row_wait}, not of {probe.held}"
     for table in before_wait - {probe.held}:
+        assert table in order, (
+            f"B wrote or locked {table} before waiting on {probe.held}, and the global lock "
+            f"order ({' -> '.join(order)}) does not rank {table}")
         assert order.index(table) < order.index(probe.held), (
             f"B locked {table} before waiting on {probe.held}: against {' -> '.join(order)}")
         if table in own and probe.held in own:
