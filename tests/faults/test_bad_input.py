@@ -1458,11 +1458,10 @@ def test_fail_batch_refuses_multidimensional_arrays_with_du011(db):
     assert raised.value.sqlstate == "DU011"
 
 
-# Found by the review of the waiting functions (issue 10), the same defect as fail_batch's:
-# await_children calls array_position on p_children before it checks array_ndims, so a
-# two-dimensional array raises 0A000 (feature not supported) instead of DU011. (The property
-# builds one-dimensional arrays only.) Reported to the lead: check array_ndims first
-@pytest.mark.xfail(strict=True, reason="await_children raises 0A000 for a 2-D p_children")
+# Regression, found by the review of the waiting functions (issue 10), the same defect as
+# fail_batch's: await_children called array_position on p_children before it checked
+# array_ndims, so a two-dimensional array raised 0A000 (feature not supported) instead of
+# DU011. (The property builds one-dimensional arrays only.)
 def test_await_children_refuses_multidimensional_arrays_with_du011(db):
     _, wid, lease = claimed(db)
     with pytest.raises(psycopg.Error) as raised:
