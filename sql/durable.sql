@@ -3876,11 +3876,12 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_name text;
+  v_error jsonb;
 begin
-  select s.name, s.output into v_name, output
+  select s.name, s.output, s.error into v_name, output, v_error
     from durable.steps s where s.workflow_id = p_workflow_id and s.step_id = p_step_id;
   recorded := v_name is not null;
-  if recorded and v_name <> p_name then
+  if recorded and (v_name <> p_name or v_error is not null) then
     raise exception 'step % of workflow % is recorded as %, not %', p_step_id, p_workflow_id,
         v_name, p_name
       using errcode = 'DU005',
@@ -3891,7 +3892,7 @@ end
 $$;
 comment on function durable.recorded_outcome(text, integer, text) is
   'The output recorded at step p_step_id (recorded = false when none); DU005 when the step there '
-  'has another name. Internal.';
+  'has another name or ended in error (a wait or a step the SQL records never does). Internal.';
 
 create or replace function durable.wait_step(
   p_workflow_id text,
@@ -4181,13 +4182,13 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  if p_children is null or cardinality(p_children) = 0 or array_position(p_children, null) is not null then
-    raise exception 'children must be a non-empty array of workflow ids'
-      using errcode = 'DU010';
-  end if;
   if cardinality(p_children) > 10000 or array_ndims(p_children) > 1 then
     raise exception 'children must be a one-dimensional array of at most 10000 ids'
       using errcode = 'DU011';
+  end if;
+  if p_children is null or cardinality(p_children) = 0 or array_position(p_children, null) is not null then
+    raise exception 'children must be a non-empty array of workflow ids'
+      using errcode = 'DU010';
   end if;
   perform durable.check_timeout(p_timeout, 'p_timeout');
   return query select * from durable.wait_step(p_workflow_id, p_lease, p_step_id, p_name,
@@ -4673,7 +4674,10 @@ reset role;
 -- checkpoint never write the worker row except to register it or when it has gone stale.
 --
 -- Lock order (every function of durable takes locks in this order):
---   workers row -> queues row -> workflows rows -> steps -> errors
+--   workers row -> queues row -> the advisory locks of waiting.sql (a parent's children, a
+--   workflow's message topic or event key) -> workflows rows (a run's own, then another's:
+--   a parent it wakes, a cancel's tree level by level) -> steps -> waits, messages, events ->
+--   errors
 --
 -- Rows of one table are locked in id order. In the place of the workers row, a claim holds a
 -- shared advisory lock on its worker's id (durable.worker_lock_key) to its end, and whatever
