@@ -3,6 +3,15 @@
     validate_order -> reserve_stock (transactional) -> charge_card (outside service, with the
     step's idempotency key) -> pack_parcel (slow) -> ship -> send_confirmation
 
+An order paid by bank transfer ("pay_by": "transfer") is not charged: after reserve_stock it
+waits for the payment's confirmation, a message on topic "payment" (durable.recv), which the
+bank's webhook, or a person in psql, sends:
+
+    select durable.send('order-1002', '{"paid": 3900}', 'payment');
+
+Meanwhile the run is `waiting` (durable.runs.waiting_for says for what) and holds no worker
+slot; after PAYMENT_TIMEOUT without it the order ends with status "payment not received".
+
 Run it:  durable worker orders:app --path examples --queues orders
 Start:   durable enqueue order --queue orders --input '{"order_id": "1001", ...}'
 Each step prints a line when its code runs, so the workers' logs show what ran where.
@@ -22,6 +31,8 @@ import durable
 app = durable.Durable(os.environ.get("DATABASE_URL"))
 
 PRICES = {"tea": 450, "mug": 1200, "kettle": 3900}
+# how long an order paid by bank transfer waits for its payment (seconds; fixed at first reach)
+PAYMENT_TIMEOUT = float(os.environ.get("DEMO_PAYMENT_TIMEOUT", str(3 * 24 * 3600)))
 
 
 def say(message: str) -> None:
@@ -63,6 +74,16 @@ def charge_card(order: dict, total: int) -> dict:
 
 
 @app.step()
+def payment_received(order: dict, total: int, payment: dict) -> dict:
+    """Check the confirmed bank transfer against the total; returns the payment."""
+    paid = payment.get("paid")
+    if paid != total:
+        raise durable.NonRetryable(f"order {order['order_id']}: paid {paid}, due {total}")
+    say(f"order {order['order_id']}: transfer of {paid / 100:.2f} confirmed")
+    return {"id": f"transfer-{order['order_id']}", "amount_cents": paid}
+
+
+@app.step()
 def pack_parcel(order: dict) -> str:
     """The slow part: a few seconds of packing."""
     say(f"order {order['order_id']}: packing...")
@@ -91,8 +112,17 @@ def order(order: dict) -> dict:
     """Take an order from validation to confirmation."""
     total = validate_order(order)
     reserve_stock(order)
-    charge = charge_card(order, total)
+    if order.get("pay_by") == "transfer":
+        # a durable wait: the run parks (status waiting, no worker slot held) until a message
+        # on topic "payment" is sent to it, or PAYMENT_TIMEOUT passes (then None, recorded)
+        payment = durable.recv("payment", timeout=PAYMENT_TIMEOUT)
+        if payment is None:
+            return {"order_id": order["order_id"], "status": "payment not received"}
+        charge = payment_received(order, total, payment)
+    else:
+        charge = charge_card(order, total)
     parcel = pack_parcel(order)
     tracking = ship(order, parcel)
     send_confirmation(order, tracking)
-    return {"order_id": order["order_id"], "charge": charge["id"], "tracking": tracking}
+    return {"order_id": order["order_id"], "status": "shipped", "charge": charge["id"],
+            "tracking": tracking}
