@@ -13,6 +13,18 @@ at once in the chaos run, as during a rolling deploy.
   - crash_loop(n): one recorded step, then a step that SIGKILLs its own worker process every
     time it runs (a segfault, an OOM kill); it must end failed with WorkerLost after
     CRASH_MAX_LOST_LEASES lost workers, and never run its crash step more often than that.
+
+Waiting (the same in both versions; each run parks, so the killed worker holds none of them
+while they wait, and the run resumes on whichever worker claims it):
+  - sleeper(n): a transactional step, a durable sleep of SLEEP_SECONDS, a plain step.
+  - pinger(n) and ponger(n, pinger id), started together: the pinger sends PINGS messages to
+    its ponger (durable.send, a step each), the ponger receives each (durable.recv) and
+    answers it with the value + 1, the pinger receives the PINGS answers; each returns the sum
+    of what it received. A message consumed twice or lost shows in their outputs and in
+    durable.messages (consumed_step, one per message).
+  - fan_parent(n): starts FAN_CHILDREN fan_child(n, i) children (app.enqueue inside a workflow),
+    awaits the first with handle.result() and the others with one durable.wait_all, then a
+    transactional step; each child runs a transactional and a plain step.
 """
 
 from __future__ import annotations
@@ -22,6 +34,7 @@ import random
 import signal
 import time
 
+import durable
 from durable import Durable
 from durable.execution import step_info
 
@@ -41,6 +54,41 @@ CHAOS_LAYOUT = ["effect" if i % 2 == 0 else "record" for i in range(STEPS)]
 # steps whose side-effect row commits with their checkpoint, and steps that log an execution
 TRANSACTIONAL_STEPS = {"effect", "v_effect", "v2_audit"}
 PLAIN_STEPS = {"record", "v_record"}
+
+# the waiting workflows
+SLEEP_SECONDS = 0.3
+PINGS = 3
+FAN_CHILDREN = 3
+WAITING_LAYOUT = {
+    "sleeper": ["effect", "durable.sleep", "record"],
+    "pinger": ["durable.send"] * PINGS + ["durable.recv"] * PINGS,
+    "ponger": ["durable.recv", "durable.send"] * PINGS,
+    "fan_parent": ["durable.start_child"] * FAN_CHILDREN + ["durable.await_children"] * 2
+                  + ["effect"],
+    "fan_child": ["effect", "record"],
+}
+
+
+def pong_id(n: int) -> str:
+    """The id of pinger n's ponger."""
+    return f"chaos-{n}-pong"
+
+
+def expected_waiting_output(name: str, n: int, i: int | None = None) -> int:
+    """What a waiting workflow returns when every message, child and step was used once
+    (fan_child: i is its position among its parent's children)."""
+    if name == "sleeper":
+        return (n * 10) + (n * 10 + 2)
+    if name == "pinger":
+        return sum(n * 10 + k + 1 for k in range(PINGS))
+    if name == "ponger":
+        return sum(n * 10 + k for k in range(PINGS))
+    if name == "fan_child":
+        return 2 * (n * 10 + i)
+    if name == "fan_parent":
+        return (sum(expected_waiting_output("fan_child", n, i) for i in range(FAN_CHILDREN))
+                + n * 10 + FAN_CHILDREN + 2)
+    raise ValueError(name)
 
 _log_fds: dict[str, int] = {}
 
@@ -134,6 +182,40 @@ def _build(version: str) -> Durable:
             outputs = [v_effect(n, 0), v2_audit(n), v_record(n, 1), v_effect(n, 2),
                        v_record(n, 3)]
             return [version, sum(value for _, value in outputs)]
+
+    # -- waiting: durable sleep, messages, child workflows (the same in both versions) -----------
+
+    @app.workflow(queue="chaos", max_lost_leases=CHAOS_MAX_LOST_LEASES)
+    def sleeper(n: int) -> int:
+        first = effect(n, 0)
+        durable.sleep(SLEEP_SECONDS)
+        return first + record(n, 2)
+
+    @app.workflow(queue="chaos", max_lost_leases=CHAOS_MAX_LOST_LEASES)
+    def pinger(n: int) -> int:
+        for k in range(PINGS):
+            durable.send(pong_id(n), n * 10 + k, topic="ping")
+        return sum(durable.recv("pong") for _ in range(PINGS))
+
+    @app.workflow(queue="chaos", max_lost_leases=CHAOS_MAX_LOST_LEASES)
+    def ponger(n: int, pinger_id: str) -> int:
+        total = 0
+        for _ in range(PINGS):
+            ping = durable.recv("ping")
+            total += ping
+            durable.send(pinger_id, ping + 1, topic="pong")
+        return total
+
+    @app.workflow(queue="chaos", max_lost_leases=CHAOS_MAX_LOST_LEASES)
+    def fan_child(n: int, i: int) -> int:
+        return effect(n, i) + record(n, i)
+
+    @app.workflow(queue="chaos", max_lost_leases=CHAOS_MAX_LOST_LEASES)
+    def fan_parent(n: int) -> int:
+        children = [app.enqueue(fan_child, n, i) for i in range(FAN_CHILDREN)]
+        first = children[0].result()  # a durable wait for one child
+        rest = durable.wait_all(children[1:])  # one wait for the others
+        return first + sum(r.output for r in rest) + effect(n, FAN_CHILDREN + 2)
 
     # -- crash_loop: a step that kills its worker every time ------------------------------------
 

@@ -2,10 +2,11 @@
 (every 0.1 to 2 s, replacing them) and crashes Postgres (immediate shutdown) several times.
 The workers are of two versions of the workflow code at once (tests/chaos/app.py: app, "v1",
 and app_v2, "v2"), as during a rolling deploy; each version keeps at least one worker alive.
-The waves are chaos_flow runs and, one in four, versioned_flow runs (v2 inserts a step at
-position 1); one crash_loop run, whose second step SIGKILLs its own worker every time, is
-enqueued once a worker has registered it. At the end it checks what durable promises and
-prints the figures:
+The waves are chaos_flow runs, versioned_flow runs (one in four; v2 inserts a step at
+position 1) and runs that wait (one in eight each): sleeper (a durable sleep), pinger and its
+ponger (messages both ways), fan_parent (three child workflows awaited); one crash_loop run,
+whose second step SIGKILLs its own worker every time, is enqueued once a worker has registered
+it. At the end it checks what durable promises and prints the figures:
 
   - every chaos_flow and versioned_flow run finished exactly once, succeeded, with the right
     output and the steps of its code; none stuck
@@ -19,6 +20,11 @@ prints the figures:
   - crash loop: crash_loop ends failed with a WorkerLost error naming CRASH_MAX_LOST_LEASES
     lost workers (the bound its decorator declares, registered by the workers and taken by
     enqueue), and its crash step ran at most that many times
+  - waiting: every sleeper, pinger, ponger, fan_parent and fan_child succeeded with the right
+    output and steps; every message was sent once (PINGS per pair and direction), consumed
+    once (durable.run_messages.consumed_step set, and named by exactly one recv step of its
+    destination, whose recorded output is that message), none lost; each fan_parent has its
+    FAN_CHILDREN children (parent_id set, ids from its own id and the step's position)
 
 Usage:
   python tests/chaos/run.py --short            about a minute (part of make test)
@@ -54,12 +60,17 @@ from tests.chaos.app import (
     CHAOS_LAYOUT,
     CHAOS_MAX_LOST_LEASES,
     CRASH_MAX_LOST_LEASES,
+    FAN_CHILDREN,
+    PINGS,
     PLAIN_STEPS,
     TRANSACTIONAL_STEPS,
     VERSIONED_LAYOUT,
     VERSIONS,
+    WAITING_LAYOUT,
     expected_output,
     expected_versioned_output,
+    expected_waiting_output,
+    pong_id,
 )
 
 # the worker's MODULE:APP for each version of the code
@@ -177,17 +188,31 @@ class Fleet:
 
 
 def wave_name(n: int) -> str:
-    """The workflow of the n-th enqueued run: versioned_flow one in four, else chaos_flow."""
-    return "versioned_flow" if n % 4 == 3 else "chaos_flow"
+    """The workflow of the n-th enqueued run: versioned_flow one in four; sleeper, pinger (with
+    its ponger) and fan_parent one in eight each; else chaos_flow."""
+    return {3: "versioned_flow", 7: "versioned_flow", 1: "sleeper", 2: "pinger",
+            5: "fan_parent"}.get(n % 8, "chaos_flow")
 
 
-def enqueue_wave(conn: psycopg.Connection, start: int, count: int) -> None:
+def runs_of(name: str) -> int:
+    """How many runs the n-th enqueued run makes: itself, and its ponger or its children."""
+    return {"pinger": 2, "fan_parent": 1 + FAN_CHILDREN}.get(name, 1)
+
+
+def enqueue_wave(conn: psycopg.Connection, start: int, count: int) -> int:
+    """Enqueue runs start .. start + count - 1 (a pinger with its ponger) in one batch; how many
+    runs they make in all (with the children the fan_parents will start)."""
     # max_lost_leases given: the first wave goes in before any worker registered the
     # decorators' bound, and the random kills must not be taken for a crash loop
-    items = [{"name": wave_name(n), "queue": "chaos", "workflow_id": f"chaos-{n}",
-              "input": [n], "max_lost_leases": CHAOS_MAX_LOST_LEASES}
-             for n in range(start, start + count)]
+    items = []
+    for n in range(start, start + count):
+        items.append({"name": wave_name(n), "queue": "chaos", "workflow_id": f"chaos-{n}",
+                      "input": [n], "max_lost_leases": CHAOS_MAX_LOST_LEASES})
+        if wave_name(n) == "pinger":
+            items.append({"name": "ponger", "queue": "chaos", "workflow_id": pong_id(n),
+                          "input": [n, f"chaos-{n}"], "max_lost_leases": CHAOS_MAX_LOST_LEASES})
     conn.execute("select count(*) from durable.enqueue_batch(%s::jsonb)", (json.dumps(items),))
+    return sum(runs_of(wave_name(n)) for n in range(start, start + count))
 
 
 def enqueue_crash_loop(conn: psycopg.Connection) -> bool:
@@ -242,9 +267,10 @@ def run(args: argparse.Namespace) -> int:
                          "step_id integer not null, at timestamptz not null default now())")
         # what a worker role needs: the client and worker functions, and the app's own table
         fleet = Fleet(dsn, logdir, args)
-        enqueued = 0
+        enqueued = 0  # the runs enqueued (their numbers n)
+        expected = 0  # the runs they make (pongers and children included)
         with psycopg.connect(dsn, autocommit=True) as conn:
-            enqueue_wave(conn, enqueued, args.batch)
+            expected += enqueue_wave(conn, enqueued, args.batch)
         enqueued += args.batch
         fleet.top_up()
 
@@ -285,7 +311,7 @@ def run(args: argparse.Namespace) -> int:
                     sample_registrations(conn, unregistered)
                     next_sample = time.monotonic() + 0.25
                 if unfinished(conn) < args.backlog:
-                    enqueue_wave(conn, enqueued, args.batch)
+                    expected += enqueue_wave(conn, enqueued, args.batch)
                     enqueued += args.batch
             except psycopg.OperationalError:
                 conn = None
@@ -303,7 +329,7 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(0.2)
         drain = time.monotonic() - drain_began
         fleet.stop()
-        ok = check(conn, logdir, enqueued, crash_enqueued, unregistered, fleet, restarts, args,
+        ok = check(conn, logdir, expected, crash_enqueued, unregistered, fleet, restarts, args,
                    time.monotonic() - began, drain, downtime)
         conn.close()
         return 0 if ok else 1
@@ -329,7 +355,7 @@ def check(conn: psycopg.Connection, logdir: Path, enqueued: int, crash_enqueued:
     q = lambda sql: conn.execute(sql).fetchall()
     statuses = dict(q("select status, count(*) from durable.workflows group by status"))
     runs = q("select w.id, w.name, w.status, (w.input->>0)::int, w.output, w.version, w.error, "
-             "w.lost_leases, w.max_lost_leases, "
+             "w.lost_leases, w.max_lost_leases, w.input, w.parent_id, "
              "coalesce(array_agg(s.name order by s.step_id) "
              "filter (where s.step_id is not null), '{}'), "
              "coalesce(jsonb_agg(s.output order by s.step_id) "
@@ -359,13 +385,30 @@ def check(conn: psycopg.Connection, logdir: Path, enqueued: int, crash_enqueued:
     lost_leases = collections.Counter()  # lost leases of the runs that succeeded
     bad = []  # (id, pinned version, status, output, steps, error type) of wrong versioned runs
     crash = None
-    for wf, name, status, n, output, version, error, lost, max_lost, steps, outputs in runs:
+    waiting_runs = collections.Counter()  # the waiting workflows' runs by name
+    children_of = collections.defaultdict(list)  # fan_parent id -> its children's ids
+    orphans = 0  # fan_child runs without a parent, or with a parent that is not a fan_parent
+    for (wf, name, status, n, output, version, error, lost, max_lost, input_, parent,
+         steps, outputs) in runs:
         if wf == CRASH_ID:
             crash = (status, error, lost, max_lost, steps)
             continue
         succeeded += status == "succeeded"
         if status == "succeeded":
             lost_leases[lost] += 1
+        if name in WAITING_LAYOUT:
+            waiting_runs[name] += 1
+            want = expected_waiting_output(name, n, input_[1] if name == "fan_child" else None)
+            wrong_output += status == "succeeded" and output != want
+            wrong_steps += steps != WAITING_LAYOUT[name]
+            if name == "fan_child":
+                if parent is None:
+                    orphans += 1
+                else:
+                    children_of[parent].append(wf)
+            if status != "succeeded" or steps != WAITING_LAYOUT[name]:
+                bad.append((wf, version, status, output, steps, (error or {}).get("type")))
+            continue
         if name == "chaos_flow":
             pinned_chaos[version] += 1
             wrong_output += status == "succeeded" and output != expected_output(n)
@@ -410,11 +453,47 @@ def check(conn: psycopg.Connection, logdir: Path, enqueued: int, crash_enqueued:
                 and crash_steps in ([], ["effect"])
                 and len(crash_runs) <= CRASH_MAX_LOST_LEASES)
 
+    # messages: each sent once, consumed once by the recv step that recorded it, none lost
+    messages = q("select id, workflow_id, sender, topic, consumed_step from durable.run_messages")
+    recvs = q("select workflow_id, step_id, output from durable.steps "
+              "where name = 'durable.recv'")
+    per_route = collections.Counter((m[2], m[1], m[3]) for m in messages)
+    pairs = waiting_runs["pinger"]
+    pinger_ns = [r[3] for r in runs if r[1] == "pinger"]
+    routes = ({(f"chaos-{n}", pong_id(n), "ping") for n in pinger_ns}
+              | {(pong_id(n), f"chaos-{n}", "pong") for n in pinger_ns})
+    sent_twice = sum(c - PINGS for c in per_route.values() if c > PINGS)
+    unsent = sum(max(0, PINGS - per_route[r]) for r in routes) + len(per_route.keys() - routes)
+    consumers = collections.defaultdict(list)  # message id -> the recv steps that name it
+    recv_timed_out = 0
+    for wf, step, output in recvs:
+        if output.get("timed_out"):
+            recv_timed_out += 1
+        else:
+            consumers[output["message_id"]].append((wf, step))
+    consumed_twice = sum(1 for c in consumers.values() if len(c) > 1)
+    by_id = {m[0]: m for m in messages}
+    unconsumed = sum(1 for m in messages if m[4] is None)
+    # consumed (consumed_step set) without the recv step of that position naming it
+    lost_messages = unconsumed + sum(
+        1 for m in messages if m[4] is not None and consumers.get(m[0]) != [(m[1], m[4])])
+    wrong_consumer = sum(1 for mid, c in consumers.items()
+                         if mid not in by_id or (by_id[mid][1], by_id[mid][4]) != c[0])
+    wrong_children = sum(1 for n in (r[3] for r in runs if r[1] == "fan_parent")
+                         if sorted(children_of.get(f"chaos-{n}", []))
+                         != sorted(f"chaos-{n}-{i}" for i in range(FAN_CHILDREN)))
+    wrong_children += len(children_of.keys() - {r[0] for r in runs if r[1] == "fan_parent"})
+
     lost = enqueued - succeeded
     duplicated = step_dups + effect_dups
     checks = {
         "every workflow succeeded": succeeded == enqueued
                                     and len(runs) == enqueued + crash_enqueued,
+        "messages sent once, consumed once, none lost":
+            len(messages) == 2 * PINGS * pairs and sent_twice == 0 and unsent == 0
+            and consumed_twice == 0 and lost_messages == 0 and wrong_consumer == 0
+            and recv_timed_out == 0,
+        "each fan_parent has its children": wrong_children == 0 and orphans == 0,
         "outputs right": wrong_output == 0,
         "every workflow has the steps of its code once": wrong_steps == 0,
         "no step recorded twice": step_dups == 0,
@@ -445,8 +524,15 @@ def check(conn: psycopg.Connection, logdir: Path, enqueued: int, crash_enqueued:
           + f"; finished by other code {mixed}, steps run by other code "
           f"{other_version_steps + other_version_executions}; worker rows seen without their "
           f"registration {len(unregistered)}")
+    print(f"chaos: waiting: {dict(sorted(waiting_runs.items()))}; messages {len(messages)} "
+          f"(expected {2 * PINGS * pairs}): sent twice {sent_twice}, not sent {unsent}, "
+          f"consumed twice {consumed_twice}, lost {lost_messages}, consumed by the wrong step "
+          f"{wrong_consumer}, recv timed out {recv_timed_out}; fan_parents with wrong "
+          f"children {wrong_children}, orphan children {orphans}; waits "
+          f"{q('select count(*) from durable.waits')[0][0]} (parked "
+          f"{q('select count(*) from durable.waits where parked_at is not null')[0][0]})")
     for wf, version, status, output, steps, error in bad[:5]:
-        print(f"  versioned run {wf}: pinned to {version}, {status}"
+        print(f"  run {wf}: pinned to {version}, {status}"
               f"{f' ({error})' if error else ''}, output {output}, steps {steps}")
     if crash is None:
         print("chaos: crash loop: never enqueued (no worker registered crash_loop)")
