@@ -7,3 +7,4 @@ dsn=${DURABLE_BENCH_DSN:?run through make bench, or set DURABLE_BENCH_DSN}
 "$here/sql_bench.sh" "$dsn"
 "$here/enqueue_bench.sh" "$dsn"
 "${PY:-$here/../.venv/bin/python}" "$here/python_bench.py" "$dsn"
+"${PY:-$here/../.venv/bin/python}" "$here/wait_bench.py" "$dsn"
