@@ -29,7 +29,8 @@ begin
        and p.proname in ('claim', 'checkpoint', 'step_failed', 'complete', 'complete_batch',
                          'complete_and_claim', 'fail', 'fail_batch', 'heartbeat', 'release',
                          'register', 'sleep', 'recv', 'await_event', 'await_children',
-                         'send_step', 'set_event', 'start_child')
+                         'send_step', 'set_event', 'start_child',
+                         'materialize_schedules')
   loop
     execute pg_catalog.format('alter function %s set lock_timeout = %L', v_function, '2s');
   end loop;

@@ -111,6 +111,21 @@ grant execute on function
   to :"durable_client";
 
 -- schedules (issue 11): grants of deploy/schedules.sql's functions and views
+-- workers materialize due ticks; creating, pausing, resuming, triggering and dropping a schedule
+-- is the client's (a schedule is a standing enqueue: no more than enqueue and cancel allow);
+-- cron_next is a calculator every role may use; every role reads schedule_status (no input)
+grant execute on function durable.materialize_schedules(integer) to :"durable_worker";
+grant execute on function
+  durable.set_schedule(text, text, text, jsonb, text, text, text, boolean, interval),
+  durable.pause_schedule(text),
+  durable.resume_schedule(text),
+  durable.trigger_schedule(text),
+  durable.drop_schedule(text)
+  to :"durable_client";
+grant execute on function durable.cron_next(text, text, timestamptz)
+  to :"durable_worker", :"durable_client", :"durable_observer", :"durable_payload_reader";
+grant select on durable.schedule_status
+  to :"durable_worker", :"durable_client", :"durable_observer", :"durable_payload_reader";
 
 -- bulk (issue 11): grants of deploy/bulk.sql's functions and views
 

@@ -20,7 +20,9 @@ select set_eq(
             ('fail_batch'), ('heartbeat'), ('release'), ('register'), ('result'), ('enqueue'), ('enqueue_batch'),
             ('cancel'), ('retry'), ('set_queue'), ('purge'), ('sleep'), ('recv'), ('await_event'),
             ('await_children'), ('send_step'), ('set_event'), ('start_child'), ('send'),
-            ('get_event'), ('watch'), ('fork') $$,
+            ('get_event'), ('watch'), ('fork'),
+            ('cron_next'), ('set_schedule'), ('pause_schedule'), ('resume_schedule'),
+            ('trigger_schedule'), ('drop_schedule'), ('materialize_schedules') $$,
   'exactly the public functions are SECURITY DEFINER');
 
 select functions_are('durable', array[
@@ -29,6 +31,8 @@ select functions_are('durable', array[
   'heartbeat', 'release', 'register', 'result', 'enqueue', 'enqueue_batch', 'cancel', 'retry', 'set_queue',
   'purge', 'now', 'version', 'sleep', 'recv', 'await_event', 'await_children', 'send_step',
   'set_event', 'start_child', 'send', 'get_event', 'watch', 'fork',
+  'cron_next', 'set_schedule', 'pause_schedule', 'resume_schedule', 'trigger_schedule',
+  'drop_schedule', 'materialize_schedules',
   -- internal
   'transition_allowed', 'check_transition', 'notify_inserted', 'notify_pending', 'fence',
   'check_payload', 'backoff', 'check_retry_policy', 'check_enqueue', 'parse_batch', 'recorded_steps', 'take_work', 'check_claim', 'touch_worker', 'refuse_worker', 'adopt_workflows', 'worker_lock_key', 'record_step',
@@ -36,16 +40,18 @@ select functions_are('durable', array[
   'check_name', 'check_timeout', 'wake', 'wake_parent', 'child_finished', 'lock_run',
   'recorded_outcome', 'wait_step', 'children_outcome', 'deliver', 'notify_finished',
   'cancel_tree', 'expire_deadlines', 'pick_by_key', 'check_keys', 'dedup_refusal',
-  'insert_batch'],
+  'insert_batch',
+  'cron_field', 'cron_parse', 'cron_match', 'tz_offset', 'tz_transition', 'cron_next_tick',
+  'cron_last_tick', 'check_time_zone', 'schedule_tick_id', 'lock_schedule'],
   'schema durable has exactly the known functions');
 select tables_are('durable', array['workflows', 'steps', 'errors', 'queues', 'workers', 'settings',
                                    'workflow_types', 'worker_registrations', 'waits', 'messages', 'queue_starts',
-                                   'events'],
+                                   'events', 'schedules'],
   'schema durable has exactly the known tables');
 select views_are('durable', array['runs', 'run_steps', 'run_errors', 'timeline', 'queue_stats', 'worker_status',
                                   'runs_meta', 'run_steps_meta', 'run_errors_meta', 'timeline_meta',
                                   'run_waits', 'run_messages', 'run_events', 'messages_meta',
-                                  'events_meta'],
+                                  'events_meta', 'schedule_status'],
   'schema durable has exactly the known views');
 
 select * from finish();

@@ -6,7 +6,7 @@
 -- All three may call durable.now() (durable.worker_status reads it). set_queue and purge are
 -- the owner's.
 begin;
-select plan(90);
+select plan(111);
 
 create temp table fns (name text, args text[], worker boolean, client boolean, observer boolean);
 insert into fns values
@@ -39,7 +39,14 @@ insert into fns values
   ('send', '{text,jsonb,text,text}', false, true, false),
   ('get_event', '{text,text}', false, true, false),
   ('watch', '{text}', false, true, false),
-  ('fork', '{text,integer,text,text}', false, true, false);
+  ('fork', '{text,integer,text,text}', false, true, false),
+  ('materialize_schedules', '{integer}', true, false, false),
+  ('set_schedule', '{text,text,text,jsonb,text,text,text,boolean,interval}', false, true, false),
+  ('pause_schedule', '{text}', false, true, false),
+  ('resume_schedule', '{text}', false, true, false),
+  ('trigger_schedule', '{text}', false, true, false),
+  ('drop_schedule', '{text}', false, true, false),
+  ('cron_next', '{text,text,timestamp with time zone}', true, true, true);
 
 select function_privs_are('durable', f.name, f.args, r.role,
          case when (r.role = 'durable_worker' and f.worker) or (r.role = 'durable_client' and f.client)

@@ -41,7 +41,17 @@ insert into granted values
   ('durable.send(text,jsonb,text,text)', 'durable_client'),
   ('durable.get_event(text,text)', 'durable_client'),
   ('durable.watch(text)', 'durable_client'),
-  ('durable.fork(text,integer,text,text)', 'durable_client');
+  ('durable.fork(text,integer,text,text)', 'durable_client'),
+  ('durable.materialize_schedules(integer)', 'durable_worker'),
+  ('durable.set_schedule(text,text,text,jsonb,text,text,text,boolean,interval)', 'durable_client'),
+  ('durable.pause_schedule(text)', 'durable_client'),
+  ('durable.resume_schedule(text)', 'durable_client'),
+  ('durable.trigger_schedule(text)', 'durable_client'),
+  ('durable.drop_schedule(text)', 'durable_client'),
+  ('durable.cron_next(text,text,timestamp with time zone)', 'durable_worker'),
+  ('durable.cron_next(text,text,timestamp with time zone)', 'durable_client'),
+  ('durable.cron_next(text,text,timestamp with time zone)', 'durable_observer'),
+  ('durable.cron_next(text,text,timestamp with time zone)', 'durable_payload_reader');
 
 select set_eq(
   $$ select p.oid::regprocedure::text, r.rolname

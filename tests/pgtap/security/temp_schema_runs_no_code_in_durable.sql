@@ -245,6 +245,10 @@ begin
         values ('sec-running', 1, 'step-1', 1, '{"type": "Try"}', now()),
                ('sec-failed', null, null, 1, '{"type": "Boom"}', now());
 
+        -- a schedule (durable.pause_schedule, trigger_schedule ... act on it)
+        insert into durable.schedules (name, cron, fields, workflow_name, queue, next_tick)
+        values ('sec-wf', '* * * * *', durable.cron_parse('* * * * *'), 'sec-wf', 'sec-probe', now());
+
         create temp table sec_leases as
         select w.id, w.lease from durable.workflows w where w.id like 'sec-%';
         grant select on pg_temp.sec_leases to public;
@@ -315,6 +319,10 @@ begin
                            when 'p_target' then 'sec-running'
                            when 'p_children' then 'sec-child'
                            when 'p_child_id' then null
+                           -- schedules.sql
+                           when 'p_cron' then '* * * * *'
+                           when 'p_time_zone' then 'UTC'
+                           when 'p_missed' then 'skip'
                            when 'p_if_exists' then 'return'
                            when 'p_step_name' then 'step-' || a.step
                            when 'p_name' then case when a.has_step then 'step-' || a.step else 'sec-wf' end
