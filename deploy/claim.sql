@@ -413,14 +413,21 @@ begin
 
   -- 5. a claim that found nothing marks the worker as waiting on these queues (the notify
   -- triggers wake only such workers, idle_workers.sql); one that found work clears the mark.
-  -- Written only when it changes.
+  -- Written only when it changes, and skipped when another transaction holds the row (another
+  -- slot of this worker registering it, or its heartbeat): this claim may hold family locks
+  -- now (steps 3 and 4), which come after the workers row in the lock order, so it must not
+  -- wait for that row here (two slots of one worker deadlocked so); the mark is a hint.
   if p_max > 0 then
     if v_left = p_max then
       if v_idle is distinct from p_queues then
-        update durable.workers k set idle_queues = p_queues where k.id = p_worker;
+        update durable.workers k set idle_queues = p_queues
+         where k.id = (select x.id from durable.workers x where x.id = p_worker
+                          for no key update skip locked);
       end if;
     elsif v_idle is not null then
-      update durable.workers k set idle_queues = null where k.id = p_worker;
+      update durable.workers k set idle_queues = null
+       where k.id = (select x.id from durable.workers x where x.id = p_worker
+                        for no key update skip locked);
     end if;
   end if;
 end

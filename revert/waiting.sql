@@ -31,6 +31,8 @@ drop function durable.set_event(text, bigint, integer, text, jsonb, text);
 drop function durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text);
 drop function durable.get_event(text, text);
 drop function durable.watch(text);
+drop function durable.start_children(text, bigint, integer, jsonb, text);
+drop function durable.notify_pending_again(text);
 drop function durable.notify_finished();
 drop function durable.cancel_tree(text, jsonb, timestamptz);
 drop function durable.expire_deadlines(timestamptz, integer);

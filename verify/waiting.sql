@@ -1,4 +1,4 @@
-select 1 / (count(*) = 26)::int from pg_catalog.pg_proc
+select 1 / (count(*) = 28)::int from pg_catalog.pg_proc
  where oid in (
                'durable.family_lock(text)'::regprocedure,
                'durable.message_lock(text, text)'::regprocedure,
@@ -23,6 +23,8 @@ select 1 / (count(*) = 26)::int from pg_catalog.pg_proc
                'durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text)'::regprocedure,
                'durable.get_event(text, text)'::regprocedure,
                'durable.watch(text)'::regprocedure,
+               'durable.start_children(text, bigint, integer, jsonb, text)'::regprocedure,
+               'durable.notify_pending_again(text)'::regprocedure,
                'durable.notify_finished()'::regprocedure,
                'durable.cancel_tree(text, jsonb, timestamptz)'::regprocedure,
                'durable.expire_deadlines(timestamptz, integer)'::regprocedure)

@@ -6,7 +6,7 @@
 -- All three may call durable.now() (durable.worker_status reads it). set_queue and purge are
 -- the owner's.
 begin;
-select plan(111);
+select plan(114);
 
 create temp table fns (name text, args text[], worker boolean, client boolean, observer boolean);
 insert into fns values
@@ -40,6 +40,7 @@ insert into fns values
   ('get_event', '{text,text}', false, true, false),
   ('watch', '{text}', false, true, false),
   ('fork', '{text,integer,text,text}', false, true, false),
+  ('start_children', '{text,bigint,integer,jsonb,text}', true, false, false),
   ('materialize_schedules', '{integer}', true, false, false),
   ('set_schedule', '{text,text,text,jsonb,text,text,text,boolean,interval}', false, true, false),
   ('pause_schedule', '{text}', false, true, false),

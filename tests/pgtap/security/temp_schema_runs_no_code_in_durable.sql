@@ -340,7 +340,10 @@ begin
                                     when 'p_max_attempts' then 3
                                     else 1 end::pg_catalog.text, 'null') || '::pg_catalog.int4'
                        when a.elem = 'pg_catalog.jsonb'::pg_catalog.regtype then pg_catalog.quote_literal(
-                         case when a.argname = 'p_workflows' and a.fn = 'register'
+                         case when a.argname = 'p_children'
+                           -- durable.start_children: one child
+                           then '[{"name": "sec-wf", "queue": "sec-probe"}]'
+                           when a.argname = 'p_workflows' and a.fn = 'register'
                            -- durable.register: the workflows a worker has code for
                            then pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
                              'name', 'sec-wf', 'queue', 'sec-probe'))::pg_catalog.text
