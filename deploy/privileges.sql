@@ -95,8 +95,7 @@ grant execute on function
   durable.await_children(text, bigint, integer, text[], interval, text),
   durable.send_step(text, bigint, integer, text, jsonb, text, text),
   durable.set_event(text, bigint, integer, text, jsonb, text),
-  durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text),
-  durable.start_children(text, bigint, integer, jsonb, text)
+  durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text)
   to :"durable_worker";
 
 grant execute on function
@@ -129,6 +128,10 @@ grant select on durable.schedule_status
   to :"durable_worker", :"durable_client", :"durable_observer", :"durable_payload_reader";
 
 -- bulk (issue 11): grants of deploy/bulk.sql's functions and views
+-- housekeeping (retention) is the workers'; purge_batch and the bulk operations by filter
+-- (cancel_where, retry_where, purge_where) stay the owner's, as purge and set_queue: they act on
+-- every workflow of a queue or status at once and delete history, an operator's decision
+grant execute on function durable.housekeep(text) to :"durable_worker";
 
 grant select on durable.runs, durable.run_steps, durable.run_errors, durable.timeline,
   durable.queue_stats, durable.worker_status, durable.run_waits, durable.run_messages,

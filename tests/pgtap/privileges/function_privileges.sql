@@ -6,7 +6,7 @@
 -- All three may call durable.now() (durable.worker_status reads it). set_queue and purge are
 -- the owner's.
 begin;
-select plan(114);
+select plan(126);
 
 create temp table fns (name text, args text[], worker boolean, client boolean, observer boolean);
 insert into fns values
@@ -39,8 +39,12 @@ insert into fns values
   ('send', '{text,jsonb,text,text}', false, true, false),
   ('get_event', '{text,text}', false, true, false),
   ('watch', '{text}', false, true, false),
+  ('housekeep', '{text}', true, false, false),
+  ('purge_batch', '{interval,integer}', false, false, false),
+  ('purge_where', '{text,text,text[],timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,integer,boolean}', false, false, false),
+  ('cancel_where', '{text,text,text[],timestamp with time zone,timestamp with time zone,integer,boolean}', false, false, false),
+  ('retry_where', '{text,text,text[],timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,integer,boolean}', false, false, false),
   ('fork', '{text,integer,text,text}', false, true, false),
-  ('start_children', '{text,bigint,integer,jsonb,text}', true, false, false),
   ('materialize_schedules', '{integer}', true, false, false),
   ('set_schedule', '{text,text,text,jsonb,text,text,text,boolean,interval}', false, true, false),
   ('pause_schedule', '{text}', false, true, false),
