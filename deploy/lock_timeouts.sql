@@ -30,6 +30,7 @@ begin
                          'complete_and_claim', 'fail', 'fail_batch', 'heartbeat', 'release',
                          'register', 'sleep', 'recv', 'await_event', 'await_children',
                          'send_step', 'set_event', 'start_child',
+                         'start_children',
                          'materialize_schedules', 'housekeep')
   loop
     execute pg_catalog.format('alter function %s set lock_timeout = %L', v_function, '2s');

@@ -4501,6 +4501,143 @@ comment on function durable.start_child(text, bigint, integer, text, jsonb, text
   'durable.checkpoint, DU016 when p_child_id is taken by a workflow that is not this '
   'workflow''s child of that name.';
 
+create or replace function durable.start_children(
+  p_workflow_id text,
+  p_lease bigint,
+  p_step_id integer,
+  p_children jsonb,
+  p_step_name text default 'durable.start_children'
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := durable.now();
+  v_attempt integer;
+  v_recorded record;
+  v_deadline timestamptz;
+  v_bad record;
+  v_ids jsonb;
+  v_rows jsonb;
+  v_output jsonb;
+begin
+  perform durable.check_step(p_step_id, p_step_name);
+  if p_children is null or pg_catalog.jsonb_typeof(p_children) <> 'array'
+     or pg_catalog.jsonb_array_length(p_children) = 0 then
+    raise exception 'children must be a non-empty JSON array of workflow objects'
+      using errcode = 'DU012', hint = 'Pass [{"name": "...", "input": {...}}, ...].';
+  end if;
+  if pg_catalog.jsonb_array_length(p_children) > 10000 then
+    raise exception 'at most 10000 children per call, got %',
+        pg_catalog.jsonb_array_length(p_children)
+      using errcode = 'DU011', hint = 'Start them in several steps.';
+  end if;
+  select e.n, e.item into v_bad
+    from pg_catalog.jsonb_array_elements(p_children) with ordinality as e(item, n)
+   where pg_catalog.jsonb_typeof(e.item) <> 'object'
+      or pg_catalog.jsonb_typeof(e.item -> 'name') is distinct from 'string'
+      or (e.item - array['name', 'input', 'workflow_id', 'queue', 'priority', 'timeout',
+                         'detached']) <> '{}'::jsonb
+   order by e.n
+   limit 1;
+  if found then
+    raise exception 'child % is not an object with a name and known keys: %', v_bad.n,
+        left(v_bad.item::text, 200)
+      using errcode = 'DU012',
+            hint = 'Keys: name (required), input, workflow_id, queue, priority, timeout, detached.';
+  end if;
+  -- for share: the step's insert is fenced, and a cancel of the parent waits for us
+  v_attempt := durable.fence(p_workflow_id, p_lease);
+  select w.deadline into v_deadline from durable.workflows w where w.id = p_workflow_id;
+  if v_deadline <= v_now then
+    perform durable.lock_run(p_workflow_id, p_lease, v_now);  -- raises DU002
+  end if;
+  select r.recorded, r.output into v_recorded
+    from durable.recorded_outcome(p_workflow_id, p_step_id, p_step_name) r;
+  if v_recorded.recorded then
+    return v_recorded.output;
+  end if;
+
+  -- each child once, with its defaults (no temporary table: pg_temp is the caller's)
+  select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           'n', e.n,
+           'id', coalesce(r.workflow_id,
+                  case when length(p_workflow_id || '-' || p_step_id || '-' || e.n) <= 200
+                       then p_workflow_id || '-' || p_step_id || '-' || e.n
+                       else 'child-' || pg_catalog.md5(p_workflow_id) || '-' || p_step_id
+                            || '-' || e.n end),
+           'name', r.name, 'input', coalesce(r.input, 'null'),
+           'queue', coalesce(r.queue, t.queue, 'default'), 'priority', coalesce(r.priority, 0),
+           'max_attempts', coalesce(t.max_attempts, 3),
+           'backoff_base', coalesce(t.backoff_base, interval '1 second'),
+           'backoff_max', coalesce(t.backoff_max, interval '1 hour'),
+           'max_lost_leases', t.max_lost_leases, 'timeout', coalesce(r.timeout, t.timeout),
+           'detached', coalesce(r.detached, false)) order by e.n)
+    into v_rows
+    from pg_catalog.jsonb_array_elements(p_children) with ordinality as e(item, n)
+   cross join pg_catalog.jsonb_to_record(e.item) as r(name text, input jsonb, workflow_id text,
+           queue text, priority integer, timeout interval, detached boolean)
+    left join durable.workflow_types t on t.name = r.name;
+  perform durable.check_enqueue(c.name, c.input, c.queue, c.id, null, null, c.max_attempts,
+                                c.backoff_base, c.backoff_max, c.max_lost_leases, c.timeout)
+     from pg_catalog.jsonb_to_recordset(v_rows) as c(n bigint, id text, name text, input jsonb,
+            queue text, max_attempts integer, backoff_base interval, backoff_max interval,
+            max_lost_leases integer, timeout interval)
+    order by c.n;
+  if (select count(distinct c.id) from pg_catalog.jsonb_to_recordset(v_rows) as c(id text))
+     < pg_catalog.jsonb_array_length(v_rows) then
+    raise exception 'a child workflow id is given twice'
+      using errcode = 'DU011', hint = 'Give each child its own id, or none.';
+  end if;
+  insert into durable.workflows as w
+         (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
+          max_lost_leases, input, created_at, parent_id, detached, deadline, seq)
+  -- (a JSON null input comes back from jsonb_to_recordset as SQL null)
+  select c.id, c.name, c.queue, c.priority, v_now, c.max_attempts, c.backoff_base,
+         c.backoff_max, c.max_lost_leases, coalesce(c.input, 'null'), v_now, p_workflow_id,
+         c.detached,
+         case when c.detached then v_now + c.timeout else least(v_deadline, v_now + c.timeout) end,
+         c.seq
+    from (select c.*, pg_catalog.nextval('durable.workflow_seq') as seq
+            from (select * from pg_catalog.jsonb_to_recordset(v_rows) as x(n bigint, id text,
+                    name text, input jsonb, queue text, priority integer, max_attempts integer,
+                    backoff_base interval, backoff_max interval, max_lost_leases integer,
+                    timeout interval, detached boolean)
+                   order by x.n) c) c
+   order by c.id
+  on conflict (id) do nothing;
+  select c.id, c.name into v_bad
+    from pg_catalog.jsonb_to_recordset(v_rows) as c(id text, name text)
+    join durable.workflows w on w.id = c.id
+   where w.parent_id is distinct from p_workflow_id or w.name <> c.name
+   limit 1;
+  if found then
+    raise exception 'workflow id % is taken by a workflow that is not a % child of %', v_bad.id,
+        v_bad.name, p_workflow_id
+      using errcode = 'DU016', hint = 'Pass another child id, or none to have one made.';
+  end if;
+  select pg_catalog.jsonb_agg(c.id order by c.n) into v_ids
+    from pg_catalog.jsonb_to_recordset(v_rows) as c(n bigint, id text);
+  v_output := pg_catalog.jsonb_build_object('workflow_ids', v_ids);
+  insert into durable.steps
+         (workflow_id, step_id, name, output, error, attempt, lease, started_at, created_at)
+  values (p_workflow_id, p_step_id, p_step_name, v_output, null, v_attempt, p_lease, v_now,
+          v_now);
+  return v_output;
+end
+$$;
+comment on function durable.start_children(text, bigint, integer, jsonb, text) is
+  'Starts up to 10000 child workflows of running workflow p_workflow_id in one step '
+  '(p_step_id, named p_step_name, default durable.start_children) under p_lease, and returns '
+  'the recorded {"workflow_ids": [...]} in the order given. p_children: [{"name", "input", '
+  '"workflow_id", "queue", "priority", "timeout", "detached"}] (all but name optional); a '
+  'child''s id defaults to <parent>-<step>-<n> (n from 1; past 200 characters '
+  'child-<md5 of parent>-<step>-<n>); otherwise as durable.start_child, whose fan-out it is in '
+  'one round trip and one commit. Errors: those of durable.start_child, DU011 (more than '
+  '10000, an id twice), DU012 (not an array of objects with known keys).';
+
 -- clients -----------------------------------------------------------------------------------
 
 create or replace function durable.get_event(p_workflow_id text, p_key text)
@@ -4533,6 +4670,26 @@ comment on function durable.get_event(text, text) is
   'first, then call it, and call it again on each notification for that workflow and key. '
   'Errors: DU003 unknown workflow, DU010, DU011.';
 
+create or replace function durable.notify_pending_again(p_workflow_id text)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := durable.now();
+begin
+  perform pg_catalog.pg_notify('durable_runnable', w.queue)
+     from durable.workflows w
+    where w.id = p_workflow_id and w.status = 'pending' and w.run_at <= v_now
+      and exists (select 1 from durable.workers k
+                   where k.idle_queues @> array[w.queue] and k.expires_at >= v_now);
+end
+$$;
+comment on function durable.notify_pending_again(text) is
+  'NOTIFY durable_runnable for the queue of workflow p_workflow_id when it is pending and '
+  'runnable and a live worker is idle on its queue: after a write that locked its row, which '
+  'a claim at that moment skipped. Internal.';
+
 create or replace function durable.watch(p_workflow_id text)
 returns table (
   status text,
@@ -4551,6 +4708,9 @@ begin
   update durable.workflows w set watched = true
    where w.id = p_workflow_id and not w.watched
      and w.status in ('pending', 'running', 'waiting');
+  -- that row lock made a claim at the same moment skip the run (skip locked) and its worker go
+  -- idle: the notification the enqueue gave is given again, at our commit
+  perform durable.notify_pending_again(p_workflow_id);
   return query select * from durable.result(p_workflow_id);
 end
 $$;
@@ -5375,14 +5535,21 @@ begin
 
   -- 5. a claim that found nothing marks the worker as waiting on these queues (the notify
   -- triggers wake only such workers, idle_workers.sql); one that found work clears the mark.
-  -- Written only when it changes.
+  -- Written only when it changes, and skipped when another transaction holds the row (another
+  -- slot of this worker registering it, or its heartbeat): this claim may hold family locks
+  -- now (steps 3 and 4), which come after the workers row in the lock order, so it must not
+  -- wait for that row here (two slots of one worker deadlocked so); the mark is a hint.
   if p_max > 0 then
     if v_left = p_max then
       if v_idle is distinct from p_queues then
-        update durable.workers k set idle_queues = p_queues where k.id = p_worker;
+        update durable.workers k set idle_queues = p_queues
+         where k.id = (select x.id from durable.workers x where x.id = p_worker
+                          for no key update skip locked);
       end if;
     elsif v_idle is not null then
-      update durable.workers k set idle_queues = null where k.id = p_worker;
+      update durable.workers k set idle_queues = null
+       where k.id = (select x.id from durable.workers x where x.id = p_worker
+                        for no key update skip locked);
     end if;
   end if;
 end
@@ -7933,7 +8100,8 @@ grant execute on function
   durable.await_children(text, bigint, integer, text[], interval, text),
   durable.send_step(text, bigint, integer, text, jsonb, text, text),
   durable.set_event(text, bigint, integer, text, jsonb, text),
-  durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text)
+  durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text),
+  durable.start_children(text, bigint, integer, jsonb, text)
   to :"durable_worker";
 
 grant execute on function
@@ -8018,6 +8186,7 @@ begin
                          'complete_and_claim', 'fail', 'fail_batch', 'heartbeat', 'release',
                          'register', 'sleep', 'recv', 'await_event', 'await_children',
                          'send_step', 'set_event', 'start_child',
+                         'start_children',
                          'materialize_schedules', 'housekeep')
   loop
     execute pg_catalog.format('alter function %s set lock_timeout = %L', v_function, '2s');

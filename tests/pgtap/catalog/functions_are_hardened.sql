@@ -21,7 +21,7 @@ select set_eq(
             ('cancel'), ('retry'), ('set_queue'), ('purge'), ('sleep'), ('recv'), ('await_event'),
             ('purge_batch'), ('housekeep'), ('purge_where'), ('cancel_where'), ('retry_where'),
             ('await_children'), ('send_step'), ('set_event'), ('start_child'), ('send'),
-            ('get_event'), ('watch'), ('fork'),
+            ('get_event'), ('watch'), ('fork'), ('start_children'),
             ('cron_next'), ('set_schedule'), ('pause_schedule'), ('resume_schedule'),
             ('trigger_schedule'), ('drop_schedule'), ('materialize_schedules') $$,
   'exactly the public functions are SECURITY DEFINER');
@@ -32,7 +32,7 @@ select functions_are('durable', array[
   'heartbeat', 'release', 'register', 'result', 'enqueue', 'enqueue_batch', 'cancel', 'retry', 'set_queue',
   'purge', 'now', 'version', 'sleep', 'recv', 'await_event', 'await_children', 'send_step',
   'purge_batch', 'housekeep', 'purge_where', 'cancel_where', 'retry_where',
-  'set_event', 'start_child', 'send', 'get_event', 'watch', 'fork',
+  'set_event', 'start_child', 'send', 'get_event', 'watch', 'fork', 'start_children',
   'cron_next', 'set_schedule', 'pause_schedule', 'resume_schedule', 'trigger_schedule',
   'drop_schedule', 'materialize_schedules',
   -- internal
@@ -41,7 +41,7 @@ select functions_are('durable', array[
   'check_step', 'check_batch', 'outcome_of', 'family_lock', 'message_lock', 'event_lock',
   'check_name', 'check_timeout', 'wake', 'wake_parent', 'child_finished', 'lock_run',
   'recorded_outcome', 'wait_step', 'children_outcome', 'deliver', 'notify_finished',
-  'cancel_tree', 'expire_deadlines', 'pick_by_key', 'check_keys', 'dedup_refusal',
+  'cancel_tree', 'expire_deadlines', 'notify_pending_again', 'pick_by_key', 'check_keys', 'dedup_refusal',
   'check_bulk', 'purge_some',
   'insert_batch',
   'cron_field', 'cron_parse', 'cron_match', 'tz_offset', 'tz_transition', 'cron_next_tick',

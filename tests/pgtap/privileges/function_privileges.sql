@@ -6,7 +6,7 @@
 -- All three may call durable.now() (durable.worker_status reads it). set_queue and purge are
 -- the owner's.
 begin;
-select plan(126);
+select plan(129);
 
 create temp table fns (name text, args text[], worker boolean, client boolean, observer boolean);
 insert into fns values
@@ -45,6 +45,7 @@ insert into fns values
   ('cancel_where', '{text,text,text[],timestamp with time zone,timestamp with time zone,integer,boolean}', false, false, false),
   ('retry_where', '{text,text,text[],timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,integer,boolean}', false, false, false),
   ('fork', '{text,integer,text,text}', false, true, false),
+  ('start_children', '{text,bigint,integer,jsonb,text}', true, false, false),
   ('materialize_schedules', '{integer}', true, false, false),
   ('set_schedule', '{text,text,text,jsonb,text,text,text,boolean,interval}', false, true, false),
   ('pause_schedule', '{text}', false, true, false),

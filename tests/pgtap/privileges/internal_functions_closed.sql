@@ -43,6 +43,7 @@ insert into granted values
   ('durable.watch(text)', 'durable_client'),
   ('durable.housekeep(text)', 'durable_worker'),
   ('durable.fork(text,integer,text,text)', 'durable_client'),
+  ('durable.start_children(text,bigint,integer,jsonb,text)', 'durable_worker'),
   ('durable.materialize_schedules(integer)', 'durable_worker'),
   ('durable.set_schedule(text,text,text,jsonb,text,text,text,boolean,interval)', 'durable_client'),
   ('durable.pause_schedule(text)', 'durable_client'),
