@@ -26,7 +26,7 @@ q() { psql "$dsn" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 tps() { pgbench -n -c "$1" -j "$(( $1 < 2 ? 1 : 2 ))" -T "$secs" -f "$here/sql/enqueue_one.pgbench" "$dsn" 2>&1 |
         awk '/^tps = / {print $3}'; }
-reset() { q "truncate durable.workflows, durable.steps, durable.errors"; }
+reset() { q "truncate durable.workflows, durable.steps, durable.errors cascade"; }
 trigger() { q "alter table durable.workflows $1 trigger workflows_notify_insert"; }
 
 q "select durable.set_queue('bench_enqueue')" >/dev/null

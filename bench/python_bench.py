@@ -61,7 +61,7 @@ update durable.workflows set status = 'succeeded', output = %s, owner = null, le
 
 def reset(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("truncate durable.workflows, durable.steps, durable.errors, durable.workers")
+        conn.execute("truncate durable.workflows, durable.steps, durable.errors, durable.workers cascade")
         conn.execute("vacuum analyze durable.workflows, durable.steps")
 
 

@@ -29,7 +29,7 @@ claim_ms() { PGOPTIONS='-c synchronous_commit=off' \
              pgbench -n -r -c "$clients" -j "$clients" -T "$secs" -f "$here/sql/claim.pgbench" "$dsn" 2>&1 |
              awk '/durable.claim/ {print $1}'; }
 reset() {
-  q "truncate durable.workflows, durable.steps, durable.errors, durable.workers"
+  q "truncate durable.workflows, durable.steps, durable.errors, durable.workers cascade"
   q "vacuum analyze durable.workflows, durable.steps"
 }
 
