@@ -9,14 +9,14 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import click
 import psycopg
 
-from . import db, output, sqitch
+from . import bulk, db, output, sqitch
 from .app import Durable
 from .errors import DurableError
 from .worker import Worker
@@ -336,25 +336,172 @@ def send(obj: _Context, workflow_id: str, message: str, topic: str,
                else f"{workflow_id}: message {message_id} sent on topic {topic}")
 
 
+# -- bulk operations (durable.cancel_where, retry_where, purge_where) and queues -------------------
+
+
+def _bulk_options(action: str, statuses: list[str], column: str) -> Callable[..., Any]:
+    """--queue --name --status --since --until --limit --yes of a bulk command."""
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed([
+            click.option("--queue", help="Only this queue."),
+            click.option("--name", help="Only workflows of this name."),
+            click.option("--status", multiple=True, type=click.Choice(statuses),
+                         help="Only these statuses (repeat it)."),
+            click.option("--since", help=f"{column} since: 30m, 2h, 7d, or an ISO 8601 time."),
+            click.option("--until", help=f"{column} before: 30m, 2h, 7d (that long ago), or an "
+                         "ISO 8601 time."),
+            click.option("--batch", "limit", default=1000, show_default=True,
+                         type=click.IntRange(1, 10000), help="Workflows per transaction."),
+            click.option("--yes", is_flag=True, help="Do not ask first."),
+        ]):
+            fn = option(fn)
+        return fn
+    return decorate
+
+
+def _bulk_wanted(workflow_id: str | None, filters: dict[str, Any]) -> bool:
+    given = any(filters[k] for k in ("queue", "name", "status", "since", "until"))
+    if workflow_id is not None and given:
+        raise click.UsageError("give a workflow id or filters, not both")
+    if workflow_id is None and not given:
+        raise click.UsageError("give a workflow id, or filters (--queue, --name, --status, "
+                               "--since, --until)")
+    return given
+
+
+def _ago(value: str | None) -> datetime | None:
+    when = _since(value)
+    return datetime.now(timezone.utc) - when if isinstance(when, timedelta) else when
+
+
+def _bulk(action: str, obj: _Context, *, as_json: bool, queue: str | None, name: str | None,
+          status: tuple[str, ...], since: str | None, until: str | None, limit: int,
+          yes: bool) -> None:
+    """Count what matches, ask, then call durable.<action>_where batch by batch."""
+    filters = {"queue": queue, "name": name, "status": status or None,
+               **bulk.time_filters(action, _ago(since), _ago(until))}
+    conn = obj.conn()
+    total = bulk.count(conn, action, **filters)
+    past = {"cancel": "cancelled", "retry": "retried", "purge": "purged"}[action]
+    if total and not yes and not click.confirm(f"{action} {total} workflows?", err=True):
+        raise click.Abort()
+    done = 0
+    with click.progressbar(length=total, label=f"{action}: {total} workflows",
+                           file=sys.stderr) as bar:
+        for n in bulk.batches(conn, action, limit, **filters):
+            done += n
+            bar.update(n)
+    click.echo(output.to_json({past: done, "matched": total}) if as_json
+               else f"{done} workflows {past}")
+
+
 @main.command()
-@click.argument("workflow_id")
+@_bulk_options("purge", ["succeeded", "failed", "cancelled"], "Finished")
 @json_option
 @click.pass_obj
 @_guard
-def cancel(obj: _Context, workflow_id: str, as_json: bool) -> None:
-    """Cancel a pending, running or waiting workflow."""
+def purge(obj: _Context, as_json: bool, **filters: Any) -> None:
+    """Delete the finished workflows the filters match, with their steps, errors and messages,
+    in batches (durable.purge_where; a workflow is kept while its parent or a child runs)."""
+    _bulk_wanted(None, filters)
+    _bulk("purge", obj, as_json=as_json, **filters)
+
+
+@main.group("queue")
+def queue_group() -> None:
+    """Create a queue, pause or resume it, set its limits (durable.set_queue)."""
+
+
+def _limit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed([
+        click.option("--concurrency", type=click.IntRange(0),
+                     help="Most running at once (0: no limit)."),
+        click.option("--rate-limit", type=click.IntRange(0),
+                     help="Most starts per --rate-period (0: no limit)."),
+        click.option("--rate-period", type=click.FloatRange(min=0, min_open=True),
+                     help="Seconds of the rate limit's window."),
+        click.option("--key-concurrency", type=click.IntRange(0),
+                     help="Most running per concurrency key (0: no limit)."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+@queue_group.command("create")
+@click.argument("name")
+@_limit_options
+@click.option("--paused", is_flag=True, help="Create it paused.")
+@click.pass_obj
+@_guard
+def queue_create(obj: _Context, name: str, paused: bool, **limits: Any) -> None:
+    """Create queue NAME (or change the settings given of an existing one)."""
+    bulk.set_queue(obj.conn(), name, paused=True if paused else None, **limits)
+    click.echo(f"queue {name}: created" + (" (paused)" if paused else ""))
+
+
+@queue_group.command("pause")
+@click.argument("name")
+@click.pass_obj
+@_guard
+def queue_pause(obj: _Context, name: str) -> None:
+    """Pause queue NAME: claims skip it (running workflows go on)."""
+    bulk.set_queue(obj.conn(), name, paused=True)
+    click.echo(f"queue {name}: paused")
+
+
+@queue_group.command("resume")
+@click.argument("name")
+@click.pass_obj
+@_guard
+def queue_resume(obj: _Context, name: str) -> None:
+    """Resume queue NAME."""
+    bulk.set_queue(obj.conn(), name, paused=False)
+    click.echo(f"queue {name}: resumed")
+
+
+@queue_group.command("limit")
+@click.argument("name")
+@_limit_options
+@click.pass_obj
+@_guard
+def queue_limit(obj: _Context, name: str, **limits: Any) -> None:
+    """Set limits of queue NAME (only those given change; 0 removes one)."""
+    if all(v is None for v in limits.values()):
+        raise click.UsageError("give --concurrency, --rate-limit (with --rate-period) or "
+                               "--key-concurrency")
+    bulk.set_queue(obj.conn(), name, **limits)
+    click.echo(f"queue {name}: " + ", ".join(f"{k.replace('_', '-')} {v}"
+                                               for k, v in limits.items() if v is not None))
+
+
+@main.command()
+@click.argument("workflow_id", required=False)
+@_bulk_options("cancel", ["pending", "running", "waiting"], "Created")
+@json_option
+@click.pass_obj
+@_guard
+def cancel(obj: _Context, workflow_id: str | None, as_json: bool, **filters: Any) -> None:
+    """Cancel a pending, running or waiting workflow (with its unfinished children), or every
+    one the filters match, in batches (durable.cancel_where)."""
+    if _bulk_wanted(workflow_id, filters):
+        return _bulk("cancel", obj, as_json=as_json, **filters)
     status = db.cancel(obj.conn(), workflow_id)
     click.echo(output.to_json({"workflow_id": workflow_id, "status": status}) if as_json
                else f"{workflow_id}: {status}")
 
 
 @main.command()
-@click.argument("workflow_id")
+@click.argument("workflow_id", required=False)
+@_bulk_options("retry", ["failed", "cancelled"], "Finished")
 @json_option
 @click.pass_obj
 @_guard
-def retry(obj: _Context, workflow_id: str, as_json: bool) -> None:
-    """Run a failed or cancelled workflow again (its successful steps are replayed)."""
+def retry(obj: _Context, workflow_id: str | None, as_json: bool, **filters: Any) -> None:
+    """Run a failed or cancelled workflow again (its successful steps are replayed), or every
+    one the filters match (failed ones unless --status says), in batches
+    (durable.retry_where)."""
+    if _bulk_wanted(workflow_id, filters):
+        return _bulk("retry", obj, as_json=as_json, **filters)
     status = db.retry(obj.conn(), workflow_id)
     click.echo(output.to_json({"workflow_id": workflow_id, "status": status}) if as_json
                else f"{workflow_id}: {status}")
