@@ -364,6 +364,9 @@ class Durable:
         conn: psycopg.Connection | None = None,
         timeout: db.Seconds | None = None,
         detached: bool = False,
+        concurrency_key: str | None = None,
+        dedup_key: str | None = None,
+        if_exists: str | None = None,
     ) -> WorkflowHandle:
         """Start workflow (a decorated function or a name) with args: one durable.enqueue call.
 
@@ -374,20 +377,27 @@ class Durable:
         do arguments holding what jsonb cannot store (a NUL character, a surrogate). timeout
         (seconds, more than 0; default the decorator's) gives the run a deadline, run_at +
         timeout: when it passes, the SQL cancels the run and its children (error type
-        DeadlineExceeded), and its worker stops it at its next call.
+        DeadlineExceeded), and its worker stops it at its next call. concurrency_key names the
+        key (a customer, a tenant) its queue's key_concurrency limits; dedup_key refuses it
+        (Deduplicated, DU019) while a run of the queue with that key waits for its first
+        claim; if_exists="refuse_different_input" refuses a reused workflow_id whose run has
+        another input (InputConflict, DU018) instead of returning that run.
 
         Inside a workflow's code it starts a child workflow instead: one step
         (durable.start_child) whose outcome is the child's id (workflow_id, else
         "<parent id>-<step position>"), so a replay finds the same child; the child's deadline
         is the parent's or timeout from now when sooner, cancelling the parent cancels the
         child unless detached=True, and the handle's result() is a durable wait. delay, run_at,
-        max_attempts and conn are refused there (ValueError); detached has no effect outside a
+        max_attempts, conn and the keys are refused there (ValueError); detached has no effect
+        outside a
         workflow. Inside a step, app.enqueue is a plain client call, as outside."""
         name, definition = self._definition(workflow)
         d = definition or WorkflowDef(name, lambda: None)
         if run_of_call() is not None:
             given = [k for k, v in (("delay", delay), ("run_at", run_at),
-                                    ("max_attempts", max_attempts), ("conn", conn))
+                                    ("max_attempts", max_attempts), ("conn", conn),
+                                    ("concurrency_key", concurrency_key),
+                                    ("dedup_key", dedup_key), ("if_exists", if_exists))
                      if v is not None]
             if given:
                 raise ValueError(f"{', '.join(given)}: not an option of a child workflow "
@@ -407,6 +417,7 @@ class Durable:
             backoff_base=d.backoff_base, backoff_max=d.backoff_max,
             max_lost_leases=d.max_lost_leases,
             timeout=timeout if timeout is not None else d.timeout,
+            concurrency_key=concurrency_key, dedup_key=dedup_key, if_exists=if_exists,
         )
         return WorkflowHandle(self, workflow_id, created)
 
@@ -418,15 +429,25 @@ class Durable:
         queue: str | None = None,
         conn: psycopg.Connection | None = None,
         timeout: db.Seconds | None = None,
+        workflow_ids: Sequence[str] | None = None,
+        concurrency_key: str | Sequence[str | None] | None = None,
+        dedup_key: str | Sequence[str | None] | None = None,
+        if_exists: str | None = None,
     ) -> list[WorkflowHandle]:
         """Start one run of workflow per list of arguments, in one durable.enqueue_batch call
-        (timeout: as enqueue's, item key "timeout"). Inside a workflow's code it starts one
-        child per list instead, one durable.start_child step each (see enqueue)."""
+        (timeout: as enqueue's, item key "timeout"). workflow_ids, and concurrency_key and
+        dedup_key when given as sequences, have one entry per list (a str: the same for all);
+        they and if_exists are enqueue's (a dedup key twice in the batch refuses it whole,
+        DU019). Inside a workflow's code it starts one child per list instead, one
+        durable.start_child step each (see enqueue)."""
         name, definition = self._definition(workflow)
         d = definition or WorkflowDef(name, lambda: None)
+        per_list = {"workflow_id": workflow_ids, "concurrency_key": concurrency_key,
+                    "dedup_key": dedup_key}
         if run_of_call() is not None:
-            if conn is not None:
-                raise ValueError("conn: not an option of a child workflow")
+            if conn is not None or any(v is not None for v in per_list.values()) or if_exists:
+                raise ValueError("conn, workflow_ids, the keys and if_exists: not options of a "
+                                 "child workflow")
             return [self.enqueue(workflow, *args, queue=queue, timeout=timeout)
                     for args in arg_lists]
         item: dict[str, Any] = {"name": name}
@@ -439,7 +460,19 @@ class Durable:
             if value is not None:
                 item[key] = (f"{value.total_seconds()} seconds"
                              if key in ("backoff_base", "backoff_max", "timeout") else value)
+        if if_exists is not None:
+            item["if_exists"] = if_exists
         items = [{**item, "input": list(args)} for args in arg_lists]
+        for key, values in per_list.items():
+            if values is None:
+                continue
+            if isinstance(values, str):
+                values = [values] * len(items)
+            if len(values) != len(items):
+                raise ValueError(f"{key}: {len(values)} given for {len(items)} argument lists")
+            for one, value in zip(items, values):
+                if value is not None:
+                    one[key] = value
         rows = self._call(db.enqueue_batch, items, conn=conn)
         return [WorkflowHandle(self, wid, created) for wid, created in rows]
 
@@ -534,10 +567,22 @@ class Durable:
                 time.sleep(0.1)
 
     def set_queue(self, name: str, concurrency: int | None = None,
-                  paused: bool | None = None) -> None:
+                  paused: bool | None = None, *, rate_limit: int | None = None,
+                  rate_period: db.Seconds | None = None,
+                  key_concurrency: int | None = None) -> None:
         """durable.set_queue: create a queue or change only the settings given (None keeps a
-        setting; concurrency 0 removes the limit). Raises BadArgument (DU011)."""
-        self._call(db.set_queue, name, concurrency, paused)
+        setting; 0 removes a limit): concurrency, paused, rate_limit starts per rate_period
+        (seconds, up to a day; a sliding window across workers), key_concurrency runs per
+        concurrency key. Raises BadArgument (DU011) or MissingArgument (DU010)."""
+        self._call(db.set_queue, name, concurrency, paused, rate_limit, rate_period,
+                   key_concurrency)
+
+    def fork(self, workflow_id: str, step: int, new_id: str | None = None,
+             version: str | None = None) -> WorkflowHandle:
+        """durable.fork: a new run of workflow_id (same name, input, queue) whose steps before
+        position step are replayed, not run again; version pins it to that code version. The
+        original is left as it was. Raises UnknownWorkflow, IdConflict or BadArgument."""
+        return WorkflowHandle(self, self._call(db.fork, workflow_id, step, new_id, version))
 
     def cancel(self, workflow_id: str) -> str:
         """durable.cancel."""

@@ -508,6 +508,25 @@ def retry(obj: _Context, workflow_id: str | None, as_json: bool, **filters: Any)
 
 
 @main.command()
+@click.argument("workflow_id")
+@click.argument("step", type=click.IntRange(0))
+@click.option("--id", "new_id", help="The new workflow's id (default: generated).")
+@click.option("--version", help="Pin the new run to this code version (default: the next "
+              "claimer's).")
+@json_option
+@click.pass_obj
+@_guard
+def fork(obj: _Context, workflow_id: str, step: int, new_id: str | None, version: str | None,
+         as_json: bool) -> None:
+    """Start a new run of WORKFLOW_ID whose steps before position STEP are replayed from it
+    (durable.fork); the original is left as it was."""
+    wid = db.fork(obj.conn(), workflow_id, step, new_id, version)
+    click.echo(output.to_json({"workflow_id": wid, "forked_from": workflow_id,
+                               "forked_at": step}) if as_json
+               else f"{wid} (forked from {workflow_id} at step {step})")
+
+
+@main.command()
 @click.option("--since", default="30d", show_default=True,
               help="Errors since: 30m, 2h, 7d, or an ISO 8601 time.")
 @click.option("--all", "all_", is_flag=True, help="Failed workflow attempts too, not only steps.")
@@ -537,7 +556,12 @@ def queues(obj: _Context, as_json: bool) -> None:
     """Queues, their settings and counts (the view durable.queue_stats)."""
     rows = db.queue_stats(obj.conn())
     columns = ["queue", "concurrency", "paused", "pending", "running", "waiting",
-               "oldest_pending", "scheduled", "next_scheduled"]
+               "oldest_pending", "scheduled", "next_scheduled", "rate_limit", "next_start_at",
+               "key_concurrency"]
+    if not as_json:
+        for row in rows:  # 10/1s: at most 10 starts in any window of a second
+            if row["rate_limit"] is not None:
+                row["rate_limit"] = f"{row['rate_limit']}/{output.duration(row['rate_period'])}"
     click.echo(output.to_json(rows) if as_json else output.table(rows, columns))
 
 

@@ -276,6 +276,7 @@ _ENQUEUE_CASTS = {
     "priority": "::integer", "run_at": "::timestamptz", "delay": "::interval",
     "max_attempts": "::integer", "backoff_base": "::interval", "backoff_max": "::interval",
     "max_lost_leases": "::integer", "timeout": "::interval",
+    "concurrency_key": "::text", "dedup_key": "::text", "if_exists": "::text",
 }
 
 
@@ -294,11 +295,17 @@ def enqueue(
     backoff_max: Seconds | None = None,
     max_lost_leases: int | None = None,
     timeout: Seconds | None = None,
+    concurrency_key: str | None = None,
+    dedup_key: str | None = None,
+    if_exists: str | None = None,
 ) -> tuple[str, bool]:
     """durable.enqueue: start workflow name; returns (workflow_id, created). Arguments left
     None take the defaults the workflow's workers registered, else the SQL's own. timeout
     (seconds, more than 0) gives the run a deadline, run_at + timeout, after which it and its
-    children are cancelled (DU011 when out of range).
+    children are cancelled (DU011 when out of range). concurrency_key: the key its queue's
+    key_concurrency limits; dedup_key: refused (DU019) while another run of the queue with that
+    key waits for its first claim; if_exists="refuse_different_input": a reused id with
+    another input is refused (DU018) instead of returning the existing run.
 
     run_at must be an aware datetime (datetime.now(timezone.utc), ...): a naive one would be
     read in the session's time zone, so it is refused (InvalidValue)."""
@@ -314,7 +321,8 @@ def enqueue(
             "priority": priority, "run_at": run_at, "delay": interval(delay),
             "max_attempts": max_attempts, "backoff_base": interval(backoff_base),
             "backoff_max": interval(backoff_max), "max_lost_leases": max_lost_leases,
-            "timeout": interval(timeout),
+            "timeout": interval(timeout), "concurrency_key": concurrency_key,
+            "dedup_key": dedup_key, "if_exists": if_exists,
         },
         _ENQUEUE_CASTS,
     )
@@ -802,11 +810,21 @@ def result(conn: psycopg.Connection, workflow_id: str) -> Result:
 
 def set_queue(
     conn: psycopg.Connection, name: str, concurrency: int | None = None,
-    paused: bool | None = None,
+    paused: bool | None = None, rate_limit: int | None = None,
+    rate_period: Seconds | None = None, key_concurrency: int | None = None,
 ) -> None:
     """durable.set_queue: create a queue or change only the settings given (None keeps one)."""
-    _rows(conn, "select * from durable.set_queue(%s::text, %s::integer, %s::boolean)",
-          [name, concurrency, paused])
+    _rows(conn, "select * from durable.set_queue(%s::text, %s::integer, %s::boolean,"
+                " %s::integer, %s::interval, %s::integer)",
+          [name, concurrency, paused, rate_limit, interval(rate_period), key_concurrency])
+
+
+def fork(conn: psycopg.Connection, workflow_id: str, step: int, new_id: str | None = None,
+         version: str | None = None) -> str:
+    """durable.fork: a new run of workflow_id with its steps before position step replayed;
+    returns the new id."""
+    return _rows(conn, "select durable.fork(%s::text, %s::integer, %s::text, %s::text) as id",
+                 [workflow_id, step, new_id, version])[0]["id"]
 
 
 # -- views ---------------------------------------------------------------------------------------
@@ -839,8 +857,8 @@ def runs(
         params.append(since)
     sql = ("select id, name, queue, status, priority, attempt, max_attempts, run_at, owner,"
            " claims, input, output, error, created_at, claimed_at, finished_at, duration,"
-           " started_at, version, lost_leases, parent_id, deadline, waiting_for, waiting_since"
-           " from durable.runs")
+           " started_at, version, lost_leases, parent_id, deadline, waiting_for, waiting_since,"
+           " concurrency_key, forked_from, forked_at from durable.runs")
     if where:
         sql += " where " + " and ".join(where)
     sql += " order by created_at desc, id limit %s"
@@ -876,7 +894,8 @@ def run_errors(conn: psycopg.Connection, *, since: timedelta | None = None,
 def queue_stats(conn: psycopg.Connection) -> list[dict]:
     """Rows of the view durable.queue_stats."""
     return _rows(conn, "select queue, concurrency, paused, pending, running, waiting,"
-                       " oldest_pending, scheduled, next_scheduled from durable.queue_stats"
+                       " oldest_pending, scheduled, next_scheduled, rate_limit, rate_period,"
+                       " next_start_at, key_concurrency from durable.queue_stats"
                        " order by queue")
 
 

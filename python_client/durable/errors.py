@@ -130,6 +130,20 @@ class NotAChild(SQLError):
     sqlstate = "DU016"
 
 
+class InputConflict(SQLError):
+    """DU018: the workflow id is already used by a run with another input (enqueue with
+    if_exists="refuse_different_input")."""
+
+    sqlstate = "DU018"
+
+
+class Deduplicated(SQLError):
+    """DU019: a workflow of the queue with this deduplication key is enqueued and not started
+    yet."""
+
+    sqlstate = "DU019"
+
+
 DU001 = LeaseLost
 DU002 = Cancelled
 DU003 = UnknownWorkflow
@@ -146,13 +160,15 @@ DU013 = AlreadyFinished
 DU014 = NotRetryable
 DU015 = ForeignWorker
 DU016 = NotAChild
+DU018 = InputConflict
+DU019 = Deduplicated
 
 BY_SQLSTATE: dict[str, type[SQLError]] = {
     cls.sqlstate: cls
     for cls in (
         LeaseLost, Cancelled, UnknownWorkflow, UnknownQueue, Nondeterminism, IdConflict,
         BadTransition, PayloadTooLarge, FakeClock, MissingArgument, BadArgument, MalformedBatch,
-        AlreadyFinished, NotRetryable, ForeignWorker, NotAChild,
+        AlreadyFinished, NotRetryable, ForeignWorker, NotAChild, InputConflict, Deduplicated,
     )
     if cls.sqlstate
 }
