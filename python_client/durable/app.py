@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from . import db, waiting
+from . import db, schedules, waiting
 from .errors import InvalidValue, NotRegistered, WorkflowCancelled, WorkflowFailed
 from .execution import run_of_call
 
@@ -156,6 +156,7 @@ class Durable:
         self.dsn = dsn
         self._version = version
         self.workflows: dict[str, WorkflowDef] = {}
+        self.schedules: list[schedules.ScheduleDef] = []  # @app.schedule, set by workers
         self.steps: dict[str, StepDef] = {}
         self._conn: psycopg.Connection | None = None
         self._lock = threading.Lock()
@@ -197,6 +198,39 @@ class Durable:
                 raise ValueError(f"workflow {definition.name!r} is registered twice")
             self.workflows[definition.name] = definition
             fn.durable_workflow = definition  # type: ignore[attr-defined]
+            return fn
+
+        return decorate
+
+    def schedule(
+        self,
+        cron: str,
+        *,
+        name: str | None = None,
+        time_zone: str = "UTC",
+        missed: str = "skip",
+        grace: db.Seconds | None = None,
+        input: Any = None,
+        queue: str | None = None,
+    ) -> Callable[[F], F]:
+        """Run a workflow on a cron schedule: put it on (above or below) @app.workflow().
+
+        Each tick of cron (5 fields, or 6 with seconds first, or @hourly-style names; POSIX
+        crontab as Vixie cron reads it) in time_zone (an IANA name) starts the workflow once,
+        whichever worker materializes it, on queue, with input (JSON: a list is its arguments,
+        None none, any other value its one argument). A worker sets the schedule in the
+        database when it starts (durable.set_schedule, which needs the durable_client role; a
+        pause made by an operator is kept), and every worker starts due ticks with each
+        heartbeat (durable.materialize_schedules). missed says what to do with ticks more than
+        grace seconds (default 60) late, missed while no worker ran: "skip" them, run "once"
+        for them, or run "all" of them. name (default: the workflow's name) names the schedule,
+        for several schedules of one workflow."""
+        if missed not in schedules.MISSED:
+            raise ValueError(f"missed must be one of {schedules.MISSED}, got {missed!r}")
+
+        def decorate(fn: F) -> F:
+            self.schedules.append(schedules.ScheduleDef(cron, fn, name, time_zone, missed, grace,
+                                                        input, queue))
             return fn
 
         return decorate

@@ -16,7 +16,7 @@ from typing import Any
 import click
 import psycopg
 
-from . import bulk, db, output, sqitch
+from . import bulk, db, output, schedules, sqitch
 from .app import Durable
 from .errors import DurableError
 from .worker import Worker
@@ -574,6 +574,44 @@ def workers(obj: _Context, as_json: bool) -> None:
     rows = db.worker_status(obj.conn())
     columns = ["id", "alive", "running", "busy", "heartbeat_at", "lease_timeout", "started_at"]
     click.echo(output.to_json(rows) if as_json else output.table(rows, columns))
+
+
+
+# -- schedules (schedules.py): durable.schedule_status, pause/resume/trigger/drop_schedule --------
+
+@main.group("schedules")
+def schedules_group() -> None:
+    """Cron schedules: list them, pause, resume, trigger one now, remove."""
+
+
+@schedules_group.command("list")
+@json_option
+@click.pass_obj
+@_guard
+def schedules_list(obj: _Context, as_json: bool) -> None:
+    """Schedules, their next and last ticks (the view durable.schedule_status)."""
+    rows = schedules.status(obj.conn())
+    columns = ["name", "cron", "time_zone", "workflow_name", "enabled", "missed", "next_tick",
+               "last_tick", "last_workflow_id", "last_status", "last_error"]
+    click.echo(output.to_json(rows) if as_json else output.table(rows, columns))
+
+
+def _schedule_command(action: str, doc: str) -> None:
+    @schedules_group.command(action, help=doc)
+    @click.argument("name")
+    @json_option
+    @click.pass_obj
+    @_guard
+    def command(obj: _Context, name: str, as_json: bool) -> None:
+        result = getattr(schedules, action)(obj.conn(), name)
+        click.echo(output.to_json({"name": name, action: result}) if as_json
+                   else f"{name}: {action} {result}")
+
+
+_schedule_command("pause", "Pause schedule NAME: no tick runs until resume (durable.pause_schedule).")
+_schedule_command("resume", "Resume schedule NAME from its next tick; prints that tick.")
+_schedule_command("trigger", "Start schedule NAME's workflow now, once; prints its id.")
+_schedule_command("drop", "Remove schedule NAME (its runs stay); prints whether it existed.")
 
 
 if __name__ == "__main__":  # pragma: no cover

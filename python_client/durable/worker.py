@@ -42,8 +42,9 @@ from functools import partial
 
 import psycopg
 
-from . import db
+from . import db, schedules
 from .app import Durable
+from .errors import DurableError
 from .execution import Run
 
 log = logging.getLogger("durable.worker")
@@ -186,6 +187,7 @@ class Worker:
             conn.close()
             raise
         self._register(conn)
+        self._declare_schedules(conn)
         log.info("worker %s: queues %s, %d slots, lease timeout %s", self.worker_id,
                  ",".join(self.queues), self.concurrency, self._lease_text())
         self._start_threads()
@@ -376,6 +378,7 @@ class Worker:
                     if conn is None:
                         break
                 self._beat(conn)
+                self._materialize(conn)
             except psycopg.OperationalError as exc:
                 log.warning("heartbeat: connection lost (%s): reconnecting", exc)
                 if conn is not None:
@@ -403,6 +406,33 @@ class Worker:
                 released = db.release(conn, self.worker_id, orphans)
                 log.warning("released %d workflows held but not running here: %s", released,
                             ", ".join(orphans))
+
+    # -- schedules (schedules.py): declared at start, due ticks started with each heartbeat -------
+
+    def _declare_schedules(self, conn: psycopg.Connection) -> None:
+        for definition in self.app.schedules:
+            try:
+                row = schedules.declare(conn, definition)
+            except psycopg.OperationalError:
+                raise
+            except (psycopg.Error, DurableError) as exc:  # e.g. no durable_client (42501)
+                log.error("schedule %s of %s not set: %s", definition.name or "",
+                          definition.workflow_name(), str(exc).strip())
+                continue
+            log.info("schedule %s: %s %s, next tick %s", definition.name or
+                     definition.workflow_name(), definition.cron, definition.time_zone,
+                     row["next_tick"])
+
+    def _materialize(self, conn: psycopg.Connection) -> None:
+        try:
+            started = schedules.materialize(conn)
+        except psycopg.OperationalError:
+            raise
+        except (psycopg.Error, DurableError) as exc:  # 55P03: the next heartbeat tries again
+            log.warning("materialize_schedules: %s", str(exc).strip())
+            return
+        if started:
+            log.debug("started %d scheduled workflows", started)
 
     # -- listener --------------------------------------------------------------------------------
 
