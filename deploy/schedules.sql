@@ -238,6 +238,9 @@ declare
   v_dom boolean;
   v_dow boolean;
 begin
+  if not pg_catalog.isfinite(p_from) then
+    return null;
+  end if;
   loop
     if v_t >= v_end or v_t >= p_until then
       return null;
@@ -452,6 +455,10 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
+  if not pg_catalog.isfinite(p_after) then
+    raise exception 'after must be a finite time, got %', p_after
+      using errcode = 'DU011', hint = 'Pass null for now.';
+  end if;
   perform durable.check_time_zone(p_time_zone);
   return durable.cron_next_tick(durable.cron_parse(p_cron), p_time_zone,
                                 coalesce(p_after, durable.now()));
@@ -470,8 +477,8 @@ comment on function durable.cron_next(text, text, timestamptz) is
   'hours, a local time a jump forward skips fires once at the first instant after the jump, and '
   'a local time a jump back repeats fires once, at its first occurrence; with every hour (* in '
   'the hour field) ticks follow real time (none in the skipped hour, the repeated hour runs '
-  'again). Errors: DU010 empty expression or time zone, DU011 bad expression or unknown time '
-  'zone.';
+  'again). Errors: DU010 empty expression or time zone, DU011 bad expression, unknown time '
+  'zone or an infinite p_after.';
 
 -- schedules ----------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 -- Invalid cron expressions and time zones are refused with their DU code: DU010 for a missing
 -- expression or zone, DU011 for anything out of range or malformed.
 begin;
-select plan(21);
+select plan(23);
 select durable_test.pin();
 
 select throws_ok($$ select durable.cron_next(null) $$, 'DU010', null, 'a null expression: DU010');
@@ -35,6 +35,11 @@ select throws_ok($$ select durable.cron_next('* * * * *', 'UTC+3') $$, 'DU011', 
   'a POSIX offset (whose sign Postgres inverts) is not a zone name: DU011');
 select throws_ok($$ select durable.cron_next('* * * * *', null) $$, 'DU010', null,
   'a null time zone: DU010');
+
+select throws_ok($$ select durable.cron_next('* * * * *', 'UTC', 'infinity') $$, 'DU011', null,
+  'after infinity: DU011 (no endless search)');
+select throws_ok($$ select durable.cron_next('* * * * *', 'UTC', '-infinity') $$, 'DU011', null,
+  'after -infinity: DU011');
 
 select * from finish();
 rollback;
