@@ -15,7 +15,8 @@ set local role :"durable_admin";
 -- v0.2.0: duration runs from the first claim (started_at), not from the enqueue, so a delay is
 -- not counted; new columns at the end: started_at, version, lost_leases
 create or replace view durable.runs as
-select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w.run_at,
+select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts,
+       nullif(w.run_at, 'infinity') as run_at,
        w.owner, w.claims, w.input, w.output, w.error, w.created_at, w.claimed_at, w.finished_at,
        w.finished_at - w.started_at as duration, w.started_at, w.version, w.lost_leases, w.parent_id, w.deadline,
        case t.kind
@@ -38,7 +39,8 @@ select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w
      limit 1) t on true;
 comment on view durable.runs is
   'One row per workflow run: status, attempts, input, output or last error, timestamps '
-  '(run_at: when a pending run may start; started_at: its first claim; duration: from then to '
+  '(run_at: when a pending run may start, a waiting one wakes: null when it waits without a '
+  'deadline; started_at: its first claim; duration: from then to '
   'finished_at), the code version it is pinned to, how many times its worker was lost, its '
   'parent (parent_id: it is a child workflow), its deadline, and, while it waits, what for '
   '(waiting_for: sleep until, message on topic, event of workflow, children; with the wait''s '
@@ -157,7 +159,8 @@ comment on view durable.worker_status is
 -- observer role reads these; error_type (the "type" key of a recorded error, as the Python
 -- client writes it) is kept.
 create or replace view durable.runs_meta as
-select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w.run_at,
+select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts,
+       nullif(w.run_at, 'infinity') as run_at,
        w.owner, w.claims, w.error ->> 'type' as error_type, w.created_at, w.claimed_at,
        w.finished_at, w.finished_at - w.started_at as duration, w.started_at, w.version,
        w.lost_leases, w.parent_id, w.deadline,

@@ -777,7 +777,8 @@ begin
   -- for share: the step's insert is fenced, and a cancel of the parent (for update) waits for
   -- us, then finds the child
   v_attempt := durable.fence(p_workflow_id, p_lease);
-  select w.deadline, w.version into v_parent from durable.workflows w where w.id = p_workflow_id;
+  select w.deadline, w.version, w.queue into v_parent
+    from durable.workflows w where w.id = p_workflow_id;
   if v_parent.deadline <= v_now then
     perform durable.lock_run(p_workflow_id, p_lease, v_now);  -- raises DU002
   end if;
@@ -792,7 +793,10 @@ begin
       v_id := 'child-' || pg_catalog.md5(p_workflow_id) || '-' || p_step_id;
     end if;
   end if;
-  select coalesce(p_queue, t.queue, 'default') as queue, coalesce(t.max_attempts, 3) as max_attempts,
+  -- no queue given or registered: the parent's (a worker serving the parent's queue only
+  -- would otherwise never run the children, and the parent would wait for them forever)
+  select coalesce(p_queue, t.queue, v_parent.queue) as queue,
+         coalesce(t.max_attempts, 3) as max_attempts,
          coalesce(t.backoff_base, interval '1 second') as backoff_base,
          coalesce(t.backoff_max, interval '1 hour') as backoff_max,
          t.max_lost_leases, coalesce(p_timeout, t.timeout) as timeout
@@ -836,9 +840,9 @@ comment on function durable.start_child(text, bigint, integer, text, jsonb, text
   'characters), so a replay finds the same child instead of starting another. The child '
   'records its parent (durable.runs.parent_id); a cancel of the parent (or its deadline) '
   'cancels it unless p_detached. Its deadline is the parent''s, or p_timeout from now when '
-  'sooner (detached: p_timeout from now only). p_queue and '
-  'the retry policy default as in durable.enqueue. Errors: those of durable.enqueue and of '
-  'durable.checkpoint, DU016 when p_child_id is taken by a workflow that is not this '
+  'sooner (detached: p_timeout from now only). p_queue defaults to the queue the child''s '
+  'workers registered, else the parent''s; the retry policy as in durable.enqueue. Errors: '
+  'those of durable.enqueue and of durable.checkpoint, DU016 when p_child_id is taken by a workflow that is not this '
   'workflow''s child of that name.';
 
 create or replace function durable.start_children(
@@ -861,6 +865,7 @@ declare
   v_bad record;
   v_ids jsonb;
   v_rows jsonb;
+  v_queue text;
   v_output jsonb;
 begin
   perform durable.check_step(p_step_id, p_step_name);
@@ -890,7 +895,8 @@ begin
   end if;
   -- for share: the step's insert is fenced, and a cancel of the parent waits for us
   v_attempt := durable.fence(p_workflow_id, p_lease);
-  select w.deadline into v_deadline from durable.workflows w where w.id = p_workflow_id;
+  select w.deadline, w.queue into v_deadline, v_queue
+    from durable.workflows w where w.id = p_workflow_id;
   if v_deadline <= v_now then
     perform durable.lock_run(p_workflow_id, p_lease, v_now);  -- raises DU002
   end if;
@@ -909,7 +915,7 @@ begin
                        else 'child-' || pg_catalog.md5(p_workflow_id) || '-' || p_step_id
                             || '-' || e.n end),
            'name', r.name, 'input', coalesce(r.input, 'null'),
-           'queue', coalesce(r.queue, t.queue, 'default'), 'priority', coalesce(r.priority, 0),
+           'queue', coalesce(r.queue, t.queue, v_queue), 'priority', coalesce(r.priority, 0),
            'max_attempts', coalesce(t.max_attempts, 3),
            'backoff_base', coalesce(t.backoff_base, interval '1 second'),
            'backoff_max', coalesce(t.backoff_max, interval '1 hour'),

@@ -5,10 +5,11 @@
 -- checkpoint never write the worker row except to register it or when it has gone stale.
 --
 -- Lock order (every function of durable takes locks in this order):
---   workers row -> queues row -> the advisory locks of waiting.sql (a parent's children, a
---   workflow's message topic or event key) -> workflows rows (a run's own, then another's:
---   a parent it wakes, a cancel's tree level by level) -> steps -> waits, messages, events ->
---   errors
+--   workers row -> queues row -> workflows rows -> steps -> errors
+-- with, between the queues row and the workflows rows, the advisory locks of waiting.sql (a
+-- parent's children, a workflow's message topic or event key); among workflows rows, a run's
+-- own before another's (a parent it wakes, a cancel's tree level by level); and durable.waits,
+-- messages and events after steps.
 --
 -- Rows of one table are locked in id order. In the place of the workers row, a claim holds a
 -- shared advisory lock on its worker's id (durable.worker_lock_key) to its end, and whatever

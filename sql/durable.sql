@@ -4437,7 +4437,8 @@ begin
   -- for share: the step's insert is fenced, and a cancel of the parent (for update) waits for
   -- us, then finds the child
   v_attempt := durable.fence(p_workflow_id, p_lease);
-  select w.deadline, w.version into v_parent from durable.workflows w where w.id = p_workflow_id;
+  select w.deadline, w.version, w.queue into v_parent
+    from durable.workflows w where w.id = p_workflow_id;
   if v_parent.deadline <= v_now then
     perform durable.lock_run(p_workflow_id, p_lease, v_now);  -- raises DU002
   end if;
@@ -4452,7 +4453,10 @@ begin
       v_id := 'child-' || pg_catalog.md5(p_workflow_id) || '-' || p_step_id;
     end if;
   end if;
-  select coalesce(p_queue, t.queue, 'default') as queue, coalesce(t.max_attempts, 3) as max_attempts,
+  -- no queue given or registered: the parent's (a worker serving the parent's queue only
+  -- would otherwise never run the children, and the parent would wait for them forever)
+  select coalesce(p_queue, t.queue, v_parent.queue) as queue,
+         coalesce(t.max_attempts, 3) as max_attempts,
          coalesce(t.backoff_base, interval '1 second') as backoff_base,
          coalesce(t.backoff_max, interval '1 hour') as backoff_max,
          t.max_lost_leases, coalesce(p_timeout, t.timeout) as timeout
@@ -4496,9 +4500,9 @@ comment on function durable.start_child(text, bigint, integer, text, jsonb, text
   'characters), so a replay finds the same child instead of starting another. The child '
   'records its parent (durable.runs.parent_id); a cancel of the parent (or its deadline) '
   'cancels it unless p_detached. Its deadline is the parent''s, or p_timeout from now when '
-  'sooner (detached: p_timeout from now only). p_queue and '
-  'the retry policy default as in durable.enqueue. Errors: those of durable.enqueue and of '
-  'durable.checkpoint, DU016 when p_child_id is taken by a workflow that is not this '
+  'sooner (detached: p_timeout from now only). p_queue defaults to the queue the child''s '
+  'workers registered, else the parent''s; the retry policy as in durable.enqueue. Errors: '
+  'those of durable.enqueue and of durable.checkpoint, DU016 when p_child_id is taken by a workflow that is not this '
   'workflow''s child of that name.';
 
 create or replace function durable.start_children(
@@ -4521,6 +4525,7 @@ declare
   v_bad record;
   v_ids jsonb;
   v_rows jsonb;
+  v_queue text;
   v_output jsonb;
 begin
   perform durable.check_step(p_step_id, p_step_name);
@@ -4550,7 +4555,8 @@ begin
   end if;
   -- for share: the step's insert is fenced, and a cancel of the parent waits for us
   v_attempt := durable.fence(p_workflow_id, p_lease);
-  select w.deadline into v_deadline from durable.workflows w where w.id = p_workflow_id;
+  select w.deadline, w.queue into v_deadline, v_queue
+    from durable.workflows w where w.id = p_workflow_id;
   if v_deadline <= v_now then
     perform durable.lock_run(p_workflow_id, p_lease, v_now);  -- raises DU002
   end if;
@@ -4569,7 +4575,7 @@ begin
                        else 'child-' || pg_catalog.md5(p_workflow_id) || '-' || p_step_id
                             || '-' || e.n end),
            'name', r.name, 'input', coalesce(r.input, 'null'),
-           'queue', coalesce(r.queue, t.queue, 'default'), 'priority', coalesce(r.priority, 0),
+           'queue', coalesce(r.queue, t.queue, v_queue), 'priority', coalesce(r.priority, 0),
            'max_attempts', coalesce(t.max_attempts, 3),
            'backoff_base', coalesce(t.backoff_base, interval '1 second'),
            'backoff_max', coalesce(t.backoff_max, interval '1 hour'),
@@ -4834,10 +4840,11 @@ reset role;
 -- checkpoint never write the worker row except to register it or when it has gone stale.
 --
 -- Lock order (every function of durable takes locks in this order):
---   workers row -> queues row -> the advisory locks of waiting.sql (a parent's children, a
---   workflow's message topic or event key) -> workflows rows (a run's own, then another's:
---   a parent it wakes, a cancel's tree level by level) -> steps -> waits, messages, events ->
---   errors
+--   workers row -> queues row -> workflows rows -> steps -> errors
+-- with, between the queues row and the workflows rows, the advisory locks of waiting.sql (a
+-- parent's children, a workflow's message topic or event key); among workflows rows, a run's
+-- own before another's (a parent it wakes, a cancel's tree level by level); and durable.waits,
+-- messages and events after steps.
 --
 -- Rows of one table are locked in id order. In the place of the workers row, a claim holds a
 -- shared advisory lock on its worker's id (durable.worker_lock_key) to its end, and whatever
@@ -6299,7 +6306,8 @@ set local role :"durable_admin";
 -- v0.2.0: duration runs from the first claim (started_at), not from the enqueue, so a delay is
 -- not counted; new columns at the end: started_at, version, lost_leases
 create or replace view durable.runs as
-select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w.run_at,
+select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts,
+       nullif(w.run_at, 'infinity') as run_at,
        w.owner, w.claims, w.input, w.output, w.error, w.created_at, w.claimed_at, w.finished_at,
        w.finished_at - w.started_at as duration, w.started_at, w.version, w.lost_leases, w.parent_id, w.deadline,
        case t.kind
@@ -6322,7 +6330,8 @@ select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w
      limit 1) t on true;
 comment on view durable.runs is
   'One row per workflow run: status, attempts, input, output or last error, timestamps '
-  '(run_at: when a pending run may start; started_at: its first claim; duration: from then to '
+  '(run_at: when a pending run may start, a waiting one wakes: null when it waits without a '
+  'deadline; started_at: its first claim; duration: from then to '
   'finished_at), the code version it is pinned to, how many times its worker was lost, its '
   'parent (parent_id: it is a child workflow), its deadline, and, while it waits, what for '
   '(waiting_for: sleep until, message on topic, event of workflow, children; with the wait''s '
@@ -6441,7 +6450,8 @@ comment on view durable.worker_status is
 -- observer role reads these; error_type (the "type" key of a recorded error, as the Python
 -- client writes it) is kept.
 create or replace view durable.runs_meta as
-select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts, w.run_at,
+select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts,
+       nullif(w.run_at, 'infinity') as run_at,
        w.owner, w.claims, w.error ->> 'type' as error_type, w.created_at, w.claimed_at,
        w.finished_at, w.finished_at - w.started_at as duration, w.started_at, w.version,
        w.lost_leases, w.parent_id, w.deadline,

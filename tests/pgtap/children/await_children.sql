@@ -12,8 +12,8 @@ select durable.set_queue('ac_parents');
 
 select * from durable_test.start(p_workflow_id => 'ap', p_queue => 'ac_parents');
 select durable_test.lease_of('ap') as lease \gset
-select durable.start_child('ap', :lease, 0, 'kid', '"zero"');
-select durable.start_child('ap', :lease, 1, 'kid', '"one"');
+select durable.start_child('ap', :lease, 0, 'kid', '"zero"', p_queue => 'default');
+select durable.start_child('ap', :lease, 1, 'kid', '"one"', p_queue => 'default');
 
 select results_eq(format($$ select parked from durable.await_children('ap', %s, 2, array['ap-1', 'ap-0']) $$, :lease),
   $$ values (true) $$, 'awaiting two unfinished children parks the parent');
@@ -55,7 +55,7 @@ select is(durable_test.parked('ap'),
   'the parent goes on under its lease');
 
 -- a timeout
-select durable.start_child('ap', :lease2, 4, 'kid', '"four"');
+select durable.start_child('ap', :lease2, 4, 'kid', '"four"', p_queue => 'default');
 select results_eq(format($$ select parked from durable.await_children('ap', %s, 5, array['ap-4', 'ap-0'], interval '1 hour') $$, :lease2),
   $$ values (true) $$, 'a wait with a timeout parks');
 select is(durable_test.parked('ap'),

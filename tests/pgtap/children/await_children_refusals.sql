@@ -14,7 +14,7 @@ select durable_test.lease_of('acr') as lease \gset
 select durable.checkpoint('acr', :lease, 0, 'a step', '1');
 select durable.start_child('acr', :lease, 1, 'kid', p_child_id => 'acr-kid', p_queue => 'acr_kids');
 select durable_test.claim_id('acr-kid', 'worker-k', 'acr_kids') as lk \gset
-select durable.start_child('acr-kid', :lk, 0, 'kid', p_child_id => 'acr-grandkid');
+select durable.start_child('acr-kid', :lk, 0, 'kid', p_child_id => 'acr-grandkid', p_queue => 'default');
 select durable.enqueue('kid', p_workflow_id => 'acr-stranger');
 
 select throws_ok(format($$ select * from durable.await_children('acr', %s, 2, array['acr-kid', 'acr-stranger']) $$, :lease),

@@ -14,14 +14,14 @@ select durable.set_queue('cc_mid');
 -- and starts d1), c4 (succeeds)
 select * from durable_test.start(p_workflow_id => 'P', p_queue => 'cc_parents');
 select durable_test.lease_of('P') as lp \gset
-select durable.start_child('P', :lp, 0, 'kid', p_child_id => 'c1');
+select durable.start_child('P', :lp, 0, 'kid', p_child_id => 'c1', p_queue => 'default');
 select durable.start_child('P', :lp, 1, 'kid', p_child_id => 'c2', p_queue => 'cc_mid');
 select durable.start_child('P', :lp, 2, 'kid', p_child_id => 'c3', p_queue => 'cc_mid', p_detached => true);
 select durable.start_child('P', :lp, 3, 'kid', p_child_id => 'c4', p_queue => 'cc_mid');
 select count(*) from durable.claim('worker-m', array['cc_mid'], 10);
-select durable.start_child('c2', durable_test.lease_of('c2'), 0, 'kid', p_child_id => 'g1');
-select durable.start_child('c2', durable_test.lease_of('c2'), 1, 'kid', p_child_id => 'g2', p_detached => true);
-select durable.start_child('c3', durable_test.lease_of('c3'), 0, 'kid', p_child_id => 'd1');
+select durable.start_child('c2', durable_test.lease_of('c2'), 0, 'kid', p_child_id => 'g1', p_queue => 'default');
+select durable.start_child('c2', durable_test.lease_of('c2'), 1, 'kid', p_child_id => 'g2', p_detached => true, p_queue => 'default');
+select durable.start_child('c3', durable_test.lease_of('c3'), 0, 'kid', p_child_id => 'd1', p_queue => 'default');
 select durable.complete('c4', durable_test.lease_of('c4'), '"four"');
 select durable_test.lease_of('c2') as lc2 \gset
 -- P parks awaiting c1

@@ -12,7 +12,7 @@ select durable.set_queue('cu_mid');
 select * from durable_test.start(p_workflow_id => 'cu', p_queue => 'cu_parents');
 select durable.start_child('cu', durable_test.lease_of('cu'), 0, 'kid', p_child_id => 'cu-done', p_queue => 'cu_mid');
 select durable_test.claim_id('cu-done', 'worker-m', 'cu_mid') as lm \gset
-select durable.start_child('cu-done', :lm, 0, 'kid', p_child_id => 'cu-orphan');
+select durable.start_child('cu-done', :lm, 0, 'kid', p_child_id => 'cu-orphan', p_queue => 'default');
 select durable.complete('cu-done', :lm, '"done"');
 
 select is(durable.cancel('cu'), 'cancelled', 'the parent is cancelled');

@@ -11,8 +11,8 @@ create temp table parents as
   select p.id, durable_test.claim_id(p.id, 'worker-p', 'cf_parents') as lease
     from (select (durable.enqueue('parent', p_queue => 'cf_parents', p_workflow_id => 'cf-' || n)).workflow_id as id
             from generate_series(1, 4) n) p;
-select durable.start_child(p.id, p.lease, 0, 'kid', p_child_id => p.id || '-a') from parents p order by p.id;
-select durable.start_child('cf-3', (select lease from parents where id = 'cf-3'), 1, 'kid', p_child_id => 'cf-3-b');
+select durable.start_child(p.id, p.lease, 0, 'kid', p_child_id => p.id || '-a', p_queue => 'default') from parents p order by p.id;
+select durable.start_child('cf-3', (select lease from parents where id = 'cf-3'), 1, 'kid', p_child_id => 'cf-3-b', p_queue => 'default');
 select count(*) from (
   select durable.await_children(p.id, p.lease, 2,
            case when p.id = 'cf-3' then array['cf-3-a', 'cf-3-b'] else array[p.id || '-a'] end)

@@ -13,7 +13,7 @@ select durable.set_queue('sc_kids');
 
 -- a parent whose default child id would be over 200 characters
 select * from durable_test.start(p_workflow_id => repeat('p', 199), p_queue => 'sc_parents');
-select is(durable.start_child(repeat('p', 199), durable_test.lease_of(repeat('p', 199)), 12, 'kid'),
+select is(durable.start_child(repeat('p', 199), durable_test.lease_of(repeat('p', 199)), 12, 'kid', p_queue => 'default'),
   jsonb_build_object('workflow_id', 'child-' || md5(repeat('p', 199)) || '-12'),
   'over 200 characters, the default id is child-<md5 of the parent id>-<position>');
 
@@ -22,7 +22,7 @@ select durable.enqueue('parent', p_queue => 'sc_parents', p_workflow_id => 'pa',
 select durable_test.claim_id('pa', 'worker-a', 'sc_parents') as lease \gset
 select durable_test.advance(interval '10 minutes');
 
-select is(durable.start_child('pa', :lease, 2, 'kid', '{"x": 1}'), '{"workflow_id": "pa-2"}'::jsonb,
+select is(durable.start_child('pa', :lease, 2, 'kid', '{"x": 1}', p_queue => 'default'), '{"workflow_id": "pa-2"}'::jsonb,
   'the default child id is the parent id, - and the position');
 select results_eq(
   $$ select name, input, queue, status, priority, run_at, parent_id, detached, deadline, attempt
@@ -36,7 +36,7 @@ select results_eq($$ select step_id, name, output from durable.steps where workf
   'recorded as the parent''s step');
 
 select durable_test.advance(interval '1 minute');
-select is(durable.start_child('pa', :lease, 2, 'kid', '{"x": 2}'), '{"workflow_id": "pa-2"}'::jsonb,
+select is(durable.start_child('pa', :lease, 2, 'kid', '{"x": 2}', p_queue => 'default'), '{"workflow_id": "pa-2"}'::jsonb,
   'called again at its position it returns the same child');
 select results_eq($$ select count(*)::int, min(input::text) from durable.workflows where parent_id = 'pa' $$,
   $$ values (1, '{"x": 1}'::text) $$, 'and starts no other');
@@ -50,7 +50,7 @@ select results_eq($$ select queue, priority, parent_id, detached, deadline from 
   'with the queue, priority and detachment given; a deadline now + timeout, before the parent''s');
 select is((select name from durable.steps where workflow_id = 'pa' and step_id = 3), 'spawn',
   'the step has the name given');
-select is(durable.start_child('pa', :lease, 4, 'kid', p_timeout => interval '2 hours'),
+select is(durable.start_child('pa', :lease, 4, 'kid', p_timeout => interval '2 hours', p_queue => 'default'),
   '{"workflow_id": "pa-4"}'::jsonb, 'a child with a timeout past the parent''s deadline');
 select is((select deadline from durable.workflows where id = 'pa-4'), durable_test.t0() + interval '1 hour',
   'keeps the parent''s deadline');
@@ -58,19 +58,19 @@ select is((select deadline from durable.workflows where id = 'pa-4'), durable_te
 -- a parent without a deadline
 select * from durable_test.start(p_workflow_id => 'pb', p_queue => 'sc_parents');
 select durable_test.lease_of('pb') as lease_b \gset
-select durable.start_child('pb', :lease_b, 0, 'kid');
-select durable.start_child('pb', :lease_b, 1, 'kid', p_timeout => interval '5 minutes');
+select durable.start_child('pb', :lease_b, 0, 'kid', p_queue => 'default');
+select durable.start_child('pb', :lease_b, 1, 'kid', p_timeout => interval '5 minutes', p_queue => 'default');
 select results_eq($$ select id, deadline from durable.workflows where parent_id = 'pb' order by id $$,
   $$ values ('pb-0'::text, null::timestamptz), ('pb-1', durable_test.t0() + interval '16 minutes') $$,
   'without a parent deadline: none, or now + its timeout');
 
 -- DU016: the id given belongs to a workflow that is not this one's child
 select durable.enqueue('kid', p_queue => 'sc_kids', p_workflow_id => 'stranger');
-select throws_ok(format($$ select durable.start_child('pa', %s, 5, 'kid', p_child_id => 'stranger') $$, :lease),
+select throws_ok(format($$ select durable.start_child('pa', %s, 5, 'kid', p_child_id => 'stranger', p_queue => 'default') $$, :lease),
   'DU016', null, 'an id taken by an unrelated workflow raises DU016');
-select throws_ok(format($$ select durable.start_child('pa', %s, 5, 'kid', p_child_id => 'pb-0') $$, :lease),
+select throws_ok(format($$ select durable.start_child('pa', %s, 5, 'kid', p_child_id => 'pb-0', p_queue => 'default') $$, :lease),
   'DU016', null, 'an id taken by another workflow''s child raises DU016');
-select throws_ok(format($$ select durable.start_child('pa', %s, 5, 'kid', p_child_id => 'pa') $$, :lease),
+select throws_ok(format($$ select durable.start_child('pa', %s, 5, 'kid', p_child_id => 'pa', p_queue => 'default') $$, :lease),
   'DU016', null, 'the parent''s own id raises DU016');
 select results_eq($$ select count(*)::int from durable.steps where workflow_id = 'pa' and step_id = 5 $$,
   $$ values (0) $$, 'the refused calls recorded nothing');
