@@ -40,7 +40,7 @@ comment on column durable.workflows.version is
 
 create table durable.workflow_types (
   name text primary key,
-  queue text not null,
+  queue text,
   max_attempts integer not null,
   backoff_base interval not null,
   backoff_max interval not null,
@@ -71,6 +71,7 @@ comment on table durable.worker_registrations is
 
 comment on table durable.workflow_types is
   'The workflows workers registered (durable.register), with the defaults their code declares: '
-  'enqueue uses them for the arguments a caller leaves out. The last registration wins.';
+  'enqueue uses them for the arguments a caller leaves out (queue null: none declared, enqueue '
+  'takes default and a child its parent''s). The last registration wins.';
 
 commit;

@@ -398,9 +398,11 @@ begin
            started_at = coalesce(w.started_at, v_now), version = coalesce(w.version, v_version)
       from chosen p
      where w.id = p.id
-    -- a workflow claimed for the first time has recorded nothing (steps need a lease)
+    -- a workflow claimed for the first time has recorded nothing (steps need a lease), but for
+    -- a fork's copied steps
     returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
-              case when w.claims = 1 then '[]'::jsonb else durable.recorded_steps(w.id) end;
+              case when w.claims = 1 and w.forked_from is null then '[]'::jsonb
+                   else durable.recorded_steps(w.id) end;
     get diagnostics v_got = row_count;
     v_left := v_left - v_got;
     if v_queue.rate_limit is not null and v_got > 0 then

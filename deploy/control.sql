@@ -216,7 +216,9 @@ begin
     raise exception 'rate_limit must be 1 or more, or 0 for no limit, got %', p_rate_limit
       using errcode = 'DU011', hint = 'Leave p_rate_limit null to keep the current limit.';
   end if;
-  if p_rate_limit > 0 and p_rate_period is null then
+  if p_rate_limit > 0 and p_rate_period is null
+     and not exists (select 1 from durable.queues q
+                      where q.name = p_name and q.rate_period is not null) then
     raise exception 'a rate limit needs its period'
       using errcode = 'DU010', hint = 'Pass p_rate_period, e.g. interval ''1 second''.';
   end if;
@@ -236,7 +238,11 @@ begin
   insert into durable.queues as q (name, concurrency, paused, rate_limit, rate_period,
                                    key_concurrency)
   values (p_name, nullif(p_concurrency, 0), coalesce(p_paused, false), nullif(p_rate_limit, 0),
-          case when p_rate_limit > 0 then p_rate_period end, nullif(p_key_concurrency, 0))
+          -- (the row proposed must pass the checks even when it updates: the kept period)
+          case when p_rate_limit > 0
+               then coalesce(p_rate_period, (select q.rate_period from durable.queues q
+                                              where q.name = p_name)) end,
+          nullif(p_key_concurrency, 0))
   on conflict (name) do update
      set concurrency = case when p_concurrency is null then q.concurrency
                             else nullif(p_concurrency, 0) end,

@@ -330,6 +330,12 @@ begin
     from durable.parse_batch(p_workflows) b
     join durable.workflows w on w.id = b.workflow_id
    where b.if_exists = 'refuse_different_input' and w.name = b.name and w.input <> b.input
+  union all
+  -- an id given twice in the batch: the first item creates it, the next one reuses it
+  select b.workflow_id
+    from durable.parse_batch(p_workflows) b
+    join durable.parse_batch(p_workflows) f on f.workflow_id = b.workflow_id and f.n < b.n
+   where b.if_exists = 'refuse_different_input' and f.input <> b.input
    limit 1;
   if found then
     raise exception 'workflow id % is already used by a run with another input', v_bad.id

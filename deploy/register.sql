@@ -62,7 +62,8 @@ begin
   -- each workflow once (the last of a name wins), with the built-in defaults for what is left
   -- out: checked as enqueue checks them, then recorded
   select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-           'name', r.name, 'queue', coalesce(r.queue, 'default'),
+           -- a queue only when declared: a child then defaults to its parent's (waiting.sql)
+           'name', r.name, 'queue', r.queue,
            'max_attempts', coalesce(r.max_attempts, 3),
            'backoff_base', coalesce(r.backoff_base, interval '1 second'),
            'backoff_max', coalesce(r.backoff_max, interval '1 hour'),
@@ -75,8 +76,9 @@ begin
                  with ordinality as x(name, queue, max_attempts, backoff_base, backoff_max,
                                       max_lost_leases, timeout, n)
            order by x.name, x.n desc) r;
-  perform durable.check_enqueue(r.name, 'null', r.queue, null, null, null, r.max_attempts,
-                                r.backoff_base, r.backoff_max, r.max_lost_leases, r.timeout)
+  perform durable.check_enqueue(r.name, 'null', coalesce(r.queue, 'default'), null, null, null,
+                                r.max_attempts, r.backoff_base, r.backoff_max,
+                                r.max_lost_leases, r.timeout)
      from pg_catalog.jsonb_to_recordset(coalesce(v_items, '[]')) as r(name text, queue text,
             max_attempts integer, backoff_base interval, backoff_max interval,
             max_lost_leases integer, timeout interval);

@@ -127,10 +127,15 @@ select q.name as queue, q.concurrency, q.paused,
        min(w.run_at) filter (where w.status = 'pending' and w.run_at > durable.now())
          as next_scheduled,
        q.rate_limit, q.rate_period, q.key_concurrency,
-       -- rate-limited and its window full: when its oldest claim leaves the window
-       (select min(r.at) + q.rate_period from durable.queue_starts r
-         where r.queue = q.name and r.at > durable.now() - q.rate_period
-        having sum(r.n) >= q.rate_limit) as next_start_at
+       -- rate-limited and its window full: when enough of its claims have left the window for
+       -- the rest to be under the limit (the newest claim that must leave, plus the period)
+       (select max(c.at) + q.rate_period
+          from (select r.at, sum(r.n) over (order by r.at desc
+                                            rows between unbounded preceding and current row)
+                       as total
+                  from durable.queue_starts r
+                 where r.queue = q.name and r.at > durable.now() - q.rate_period) c
+         where c.total >= q.rate_limit) as next_start_at
   from durable.queues q
   left join durable.workflows w
     on w.queue = q.name and w.status in ('pending', 'running', 'waiting')

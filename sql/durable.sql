@@ -2309,7 +2309,7 @@ comment on column durable.workflows.version is
 
 create table durable.workflow_types (
   name text primary key,
-  queue text not null,
+  queue text,
   max_attempts integer not null,
   backoff_base interval not null,
   backoff_max interval not null,
@@ -2340,7 +2340,8 @@ comment on table durable.worker_registrations is
 
 comment on table durable.workflow_types is
   'The workflows workers registered (durable.register), with the defaults their code declares: '
-  'enqueue uses them for the arguments a caller leaves out. The last registration wins.';
+  'enqueue uses them for the arguments a caller leaves out (queue null: none declared, enqueue '
+  'takes default and a child its parent''s). The last registration wins.';
 
 reset role;
 
@@ -3295,6 +3296,12 @@ begin
     from durable.parse_batch(p_workflows) b
     join durable.workflows w on w.id = b.workflow_id
    where b.if_exists = 'refuse_different_input' and w.name = b.name and w.input <> b.input
+  union all
+  -- an id given twice in the batch: the first item creates it, the next one reuses it
+  select b.workflow_id
+    from durable.parse_batch(p_workflows) b
+    join durable.parse_batch(p_workflows) f on f.workflow_id = b.workflow_id and f.n < b.n
+   where b.if_exists = 'refuse_different_input' and f.input <> b.input
    limit 1;
   if found then
     raise exception 'workflow id % is already used by a run with another input', v_bad.id
@@ -5527,9 +5534,11 @@ begin
            started_at = coalesce(w.started_at, v_now), version = coalesce(w.version, v_version)
       from chosen p
      where w.id = p.id
-    -- a workflow claimed for the first time has recorded nothing (steps need a lease)
+    -- a workflow claimed for the first time has recorded nothing (steps need a lease), but for
+    -- a fork's copied steps
     returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
-              case when w.claims = 1 then '[]'::jsonb else durable.recorded_steps(w.id) end;
+              case when w.claims = 1 and w.forked_from is null then '[]'::jsonb
+                   else durable.recorded_steps(w.id) end;
     get diagnostics v_got = row_count;
     v_left := v_left - v_got;
     if v_queue.rate_limit is not null and v_got > 0 then
@@ -6219,7 +6228,9 @@ begin
     raise exception 'rate_limit must be 1 or more, or 0 for no limit, got %', p_rate_limit
       using errcode = 'DU011', hint = 'Leave p_rate_limit null to keep the current limit.';
   end if;
-  if p_rate_limit > 0 and p_rate_period is null then
+  if p_rate_limit > 0 and p_rate_period is null
+     and not exists (select 1 from durable.queues q
+                      where q.name = p_name and q.rate_period is not null) then
     raise exception 'a rate limit needs its period'
       using errcode = 'DU010', hint = 'Pass p_rate_period, e.g. interval ''1 second''.';
   end if;
@@ -6239,7 +6250,11 @@ begin
   insert into durable.queues as q (name, concurrency, paused, rate_limit, rate_period,
                                    key_concurrency)
   values (p_name, nullif(p_concurrency, 0), coalesce(p_paused, false), nullif(p_rate_limit, 0),
-          case when p_rate_limit > 0 then p_rate_period end, nullif(p_key_concurrency, 0))
+          -- (the row proposed must pass the checks even when it updates: the kept period)
+          case when p_rate_limit > 0
+               then coalesce(p_rate_period, (select q.rate_period from durable.queues q
+                                              where q.name = p_name)) end,
+          nullif(p_key_concurrency, 0))
   on conflict (name) do update
      set concurrency = case when p_concurrency is null then q.concurrency
                             else nullif(p_concurrency, 0) end,
@@ -6418,10 +6433,15 @@ select q.name as queue, q.concurrency, q.paused,
        min(w.run_at) filter (where w.status = 'pending' and w.run_at > durable.now())
          as next_scheduled,
        q.rate_limit, q.rate_period, q.key_concurrency,
-       -- rate-limited and its window full: when its oldest claim leaves the window
-       (select min(r.at) + q.rate_period from durable.queue_starts r
-         where r.queue = q.name and r.at > durable.now() - q.rate_period
-        having sum(r.n) >= q.rate_limit) as next_start_at
+       -- rate-limited and its window full: when enough of its claims have left the window for
+       -- the rest to be under the limit (the newest claim that must leave, plus the period)
+       (select max(c.at) + q.rate_period
+          from (select r.at, sum(r.n) over (order by r.at desc
+                                            rows between unbounded preceding and current row)
+                       as total
+                  from durable.queue_starts r
+                 where r.queue = q.name and r.at > durable.now() - q.rate_period) c
+         where c.total >= q.rate_limit) as next_start_at
   from durable.queues q
   left join durable.workflows w
     on w.queue = q.name and w.status in ('pending', 'running', 'waiting')
@@ -6577,7 +6597,8 @@ begin
   -- each workflow once (the last of a name wins), with the built-in defaults for what is left
   -- out: checked as enqueue checks them, then recorded
   select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-           'name', r.name, 'queue', coalesce(r.queue, 'default'),
+           -- a queue only when declared: a child then defaults to its parent's (waiting.sql)
+           'name', r.name, 'queue', r.queue,
            'max_attempts', coalesce(r.max_attempts, 3),
            'backoff_base', coalesce(r.backoff_base, interval '1 second'),
            'backoff_max', coalesce(r.backoff_max, interval '1 hour'),
@@ -6590,8 +6611,9 @@ begin
                  with ordinality as x(name, queue, max_attempts, backoff_base, backoff_max,
                                       max_lost_leases, timeout, n)
            order by x.name, x.n desc) r;
-  perform durable.check_enqueue(r.name, 'null', r.queue, null, null, null, r.max_attempts,
-                                r.backoff_base, r.backoff_max, r.max_lost_leases, r.timeout)
+  perform durable.check_enqueue(r.name, 'null', coalesce(r.queue, 'default'), null, null, null,
+                                r.max_attempts, r.backoff_base, r.backoff_max,
+                                r.max_lost_leases, r.timeout)
      from pg_catalog.jsonb_to_recordset(coalesce(v_items, '[]')) as r(name text, queue text,
             max_attempts integer, backoff_base interval, backoff_max interval,
             max_lost_leases integer, timeout interval);

@@ -472,8 +472,9 @@ class Durable:
         (timeout: as enqueue's, item key "timeout"). workflow_ids, and concurrency_key and
         dedup_key when given as sequences, have one entry per list (a str: the same for all);
         they and if_exists are enqueue's (a dedup key twice in the batch refuses it whole,
-        DU019). Inside a workflow's code it starts one child per list instead, one
-        durable.start_child step each (see enqueue)."""
+        DU019). Inside a workflow's code it starts one child per list instead, all in one step
+        (durable.start_children: one call and one commit for the lot, ids "<parent id>-<step
+        position>-<n>", n from 1; otherwise as enqueue's children)."""
         name, definition = self._definition(workflow)
         d = definition or WorkflowDef(name, lambda: None)
         per_list = {"workflow_id": workflow_ids, "concurrency_key": concurrency_key,
@@ -482,8 +483,12 @@ class Durable:
             if conn is not None or any(v is not None for v in per_list.values()) or if_exists:
                 raise ValueError("conn, workflow_ids, the keys and if_exists: not options of a "
                                  "child workflow")
-            return [self.enqueue(workflow, *args, queue=queue, timeout=timeout)
-                    for args in arg_lists]
+            # one step for all of them (durable.start_children)
+            ids = waiting.start_children([
+                {"name": name, "input": list(args), "queue": queue or d.queue,
+                 "priority": d.priority, "timeout": timeout if timeout is not None else d.timeout}
+                for args in arg_lists])
+            return [WorkflowHandle(self, child_id, True) for child_id in ids]
         item: dict[str, Any] = {"name": name}
         for key, value in (("queue", queue or d.queue), ("max_attempts", d.max_attempts),
                            ("priority", d.priority), ("max_lost_leases", d.max_lost_leases),

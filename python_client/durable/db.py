@@ -205,9 +205,10 @@ def storable_text(text: str) -> str:
 
 
 # A worker function waits at most its lock_timeout (2 s, deploy/lock_timeouts.sql) for a lock
-# another session holds, then raises 55P03 having written nothing. Outside a transaction of the
-# caller's, the same call is retried this many times, after these pauses (seconds); then the
-# error goes up (the worker drops the run, and its heartbeat hands it back).
+# another session holds, then raises 55P03 having written nothing; a deadlock (40P01), which
+# Postgres breaks by rolling one transaction back, leaves nothing written either. Outside a
+# transaction of the caller's, the same call is retried this many times, after these pauses
+# (seconds); then the error goes up (the worker drops the run, and its heartbeat hands it back).
 LOCK_RETRIES = 3
 _LOCK_PAUSES = (0.05, 0.2, 0.5)
 
@@ -222,7 +223,7 @@ def _fetch(cur: psycopg.Cursor, sql: str, params: Sequence[Any] | dict[str, Any]
         try:
             cur.execute(sql, params)
             return cur.fetchall()
-        except psycopg.errors.LockNotAvailable:
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
             conn = cur.connection
             if (tries >= LOCK_RETRIES or not conn.autocommit
                     or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE):
@@ -1026,6 +1027,19 @@ def start_child(conn: psycopg.Connection, workflow_id: str, lease: int, step_id:
         "input": jsonb_arg(input, "the child workflow's input"),
         "child_id": child_id, "queue": queue, "priority": priority,
         "timeout": interval(timeout), "detached": detached, "step_name": step_name})[0][0]
+
+
+def start_children(conn: psycopg.Connection, workflow_id: str, lease: int, step_id: int,
+                   children: list[dict[str, Any]],
+                   step_name: str = "durable.start_children") -> Any:
+    """durable.start_children: start the children [{"name", "input", "workflow_id", "queue",
+    "priority", "timeout", "detached"}] as step step_id, in one call; the recorded
+    {"workflow_ids": [...]} in the order given."""
+    sql = ("select durable.start_children(%s::text, %s::bigint, %s::integer, %s::jsonb, "
+           "%s::text)")
+    with conn.cursor() as cur:
+        return _fetch(cur, sql, [workflow_id, lease, step_id,
+                                 jsonb_arg(children, "the child workflows"), step_name])[0][0]
 
 
 def send(conn: psycopg.Connection, destination: str, message: Any, topic: str = "default",

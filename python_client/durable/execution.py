@@ -87,9 +87,10 @@ _SHORT_MESSAGE_LIMIT = 300
 _REFUSED = (PayloadTooLarge, BadArgument, InvalidValue)
 # a statement whose connection was lost is sent again on a new connection this many times at most
 _RESENDS = 3
-# answers to a pipelined statement that mean: send it again the ordinary way (a lock timeout,
-# retried there; its prepared statement dropped by a step's DISCARD ALL)
-_SEND_AGAIN = (psycopg.errors.LockNotAvailable, psycopg.errors.InvalidSqlStatementName)
+# answers to a pipelined statement that mean: send it again the ordinary way (a lock timeout or
+# a deadlock, retried there; its prepared statement dropped by a step's DISCARD ALL)
+_SEND_AGAIN = (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected,
+               psycopg.errors.InvalidSqlStatementName)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ SEND = "durable.send"
 SET_EVENT = "durable.set_event"
 GET_EVENT = "durable.get_event"
 START_CHILD = "durable.start_child"
+START_CHILDREN = "durable.start_children"
 AWAIT_CHILDREN = "durable.await_children"
 
 
@@ -147,6 +148,32 @@ def start_child(name: str, input: Any, *, child_id: str | None = None, queue: st
                               timeout=timeout, detached=detached, step_name=name)
 
     return run.call(START_CHILD, start_child)["workflow_id"]
+
+
+def start_children(children: list[dict[str, Any]]) -> list[str]:
+    """Start child workflows from the running workflow in one step (durable.start_children: one
+    call, one commit, however many children, up to 10,000): children is a list of
+    {"name", "input", "workflow_id", "queue", "priority", "timeout", "detached"} (all but name
+    optional; timeout in seconds). Returns their ids in order (workflow_id, else made by the SQL:
+    "<parent id>-<step position>-<n>", n from 1), so a replay finds the same children.
+    app.enqueue_many calls it inside a workflow."""
+    run = current("starting child workflows")
+    items = []
+    for child in children:
+        item = dict(child)
+        if item.get("timeout") is not None:
+            seconds = _seconds(item["timeout"], "timeout")
+            if isinstance(seconds, timedelta):
+                seconds = seconds.total_seconds()
+            item["timeout"] = f"{float(seconds)} seconds"
+        items.append({k: v for k, v in item.items() if v is not None})
+    text = db.jsonb_arg(items, "the child workflows")
+
+    def start_children(conn: Any, workflow_id: str, lease: int, step_id: int, *,
+                       name: str) -> Any:  # Run.call names the step with the keyword name
+        return db.start_children(conn, workflow_id, lease, step_id, text, step_name=name)
+
+    return list(run.call(START_CHILDREN, start_children)["workflow_ids"])
 
 
 @dataclass(frozen=True)

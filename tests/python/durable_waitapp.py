@@ -165,6 +165,16 @@ def wait_parent(n: int, queue: str) -> dict:
             "ids": [h.workflow_id for h in handles]}
 
 
+@app.workflow(name="wait_fan_out", max_attempts=1)
+def wait_fan_out(n: int) -> dict:
+    """Starts n wait_child children in one step (app.enqueue_many inside a workflow: one
+    durable.start_children call; they go to this workflow's queue) and waits for them in one
+    wait."""
+    handles = app.enqueue_many(wait_child, [[i] for i in range(n)])
+    results = durable.wait_all(handles)
+    return {"sum": sum(r.output for r in results), "ids": [h.workflow_id for h in handles]}
+
+
 @app.workflow(name="wait_parent_of_waiters", max_attempts=1)
 def wait_parent_of_waiters(n: int, detached: int, queue: str) -> list:
     """Starts n children on queue that wait forever (and detached ones), then waits for the

@@ -197,10 +197,6 @@ def test_fork_through_python_and_cli_copies_steps_and_leaves_the_original(
         app.fork("nobody", 0)
 
 
-@pytest.mark.xfail(strict=True, reason="SQL bug reported to the lead: a fork's first claim "
-                   "returns no steps (take_work: claims = 1 means nothing recorded), so the "
-                   "worker runs the copied steps again; tests/pgtap/fork/"
-                   "copies_steps_before_position.sql, TODO test 5")
 def test_fork_does_not_run_the_copied_steps_again(app, conn, queue, start_worker):
     """The steps before the fork's position are replayed, not run: the worker writes no start
     event for them in the fork."""

@@ -332,6 +332,22 @@ def test_fifty_children_under_a_concurrency_one_parent_finish(wapp, conn, queue,
     assert steps == ["durable.start_child"] * 51 + ["durable.await_children"] * 3
 
 
+def test_a_fan_out_starts_its_children_in_one_step(wapp, conn, queue, start_wait_worker):
+    """app.enqueue_many inside a workflow starts 200 children in one step (durable.start_children)
+    with ids <parent>-<step>-<n>, in the parent's queue (none given), on a worker with one slot;
+    one wait collects them all."""
+    wid = wapp.enqueue("wait_fan_out", 200, queue=queue, workflow_id=_wid("fan")).workflow_id
+    start_wait_worker(queue, concurrency=1)
+    output = wapp.handle(wid).result(timeout=240)
+    assert output["sum"] == sum(2 * i for i in range(200))
+    assert output["ids"] == [f"{wid}-0-{n}" for n in range(1, 201)]
+    steps = [s["name"] for s in _rows(conn, "select name from durable.run_steps"
+                                            " where workflow_id = %s order by step_id", [wid])]
+    assert steps == ["durable.start_children", "durable.await_children"]
+    queues = _rows(conn, "select distinct queue from durable.runs where parent_id = %s", [wid])
+    assert queues == [{"queue": queue}]
+
+
 def test_cancelling_a_parent_cancels_its_children(wapp, conn, queue, start_wait_worker):
     """A parent waits for three children that wait forever, and has two detached ones:
     cancelling the parent cancels the three (error type Cancelled) but not the detached ones;

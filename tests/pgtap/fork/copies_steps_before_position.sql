@@ -2,7 +2,7 @@
 -- name, input, queue, priority, policies and concurrency key (not its dedup key), its steps
 -- 0..N-1 copied as its own (output or error kept) and replayed by the claim, not the later
 -- ones; pending now, attempt 1; it records where it came from (forked_from, forked_at).
--- TODO (reported to the lead, test 5): the fork's first claim returns steps [] (take_work: "a
+-- Regression (failed before the fix): the fork's first claim returns steps [] (take_work: "a
 -- workflow claimed for the first time has recorded nothing", claims = 1), so a worker runs the
 -- copied steps again instead of replaying them.
 begin;
@@ -33,12 +33,10 @@ select results_eq(
   'the steps before position 3 are copied with their outcomes, not step 3');
 select results_eq($$ select forked_from, forked_at from durable.runs where id = 'fork-1' $$,
   $$ values ('orig'::text, 3) $$, 'durable.runs shows where it came from');
-select todo_start('take_work: a fork''s first claim does not return its copied steps');
 select results_eq(
   $$ select workflow_id, steps from durable.claim('w2', array['fq'], 1, interval '1 hour') $$,
   $$ values ('fork-1'::text, '[{"step_id": 0, "name": "reserve", "output": "r", "error": null}, {"step_id": 1, "name": "charge", "output": null, "error": {"m": "declined"}}, {"step_id": 2, "name": "charge_again", "output": "c", "error": null}]'::jsonb) $$,
   'its claim replays the copied steps');
-select todo_end();
 select results_eq(
   $$ select recorded, output from durable.checkpoint('fork-1', (select lease from durable.workflows where id = 'fork-1'), 3, 'ship', '"s2"') $$,
   $$ values (true, '"s2"'::jsonb) $$, 'step 3 runs again and records its new outcome');

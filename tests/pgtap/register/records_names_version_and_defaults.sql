@@ -14,8 +14,9 @@ select results_eq($$ select workflow_names, version, lease_timeout from durable.
   $$ values (array['a', 'b'], 'v7'::text, interval '10 seconds') $$,
   'the worker row has its names (sorted), version and lease timeout');
 select results_eq($$ select name, queue, max_attempts, version, worker from durable.workflow_types order by name $$,
-  $$ values ('a'::text, 'default'::text, 2, 'v7'::text, 'rw'::text), ('b', 'default', 3, 'v7', 'rw') $$,
-  'each workflow''s defaults are recorded');
+  $$ values ('a'::text, null::text, 2, 'v7'::text, 'rw'::text), ('b', null, 3, 'v7', 'rw') $$,
+  'each workflow''s defaults are recorded (queue null: none declared; enqueue takes default, a '
+  'child its parent''s)');
 
 select throws_ok($$ select durable.register('rw', '{"name": "a"}') $$, 'DU012', null,
   'an object instead of an array raises DU012');
