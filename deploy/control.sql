@@ -279,15 +279,19 @@ begin
         coalesce(p_older_than::text, 'null')
       using errcode = 'DU011';
   end if;
+  -- not a child whose parent is unfinished: the parent may still await it (await_children)
   delete from durable.workflows w
    where w.status in ('succeeded', 'failed', 'cancelled')
-     and w.finished_at < durable.now() - p_older_than;
+     and w.finished_at < durable.now() - p_older_than
+     and not exists (select 1 from durable.workflows p
+                      where p.id = w.parent_id and p.status in ('pending', 'running', 'waiting'));
   get diagnostics v_count = row_count;
   return v_count;
 end
 $$;
 comment on function durable.purge(interval) is
-  'Deletes workflows that finished more than p_older_than ago, with their steps and errors. '
+  'Deletes workflows that finished more than p_older_than ago, with their steps, errors, '
+  'waits, messages and events, but not a child whose parent is unfinished (it may await it). '
   'Returns how many workflows were deleted. Errors: DU011.';
 
 commit;
