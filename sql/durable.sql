@@ -4242,6 +4242,15 @@ begin
   -- lock order: the topic's lock, then rows; a recv parking on the topic commits before us (and
   -- is woken below) or after us (and finds the message)
   perform durable.message_lock(p_destination, p_topic);
+  -- sent before under this key: that message counts, whatever became of the destination since
+  -- (a retried send must not fail because the first one was received and the run finished)
+  if p_key is not null then
+    select m.id into v_id from durable.messages m
+     where m.workflow_id = p_destination and m.idempotency_key = p_key;
+    if found then
+      return v_id;
+    end if;
+  end if;
   select w.status into v_status from durable.workflows w where w.id = p_destination;
   if not found then
     raise exception 'unknown workflow %', p_destination
@@ -4296,7 +4305,8 @@ comment on function durable.send(text, jsonb, text, text) is
   'Sends message p_message (any JSON) on topic p_topic (default ''default'') to workflow '
   'p_destination, in the caller''s transaction; wakes it when it waits in durable.recv on that '
   'topic. Returns the message id. With p_idempotency_key (1 to 200 characters), the same key '
-  'to the same workflow again returns the first message''s id and sends nothing. Messages are '
+  'to the same workflow again returns the first message''s id and sends nothing (also once the '
+  'workflow has finished). Messages are '
   'received oldest first, each once. Errors: DU003 unknown workflow, DU008 too large, DU010, '
   'DU011, DU013 the workflow already finished.';
 
