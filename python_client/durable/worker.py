@@ -42,10 +42,13 @@ from functools import partial
 
 import psycopg
 
-from . import db, schedules
+from . import bulk, db, schedules
 from .app import Durable
 from .errors import DurableError
 from .execution import Run
+
+# Retention batches (durable.housekeep) a worker runs per heartbeat at most, while there is more
+HOUSEKEEP_BATCHES = 5
 
 log = logging.getLogger("durable.worker")
 
@@ -379,6 +382,7 @@ class Worker:
                         break
                 self._beat(conn)
                 self._materialize(conn)
+                self._housekeep(conn)
             except psycopg.OperationalError as exc:
                 log.warning("heartbeat: connection lost (%s): reconnecting", exc)
                 if conn is not None:
@@ -422,6 +426,23 @@ class Worker:
             log.info("schedule %s: %s %s, next tick %s", definition.name or
                      definition.workflow_name(), definition.cron, definition.time_zone,
                      row["next_tick"])
+
+    def _housekeep(self, conn: psycopg.Connection) -> None:
+        """Retention (durable.settings.retain_*): durable.housekeep, one bounded batch per call,
+        while there is more, at most HOUSEKEEP_BATCHES per heartbeat; the SQL elects one session
+        at a time (the others get nothing to do at once), and keeps nothing by default."""
+        for _ in range(HOUSEKEEP_BATCHES):
+            try:
+                purged, more = bulk.housekeep(conn, self.worker_id)
+            except psycopg.OperationalError:
+                raise
+            except (psycopg.Error, DurableError) as exc:  # 55P03: the next heartbeat tries again
+                log.warning("housekeep: %s", str(exc).strip())
+                return
+            if purged:
+                log.debug("housekeeping purged %d finished workflows", purged)
+            if not more:
+                return
 
     def _materialize(self, conn: psycopg.Connection) -> None:
         try:
