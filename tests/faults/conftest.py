@@ -6,7 +6,7 @@ created, deployed with `sqitch deploy` from the repository root, handed to the t
 and dropped at the end (leftover connections are terminated first).
 
 Knobs for longer hunts (the defaults keep the whole directory at about two minutes):
-  DURABLE_FAULTS_EXAMPLES    hypothesis examples per bad-input test (default 45: 29 functions)
+  DURABLE_FAULTS_EXAMPLES    hypothesis examples per bad-input test (default 30: 42 functions)
   DURABLE_FAULTS_ITERATIONS  iterations per lock-order race (default 100)
   DURABLE_FAULTS_SEED        explore the bad-input space from this seed instead of the fixed,
                              derandomized one

@@ -19,7 +19,7 @@ from psycopg.types.string import TextLoader
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 
-EXAMPLES = int(os.environ.get("DURABLE_FAULTS_EXAMPLES", "45"))
+EXAMPLES = int(os.environ.get("DURABLE_FAULTS_EXAMPLES", "30"))
 SEED = os.environ.get("DURABLE_FAULTS_SEED")  # set: explore from this seed, not the fixed one
 ITERATIONS = int(os.environ.get("DURABLE_FAULTS_ITERATIONS", "100"))
 
@@ -88,7 +88,7 @@ SNAPSHOT_SQL = {
                -- as text: run_at is infinity while a wait without a deadline parks, and a
                -- deadline may be years Python's datetime cannot hold
                w.run_at::text as run_at, w.deadline::text as deadline,
-               w.deadline <= clock_timestamp() as overdue
+               w.deadline <= clock_timestamp() as overdue, w.created_at
           from durable.workflows w""",
     "steps": """
         select array[s.workflow_id, s.step_id::text], md5(s::text) as digest, s.name,
@@ -120,6 +120,20 @@ SNAPSHOT_SQL = {
         select e.id, md5(e::text) as digest, e.workflow_id, e.key, md5(e.value::text) as value,
                e.step_id
           from durable.events e""",
+    # flow control (issue 11): the claims of rate-limited queues (no primary key: the row
+    # itself is the key, so a changed row shows as removed and added)
+    "queue_starts": """
+        select md5(r::text) || ':' || r.ctid::text, md5(r::text) as digest, r.queue, r.at, r.n
+          from durable.queue_starts r""",
+    "worker_registrations": """
+        select g.worker, md5(g::text) as digest from durable.worker_registrations g""",
+    # schedules (issue 11)
+    "schedules": """
+        select s.name, md5(s::text) as digest, s.cron, s.time_zone, s.workflow_name,
+               md5(s.input::text) as input, s.queue, s.enabled, s.missed, s.grace,
+               s.next_tick::text as next_tick, s.last_tick::text as last_tick,
+               s.last_workflow_id, s.last_error
+          from durable.schedules s""",
 }
 
 
@@ -202,6 +216,11 @@ def diff(before: Snapshot, after: Snapshot) -> Diff:
 WIPE_SQL = """
 delete from durable.workflows;
 delete from durable.workers;
+delete from durable.worker_registrations;
+delete from durable.schedules;
+delete from durable.queue_starts;
+update durable.settings set retain_succeeded = null, retain_failed = null, purge_batch = 1000
+ where retain_succeeded is not null or retain_failed is not null or purge_batch <> 1000;
 delete from durable.queues where name <> 'default';
 update durable.queues set concurrency = null, paused = false
  where name = 'default' and (concurrency is not null or paused)
@@ -210,7 +229,8 @@ update durable.queues set concurrency = null, paused = false
 
 def wipe(conn: psycopg.Connection) -> None:
     """Empty durable's tables (steps, errors, waits, messages and events go with their
-    workflows), keeping queue default (no limit, not paused): each bad-input example starts
+    workflows; schedules, registrations and rate-limit windows too), keeping queue default (no
+    limit, not paused) and the default settings (no retention): each bad-input example starts
     from a known, small state."""
     conn.execute(WIPE_SQL)
 

@@ -5,8 +5,8 @@ its contract says, or raises a DUxxx error that its `comment on function` docume
 standard Postgres error about the data (class 22), a constraint (23), a type the driver sent
 (42804, 42883) or a limit (54); never an internal error, never a lost connection; and a call
 that raised changed nothing (every row of workflows, steps, errors, workers, queues, settings,
-workflow_types, waits, messages and events is compared before and after, by primary key and md5
-of the row).
+workflow_types, waits, messages, events, queue_starts, worker_registrations and schedules is
+compared before and after, by primary key and md5 of the row).
 
 Each example starts from an emptied database and a baseline of its own: a queue, a worker that
 holds a running workflow (with a valid lease, a stale one, two recorded steps and a failed try,
@@ -18,7 +18,15 @@ run's row (waiting, lease released) and its durable.waits row; one that did not 
 one step (recv: and consumed the oldest message of its topic) or replayed the recorded one;
 send adds one message or none (same idempotency key) and wakes a destination waiting on the
 topic; start_child adds the child and its step, or finds the child; cancel reaches descendants
-and wakes a waiting parent; claim and heartbeat cancel what passed its deadline. The
+and wakes a waiting parent; claim and heartbeat cancel what passed its deadline. Issue 11:
+start_children adds its children (parent set) and one step, or replays the step; the schedule
+functions run on schedules of their own (due ones of each missed policy, a paused one, one not
+due, one whose queue is gone): set_schedule adds or changes one schedule, pause, resume and drop
+the one named, trigger starts one sched:<name>:trigger:... workflow, materialize_schedules adds
+only workflows sched:<name>:<tick> of due schedules and changes only schedule rows; the
+retention and bulk functions (with finished rows aged by days, retention settings drawn for
+housekeep) delete, cancel or retry only rows matching their filter, at most p_limit, keep a
+family while a member is unfinished, and write nothing on a dry run. The
 arguments mix values from that baseline (so calls hit valid and stale leases, recorded steps,
 finished workflows) with nulls, empty and odd unicode strings, SQL-looking strings, strings over
 every length limit, huge (multi-MB) and deeply nested (10,000 and 100,000 levels) JSON, JSON that
@@ -491,7 +499,8 @@ def draw_call(data, base: Base, fn: str) -> tuple[list[Arg], dict]:
     # the waits and steps of waiting have many arguments: more of their calls hold the
     # running workflow's lease, so that enough of them get past the fence
     worker_pair = st.one_of(st.just((base.ids["running"], str(base.leases["running"]))), pair)
-    id_lease = data.draw(worker_pair if fn in WORKER_SIDE else pair, label="workflow and lease")
+    id_lease = data.draw(worker_pair if fn in (*WORKER_SIDE, "start_children") else pair,
+                         label="workflow and lease")
     own_id, own_lease = ids_v, leases_v
     ids_v = st.one_of(*[st.just(id_lease[0])] * 3, ids_v)
     leases_v = st.one_of(*[st.just(id_lease[1])] * 3, leases_v)
@@ -711,9 +720,196 @@ def draw_call(data, base: Base, fn: str) -> tuple[list[Arg], dict]:
                     text_from(new_ids), False),
                   P("p_version", "text", st.one_of(st.none(), st.sampled_from(["v1", "v2"])),
                     text_from(["v1", ""]), False)]
+    elif fn == "start_children":  # issue 11: a fan-out in one step
+        positions = st.sampled_from(["3", "4", "7", "3", "4", "7", "0", "1", "5"])
+        names = ["durable.start_children", "a", "durable.start_child"]
+        params = [P("p_workflow_id", "text", st.one_of(*[st.just(id_lease[0])] * 6, own_id), ids),
+                  P("p_lease", "bigint", st.one_of(*[st.just(id_lease[1])] * 6, own_lease),
+                    leases),
+                  P("p_step_id", "integer", st.one_of(positions, positions, step_ids_v),
+                    step_ids),
+                  P("p_children", "jsonb", children_json(base, valid=True),
+                    st.one_of(JSON_ARG, children_json(base, valid=False))),
+                  P("p_step_name", "text", st.sampled_from([names[0]] * 4 + names[1:]),
+                    text_from(names), False)]
+    elif fn in SCHEDULE_FNS:  # issue 11: cron schedules
+        schedule_names = [*SCHEDULES, "s-new"]
+        name = P("p_name", "text", st.sampled_from(schedule_names), text_from(schedule_names))
+        if fn == "cron_next":
+            params = [P("p_cron", "text", CRONS, text_from(WILD_CRONS)),
+                      P("p_time_zone", "text", TIME_ZONES, text_from(WILD_TIME_ZONES), False),
+                      P("p_after", "timestamptz", VALID_TIMESTAMP, TIMESTAMP_ARG, False)]
+        elif fn == "set_schedule":
+            params = [name,
+                      P("p_cron", "text", st.one_of(st.none(), CRONS), text_from(WILD_CRONS),
+                        False),
+                      P("p_workflow_name", "text",
+                        st.one_of(st.none(), st.sampled_from(["n", "other-name"])),
+                        text_from(["n", "other-name"]), False),
+                      P("p_input", "jsonb", VALID_JSON, JSON_ARG, False),
+                      P("p_queue", "text", st.one_of(st.none(), queues_v), queues, False),
+                      P("p_time_zone", "text", st.one_of(st.none(), TIME_ZONES),
+                        text_from(WILD_TIME_ZONES), False),
+                      P("p_missed", "text",
+                        st.one_of(st.none(), st.sampled_from(["skip", "once", "all"])),
+                        text_from(["skip", "once", "all", "never"]), False),
+                      P("p_enabled", "boolean", VALID_BOOL, BOOL_ARG, False),
+                      P("p_grace", "interval",
+                        st.one_of(st.none(), st.sampled_from(["0", "1 minute", "1 day"])),
+                        INTERVAL_ARG, False)]
+        elif fn == "materialize_schedules":
+            params = [P("p_limit", "integer", st.one_of(small(1, 8), st.just("1000")),
+                        INT_ARG, False)]
+        else:  # pause, resume, trigger, drop
+            params = [name]
+    elif fn in BULK_FNS:  # issue 11: retention and bulk operations by filter
+        statuses = {"cancel_where": UNFINISHED, "retry_where": ("failed", "cancelled")}.get(
+            fn, FINISHED)
+        # finished rows aged by two days (and created three days ago), so that time filters
+        # and retention find some
+        if data.draw(st.booleans(), label="aged"):
+            extra["setup"] = AGE_SQL
+        limit = P("p_limit", "integer", st.one_of(small(1, 4), st.just("1000")), INT_ARG, False)
+        if fn == "housekeep":
+            retain = st.one_of(st.none(), st.sampled_from(["1 hour", "1 day", "3 days"]))
+            extra["retention"] = data.draw(
+                st.tuples(retain, retain, st.sampled_from([1, 2, 1000])), label="retention")
+            succeeded, failed, batch = extra["retention"]
+            extra["setup"] = extra.get("setup", "") + RETENTION_SQL.format(
+                *(f"'{x}'::interval" if x else "null" for x in (succeeded, failed)), batch)
+            params = [P("p_worker", "text", workers_v, workers)]
+        elif fn == "purge_batch":
+            params = [P("p_older_than", "interval",
+                        st.sampled_from(["0", "1 hour", "1 day", "3 days"]), INTERVAL_ARG),
+                      limit]
+        else:
+            times = bulk_times()
+            params = [P("p_queue", "text", st.one_of(st.none(), st.none(), queues_v), queues,
+                        False),
+                      P("p_name", "text", st.one_of(st.none(), st.none(),
+                                                    st.sampled_from(["n", "other-name"])),
+                        text_from(["n", "other-name"]), False),
+                      P("p_status", "text[]", st.one_of(
+                          st.none(), st.lists(st.sampled_from(statuses), min_size=1,
+                                              max_size=3, unique=True)),
+                        array_of(text_from([*UNFINISHED, *FINISHED, "bogus"])), False),
+                      P("p_created_after", "timestamptz", times, TIMESTAMP_ARG, False),
+                      P("p_created_before", "timestamptz", times, TIMESTAMP_ARG, False)]
+            if fn != "cancel_where":
+                params += [P("p_finished_after", "timestamptz", times, TIMESTAMP_ARG, False),
+                           P("p_finished_before", "timestamptz", times, TIMESTAMP_ARG, False)]
+            params += [limit, P("p_dry_run", "boolean", VALID_BOOL, BOOL_ARG, False)]
     else:
         raise AssertionError(f"no parameters for {fn}")
     return draw_args(data, params), extra
+
+
+# --- issue 11: start_children, schedules, retention and bulk operations ----------------------
+
+SCHEDULE_FNS = ("cron_next", "set_schedule", "pause_schedule", "resume_schedule",
+                "trigger_schedule", "drop_schedule", "materialize_schedules")
+BULK_FNS = ("housekeep", "purge_batch", "purge_where", "cancel_where", "retry_where")
+# the functions that stay the owner's (operators): covered all the same
+OWNER_ONLY = {"set_queue", "purge", "purge_batch", "purge_where", "cancel_where", "retry_where"}
+
+# The schedules of an example of a schedule function (added after the baseline): due ones of
+# each missed policy (their next tick minutes to a day ago), a paused one, one not due, and one
+# whose queue is gone (its materialization fails and notes last_error). Inserted as
+# set_schedule stores them: set_schedule checks its time zone in pg_timezone_names, which reads
+# the zone files (50 ms a call)
+SCHEDULES_SQL = """
+insert into durable.schedules as s
+       (name, cron, fields, time_zone, workflow_name, input, queue, enabled, missed, next_tick)
+select v.name, v.cron, durable.cron_parse(v.cron), v.tz, v.wf, v.input::jsonb, v.queue,
+       v.enabled, v.missed,
+       case when v.enabled then coalesce(v.due, durable.cron_next_tick(durable.cron_parse(v.cron),
+                                                                        v.tz, durable.now())) end
+  from (values
+    ('s-due', '* * * * *', 'UTC', 'n', '{{"s": 1}}', {q}, true, 'all',
+     date_trunc('minute', durable.now()) - interval '5 minutes'),
+    ('s-once', '*/5 * * * *', 'UTC', 'n', 'null', null, true, 'once',
+     date_trunc('hour', durable.now()) - interval '2 hours'),
+    ('s-skip', '0 * * * *', 'Europe/Berlin', 'other-name', 'null', null, true, 'skip',
+     date_trunc('hour', durable.now()) - interval '1 day'),
+    ('s-paused', '* * * * *', 'UTC', 'n', 'null', null, false, 'skip', null),
+    ('s-future', '0 0 1 1 *', 'UTC', 'n', 'null', 'default', true, 'skip', null),
+    ('s-badq', '* * * * *', 'UTC', 'n', 'null', 'fq-gone', true, 'skip',
+     date_trunc('minute', durable.now()) - interval '1 minute')
+  ) as v(name, cron, tz, wf, input, queue, enabled, missed, due)
+"""
+SCHEDULES = ["s-due", "s-once", "s-skip", "s-paused", "s-future", "s-badq"]
+CRONS = st.sampled_from(["* * * * *", "*/5 * * * *", "0 0 1 1 *", "@hourly", "@yearly",
+                         "30 2 * * sun", "*/10 * * * * *", "0 9-17/2 * jan-jun mon-fri",
+                         "0 0 30 2 *", "0 0 29 2 *"])
+WILD_CRONS = ["* * * * *", "", " ", "* * * *", "* * * * * * *", "61 * * * *", "*/0 * * * *",
+              "5-1 * * * *", "a b c d e", "@every 5m", "@reboot", "0 0 0 0 0", "1,,2 * * * *",
+              "-1 * * * *", "* * * * 8", "99999999999999999999 * * * *",
+              ",".join(str(i % 60) for i in range(5000)) + " * * * *", "*/1-5 * * * *"]
+TIME_ZONES = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe",
+                              "Asia/Kolkata"])
+WILD_TIME_ZONES = ["UTC", "utc", "EST", "+02:00", "UTC+2", "Mars/Olympus", "Europe/../UTC",
+                   "posix/Europe/Berlin", "localtime"]
+
+AGE_SQL = """
+update durable.workflows set finished_at = finished_at - interval '2 days',
+       created_at = created_at - interval '3 days'
+ where status in ('succeeded', 'failed', 'cancelled') and finished_at > durable.now() - interval '1 day';
+"""
+RETENTION_SQL = """
+update durable.settings set retain_succeeded = {}, retain_failed = {}, purge_batch = {};
+"""
+
+
+def bulk_times() -> st.SearchStrategy:
+    """Bounds of the bulk filters: none, past and future, around the baseline's rows (created
+    now, or three days ago when aged)."""
+    now = datetime.now(timezone.utc)
+    return st.one_of(st.none(), st.none(), st.sampled_from(
+        ["now", "2000-01-01", "-infinity", "infinity",
+         *((now + timedelta(days=d)).isoformat() for d in (-4, -2, -1, 1))]))
+
+
+def children_json(base: Base, valid: bool) -> st.SearchStrategy:
+    """The p_children of start_children: arrays of child objects, known keys with values that
+    work (valid) or anything (not valid), ids new, an existing child's, another workflow's."""
+    child_ids = [f"{base.u}-c1", f"{base.u}-c2", base.ids["kid"], base.ids["pending"],
+                 f"{base.ids['running']}-3-1"]
+    good = {
+        "name": st.sampled_from(["n", "other-name"]).map(json.dumps),
+        "input": VALID_JSON,
+        "workflow_id": st.sampled_from(child_ids).map(json.dumps),
+        "queue": st.sampled_from([base.queue, "default"]).map(json.dumps),
+        "priority": small(-5, 5),
+        "timeout": VALID_INTERVAL.map(json.dumps),
+        "detached": st.sampled_from(["true", "false"]),
+    }
+    bad = {
+        "name": st.one_of(text_from(["n"]).map(json.dumps), JSON_VALUES),
+        "input": st.one_of(JSON_VALUES, st.sampled_from(SPECIAL_JSON)),
+        "workflow_id": st.one_of(text_from(child_ids).map(json.dumps), JSON_VALUES),
+        "queue": st.one_of(text_from([base.queue, f"fq-{base.u}-missing"]).map(json.dumps),
+                           JSON_VALUES),
+        "priority": st.one_of(st.sampled_from(INTS).map(str), JSON_VALUES),
+        "timeout": st.one_of(INTERVAL_ARG.map(json.dumps), JSON_VALUES),
+        "detached": st.one_of(BOOL_ARG.map(json.dumps), JSON_VALUES),
+        "nope": JSON_VALUES,
+    }
+    pick = good if valid else bad
+
+    @st.composite
+    def build(draw):
+        n = draw(st.integers(1, 4) if valid else st.integers(0, 4))
+        items = []
+        for _ in range(n):
+            keys = draw(st.lists(st.sampled_from(sorted(pick)), unique=True, max_size=3))
+            if "name" not in keys and (valid or draw(st.booleans())):
+                keys.append("name")
+            items.append("{" + ", ".join(f'"{k}": {draw(pick[k])}' for k in keys) + "}")
+        if not valid and draw(st.booleans()):
+            items += draw(st.sampled_from([["1"], ["[]"], ["null"], ['{"name": "n"}'] * 10001]))
+        return "[" + ", ".join(items) + "]"
+
+    return build()
 
 
 def call(conn: psycopg.Connection, fn: str, args: list[Arg]):
@@ -862,7 +1058,7 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
         assert d.added[W] == created and not d.removed[W] and not d.changed[W]
         assert all(c or wid in Wb or wid in created for wid, c in rows)
     elif fn == "claim":
-        only(d, W, "workers", "waits")
+        only(d, W, "workers", "waits", "queue_starts")  # queue_starts: rate-limited queues
         got = {r[0]: r[4] for r in rows}
         assert len(got) == len(rows) <= as_int(value(args, "p_max", "1"))
         # it also cancels the workflows whose deadline passed, with their children
@@ -917,7 +1113,7 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
         assert (Wb[wid].status, Wb[wid].lease) == ("running", as_int(value(args, "p_lease")))
         assert (Wa[wid].status, Wa[wid].owner, Wa[wid].lease) == ("succeeded", None, None)
     elif fn == "complete_and_claim":
-        only(d, W, S, "workers", "waits")
+        only(d, W, S, "workers", "waits", "queue_starts")
         wid, worker = value(args, "p_workflow_id"), value(args, "p_worker")
         assert rows and all(r[0] == "succeeded" for r in rows)
         got = {r[1]: r[5] for r in rows if r[1] is not None}
@@ -973,7 +1169,7 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
         held = {(k, r.lease) for k, r in Wa.items() if r.owner == worker and r.status == "running"}
         assert set(rows) == held and len(rows) == len(held)
     elif fn == "register":
-        only(d, "workers", "workflow_types")
+        only(d, "workers", "workflow_types", "worker_registrations")
         worker = value(args, "p_worker")
         assert worker in after.rows["workers"]
         assert (d.added["workers"] | d.changed["workers"]) <= {worker}
@@ -1036,23 +1232,14 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
         assert row.paused == ((old.paused if old else False) if paused is None
                               else paused in ("true", "yes", "1"))
     elif fn == "purge":
-        only(d, W, S, "errors", "waits", "messages", "events")
         [(count,)] = rows
-        gone = d.removed[W]
-        assert count == len(gone) and not d.added[W]
-        # the children of purged workflows forget their parent (on delete set null)
-        assert d.changed[W] == {w for w in Wa if Wb[w].parent_id in gone}
-        assert all(Wa[w].parent_id is None for w in d.changed[W])
-        for table in ("waits", "messages", "events"):
-            assert d.removed[table] == {k for k, r in before.rows[table].items()
-                                        if (k[0] if table == "waits" else r.workflow_id) in gone}
-            assert not d.added[table] and not d.changed[table]
-        assert all(Wb[w].status in ("succeeded", "failed", "cancelled") for w in gone)
-        assert d.removed[S] == {k for k in Sb if k[0] in gone}
-        assert d.removed["errors"] == {
-            k for k, e in before.rows["errors"].items() if e.workflow_id in gone}
-        assert not d.added[S] and not d.changed[S]
-        assert not d.added["errors"] and not d.changed["errors"]
+        check_purged(count, before, after, d)
+    elif fn in BULK_FNS:
+        check_bulk(fn, args, rows, before, after, d, extra)
+    elif fn == "start_children":
+        check_start_children(args, rows, before, after, d)
+    elif fn in SCHEDULE_FNS:
+        check_schedule(fn, args, rows, before, after, d)
     elif fn in WORKER_SIDE:
         check_worker_side(fn, args, rows, before, after, d, extra)
     elif fn == "send":
@@ -1281,7 +1468,9 @@ PUBLIC = ["enqueue", "enqueue_batch", "claim", "checkpoint", "step_failed", "com
           # waiting (issue 10)
           *WORKER_SIDE, "send", "get_event", "watch",
           # flow control (issue 11)
-          "fork"]
+          "fork",
+          # fan-out, schedules, retention and bulk operations (issue 11)
+          "start_children", *SCHEDULE_FNS, *BULK_FNS]
 
 
 def test_the_property_covers_every_public_function(db):
@@ -1293,8 +1482,9 @@ def test_the_property_covers_every_public_function(db):
         " 'execute') or has_function_privilege('durable_client', p.oid, 'execute'))")}
     granted -= {"now", "version"}
     assert granted <= set(PUBLIC), f"not covered: {granted - set(PUBLIC)}"
-    # set_queue and purge are for the owner (operators); they are covered all the same
-    assert set(PUBLIC) - granted <= {"set_queue", "purge"}
+    # set_queue, purge and the bulk operations are for the owner (operators); they are covered
+    # all the same
+    assert set(PUBLIC) - granted <= OWNER_ONLY
 
 
 @pytest.mark.parametrize("fn", PUBLIC)
@@ -1303,9 +1493,13 @@ def test_the_property_covers_every_public_function(db):
 @given(data=st.data())
 def test_every_call_succeeds_as_documented_or_refuses_without_writing(db, fn, data):
     base = build_base(db)
+    if fn in SCHEDULE_FNS:
+        db.execute(SCHEDULES_SQL.format(q=sql.Literal(base.queue).as_string(db)))
     for _ in range(data.draw(st.integers(1, 3), label="calls")):
         args, extra = draw_call(data, base, fn)
         extra["db"] = db  # a contract compares a few values in SQL (deadlines)
+        if extra.get("setup"):
+            db.execute(extra["setup"])
         before = snapshot(db)
         try:
             rows = call(db, fn, args)
@@ -1468,3 +1662,253 @@ def test_await_children_refuses_multidimensional_arrays_with_du011(db):
         db.execute("select * from durable.await_children(%s, %s, 0, %s::text[])",
                    [wid, lease, [["a", "b"], ["c", "d"]]])
     assert raised.value.sqlstate == "DU011", raised.value
+
+
+# --- the contracts of issue 11's functions ---------------------------------------------------
+
+def check_purged(count, before, after, d) -> set:
+    """A purge: count finished workflows deleted with their steps, errors, waits, messages and
+    events, none while its parent or a child of it was unfinished (the parent may still await
+    it; a cancel of the parent still reaches the child); their children forget their parent.
+    Returns the deleted ids."""
+    W, S = "workflows", "steps"
+    Wb, Wa, Sb = before.rows[W], after.rows[W], before.rows[S]
+    only(d, W, S, "errors", "waits", "messages", "events")
+    gone = d.removed[W]
+    assert count == len(gone) and not d.added[W]
+    # the children of purged workflows forget their parent (on delete set null)
+    assert d.changed[W] == {w for w in Wa if Wb[w].parent_id in gone}
+    assert all(Wa[w].parent_id is None for w in d.changed[W])
+    for table in ("waits", "messages", "events"):
+        assert d.removed[table] == {k for k, r in before.rows[table].items()
+                                    if (k[0] if table == "waits" else r.workflow_id) in gone}
+        assert not d.added[table] and not d.changed[table]
+    assert all(Wb[w].status in FINISHED for w in gone)
+    assert d.removed[S] == {k for k in Sb if k[0] in gone}
+    assert d.removed["errors"] == {
+        k for k, e in before.rows["errors"].items() if e.workflow_id in gone}
+    assert not d.added[S] and not d.changed[S]
+    assert not d.added["errors"] and not d.changed["errors"]
+    return gone
+
+
+def check_families_kept(before, gone) -> None:
+    """The bulk purges (bulk.sql) keep a family while a member is unfinished: no workflow
+    deleted while its parent or a child of it was unfinished."""
+    Wb = before.rows["workflows"]
+    for w in gone:
+        parent = Wb.get(Wb[w].parent_id)
+        assert parent is None or parent.status not in UNFINISHED, \
+            f"{w} purged while its parent is {parent.status}"
+        assert not any(r.parent_id == w and r.status in UNFINISHED for r in Wb.values()), \
+            f"{w} purged while a child of it is unfinished"
+
+
+BULK_STATUSES = {"purge_where": FINISHED, "cancel_where": UNFINISHED, "retry_where": ("failed",)}
+
+
+def matching(db, fn, args, Wb, ids) -> set:
+    """The workflows of ids that match every filter of a bulk call (status, queue, name, and the
+    time ranges, compared in SQL as the function reads them)."""
+    statuses = value(args, "p_status") or BULK_STATUSES[fn]
+    queue, name = value(args, "p_queue"), value(args, "p_name")
+    found = sorted(w for w in ids if Wb[w].status in statuses and queue in (None, Wb[w].queue)
+                   and name in (None, Wb[w].name))
+    if not found:
+        return set()
+    rows = db.execute("""
+        select u.id from unnest(%(ids)s::text[], %(c)s::timestamptz[], %(f)s::timestamptz[])
+               as u(id, c, f)
+         where (%(ca)s::timestamptz is null or u.c >= %(ca)s::timestamptz)
+           and (%(cb)s::timestamptz is null or u.c < %(cb)s::timestamptz)
+           and (%(fa)s::timestamptz is null or u.f >= %(fa)s::timestamptz)
+           and (%(fb)s::timestamptz is null or u.f < %(fb)s::timestamptz)""", {
+        "ids": found, "c": [Wb[w].created_at for w in found],
+        "f": [Wb[w].finished_at for w in found],
+        "ca": value(args, "p_created_after"), "cb": value(args, "p_created_before"),
+        "fa": value(args, "p_finished_after"), "fb": value(args, "p_finished_before")}).fetchall()
+    return {r[0] for r in rows}
+
+
+def finished_before(db, now, older_than, finished: list) -> bool:
+    """Every time of finished is more than older_than before now."""
+    if not finished:
+        return True
+    [(ok,)] = db.execute("select bool_and(f < %s::timestamptz - %s::interval)"
+                         " from unnest(%s::timestamptz[]) f", [now, older_than, finished]
+                         ).fetchall()
+    return ok
+
+
+def check_bulk(fn, args, rows, before, after, d, extra) -> None:
+    """Retention and the bulk operations: they change or delete only rows that match their
+    filter, at most p_limit (the retention batch for housekeep) per call; a dry run writes
+    nothing."""
+    W, S = "workflows", "steps"
+    Wb, Wa, Sb = before.rows[W], after.rows[W], before.rows[S]
+    db = extra["db"]
+    [(count, more)] = rows
+    limit = as_int(value(args, "p_limit", "1000"))
+    if fn == "housekeep":
+        succeeded, failed, batch = extra["retention"]
+        gone = check_purged(count, before, after, d)
+        check_families_kept(before, gone)
+        assert count <= batch and (more is False or count == batch)
+        for status, retain in (("succeeded", succeeded), ("failed", failed),
+                               ("cancelled", failed)):
+            old = [Wb[w].finished_at for w in gone if Wb[w].status == status]
+            assert not old or (retain and finished_before(db, after.now, retain, old)), \
+                f"{status} workflows purged, retention {retain}"
+        event(f"housekeep purged {min(count, 2)}+")
+        return
+    if fn == "purge_batch":
+        gone = check_purged(count, before, after, d)
+        check_families_kept(before, gone)
+        assert count <= limit
+        assert finished_before(db, after.now, value(args, "p_older_than"),
+                               [Wb[w].finished_at for w in gone]), \
+            "a workflow purged that finished less than p_older_than ago"
+        event(f"purge_batch purged {min(count, 2)}+")
+        return
+    if as_bool(value(args, "p_dry_run")):
+        only(d)
+        assert more is False
+        # how many match now (cancel: descendants not counted; purge: families kept)
+        if fn == "retry_where":
+            assert count == len(matching(db, fn, args, Wb, Wb))
+        return
+    event(f"{fn}: {min(count, 2)}+")
+    if fn == "purge_where":
+        gone = check_purged(count, before, after, d)
+        check_families_kept(before, gone)
+        assert count <= limit and gone == matching(db, fn, args, Wb, gone)
+    elif fn == "cancel_where":
+        only(d, W, "waits")
+        assert not d.added[W] and not d.removed[W]
+        cancelled = {w for w in d.changed[W] if Wa[w].status == "cancelled"}
+        chosen = matching(db, fn, args, Wb, cancelled)
+        # each chosen one is cancelled as durable.cancel does: with its unfinished descendants
+        # (not detached ones), waking a waiting parent
+        check_knock_on(before, after, d, set(), roots=chosen)
+        assert len({w for w in chosen if not descends(Wb, w, chosen)}) <= limit
+        assert count == len(cancelled)
+    else:  # retry_where
+        only(d, W, S)
+        changed = d.changed[W]
+        assert not d.added[W] and not d.removed[W]
+        assert count == len(changed) <= limit
+        assert changed == matching(db, fn, args, Wb, changed)
+        for w in changed:
+            assert (Wa[w].status, Wa[w].attempt, Wa[w].finished_at) == (
+                "pending", Wb[w].attempt + 1, None)
+        assert d.removed[S] == {k for k, s in Sb.items() if k[0] in changed and s.is_error}
+        assert not d.added[S] and not d.changed[S]
+
+
+def check_start_children(args, rows, before, after, d) -> None:
+    """start_children: fenced like start_child; adds its children (parent set, pending) that did
+    not exist yet and one step recording their ids, or replays the recorded step."""
+    W, S = "workflows", "steps"
+    Wb, Wa, Sb, Sa = before.rows[W], after.rows[W], before.rows[S], after.rows[S]
+    wid, lease = value(args, "p_workflow_id"), as_int(value(args, "p_lease"))
+    step = as_int(value(args, "p_step_id"))
+    key = (wid, str(step))
+    name = value(args, "p_step_name", "durable.start_children")
+    [(output,)] = rows
+    assert (Wb[wid].status, Wb[wid].lease) == ("running", lease) and not Wb[wid].overdue
+    if key in Sb:
+        event("start_children: replayed")
+        assert not d.tables_touched(), "a replay wrote"
+        assert (Sb[key].name, Sb[key].output) == (name, md5_or_none(output))
+        return
+    event("start_children: started")
+    only(d, W, S)
+    assert d.added[S] == {key} and not d.changed[S] and not d.removed[S]
+    assert (Sa[key].name, Sa[key].output, Sa[key].is_error) == (name, md5_or_none(output), False)
+    kids = json.loads(value(args, "p_children"))
+    got = json.loads(output)["workflow_ids"]
+    assert len(got) == len(kids) == len(set(got))
+    for n, (kid, child) in enumerate(zip(kids, got), 1):
+        default = f"{wid}-{step}-{n}"
+        if len(default) > 200:
+            default = f"child-{hashlib.md5(wid.encode()).hexdigest()}-{step}-{n}"
+        assert child == (kid.get("workflow_id") or default)
+        row = (Wb | Wa)[child]
+        assert (row.parent_id, row.name) == (wid, kid["name"])
+        if child not in Wb:
+            assert (row.status, row.detached) == ("pending", bool(kid.get("detached")))
+            if kid.get("queue") is not None:
+                assert row.queue == kid["queue"]
+    assert d.added[W] == set(got) - set(Wb) and not d.changed[W] and not d.removed[W]
+
+
+def check_schedule(fn, args, rows, before, after, d) -> None:
+    """The schedule functions: set_schedule adds or changes one schedule row; pause, resume
+    and drop change or delete the one named; trigger starts one workflow sched:<name>:trigger:...
+    and notes it; materialize_schedules starts only workflows sched:<name>:<tick> of enabled due
+    schedules and changes only schedule rows; cron_next writes nothing."""
+    W, C = "workflows", "schedules"
+    Wa, Cb, Ca = after.rows[W], before.rows[C], after.rows[C]
+    name = value(args, "p_name")
+    if fn == "cron_next":
+        only(d)
+        [(tick,)] = rows
+        event(f"cron_next: {'a tick' if tick else 'never'}")
+        return
+    if fn == "materialize_schedules":
+        only(d, W, C)
+        [(started,)] = rows
+        assert started == len(d.added[W]) <= as_int(value(args, "p_limit", "1000"))
+        assert not d.changed[W] and not d.removed[W]
+        assert not d.added[C] and not d.removed[C]
+        for wid in d.added[W]:
+            m = re.fullmatch(r"sched:(.+):\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", wid)
+            assert m and m.group(1) in Cb, f"{wid} is no tick of a schedule"
+            sched = Cb[m.group(1)]
+            assert sched.enabled and sched.next_tick is not None
+            assert (Wa[wid].status, Wa[wid].name) == ("pending", sched.workflow_name)
+        for s in d.changed[C]:
+            assert Cb[s].enabled and Ca[s].enabled and Cb[s].next_tick is not None
+        event(f"materialize_schedules: {min(started, 2)}+ started")
+        return
+    if fn == "trigger_schedule":
+        only(d, W, C)
+        [(wid,)] = rows
+        assert wid.startswith(f"sched:{name}:trigger:")
+        assert d.added[W] == {wid} and not d.changed[W] and not d.removed[W]
+        assert (Wa[wid].status, Wa[wid].name) == ("pending", Cb[name].workflow_name)
+        assert d.touched(C) == {name} and Ca[name].last_workflow_id == wid
+        assert Ca[name].next_tick == Cb[name].next_tick
+        return
+    only(d, C)
+    if fn == "drop_schedule":
+        [(existed,)] = rows
+        assert existed == (name in Cb)
+        assert d.removed[C] == ({name} if existed else set())
+        assert not d.added[C] and not d.changed[C]
+        return
+    assert d.touched(C) <= {name} and not d.removed[C]
+    row, old = Ca[name], Cb.get(name)
+    if fn == "pause_schedule":
+        assert rows == [("paused",)] and (row.enabled, row.next_tick) == (False, None)
+        if not old.enabled:
+            assert not d.tables_touched()
+    elif fn == "resume_schedule":
+        [(tick,)] = rows
+        assert row.enabled and (tick is None) == (row.next_tick is None)
+        if old.enabled:
+            assert not d.tables_touched() and row.next_tick == old.next_tick
+    else:  # set_schedule: only the settings given change (null keeps one)
+        [(created, tick)] = rows
+        assert created == (old is None) and d.touched(C) == {name}
+        for column, default in (("cron", None), ("workflow_name", None), ("queue", None),
+                                ("time_zone", "UTC"), ("missed", "skip")):
+            given = value(args, f"p_{column}")
+            kept = getattr(old, column) if old else default
+            assert getattr(row, column) == (kept if given is None else given), column
+        enabled = as_bool(value(args, "p_enabled"))
+        assert row.enabled == ((old.enabled if old else True) if enabled is None else enabled)
+        assert (tick is None) == (row.next_tick is None) == (not row.enabled)
+        if old and old.cron == row.cron and old.time_zone == row.time_zone and old.enabled \
+                and row.enabled:
+            assert row.next_tick == old.next_tick, "the next tick changed, the cron did not"
