@@ -32,7 +32,7 @@
 --   (a retry of the parent waits for the batch); a candidate with a relative that could not be
 --   locked stays for a later batch. Then the delete (steps, errors, waits, messages, events of
 --   the batch's rows, the children's parent_id). Every lock is taken with SKIP LOCKED: a purge
---   never waits for a claim, a worker or another purge, and a claim never waits for a purge
+--   never waits for a claim, a heartbeat or another purge, and a claim never waits for a purge
 --   (finished rows are not in the claim's indexes).
 --   housekeep: first pg_try_advisory_xact_lock (not elected: nothing else is done).
 --   cancel_where: per workflow, in id order, durable.cancel_tree's order (waiting.sql: the family

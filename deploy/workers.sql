@@ -6,10 +6,10 @@
 --
 -- Lock order (every function of durable takes locks in this order):
 --   workers row -> queues row -> workflows rows -> steps -> errors
--- with, between the queues row and the workflows rows, the advisory locks of waiting.sql (a
--- parent's children, a workflow's message topic or event key); among workflows rows, a run's
--- own before another's (a parent it wakes, a cancel's tree level by level); and durable.waits,
--- messages and events after steps.
+--
+-- The advisory locks of waiting.sql (a parent's children, a message topic, an event key) come
+-- right before the first workflow row; a run's own row before another's (a parent it wakes, a
+-- cancel's tree level by level); the tables of waiting (waits, messages, events) after steps.
 --
 -- Rows of one table are locked in id order. In the place of the workers row, a claim holds a
 -- shared advisory lock on its worker's id (durable.worker_lock_key) to its end, and whatever

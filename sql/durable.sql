@@ -4858,10 +4858,10 @@ reset role;
 --
 -- Lock order (every function of durable takes locks in this order):
 --   workers row -> queues row -> workflows rows -> steps -> errors
--- with, between the queues row and the workflows rows, the advisory locks of waiting.sql (a
--- parent's children, a workflow's message topic or event key); among workflows rows, a run's
--- own before another's (a parent it wakes, a cancel's tree level by level); and durable.waits,
--- messages and events after steps.
+--
+-- The advisory locks of waiting.sql (a parent's children, a message topic, an event key) come
+-- right before the first workflow row; a run's own row before another's (a parent it wakes, a
+-- cancel's tree level by level); the tables of waiting (waits, messages, events) after steps.
 --
 -- Rows of one table are locked in id order. In the place of the workers row, a claim holds a
 -- shared advisory lock on its worker's id (durable.worker_lock_key) to its end, and whatever
@@ -7570,7 +7570,7 @@ reset role;
 --   (a retry of the parent waits for the batch); a candidate with a relative that could not be
 --   locked stays for a later batch. Then the delete (steps, errors, waits, messages, events of
 --   the batch's rows, the children's parent_id). Every lock is taken with SKIP LOCKED: a purge
---   never waits for a claim, a worker or another purge, and a claim never waits for a purge
+--   never waits for a claim, a heartbeat or another purge, and a claim never waits for a purge
 --   (finished rows are not in the claim's indexes).
 --   housekeep: first pg_try_advisory_xact_lock (not elected: nothing else is done).
 --   cancel_where: per workflow, in id order, durable.cancel_tree's order (waiting.sql: the family
