@@ -4331,11 +4331,8 @@ declare
   v_output jsonb;
 begin
   perform durable.check_step(p_step_id, p_name);
-  v_attempt := durable.fence(p_workflow_id, p_lease);  -- for share: the step's insert is fenced
-  if exists (select 1 from durable.workflows w
-              where w.id = p_workflow_id and w.deadline <= v_now) then
-    perform durable.lock_run(p_workflow_id, p_lease, v_now);  -- raises DU002
-  end if;
+  -- for share: the step's insert is fenced (DU002 past the deadline too)
+  v_attempt := durable.fence(p_workflow_id, p_lease);
   select r.recorded, r.output into v_recorded
     from durable.recorded_outcome(p_workflow_id, p_step_id, p_name) r;
   if v_recorded.recorded then
@@ -4456,9 +4453,6 @@ begin
   v_attempt := durable.fence(p_workflow_id, p_lease);
   select w.deadline, w.version, w.queue into v_parent
     from durable.workflows w where w.id = p_workflow_id;
-  if v_parent.deadline <= v_now then
-    perform durable.lock_run(p_workflow_id, p_lease, v_now);  -- raises DU002
-  end if;
   select r.recorded, r.output into v_recorded
     from durable.recorded_outcome(p_workflow_id, p_step_id, p_step_name) r;
   if v_recorded.recorded then
@@ -4574,9 +4568,6 @@ begin
   v_attempt := durable.fence(p_workflow_id, p_lease);
   select w.deadline, w.queue into v_deadline, v_queue
     from durable.workflows w where w.id = p_workflow_id;
-  if v_deadline <= v_now then
-    perform durable.lock_run(p_workflow_id, p_lease, v_now);  -- raises DU002
-  end if;
   select r.recorded, r.output into v_recorded
     from durable.recorded_outcome(p_workflow_id, p_step_id, p_step_name) r;
   if v_recorded.recorded then
