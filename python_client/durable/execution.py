@@ -51,7 +51,7 @@ import json
 import logging
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -184,14 +184,37 @@ def short_errors(exc: BaseException, refused: BaseException) -> list[dict[str, A
     ]
 
 
-def args_of(value: Any) -> list[Any]:
-    """A workflow input as positional arguments: an array is the list of arguments, null is
-    none, any other JSON value is the one argument."""
+ARGS_KEY = "$args"
+KWARGS_KEY = "$kwargs"
+
+
+def input_of(args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+    """The stored input (JSON) of a run given args and kwargs: the array of the positional
+    arguments when there are no keyword arguments (as psql and other languages write it), else
+    {"$args": [...], "$kwargs": {...}}. args_of reads both back."""
+    if not kwargs:
+        return list(args)
+    return {ARGS_KEY: list(args), KWARGS_KEY: dict(kwargs)}
+
+
+def args_of(value: Any) -> tuple[list[Any], dict[str, Any]]:
+    """A workflow input as (positional arguments, keyword arguments): an object with exactly
+    the keys "$args" (an array) and "$kwargs" (an object) is both; otherwise the input is
+    positional only: an array is the list of arguments, null none, any other JSON value the one
+    argument. Raises TypeError for an object with exactly those two keys whose "$args" is not an
+    array or whose "$kwargs" is not an object."""
     if value is None:
-        return []
+        return [], {}
     if isinstance(value, list):
-        return value
-    return [value]
+        return value, {}
+    if isinstance(value, dict) and value.keys() == {ARGS_KEY, KWARGS_KEY}:
+        args, kwargs = value[ARGS_KEY], value[KWARGS_KEY]
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise TypeError('the input {"$args": ..., "$kwargs": ...} needs an array for "$args" '
+                            f'and an object for "$kwargs", not {type(args).__name__} and '
+                            f'{type(kwargs).__name__}')
+        return args, kwargs
+    return [value], {}
 
 
 def as_jsonb(value: Any, what: str = "the value") -> tuple[str, Any]:
@@ -395,7 +418,8 @@ class Run:
                 raise LookupError(f"no workflow named {self.claimed.name!r} is registered in "
                                   "this worker")
             self._check()
-            output = definition.fn(*args_of(self.claimed.input))
+            args, kwargs = args_of(self.claimed.input)
+            output = definition.fn(*args, **kwargs)
         except _Replay:
             self.replay_pending = True
         except Parked:
