@@ -3,7 +3,7 @@
 Every decision lives in the SQL schema `durable`; this package runs your code and calls it.
 """
 
-from .app import Durable, StepDef, WorkflowDef, WorkflowHandle
+from .app import Args, Durable, StartOptions, StepDef, Workflow, WorkflowDef, WorkflowHandle
 from .db import SCHEMA_VERSION
 from .errors import (
     DU001,
@@ -71,14 +71,14 @@ from .worker import Worker
 __all__ = [
     "DU001", "DU002", "DU003", "DU004", "DU005", "DU006", "DU007", "DU008", "DU009", "DU010",
     "DU011", "DU012", "DU013", "DU014", "DU015", "DU016", "DU018", "DU019",
-    "SCHEMA_VERSION", "AlreadyFinished",
+    "SCHEMA_VERSION", "AlreadyFinished", "Args",
     "BadArgument", "BadTransition", "Cancelled", "ChildResult", "Deduplicated", "Durable",
     "DurableError", "FakeClock", "ForeignWorker", "IdConflict", "InputConflict",
     "InvalidValue", "LeaseLost", "MalformedBatch", "MissingArgument", "NonRetryable",
     "Nondeterminism", "NotAChild", "NotInWorkflow", "NotRegistered", "NotRetryable", "Parked",
-    "PayloadTooLarge", "SQLError", "StepDef",
+    "PayloadTooLarge", "SQLError", "StartOptions", "StepDef",
     "StepFailed", "StepInfo", "Stopped", "UnknownQueue", "UnknownWorkflow", "UnsupportedSchema",
-    "Worker", "WorkflowCancelled", "WorkflowDef", "WorkflowFailed", "WorkflowHandle",
+    "Worker", "Workflow", "WorkflowCancelled", "WorkflowDef", "WorkflowFailed", "WorkflowHandle",
     "WrongThread", "get_event", "idempotency_key", "recv", "send", "set_event", "should_stop",
     "sleep", "sleep_until", "step_info", "wait_all",
 ]

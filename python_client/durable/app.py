@@ -13,11 +13,20 @@
         reserve(order_id)
         return charge(order_id)
 
-    handle = app.enqueue(order, "o-1", workflow_id="order-o-1")
-    handle.result(timeout=30)
+    handle = app.start(order, "o-1")                      # WorkflowHandle[dict]
+    handle = app.options(workflow_id="order-o-1").start(order, "o-1")
+    handle.result(timeout=30)                             # a dict, for mypy too
 
-Inside a workflow, app.enqueue starts a child workflow (a step, durable.start_child) and the
-handle's result() is a durable wait (durable.await_children): see durable.waiting.
+app.start checks the arguments against the workflow's parameters (mypy, through ParamSpec; and
+at run time, before anything is written, with inspect.signature(...).bind: TypeError); the
+enqueue options go to app.options(...), since PEP 612 allows no keyword between *args: P.args
+and **kwargs: P.kwargs. app.enqueue(workflow, *args, workflow_id=..., **kwargs) stays: its
+options are keywords, the other keywords go to the workflow, and its arguments are checked when
+called, not by mypy.
+
+Inside a workflow, app.start and app.enqueue start a child workflow (a step,
+durable.start_child) and the handle's result() is a durable wait (durable.await_children): see
+durable.waiting.
 """
 
 from __future__ import annotations
@@ -28,18 +37,21 @@ import inspect
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import datetime, timedelta
+from typing import Any, Concatenate, Generic, Literal, ParamSpec, Protocol, TypeVar, cast, overload
 
 import psycopg
 
 from . import db, schedules, waiting
 from .errors import InvalidValue, NotRegistered, WorkflowCancelled, WorkflowFailed
-from .execution import run_of_call
+from .execution import args_of, input_of, run_of_call
 
 F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 
 
 def _check_definition(kind: str, name: str, fn: Callable[..., Any]) -> None:
@@ -84,8 +96,123 @@ class StepDef:
     transactional: bool = False
 
 
-class WorkflowHandle:
-    """A started workflow: ask its status, wait for its result, cancel it."""
+class Workflow(Protocol[P, R_co]):
+    """What @app.workflow() returns, for type checkers: the function itself (calling it is a
+    plain call), with its parameters P and return type R kept, and its WorkflowDef. app.start
+    and app.options(...).start take it and check the arguments against P."""
+
+    durable_workflow: WorkflowDef
+    __name__: str
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+
+
+class Args:
+    """The arguments of one run, positional and keyword: Args(1, 2, mode="fast"). An item of
+    app.enqueue_many's arg_lists, or the input of @app.schedule."""
+
+    __slots__ = ("args", "kwargs")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.args = args
+        self.kwargs = kwargs
+
+    def __repr__(self) -> str:
+        parts = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        return f"Args({', '.join(parts)})"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Args) and self.args == other.args
+                and self.kwargs == other.kwargs)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable contents, as a list's
+
+
+def _signature(fn: Callable[..., Any], drop_first: bool = False) -> inspect.Signature | None:
+    """fn's signature (without its first parameter, the connection of a transactional step,
+    when drop_first), or None when it cannot be read (a builtin): then nothing is checked."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    params = list(sig.parameters.values())
+    if drop_first and params and params[0].kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                    inspect.Parameter.POSITIONAL_OR_KEYWORD):
+        sig = sig.replace(parameters=params[1:])
+    return sig
+
+
+def check_arguments(kind: str, name: str, sig: inspect.Signature | None,
+                    args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+    """Raise TypeError, as calling the function would, when args and kwargs do not fit sig
+    (inspect.Signature.bind: too many or too few, an unknown or repeated keyword); the message
+    names the workflow or step and its parameters."""
+    if sig is None:
+        return
+    try:
+        sig.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"{kind} {name!r} cannot take these arguments: {exc}; its parameters are "
+                        f"{sig}") from None
+
+
+def _check_schedule_input(definition: WorkflowDef, input: Any) -> None:
+    """TypeError when a schedule's input (JSON, as args_of reads it) does not fit its
+    workflow's parameters."""
+    args, kwargs = args_of(input)
+    check_arguments("workflow", definition.name, _signature(definition.fn), args, kwargs)
+
+
+def _args_kwargs(item: Any, n: int) -> tuple[Sequence[Any], Mapping[str, Any]]:
+    """An item of enqueue_many's arg_lists as (args, kwargs): Args, a mapping (keyword
+    arguments) or a sequence (positional arguments); TypeError otherwise."""
+    if isinstance(item, Args):
+        return item.args, item.kwargs
+    if isinstance(item, Mapping):
+        bad = [k for k in item if not isinstance(k, str)]
+        if bad:
+            raise TypeError(f"arg_lists[{n}]: keyword argument names must be str, not {bad[0]!r}")
+        return (), item
+    if isinstance(item, Sequence) and not isinstance(item, (str, bytes)):
+        return item, {}
+    raise TypeError(f"arg_lists[{n}] must be a list of arguments, a mapping of keyword arguments "
+                    f"or durable.Args(...), not {type(item).__name__}")
+
+
+@dataclass(frozen=True)
+class StartOptions:
+    """Enqueue options bound by app.options(...): .start(workflow, *args, **kwargs) starts a run
+    with them, its arguments checked against the workflow's parameters by mypy and at the call.
+    None leaves an option to the workflow's decorator, then to the SQL's defaults. The options
+    are app.enqueue's keywords (see there); inside workflow code the run is a child workflow
+    and only workflow_id, queue, priority, timeout and detached apply (others: ValueError)."""
+
+    app: Durable
+    workflow_id: str | None = None
+    queue: str | None = None
+    delay: db.Seconds | None = None
+    run_at: datetime | None = None
+    priority: int | None = None
+    max_attempts: int | None = None
+    conn: psycopg.Connection[Any] | None = None
+    timeout: db.Seconds | None = None
+    detached: bool = False
+    concurrency_key: str | None = None
+    dedup_key: str | None = None
+    if_exists: str | None = None
+
+    def start(self, workflow: Workflow[P, R], /, *args: P.args,
+              **kwargs: P.kwargs) -> WorkflowHandle[R]:
+        """Start workflow(*args, **kwargs) with these options: app.enqueue's one durable.enqueue
+        call (inside workflow code a child workflow, one durable.start_child step). TypeError
+        when the arguments do not fit the workflow's parameters, before anything is written."""
+        name, definition = self.app._definition(workflow)
+        return self.app._start(name, definition, args, kwargs, self)
+
+
+class WorkflowHandle(Generic[R]):
+    """A started workflow: ask its status, wait for its result (of type R, the workflow's
+    return type), cancel it."""
 
     def __init__(self, app: Durable, workflow_id: str, created: bool = True):
         self.app = app
@@ -103,7 +230,7 @@ class WorkflowHandle:
         """The workflow's status now (pending, running, waiting, succeeded, failed, cancelled)."""
         return self.get().status
 
-    def result(self, timeout: float | None = None, poll: float = 5.0) -> Any:
+    def result(self, timeout: float | None = None, poll: float = 5.0) -> R:
         """Wait until the workflow finishes and return its output; raises WorkflowFailed (its
         recorded error in .error), WorkflowCancelled, or TimeoutError after timeout seconds
         (None: no limit).
@@ -115,7 +242,7 @@ class WorkflowHandle:
         that parks the run until the child finishes (no slot held); a timeout is then fixed
         when first reached. NotAChild (DU016) when the workflow is not a child of this one."""
         if run_of_call() is not None:
-            return waiting.await_child(self.workflow_id, timeout)
+            return cast(R, waiting.await_child(self.workflow_id, timeout))
         res = self.app._wait_notified(
             db.FINISHED_CHANNEL, lambda payload: payload == self.workflow_id,
             lambda conn: _finished(db.watch(conn, self.workflow_id)), timeout, poll)
@@ -123,7 +250,7 @@ class WorkflowHandle:
             raise TimeoutError(f"workflow {self.workflow_id} is still {self.status()} after "
                                f"{timeout}s")
         if res.status == "succeeded":
-            return res.output
+            return cast(R, res.output)
         if res.status == "cancelled":
             raise WorkflowCancelled(self.workflow_id)
         raise WorkflowFailed(self.workflow_id, res.error)
@@ -143,6 +270,13 @@ def _await_note(conn: psycopg.Connection, channel: str, matches: Callable[[str],
         notes = [(n.channel, n.payload) for n in conn.notifies(timeout=left, stop_after=1)]
         if any(c == channel and matches(p) for c, p in notes):
             return
+
+
+def _seconds_text(value: db.Seconds) -> str:
+    """A number of seconds or a timedelta as the interval text durable.register and
+    durable.enqueue_batch take ("1.5 seconds")."""
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    return f"{seconds} seconds"
 
 
 def _finished(res: db.Result) -> db.Result | None:
@@ -178,10 +312,12 @@ class Durable:
         priority: int | None = None,
         max_lost_leases: int | None = None,
         timeout: db.Seconds | None = None,
-    ) -> Callable[[F], F]:
+    ) -> Callable[[Callable[P, R]], Workflow[P, R]]:
         """Register a function as workflow name (default: the function's name).
 
-        Its arguments and return value must be JSON. The options are enqueue's defaults for it:
+        Returns the function itself (a plain call runs it as a plain function), typed as a
+        Workflow[P, R] that keeps its parameters and return type for app.start. Its arguments
+        (positional and keyword) and return value must be JSON. The options are enqueue's defaults for it:
         the attempts and backoff of the whole workflow are applied by durable.fail;
         max_lost_leases (1..1000, default durable.settings.max_lost_leases, 3) is how many times
         its worker may die with it before it fails (a crash loop); timeout (seconds, more than
@@ -190,15 +326,18 @@ class Durable:
         the database (durable.register), so enqueue from psql, the CLI or another language gets
         them too. async def and generator functions are refused (TypeError)."""
 
-        def decorate(fn: F) -> F:
+        def decorate(fn: Callable[P, R]) -> Workflow[P, R]:
             definition = WorkflowDef(name or fn.__name__, fn, queue, max_attempts, backoff_base,
                                      backoff_max, priority, max_lost_leases, timeout)
             _check_definition("workflow", definition.name, fn)
             if definition.name in self.workflows:
                 raise ValueError(f"workflow {definition.name!r} is registered twice")
+            for declared in self.schedules:  # @app.schedule put below @app.workflow()
+                if declared.fn is fn:
+                    _check_schedule_input(definition, declared.input)
             self.workflows[definition.name] = definition
             fn.durable_workflow = definition  # type: ignore[attr-defined]
-            return fn
+            return cast(Workflow[P, R], fn)
 
         return decorate
 
@@ -224,16 +363,46 @@ class Durable:
         heartbeat (durable.materialize_schedules). missed says what to do with ticks more than
         grace seconds (default 60) late, missed while no worker ran: "skip" them, run "once"
         for them, or run "all" of them. name (default: the workflow's name) names the schedule,
-        for several schedules of one workflow."""
+        for several schedules of one workflow. input may also be durable.Args(...), positional
+        and keyword arguments (stored as {"$args": [...], "$kwargs": {...}} when there are
+        keyword arguments); the arguments are checked against the workflow's parameters when
+        both decorators have run (TypeError)."""
         if missed not in schedules.MISSED:
             raise ValueError(f"missed must be one of {schedules.MISSED}, got {missed!r}")
+        if isinstance(input, Args):
+            input = input_of(input.args, input.kwargs)
 
         def decorate(fn: F) -> F:
+            definition = getattr(fn, "durable_workflow", None)
+            if isinstance(definition, WorkflowDef):  # @app.schedule put above @app.workflow()
+                _check_schedule_input(definition, input)
             self.schedules.append(schedules.ScheduleDef(cron, fn, name, time_zone, missed, grace,
                                                         input, queue))
             return fn
 
         return decorate
+
+    @overload
+    def step(
+        self,
+        name: str | None = None,
+        *,
+        max_attempts: int | None = None,
+        backoff_base: db.Seconds | None = None,
+        backoff_max: db.Seconds | None = None,
+        transactional: Literal[False] = False,
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+    @overload
+    def step(
+        self,
+        name: str | None = None,
+        *,
+        max_attempts: int | None = None,
+        backoff_base: db.Seconds | None = None,
+        backoff_max: db.Seconds | None = None,
+        transactional: Literal[True],
+    ) -> Callable[[Callable[Concatenate[psycopg.Connection[Any], P], R]], Callable[P, R]]: ...
 
     def step(
         self,
@@ -243,7 +412,7 @@ class Durable:
         backoff_base: db.Seconds | None = None,
         backoff_max: db.Seconds | None = None,
         transactional: bool = False,
-    ) -> Callable[[F], F]:
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a function as step name (default: the function's name).
 
         Called from a workflow it runs once: its output (JSON) is checkpointed and replayed on
@@ -253,21 +422,27 @@ class Durable:
         random wait between d/2 and d, where d = min(backoff_max, backoff_base * 2**(n-1))
         seconds (durable.backoff). A transactional step receives the worker's connection as its
         first argument; its writes commit in the same transaction as its checkpoint. Called
-        outside a workflow, or by another step, it is a plain call. A step must be called from
+        outside a workflow, or by another step, it is a plain call. It keeps the function's
+        signature for type checkers (a transactional step's without its first parameter), and
+        arguments that do not fit it raise TypeError at the call, before the step runs or takes
+        a position (positional and keyword arguments are both accepted; only the output is
+        recorded). A step must be called from
         its workflow's own thread: called from a thread the workflow's code started (a thread
         pool), it raises WrongThread and the run fails. async def and generator functions are
         refused (TypeError)."""
 
-        def decorate(fn: F) -> F:
+        def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
             definition = StepDef(name or fn.__name__, fn, max_attempts, backoff_base,
                                  backoff_max, transactional)
             _check_definition("step", definition.name, fn)
             if definition.name in self.steps:
                 raise ValueError(f"step {definition.name!r} is registered twice")
             self.steps[definition.name] = definition
+            sig = _signature(fn, drop_first=transactional)
 
             @functools.wraps(fn)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
+                check_arguments("step", definition.name, sig, args, kwargs)
                 run = run_of_call()
                 if run is not None:
                     return run.step(definition, args, kwargs)
@@ -276,7 +451,7 @@ class Durable:
                 return fn(*args, **kwargs)
 
             wrapper.durable_step = definition  # type: ignore[attr-defined]
-            return wrapper  # type: ignore[return-value]
+            return wrapper
 
         return decorate
 
@@ -287,12 +462,14 @@ class Durable:
         max_attempts: int | None = None,
         backoff_base: db.Seconds | None = None,
         backoff_max: db.Seconds | None = None,
-    ) -> Callable[[F], F]:
-        """Register a transactional step: step(..., transactional=True)."""
+    ) -> Callable[[Callable[Concatenate[psycopg.Connection[Any], P], R]], Callable[P, R]]:
+        """Register a transactional step: step(..., transactional=True); callers leave out its
+        first parameter, the connection."""
         return self.step(name, max_attempts=max_attempts, backoff_base=backoff_base,
                          backoff_max=backoff_max, transactional=True)
 
-    def _plain_transaction(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    def _plain_transaction(self, fn: Callable[..., Any], args: tuple[Any, ...],
+                           kwargs: dict[str, Any]) -> Any:
         with db.connect(self.dsn, application_name="durable client") as conn, conn.transaction():
             return fn(conn, *args, **kwargs)
 
@@ -316,8 +493,8 @@ class Durable:
             db.check_schema(conn)
             self._schema_checked = True
 
-    def _call(self, fn: Callable[..., Any], *args: Any, conn: psycopg.Connection | None = None,
-              **kwargs: Any) -> Any:
+    def _call(self, fn: Callable[..., R], *args: Any,
+              conn: psycopg.Connection[Any] | None = None, **kwargs: Any) -> R:
         if conn is not None:
             self._check_schema(conn)
             return fn(conn, *args, **kwargs)
@@ -378,16 +555,50 @@ class Durable:
                                ("max_lost_leases", d.max_lost_leases)):
                 if value is not None:
                     item[key] = value
-            for key, value in (("backoff_base", d.backoff_base), ("backoff_max", d.backoff_max),
-                               ("timeout", d.timeout)):
-                if value is not None:
-                    item[key] = f"{db.interval(value).total_seconds()} seconds"
+            for key, seconds in (("backoff_base", d.backoff_base),
+                                 ("backoff_max", d.backoff_max), ("timeout", d.timeout)):
+                if seconds is not None:
+                    item[key] = _seconds_text(seconds)
             items.append(item)
         return items
 
+    def options(
+        self,
+        *,
+        workflow_id: str | None = None,
+        queue: str | None = None,
+        delay: db.Seconds | None = None,
+        run_at: datetime | None = None,
+        priority: int | None = None,
+        max_attempts: int | None = None,
+        conn: psycopg.Connection[Any] | None = None,
+        timeout: db.Seconds | None = None,
+        detached: bool = False,
+        concurrency_key: str | None = None,
+        dedup_key: str | None = None,
+        if_exists: str | None = None,
+    ) -> StartOptions:
+        """Enqueue options for a typed start: app.options(workflow_id=..., queue=...).start(
+        workflow, *args, **kwargs). The options are app.enqueue's keywords, with the same
+        meaning and errors; nothing is sent until .start."""
+        return StartOptions(self, workflow_id, queue, delay, run_at, priority, max_attempts, conn,
+                            timeout, detached, concurrency_key, dedup_key, if_exists)
+
+    def start(self, workflow: Workflow[P, R], /, *args: P.args,
+              **kwargs: P.kwargs) -> WorkflowHandle[R]:
+        """Start workflow(*args, **kwargs) with the decorator's defaults: one durable.enqueue
+        call (inside workflow code a child workflow: one durable.start_child step), returning a
+        WorkflowHandle[R] whose result() is the workflow's return value. Every keyword is the
+        workflow's (options go to app.options(...).start). mypy checks the arguments against
+        the workflow's parameters; at the call, arguments that do not fit them raise TypeError
+        before anything is written (inspect.Signature.bind)."""
+        name, definition = self._definition(workflow)
+        return self._start(name, definition, args, kwargs, StartOptions(self))
+
+    @overload
     def enqueue(
         self,
-        workflow: Callable[..., Any] | str,
+        workflow: Workflow[..., R],
         *args: Any,
         workflow_id: str | None = None,
         queue: str | None = None,
@@ -395,14 +606,59 @@ class Durable:
         run_at: datetime | None = None,
         priority: int | None = None,
         max_attempts: int | None = None,
-        conn: psycopg.Connection | None = None,
+        conn: psycopg.Connection[Any] | None = None,
         timeout: db.Seconds | None = None,
         detached: bool = False,
         concurrency_key: str | None = None,
         dedup_key: str | None = None,
         if_exists: str | None = None,
-    ) -> WorkflowHandle:
-        """Start workflow (a decorated function or a name) with args: one durable.enqueue call.
+        **kwargs: Any,
+    ) -> WorkflowHandle[R]: ...
+
+    @overload
+    def enqueue(
+        self,
+        workflow: str,
+        *args: Any,
+        workflow_id: str | None = None,
+        queue: str | None = None,
+        delay: db.Seconds | None = None,
+        run_at: datetime | None = None,
+        priority: int | None = None,
+        max_attempts: int | None = None,
+        conn: psycopg.Connection[Any] | None = None,
+        timeout: db.Seconds | None = None,
+        detached: bool = False,
+        concurrency_key: str | None = None,
+        dedup_key: str | None = None,
+        if_exists: str | None = None,
+        **kwargs: Any,
+    ) -> WorkflowHandle[Any]: ...
+
+    def enqueue(
+        self,
+        workflow: Workflow[..., Any] | str,
+        *args: Any,
+        workflow_id: str | None = None,
+        queue: str | None = None,
+        delay: db.Seconds | None = None,
+        run_at: datetime | None = None,
+        priority: int | None = None,
+        max_attempts: int | None = None,
+        conn: psycopg.Connection[Any] | None = None,
+        timeout: db.Seconds | None = None,
+        detached: bool = False,
+        concurrency_key: str | None = None,
+        dedup_key: str | None = None,
+        if_exists: str | None = None,
+        **kwargs: Any,
+    ) -> WorkflowHandle[Any]:
+        """Start workflow (a decorated function or a name) with args and kwargs: one
+        durable.enqueue call. The keywords named here are options; any other keyword is the
+        workflow's (a workflow parameter named like an option is reached with app.start). The
+        arguments of a workflow registered in this app are checked against its parameters
+        before anything is written (TypeError); mypy checks only the return type here: app.start
+        and app.options(...).start check the arguments too.
 
         With workflow_id it is idempotent (the same id returns the existing run). With conn it
         runs on the caller's connection, inside the caller's transaction if one is open, so the
@@ -415,7 +671,9 @@ class Durable:
         key (a customer, a tenant) its queue's key_concurrency limits; dedup_key refuses it
         (Deduplicated, DU019) while a run of the queue with that key waits for its first
         claim; if_exists="refuse_different_input" refuses a reused workflow_id whose run has
-        another input (InputConflict, DU018) instead of returning that run.
+        another input (InputConflict, DU018) instead of returning that run. The input stored is
+        the array of the positional arguments, or {"$args": [...], "$kwargs": {...}} when
+        keyword arguments are given.
 
         Inside a workflow's code it starts a child workflow instead: one step
         (durable.start_child) whose outcome is the child's id (workflow_id, else
@@ -423,60 +681,112 @@ class Durable:
         is the parent's or timeout from now when sooner, cancelling the parent cancels the
         child unless detached=True, and the handle's result() is a durable wait. delay, run_at,
         max_attempts, conn and the keys are refused there (ValueError); detached has no effect
-        outside a
-        workflow. Inside a step, app.enqueue is a plain client call, as outside."""
+        outside a workflow. Inside a step, app.enqueue is a plain client call, as outside."""
         name, definition = self._definition(workflow)
+        options = StartOptions(self, workflow_id, queue, delay, run_at, priority, max_attempts,
+                               conn, timeout, detached, concurrency_key, dedup_key, if_exists)
+        return self._start(name, definition, args, kwargs, options)
+
+    def _start(self, name: str, definition: WorkflowDef | None, args: Sequence[Any],
+               kwargs: Mapping[str, Any], o: StartOptions) -> WorkflowHandle[Any]:
+        """One run of workflow name: arguments checked, then durable.enqueue, or inside workflow
+        code durable.start_child."""
         d = definition or WorkflowDef(name, lambda: None)
+        if definition is not None:
+            check_arguments("workflow", name, _signature(definition.fn), args, kwargs)
+        input = input_of(args, kwargs)
         if run_of_call() is not None:
-            given = [k for k, v in (("delay", delay), ("run_at", run_at),
-                                    ("max_attempts", max_attempts), ("conn", conn),
-                                    ("concurrency_key", concurrency_key),
-                                    ("dedup_key", dedup_key), ("if_exists", if_exists))
+            given = [k for k, v in (("delay", o.delay), ("run_at", o.run_at),
+                                    ("max_attempts", o.max_attempts), ("conn", o.conn),
+                                    ("concurrency_key", o.concurrency_key),
+                                    ("dedup_key", o.dedup_key), ("if_exists", o.if_exists))
                      if v is not None]
             if given:
                 raise ValueError(f"{', '.join(given)}: not an option of a child workflow "
                                  "(app.enqueue inside a workflow starts one with "
                                  "durable.start_child)")
             child_id = waiting.start_child(
-                name, list(args), child_id=workflow_id, queue=queue or d.queue,
-                priority=priority if priority is not None else d.priority,
-                timeout=timeout if timeout is not None else d.timeout, detached=detached)
+                name, input, child_id=o.workflow_id, queue=o.queue or d.queue,
+                priority=o.priority if o.priority is not None else d.priority,
+                timeout=o.timeout if o.timeout is not None else d.timeout, detached=o.detached)
             return WorkflowHandle(self, child_id, True)
         workflow_id, created = self._call(
-            db.enqueue, name, list(args), conn=conn,
-            queue=queue or d.queue, workflow_id=workflow_id,
-            priority=priority if priority is not None else d.priority,
-            run_at=run_at, delay=delay,
-            max_attempts=max_attempts if max_attempts is not None else d.max_attempts,
+            db.enqueue, name, input, conn=o.conn,
+            queue=o.queue or d.queue, workflow_id=o.workflow_id,
+            priority=o.priority if o.priority is not None else d.priority,
+            run_at=o.run_at, delay=o.delay,
+            max_attempts=o.max_attempts if o.max_attempts is not None else d.max_attempts,
             backoff_base=d.backoff_base, backoff_max=d.backoff_max,
             max_lost_leases=d.max_lost_leases,
-            timeout=timeout if timeout is not None else d.timeout,
-            concurrency_key=concurrency_key, dedup_key=dedup_key, if_exists=if_exists,
+            timeout=o.timeout if o.timeout is not None else d.timeout,
+            concurrency_key=o.concurrency_key, dedup_key=o.dedup_key, if_exists=o.if_exists,
         )
         return WorkflowHandle(self, workflow_id, created)
 
+    @overload
     def enqueue_many(
         self,
-        workflow: Callable[..., Any] | str,
-        arg_lists: Sequence[Sequence[Any]],
+        workflow: Workflow[..., R],
+        arg_lists: Sequence[Sequence[Any] | Mapping[str, Any] | Args],
         *,
         queue: str | None = None,
-        conn: psycopg.Connection | None = None,
+        conn: psycopg.Connection[Any] | None = None,
         timeout: db.Seconds | None = None,
         workflow_ids: Sequence[str] | None = None,
         concurrency_key: str | Sequence[str | None] | None = None,
         dedup_key: str | Sequence[str | None] | None = None,
         if_exists: str | None = None,
-    ) -> list[WorkflowHandle]:
-        """Start one run of workflow per list of arguments, in one durable.enqueue_batch call
-        (timeout: as enqueue's, item key "timeout"). workflow_ids, and concurrency_key and
-        dedup_key when given as sequences, have one entry per list (a str: the same for all);
-        they and if_exists are enqueue's (a dedup key twice in the batch refuses it whole,
-        DU019). Inside a workflow's code it starts one child per list instead, all in one step
-        (durable.start_children: one call and one commit for the lot, ids "<parent id>-<step
-        position>-<n>", n from 1; otherwise as enqueue's children)."""
+    ) -> list[WorkflowHandle[R]]: ...
+
+    @overload
+    def enqueue_many(
+        self,
+        workflow: str,
+        arg_lists: Sequence[Sequence[Any] | Mapping[str, Any] | Args],
+        *,
+        queue: str | None = None,
+        conn: psycopg.Connection[Any] | None = None,
+        timeout: db.Seconds | None = None,
+        workflow_ids: Sequence[str] | None = None,
+        concurrency_key: str | Sequence[str | None] | None = None,
+        dedup_key: str | Sequence[str | None] | None = None,
+        if_exists: str | None = None,
+    ) -> list[WorkflowHandle[Any]]: ...
+
+    def enqueue_many(
+        self,
+        workflow: Workflow[..., Any] | str,
+        arg_lists: Sequence[Sequence[Any] | Mapping[str, Any] | Args],
+        *,
+        queue: str | None = None,
+        conn: psycopg.Connection[Any] | None = None,
+        timeout: db.Seconds | None = None,
+        workflow_ids: Sequence[str] | None = None,
+        concurrency_key: str | Sequence[str | None] | None = None,
+        dedup_key: str | Sequence[str | None] | None = None,
+        if_exists: str | None = None,
+    ) -> list[WorkflowHandle[Any]]:
+        """Start one run of workflow per item of arg_lists, in one durable.enqueue_batch call.
+        An item is a list of positional arguments, a mapping of keyword arguments, or
+        durable.Args(*args, **kwargs) for both; each is checked against the workflow's
+        parameters before anything is written (TypeError naming the item's index), and stored
+        as enqueue stores its input. timeout: as enqueue's (item key "timeout"). workflow_ids,
+        and concurrency_key and dedup_key when given as sequences, have one entry per item (a
+        str: the same for all); they and if_exists are enqueue's (a dedup key twice in the
+        batch refuses it whole, DU019). Inside a workflow's code it starts one child per item
+        instead, all in one step (durable.start_children: one call and one commit for the lot,
+        ids "<parent id>-<step position>-<n>", n from 1; otherwise as enqueue's children)."""
         name, definition = self._definition(workflow)
         d = definition or WorkflowDef(name, lambda: None)
+        sig = None if definition is None else _signature(definition.fn)
+        inputs = []
+        for n, one in enumerate(arg_lists):
+            args, kwargs = _args_kwargs(one, n)
+            try:
+                check_arguments("workflow", name, sig, args, kwargs)
+            except TypeError as exc:
+                raise TypeError(f"arg_lists[{n}]: {exc}") from None
+            inputs.append(input_of(args, kwargs))
         per_list = {"workflow_id": workflow_ids, "concurrency_key": concurrency_key,
                     "dedup_key": dedup_key}
         if run_of_call() is not None:
@@ -485,23 +795,22 @@ class Durable:
                                  "child workflow")
             # one step for all of them (durable.start_children)
             ids = waiting.start_children([
-                {"name": name, "input": list(args), "queue": queue or d.queue,
+                {"name": name, "input": input, "queue": queue or d.queue,
                  "priority": d.priority, "timeout": timeout if timeout is not None else d.timeout}
-                for args in arg_lists])
+                for input in inputs])
             return [WorkflowHandle(self, child_id, True) for child_id in ids]
         item: dict[str, Any] = {"name": name}
         for key, value in (("queue", queue or d.queue), ("max_attempts", d.max_attempts),
-                           ("priority", d.priority), ("max_lost_leases", d.max_lost_leases),
-                           ("backoff_base", db.interval(d.backoff_base)),
-                           ("backoff_max", db.interval(d.backoff_max)),
-                           ("timeout", db.interval(timeout if timeout is not None
-                                                   else d.timeout))):
+                           ("priority", d.priority), ("max_lost_leases", d.max_lost_leases)):
             if value is not None:
-                item[key] = (f"{value.total_seconds()} seconds"
-                             if key in ("backoff_base", "backoff_max", "timeout") else value)
+                item[key] = value
+        for key, seconds in (("backoff_base", d.backoff_base), ("backoff_max", d.backoff_max),
+                             ("timeout", timeout if timeout is not None else d.timeout)):
+            if seconds is not None:
+                item[key] = _seconds_text(seconds)
         if if_exists is not None:
             item["if_exists"] = if_exists
-        items = [{**item, "input": list(args)} for args in arg_lists]
+        items = [{**item, "input": input} for input in inputs]
         for key, values in per_list.items():
             if values is None:
                 continue
@@ -509,13 +818,13 @@ class Durable:
                 values = [values] * len(items)
             if len(values) != len(items):
                 raise ValueError(f"{key}: {len(values)} given for {len(items)} argument lists")
-            for one, value in zip(items, values):
+            for one_item, value in zip(items, values):
                 if value is not None:
-                    one[key] = value
+                    one_item[key] = value
         rows = self._call(db.enqueue_batch, items, conn=conn)
         return [WorkflowHandle(self, wid, created) for wid, created in rows]
 
-    def handle(self, workflow_id: str) -> WorkflowHandle:
+    def handle(self, workflow_id: str) -> WorkflowHandle[Any]:
         """A handle on an existing workflow run."""
         return WorkflowHandle(self, workflow_id, created=False)
 
@@ -617,7 +926,7 @@ class Durable:
                    key_concurrency)
 
     def fork(self, workflow_id: str, step: int, new_id: str | None = None,
-             version: str | None = None) -> WorkflowHandle:
+             version: str | None = None) -> WorkflowHandle[Any]:
         """durable.fork: a new run of workflow_id (same name, input, queue) whose steps before
         position step are replayed, not run again; version pins it to that code version. The
         original is left as it was. Raises UnknownWorkflow, IdConflict or BadArgument."""
