@@ -101,7 +101,7 @@ def configure(conn: psycopg.Connection) -> None:
     """Set up a connection for durable's calls: jsonb too deep to decode is read as an
     Undecodable value instead of raising RecursionError for the whole result, and the
     timestamptz infinity as INFINITY."""
-    set_json_loads(_loads, conn)
+    set_json_loads(_loads, conn)  # type: ignore[arg-type]  # psycopg's jsonb loaders pass bytes
     conn.adapters.register_loader("timestamptz", _TimestamptzLoader)
 
 
@@ -213,7 +213,7 @@ LOCK_RETRIES = 3
 _LOCK_PAUSES = (0.05, 0.2, 0.5)
 
 
-def _fetch(cur: psycopg.Cursor, sql: str, params: Sequence[Any] | dict[str, Any]) -> list:
+def _fetch(cur: psycopg.Cursor[Any], sql: str, params: Sequence[Any] | dict[str, Any]) -> list[Any]:
     """Run sql on cur and return its rows; a DU error comes out as its durable.errors class."""
     if pending(cur.connection):
         raise RuntimeError("a statement sent in pipeline mode on this connection has not been "
@@ -239,12 +239,12 @@ def _fetch(cur: psycopg.Cursor, sql: str, params: Sequence[Any] | dict[str, Any]
             raise InvalidValue(f"value refused: {exc}", hint=VALUE_HINT) from exc
 
 
-def _rows(conn: psycopg.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict]:
+def _rows(conn: psycopg.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return _fetch(cur, sql, params)
 
 
-def _hot(conn: psycopg.Connection, sql: str, params: Sequence[Any]) -> list[tuple]:
+def _hot(conn: psycopg.Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """_rows for the worker's calls made for every workflow (claim, checkpoint,
     complete_and_claim): one cursor kept with the connection and tuple rows, since a new
     dict-row cursor per call was a fifth of the worker's own CPU time."""
@@ -262,7 +262,7 @@ def _text_array(items: tuple[str, ...]) -> str:
     return "{" + ",".join(quoted) + "}"
 
 
-def _named_call(function: str, args: dict[str, Any], casts: dict[str, str]) -> tuple[str, dict]:
+def _named_call(function: str, args: dict[str, Any], casts: dict[str, str]) -> tuple[str, dict[str, Any]]:
     """`select * from durable.f(p_a => %(a)s::cast, ...)` with only the arguments given (not
     None), so that the SQL's own defaults apply to the others."""
     given = {k: v for k, v in args.items() if v is not None}
@@ -336,7 +336,7 @@ def register(conn: psycopg.Connection, worker: str, workflows: list[dict[str, An
     """durable.register: the workflows the worker has code for (with their declared defaults)
     and the version of that code; its claims take only those. Returns the lease timeout in
     effect. Also registers the worker, as heartbeat does."""
-    return _rows(conn, "select durable.register(%s::text, %s::jsonb, %s::text, %s::interval)"
+    return _rows(conn, "select durable.register(%s::text, %s::jsonb, %s::text, %s::interval)"  # type: ignore[no-any-return]
                        " as lease_timeout",
                  [worker, raw_json(json_text(workflows, "the registered workflows")), version,
                   interval(lease_timeout)])[0]["lease_timeout"]
@@ -457,7 +457,7 @@ def complete(conn: psycopg.Connection, workflow_id: str, lease: int, output: Any
     """durable.complete: finish the workflow successfully; returns 'succeeded'."""
     rows = _rows(conn, "select status from durable.complete(%s::text, %s::bigint, %s::jsonb) as r(status)",
                  [workflow_id, lease, _json(output)])
-    return rows[0]["status"]
+    return rows[0]["status"]  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -543,7 +543,7 @@ class _Pipe:
     def __init__(self) -> None:
         self.prepared: set[bytes] = set()
         self.sent: list[bytes] = []
-        self.transformer: Transformer | None = None
+        self.transformer: Transformer | None = None  # type: ignore[valid-type]
 
 
 def _pipe(conn: psycopg.Connection) -> _Pipe:
@@ -658,11 +658,11 @@ def receive(conn: psycopg.Connection) -> list[Any]:
     return answers
 
 
-def _read_answer(conn: psycopg.Connection, pipe: _Pipe) -> tuple[list[tuple] | None,
+def _read_answer(conn: psycopg.Connection, pipe: _Pipe) -> tuple[list[tuple[Any, ...]] | None,
                                                                   psycopg.Error | None]:
     """The rows or the error of the next statement of the pipeline, up to its Sync."""
     pgconn = conn.pgconn
-    rows: list[tuple] | None = None
+    rows: list[tuple[Any, ...]] | None = None
     error: psycopg.Error | None = None
     while True:
         result = _next_result(pgconn)
@@ -774,7 +774,7 @@ def release(conn: psycopg.Connection, worker: str, workflow_ids: Sequence[str] |
     """durable.release: hand workflows back (all of them, and forget the worker, when None)."""
     rows = _rows(conn, "select released from durable.release(%s::text, %s::text[]) as r(released)",
                  [worker, None if workflow_ids is None else list(workflow_ids)])
-    return rows[0]["released"]
+    return rows[0]["released"]  # type: ignore[no-any-return]
 
 
 # -- control -------------------------------------------------------------------------------------
@@ -782,12 +782,12 @@ def release(conn: psycopg.Connection, worker: str, workflow_ids: Sequence[str] |
 
 def cancel(conn: psycopg.Connection, workflow_id: str) -> str:
     """durable.cancel: cancel a pending, running or waiting workflow."""
-    return _rows(conn, "select status from durable.cancel(%s::text) as r(status)", [workflow_id])[0]["status"]
+    return _rows(conn, "select status from durable.cancel(%s::text) as r(status)", [workflow_id])[0]["status"]  # type: ignore[no-any-return]
 
 
 def retry(conn: psycopg.Connection, workflow_id: str) -> str:
     """durable.retry: run a failed or cancelled workflow again."""
-    return _rows(conn, "select status from durable.retry(%s::text) as r(status)", [workflow_id])[0]["status"]
+    return _rows(conn, "select status from durable.retry(%s::text) as r(status)", [workflow_id])[0]["status"]  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -824,7 +824,7 @@ def fork(conn: psycopg.Connection, workflow_id: str, step: int, new_id: str | No
          version: str | None = None) -> str:
     """durable.fork: a new run of workflow_id with its steps before position step replayed;
     returns the new id."""
-    return _rows(conn, "select durable.fork(%s::text, %s::integer, %s::text, %s::text) as id",
+    return _rows(conn, "select durable.fork(%s::text, %s::integer, %s::text, %s::text) as id",  # type: ignore[no-any-return]
                  [workflow_id, step, new_id, version])[0]["id"]
 
 
@@ -841,10 +841,11 @@ def runs(
     workflow_id: str | None = None,
     parent_id: str | None = None,
     limit: int = 50,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Rows of the view durable.runs, newest first, filtered (parent_id: the children of that
     workflow)."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     for column, value in (("status", status), ("queue", queue), ("name", name),
                           ("id", workflow_id), ("parent_id", parent_id)):
         if value is not None:
@@ -867,7 +868,7 @@ def runs(
     return _rows(conn, sql, params)
 
 
-def timeline(conn: psycopg.Connection, workflow_id: str) -> list[dict]:
+def timeline(conn: psycopg.Connection, workflow_id: str) -> list[dict[str, Any]]:
     """The view durable.timeline for one workflow, in order."""
     return _rows(conn, "select at, kind, step_id, name, attempt, duration, detail, is_error"
                        " from durable.timeline where workflow_id = %s"
@@ -875,9 +876,10 @@ def timeline(conn: psycopg.Connection, workflow_id: str) -> list[dict]:
 
 
 def run_errors(conn: psycopg.Connection, *, since: timedelta | None = None,
-               steps_only: bool = True, limit: int = 100) -> list[dict]:
+               steps_only: bool = True, limit: int = 100) -> list[dict[str, Any]]:
     """Rows of the view durable.run_errors, newest first."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if steps_only:
         where.append("step_id is not null")
     if since is not None:
@@ -892,7 +894,7 @@ def run_errors(conn: psycopg.Connection, *, since: timedelta | None = None,
     return _rows(conn, sql, params)
 
 
-def queue_stats(conn: psycopg.Connection) -> list[dict]:
+def queue_stats(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """Rows of the view durable.queue_stats."""
     return _rows(conn, "select queue, concurrency, paused, pending, running, waiting,"
                        " oldest_pending, scheduled, next_scheduled, rate_limit, rate_period,"
@@ -900,7 +902,7 @@ def queue_stats(conn: psycopg.Connection) -> list[dict]:
                        " order by queue")
 
 
-def worker_status(conn: psycopg.Connection, worker: str | None = None) -> list[dict]:
+def worker_status(conn: psycopg.Connection, worker: str | None = None) -> list[dict[str, Any]]:
     """Rows of the view durable.worker_status (one worker's when worker is given)."""
     sql = ("select id, started_at, heartbeat_at, lease_timeout, expires_at, alive, running,"
            " busy from durable.worker_status")
@@ -926,7 +928,7 @@ _WAIT_CASTS = {
 }
 
 
-def _run_call(conn: psycopg.Connection, function: str, args: dict[str, Any]) -> list[tuple]:
+def _run_call(conn: psycopg.Connection, function: str, args: dict[str, Any]) -> list[tuple[Any, ...]]:
     sql, params = _named_call(function, args, _WAIT_CASTS)
     with conn.cursor() as cur:
         return _fetch(cur, sql, params)
@@ -1049,7 +1051,7 @@ def send(conn: psycopg.Connection, destination: str, message: Any, topic: str = 
     rows = _rows(conn, "select durable.send(%s::text, %s::jsonb, %s::text, %s::text) as id",
                  [destination, jsonb_arg(message, "the message"), topic,
                   idempotency_key])
-    return rows[0]["id"]
+    return rows[0]["id"]  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
