@@ -107,7 +107,7 @@ def send(destination_id: str, message: Any, topic: str = "default") -> int:
     PayloadTooLarge (DU008), InvalidValue (not JSON)."""
     run = current("durable.send")
     text = db.jsonb_arg(message, "the message")  # refused before the step, not as it
-    return run.call(SEND, db.send_step, destination_id, text, topic)["message_id"]
+    return run.call(SEND, db.send_step, destination_id, text, topic)["message_id"]  # type: ignore[no-any-return]
 
 
 def set_event(key: str, value: Any) -> None:
@@ -147,7 +147,7 @@ def start_child(name: str, input: Any, *, child_id: str | None = None, queue: st
                               child_id=child_id, queue=queue, priority=priority,
                               timeout=timeout, detached=detached, step_name=name)
 
-    return run.call(START_CHILD, start_child)["workflow_id"]
+    return run.call(START_CHILD, start_child)["workflow_id"]  # type: ignore[no-any-return]
 
 
 def start_children(children: list[dict[str, Any]]) -> list[str]:
@@ -165,7 +165,7 @@ def start_children(children: list[dict[str, Any]]) -> list[str]:
             seconds = _seconds(item["timeout"], "timeout")
             if isinstance(seconds, timedelta):
                 seconds = seconds.total_seconds()
-            item["timeout"] = f"{float(seconds)} seconds"
+            item["timeout"] = f"{float(seconds)} seconds"  # type: ignore[arg-type]  # not None
         items.append({k: v for k, v in item.items() if v is not None})
     text = db.jsonb_arg(items, "the child workflows")
 
@@ -193,11 +193,11 @@ class ChildResult:
         return self.status in ("succeeded", "failed", "cancelled")
 
 
-def _ids(handles: Sequence[WorkflowHandle | str]) -> list[str]:
+def _ids(handles: Sequence[WorkflowHandle[Any] | str]) -> list[str]:
     return [h if isinstance(h, str) else h.workflow_id for h in handles]
 
 
-def await_children(handles: Sequence[WorkflowHandle | str], timeout: db.Seconds | None = None,
+def await_children(handles: Sequence[WorkflowHandle[Any] | str], timeout: db.Seconds | None = None,
                    what: str = "durable.wait_all") -> tuple[list[ChildResult], bool]:
     """One durable.await_children step for the children (handles or ids): ([ChildResult] in
     the order given, whether the timeout passed first)."""
@@ -208,7 +208,7 @@ def await_children(handles: Sequence[WorkflowHandle | str], timeout: db.Seconds 
              for c in output["children"]], bool(output.get("timed_out")))
 
 
-def wait_all(handles: Sequence[WorkflowHandle | str],
+def wait_all(handles: Sequence[WorkflowHandle[Any] | str],
              timeout: db.Seconds | None = None) -> list[ChildResult]:
     """Wait durably until every child (WorkflowHandles from app.enqueue in this workflow, or
     their ids) has finished, in one step (durable.await_children: one wake-up for all of them,
