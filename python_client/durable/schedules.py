@@ -41,13 +41,13 @@ class ScheduleDef:
         if definition is None:
             raise TypeError(f"@app.schedule({self.cron!r}) is on {self.fn!r}, which is not a "
                             "workflow: put it on a function decorated with @app.workflow()")
-        return definition.name
+        return definition.name  # type: ignore[no-any-return]
 
 
 def set_schedule(conn: psycopg.Connection, name: str, *, cron: str | None = None,
                  workflow_name: str | None = None, input: Any = None, queue: str | None = None,
                  time_zone: str | None = None, missed: str | None = None,
-                 enabled: bool | None = None, grace: db.Seconds | None = None) -> dict:
+                 enabled: bool | None = None, grace: db.Seconds | None = None) -> dict[str, Any]:
     """durable.set_schedule: create schedule name or change the settings given (None keeps
     one); returns {"created", "next_tick"}."""
     args = {"name": name, "cron": cron, "workflow_name": workflow_name,
@@ -58,7 +58,7 @@ def set_schedule(conn: psycopg.Connection, name: str, *, cron: str | None = None
     return db._rows(conn, sql, params)[0]
 
 
-def declare(conn: psycopg.Connection, definition: ScheduleDef) -> dict:
+def declare(conn: psycopg.Connection, definition: ScheduleDef) -> dict[str, Any]:
     """Set a schedule declared in code; a pause made by an operator is kept (enabled not
     passed), and its next tick too unless the cron or the zone changed."""
     workflow_name = definition.workflow_name()
@@ -80,7 +80,7 @@ def _one(conn: psycopg.Connection, function: str, name: str) -> Any:
 
 def pause(conn: psycopg.Connection, name: str) -> str:
     """durable.pause_schedule: no tick of it runs until resume; 'paused'."""
-    return _one(conn, "pause_schedule", name)
+    return _one(conn, "pause_schedule", name)  # type: ignore[no-any-return]
 
 
 def resume(conn: psycopg.Connection, name: str) -> Any:
@@ -90,7 +90,7 @@ def resume(conn: psycopg.Connection, name: str) -> Any:
 
 def trigger(conn: psycopg.Connection, name: str) -> str:
     """durable.trigger_schedule: start its workflow now, once; the new workflow's id."""
-    return _one(conn, "trigger_schedule", name)
+    return _one(conn, "trigger_schedule", name)  # type: ignore[no-any-return]
 
 
 def drop(conn: psycopg.Connection, name: str) -> bool:
@@ -98,7 +98,7 @@ def drop(conn: psycopg.Connection, name: str) -> bool:
     return bool(_one(conn, "drop_schedule", name))
 
 
-def status(conn: psycopg.Connection, name: str | None = None) -> list[dict]:
+def status(conn: psycopg.Connection, name: str | None = None) -> list[dict[str, Any]]:
     """Rows of the view durable.schedule_status (one schedule when name is given), by name."""
     if name is None:
         return db._rows(conn, "select * from durable.schedule_status order by name")
