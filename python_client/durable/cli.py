@@ -43,7 +43,7 @@ def _since(value: str | None) -> datetime | timedelta | None:
         raise click.BadParameter("use a duration like 30m, 2h, 7d, or an ISO 8601 time") from None
 
 
-def _readable(rows: list[dict]) -> list[dict]:
+def _readable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows of durable.runs with the timestamp infinity (the run_at of a run that waits with
     no deadline) written as "infinity"."""
     for row in rows:
@@ -485,7 +485,7 @@ def cancel(obj: _Context, workflow_id: str | None, as_json: bool, **filters: Any
     one the filters match, in batches (durable.cancel_where)."""
     if _bulk_wanted(workflow_id, filters):
         return _bulk("cancel", obj, as_json=as_json, **filters)
-    status = db.cancel(obj.conn(), workflow_id)
+    status = db.cancel(obj.conn(), workflow_id)  # type: ignore[arg-type]  # not None here
     click.echo(output.to_json({"workflow_id": workflow_id, "status": status}) if as_json
                else f"{workflow_id}: {status}")
 
@@ -502,7 +502,7 @@ def retry(obj: _Context, workflow_id: str | None, as_json: bool, **filters: Any)
     (durable.retry_where)."""
     if _bulk_wanted(workflow_id, filters):
         return _bulk("retry", obj, as_json=as_json, **filters)
-    status = db.retry(obj.conn(), workflow_id)
+    status = db.retry(obj.conn(), workflow_id)  # type: ignore[arg-type]  # not None here
     click.echo(output.to_json({"workflow_id": workflow_id, "status": status}) if as_json
                else f"{workflow_id}: {status}")
 
