@@ -56,7 +56,7 @@ log = logging.getLogger("durable.worker")
 # from 0.05 s to 2 s (about 10 s in all), then it is dropped (its lease expires)
 _RUN_RECONNECT_TRIES = 10
 
-Connect = Callable[[str, str], psycopg.Connection]  # (dsn, role) -> connection
+Connect = Callable[[str | None, str], psycopg.Connection]  # (dsn or None, role) -> connection
 
 
 def default_worker_id() -> str:
