@@ -1032,7 +1032,7 @@ def start_child(conn: psycopg.Connection, workflow_id: str, lease: int, step_id:
 
 
 def start_children(conn: psycopg.Connection, workflow_id: str, lease: int, step_id: int,
-                   children: list[dict[str, Any]],
+                   children: list[dict[str, Any]] | Jsonb,
                    step_name: str = "durable.start_children") -> Any:
     """durable.start_children: start the children [{"name", "input", "workflow_id", "queue",
     "priority", "timeout", "detached"}] as step step_id, in one call; the recorded
