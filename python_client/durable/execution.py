@@ -55,7 +55,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 
@@ -78,6 +78,7 @@ if TYPE_CHECKING:
     from .app import Durable, StepDef
 
 log = logging.getLogger("durable.execution")
+_T = TypeVar("_T")
 
 _TRACEBACK_LIMIT = 4000
 _MESSAGE_LIMIT = 2000
@@ -309,7 +310,8 @@ class Run:
         self.interrupted = threading.Event()
         self.stop_seen = False  # a step's code saw should_stop() return True
         self.reason: str | None = None
-        self.conn: psycopg.Connection | None = None
+        # set by the worker before the run starts (typed as set: every use comes after that)
+        self.conn: psycopg.Connection = None  # type: ignore[assignment]
         self.thread_id: int | None = None
         self.replayed = 0
         self.executed = 0
@@ -461,7 +463,7 @@ class Run:
             except (DurableError, psycopg.Error):
                 pass  # that step's failure could not be recorded: it runs again in the retry
             return self._fail(error, retryable)
-        return self._complete(text)
+        return self._complete(text)  # type: ignore[arg-type]  # set when error is None
 
     def _complete(self, text: str) -> str:
         self.finishing = True
@@ -481,7 +483,7 @@ class Run:
         if not isinstance(answer, BaseException):
             status, self.next_claimed = answer
             self.claim_answered = self._request is not None
-            return status
+            return status  # type: ignore[no-any-return]
         if isinstance(answer, (LeaseLost, Cancelled)):
             if isinstance(answer, LeaseLost) and self.resent and self._status_now() == "succeeded":
                 return "succeeded"  # the first completion committed; its answer was lost
@@ -507,7 +509,7 @@ class Run:
             refused = exc
         return self._fail(refused, True)
 
-    def _complete_and_claim(self, held: _Held | None, args: tuple) -> tuple[Any, Any]:
+    def _complete_and_claim(self, held: _Held | None, args: tuple[Any, ...]) -> tuple[Any, Any]:
         """Send durable.complete_and_claim right behind the sent checkpoint, if any, and read
         both answers in one wait: (the checkpoint's answer or None, complete_and_claim's); an
         answer is a result or the exception of a refusal. When the connection is lost, a new one
@@ -536,7 +538,7 @@ class Run:
             log.warning("%s: cannot read its status (%s)", self.workflow_id, exc)
             return None
 
-    def _checkpoint_call(self, held: _Held) -> tuple:
+    def _checkpoint_call(self, held: _Held) -> tuple[Any, ...]:
         """The durable.checkpoint call of a sent step, to send it again."""
         step = held.step
         return (db.checkpoint, self.workflow_id, self.lease, step.step_id, step.name,
@@ -585,7 +587,7 @@ class Run:
             # the SQL refused the step's outcome: that step's failed try, at its own call site
             failure = self._step_failed(step.step_id, held.definition, answer, step.started_at)
             if failure is not None:
-                self.interrupted.wait(failure.retry_in.total_seconds())
+                self.interrupted.wait(failure.retry_in.total_seconds())  # type: ignore[union-attr]
             self._replay()
         if answer.recorded:
             self.recorded[step.step_id] = {"step_id": step.step_id, "name": step.name,
@@ -610,9 +612,9 @@ class Run:
                 return status
             except (LeaseLost, Cancelled) as lost:
                 if isinstance(lost, LeaseLost) and self.resent:
-                    status = self._status_now()
-                    if status in ("pending", "failed"):
-                        return status  # the first fail committed; its answer was lost
+                    now = self._status_now()
+                    if now in ("pending", "failed"):
+                        return now  # the first fail committed; its answer was lost
                 self.interrupt(str(lost))
                 return "stopped"
             except _REFUSED as refused:
@@ -659,7 +661,7 @@ class Run:
             raise exc
         self._replace_conn(exc)
 
-    def _call_sql(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _call_sql(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         """fn(conn, *args, **kwargs) on a live connection of the run; when the connection is lost
         under the call, a new one is made and the call sent again (self.resent is set)."""
         for resend in range(_RESENDS + 1):
@@ -683,7 +685,7 @@ class Run:
         except (DurableError, psycopg.Error) as exc:
             return exc
 
-    def _sql(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _sql(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         """One of the worker's calls for this run (see _call_sql); the SQL saying the lease is
         lost or the run cancelled stops the run (Stopped, now and at every later step call)."""
         try:
@@ -694,7 +696,7 @@ class Run:
 
     # -- steps -----------------------------------------------------------------------------------
 
-    def step(self, definition: StepDef, args: tuple, kwargs: dict) -> Any:
+    def step(self, definition: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run (or replay) the next step of the workflow and return its output."""
         if threading.get_ident() != self.thread_id:
             self._wrong_thread(definition.name)
@@ -744,16 +746,16 @@ class Run:
                     self._check()
                 text, seen = _output(definition.name, value)
             except _StepRaised as raised:
-                exc = raised.exc
+                step_error = raised.exc
             else:
                 # the checkpoint goes now; its answer, with the run's next statement
                 self._send(_Held(db.HeldStep(step_id, definition.name, text, started),
                                  definition, seen))
                 return seen
-            failure = self._step_failed(step_id, definition, exc, started)
+            failure = self._step_failed(step_id, definition, step_error, started)
             if failure is None:
                 return _outcome(definition.name, *self._recorded_outcome(step_id))
-            self.interrupted.wait(failure.retry_in.total_seconds())
+            self.interrupted.wait(failure.retry_in.total_seconds())  # type: ignore[union-attr]
             self._check()
 
     def call(self, name: str, fn: Callable[..., Any], *args: Any, parks: bool = False,
@@ -834,7 +836,7 @@ class Run:
         return None
 
     def _transactional(self, definition: StepDef, info: StepInfo, started: datetime,
-                       args: tuple, kwargs: dict) -> db.StepOutcome:
+                       args: tuple[Any, ...], kwargs: dict[str, Any]) -> db.StepOutcome:
         conn = self.conn
         try:
             with conn.transaction():
@@ -848,7 +850,7 @@ class Run:
                     self._stop(exc)
                 except psycopg.OperationalError:
                     raise
-                except (_REFUSED, psycopg.DataError) as exc:
+                except (_REFUSED, psycopg.DataError) as exc:  # type: ignore[misc]
                     raise _StepRaised(exc) from exc  # rolls back the step's writes
                 if not done.recorded:
                     # recorded before (by an execution whose reply was lost): undo our writes
@@ -882,7 +884,7 @@ def _output(name: str, value: Any) -> tuple[str, Any]:
         raise _StepRaised(exc) from None
 
 
-def _call(info: StepInfo, fn: Callable[..., Any], args: tuple, kwargs: dict,
+def _call(info: StepInfo, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
           conn: psycopg.Connection | None = None) -> Any:
     """Call a step's function with its StepInfo current; its own exceptions come out wrapped in
     _StepRaised, the ones that must stop the run (and the loss of conn, the run's connection a
