@@ -10,8 +10,9 @@
 #             superuser; pgTAP is copied into the server when missing and possible: pg.sh)
 #          c) pg_prove over tests/pgtap/*/**.sql
 #          d) tools/check_sql_catalog.sh: sql/durable.sql is current and gives the same catalog
-#          e) pytest tests/python and tests/faults, given DURABLE_TEST_DSN and
-#             DURABLE_TEST_ADMIN_DSN
+#          e) mypy --strict (pyproject's [tool.mypy]: the package, examples/*.py and
+#             tests/typing/good_calls.py), then pytest tests/python (in the same stage), then
+#             pytest tests/faults, given DURABLE_TEST_DSN and DURABLE_TEST_ADMIN_DSN
 #          f) the short chaos run and the failover run, each on private clusters made with the
 #             server programs of the same major as the server (PG_BINDIR, unless set)
 #   demo   drops and recreates database $DURABLE_DEMO_DB (default durable_demo), deploys it and
@@ -181,6 +182,10 @@ run_test() {
   local d
   for d in tests/python tests/faults; do
     stage "pytest $d"
+    if [[ $d == tests/python ]]; then
+      header "mypy --strict (pyproject.toml [tool.mypy])"
+      "$PY" -m mypy
+    fi
     header "pytest $d"
     if [[ ! -d $d ]]; then
       echo "no $d"
