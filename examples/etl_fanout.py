@@ -2,7 +2,7 @@
 them all with one durable wait.
 
     etl_batch(batch, partitions)
-      -> app.enqueue(etl_partition, batch, p) for each partition: a step each (start_child),
+      -> app.start(etl_partition, batch, p) for each partition: a step each (start_child),
          the child's id fixed by the parent's id and the step's position, so a replay finds
          the children instead of starting others
       -> durable.wait_all(children): ONE wait; the parent parks (no worker slot held) and is
@@ -85,9 +85,9 @@ def load_batch(conn: psycopg.Connection, batch: str, parts: list[dict[str, int]]
 @app.workflow(queue="etl")
 def etl_batch(batch: str, partitions: int = 8) -> dict[str, Any]:
     """Load batch: one child workflow per partition, awaited together, then the totals."""
-    # inside a workflow, app.enqueue starts a child (one start_child step each) and returns
-    # its handle; the children run on any worker, in parallel
-    children = [app.enqueue(etl_partition, batch, p) for p in range(partitions)]
+    # inside a workflow, app.start starts a child (one start_child step each) and returns
+    # its handle (a WorkflowHandle[dict[str, int]]); the children run on any worker, in parallel
+    children = [app.start(etl_partition, batch, p) for p in range(partitions)]
     # one wait for all of them: a ChildResult (status, output, error) per child, in order
     results = durable.wait_all(children)
     failed = [(r.workflow_id, r.status) for r in results if r.status != "succeeded"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import time
 import zlib
+from typing import Any
 
 import payments
 import psycopg
@@ -42,18 +43,18 @@ def say(message: str) -> None:
 
 
 @app.step()
-def validate_order(order: dict) -> int:
+def validate_order(order: dict[str, Any]) -> int:
     """Check the order and return its total in cents."""
     unknown = [i["sku"] for i in order["items"] if i["sku"] not in PRICES]
     if unknown:
         raise durable.NonRetryable(f"unknown products: {unknown}")
-    total = sum(PRICES[i["sku"]] * i["quantity"] for i in order["items"])
+    total: int = sum(PRICES[i["sku"]] * i["quantity"] for i in order["items"])
     say(f"order {order['order_id']}: total {total / 100:.2f}")
     return total
 
 
 @app.transaction()
-def reserve_stock(conn: psycopg.Connection, order: dict) -> int:
+def reserve_stock(conn: psycopg.Connection, order: dict[str, Any]) -> int:
     """Reserve the items: rows in shop.reservations, committed with the step's checkpoint."""
     with conn.cursor() as cur:
         cur.executemany(
@@ -64,7 +65,7 @@ def reserve_stock(conn: psycopg.Connection, order: dict) -> int:
 
 
 @app.step(max_attempts=4, backoff_base=0.2, backoff_max=2)
-def charge_card(order: dict, total: int) -> dict:
+def charge_card(order: dict[str, Any], total: int) -> dict[str, Any]:
     """Charge the card through the payment provider, with this step's idempotency key."""
     key = durable.idempotency_key()
     say(f"order {order['order_id']}: charging {total / 100:.2f} (idempotency key {key})")
@@ -74,7 +75,7 @@ def charge_card(order: dict, total: int) -> dict:
 
 
 @app.step()
-def payment_received(order: dict, total: int, payment: dict) -> dict:
+def payment_received(order: dict[str, Any], total: int, payment: dict[str, Any]) -> dict[str, Any]:
     """Check the confirmed bank transfer against the total; returns the payment."""
     paid = payment.get("paid")
     if paid != total:
@@ -84,7 +85,7 @@ def payment_received(order: dict, total: int, payment: dict) -> dict:
 
 
 @app.step()
-def pack_parcel(order: dict) -> str:
+def pack_parcel(order: dict[str, Any]) -> str:
     """The slow part: a few seconds of packing."""
     say(f"order {order['order_id']}: packing...")
     time.sleep(float(os.environ.get("DEMO_PACK_SECONDS", "4")))
@@ -93,7 +94,7 @@ def pack_parcel(order: dict) -> str:
 
 
 @app.step()
-def ship(order: dict, parcel: str) -> str:
+def ship(order: dict[str, Any], parcel: str) -> str:
     """Hand the parcel to the carrier; returns the tracking number."""
     tracking = f"TRK{zlib.crc32(parcel.encode()) % 10**8:08d}"
     say(f"order {order['order_id']}: shipped {parcel}, tracking {tracking}")
@@ -101,14 +102,14 @@ def ship(order: dict, parcel: str) -> str:
 
 
 @app.step()
-def send_confirmation(order: dict, tracking: str) -> bool:
+def send_confirmation(order: dict[str, Any], tracking: str) -> bool:
     """E-mail the customer (pretend)."""
     say(f"order {order['order_id']}: confirmation e-mail sent ({tracking})")
     return True
 
 
 @app.workflow(name="order", queue="orders", max_attempts=3)
-def order(order: dict) -> dict:
+def order(order: dict[str, Any]) -> dict[str, Any]:
     """Take an order from validation to confirmation."""
     total = validate_order(order)
     reserve_stock(order)

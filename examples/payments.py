@@ -14,6 +14,7 @@ import os
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 
 class ServiceUnavailable(Exception):
@@ -26,7 +27,7 @@ def _folder() -> Path:
     return folder
 
 
-def charge(card: str, amount_cents: int, idempotency_key: str) -> dict:
+def charge(card: str, amount_cents: int, idempotency_key: str) -> dict[str, Any]:
     """Charge card once per idempotency key; returns the charge (the same one for a repeat)."""
     folder = _folder()
     safe = idempotency_key.replace("/", "_").replace(":", "_")
@@ -43,7 +44,8 @@ def charge(card: str, amount_cents: int, idempotency_key: str) -> dict:
     try:
         fd = os.open(record, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
-        return json.loads(record.read_text())  # already charged: the same charge again
+        first: dict[str, Any] = json.loads(record.read_text())  # already charged: the same one
+        return first
     with os.fdopen(fd, "w") as out:
         json.dump(charge, out)
     return charge

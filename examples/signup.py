@@ -45,7 +45,7 @@ def send_mail(recipient: str, subject: str, idempotency_key: str) -> int:
     """The mail service (an outside HTTP API in real life): sends once per idempotency key and
     returns the message's id, the first one's for a repeated key. Here a row of signup.outbox
     written on a connection of its own, outside the step's transaction, as an API call is."""
-    with psycopg.connect(app.dsn, autocommit=True) as conn:
+    with psycopg.connect(app.dsn or "", autocommit=True) as conn:
         row = conn.execute(
             "insert into signup.outbox (idempotency_key, recipient, subject) values (%s, %s, %s)"
             " on conflict (idempotency_key) do nothing returning id",
@@ -53,7 +53,8 @@ def send_mail(recipient: str, subject: str, idempotency_key: str) -> int:
         if row is None:  # already sent under this key: the same message again
             row = conn.execute("select id from signup.outbox where idempotency_key = %s",
                                (idempotency_key,)).fetchone()
-    return row[0]
+    assert row is not None
+    return int(row[0])
 
 
 # -- steps ---------------------------------------------------------------------------------------
@@ -65,7 +66,7 @@ def create_user(conn: psycopg.Connection, email: str, name: str) -> int:
                        " on conflict (email) do nothing returning id", (email, name)).fetchone()
     if row is None:
         raise durable.NonRetryable(f"{email} is already registered")
-    return row[0]
+    return int(row[0])
 
 
 @app.step(max_attempts=5, backoff_base=0.5, backoff_max=30)
@@ -121,10 +122,11 @@ def signup(email: str, name: str, confirm_within: float = 3 * DAY,
 # -- client side ---------------------------------------------------------------------------------
 
 def start(email: str, name: str, confirm_within: float = 3 * DAY,
-          follow_up_after: float = DAY) -> durable.WorkflowHandle:
-    """Start the sign-up of email (the same run again for an address already started)."""
-    return app.enqueue(signup, email, name, confirm_within, follow_up_after,
-                       workflow_id=workflow_id(email))
+          follow_up_after: float = DAY) -> durable.WorkflowHandle[dict[str, Any]]:
+    """Start the sign-up of email (the same run again for an address already started): the
+    typed start, its arguments checked against signup's parameters by mypy and at the call."""
+    return app.options(workflow_id=workflow_id(email)).start(
+        signup, email, name, confirm_within=confirm_within, follow_up_after=follow_up_after)
 
 
 def confirm(email: str) -> int:
