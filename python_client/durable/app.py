@@ -317,8 +317,9 @@ class Durable:
 
         Returns the function itself (a plain call runs it as a plain function), typed as a
         Workflow[P, R] that keeps its parameters and return type for app.start. Its arguments
-        (positional and keyword) and return value must be JSON. The options are enqueue's defaults for it:
-        the attempts and backoff of the whole workflow are applied by durable.fail;
+        (positional and keyword) and return value must be JSON. The options are enqueue's
+        defaults for it: the attempts and backoff of the whole workflow are applied by
+        durable.fail;
         max_lost_leases (1..1000, default durable.settings.max_lost_leases, 3) is how many times
         its worker may die with it before it fails (a crash loop); timeout (seconds, more than
         0; default none) gives each run a deadline, its run_at + timeout, after which the SQL
@@ -403,6 +404,17 @@ class Durable:
         backoff_max: db.Seconds | None = None,
         transactional: Literal[True],
     ) -> Callable[[Callable[Concatenate[psycopg.Connection[Any], P], R]], Callable[P, R]]: ...
+
+    @overload
+    def step(
+        self,
+        name: str | None = None,
+        *,
+        max_attempts: int | None = None,
+        backoff_base: db.Seconds | None = None,
+        backoff_max: db.Seconds | None = None,
+        transactional: bool,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
 
     def step(
         self,

@@ -4,6 +4,7 @@ it with mypy; bad_calls.py holds the mistakes mypy must reject."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -75,3 +76,13 @@ def client(conn: psycopg.Connection[Any]) -> None:
     assert_type(app.handle("order-o-1").result(), Any)
     assert_type(scale(2, factor=3), int)
     assert_type(reserve("o-1"), bool)
+
+
+def step_kind_from_a_variable(transactional: bool) -> None:
+    """transactional given as a bool (not a literal): the decorator is untyped, not refused."""
+
+    @app.step(transactional=transactional)
+    def either(*args: Any) -> int:
+        return len(args)
+
+    assert_type(either, Callable[..., Any])
