@@ -61,8 +61,11 @@ as $$
 declare
   v_now timestamptz := durable.now();
   v_status text;
+  v_queue text;
+  v_dedup_key text;
 begin
-  select w.status into v_status from durable.workflows w where w.id = p_workflow_id for update;
+  select w.status, w.queue, w.dedup_key into v_status, v_queue, v_dedup_key
+    from durable.workflows w where w.id = p_workflow_id for update;
   if not found then
     raise exception 'unknown workflow %', p_workflow_id
       using errcode = 'DU003', hint = 'Check the workflow id; durable.enqueue returns it.';
@@ -72,11 +75,17 @@ begin
         p_workflow_id, v_status
       using errcode = 'DU014';
   end if;
-  update durable.workflows w
-     set status = 'pending', attempt = w.attempt + 1,
-         max_attempts = greatest(w.max_attempts, w.attempt + 1),
-         run_at = v_now, finished_at = null
-   where w.id = p_workflow_id;
+  begin
+    update durable.workflows w
+       set status = 'pending', attempt = w.attempt + 1,
+           max_attempts = greatest(w.max_attempts, w.attempt + 1),
+           run_at = v_now, finished_at = null
+     where w.id = p_workflow_id;
+  exception when unique_violation then
+    -- a run that never started is pending again with its deduplication key, which another
+    -- pending run of its queue holds now (index workflows_dedup): DU019 naming that run
+    perform durable.dedup_refusal(v_queue, v_dedup_key);
+  end;
   -- steps that ended in error run again (they stay in durable.errors); successful ones replay
   delete from durable.steps s where s.workflow_id = p_workflow_id and s.error is not null;
   return 'pending';
@@ -85,7 +94,8 @@ $$;
 comment on function durable.retry(text) is
   'Runs a failed or cancelled workflow again as a new attempt, now: its successful steps are '
   'replayed, the steps that ended in error run again. Returns ''pending''. Errors: DU003 unknown '
-  'workflow, DU014 not failed or cancelled.';
+  'workflow, DU014 not failed or cancelled, DU019 it never started and another pending run of '
+  'its queue, not started yet, holds its deduplication key (retry it once that one started).';
 
 create or replace function durable.fork(
   p_workflow_id text,

@@ -6074,8 +6074,11 @@ as $$
 declare
   v_now timestamptz := durable.now();
   v_status text;
+  v_queue text;
+  v_dedup_key text;
 begin
-  select w.status into v_status from durable.workflows w where w.id = p_workflow_id for update;
+  select w.status, w.queue, w.dedup_key into v_status, v_queue, v_dedup_key
+    from durable.workflows w where w.id = p_workflow_id for update;
   if not found then
     raise exception 'unknown workflow %', p_workflow_id
       using errcode = 'DU003', hint = 'Check the workflow id; durable.enqueue returns it.';
@@ -6085,11 +6088,17 @@ begin
         p_workflow_id, v_status
       using errcode = 'DU014';
   end if;
-  update durable.workflows w
-     set status = 'pending', attempt = w.attempt + 1,
-         max_attempts = greatest(w.max_attempts, w.attempt + 1),
-         run_at = v_now, finished_at = null
-   where w.id = p_workflow_id;
+  begin
+    update durable.workflows w
+       set status = 'pending', attempt = w.attempt + 1,
+           max_attempts = greatest(w.max_attempts, w.attempt + 1),
+           run_at = v_now, finished_at = null
+     where w.id = p_workflow_id;
+  exception when unique_violation then
+    -- a run that never started is pending again with its deduplication key, which another
+    -- pending run of its queue holds now (index workflows_dedup): DU019 naming that run
+    perform durable.dedup_refusal(v_queue, v_dedup_key);
+  end;
   -- steps that ended in error run again (they stay in durable.errors); successful ones replay
   delete from durable.steps s where s.workflow_id = p_workflow_id and s.error is not null;
   return 'pending';
@@ -6098,7 +6107,8 @@ $$;
 comment on function durable.retry(text) is
   'Runs a failed or cancelled workflow again as a new attempt, now: its successful steps are '
   'replayed, the steps that ended in error run again. Returns ''pending''. Errors: DU003 unknown '
-  'workflow, DU014 not failed or cancelled.';
+  'workflow, DU014 not failed or cancelled, DU019 it never started and another pending run of '
+  'its queue, not started yet, holds its deduplication key (retry it once that one started).';
 
 create or replace function durable.fork(
   p_workflow_id text,
@@ -7990,6 +8000,7 @@ declare
   v_statuses text[] := coalesce(p_status, '{failed}');
   v_ids text[];
   v_count bigint;
+  v_found integer;
 begin
   perform durable.check_bulk(p_status, '{failed,cancelled}', p_queue, p_name,
                              p_created_after, p_created_before, p_finished_after,
@@ -8018,8 +8029,23 @@ begin
        and (p_name is null or w.name = p_name)
        and (p_created_after is null or w.created_at >= p_created_after)
        and (p_created_before is null or w.created_at < p_created_before)
+       -- a run that never started takes its deduplication key back: not while another
+       -- pending run of its queue holds it (durable.retry raises DU019 for it)
+       and (w.dedup_key is null or w.started_at is not null
+            or not exists (select 1 from durable.workflows d
+                            where d.queue = w.queue and d.dedup_key = w.dedup_key
+                              and d.status = 'pending' and d.started_at is null))
      limit p_limit
        for update of w skip locked);
+  v_found := cardinality(v_ids);
+  -- and of several such runs with one key, one (the others match the filter above next time)
+  v_ids := array(
+    select x.id from (
+      select w.id, w.dedup_key is null or w.started_at is not null as free,
+             row_number() over (partition by w.queue, w.dedup_key, w.started_at is null
+                                order by w.id) as n
+        from durable.workflows w where w.id = any (v_ids)) x
+     where x.free or x.n = 1);
   -- as durable.retry: a new attempt now; steps that ended in error run again, the others replay
   update durable.workflows w
      set status = 'pending', attempt = w.attempt + 1,
@@ -8028,7 +8054,7 @@ begin
    where w.id = any (v_ids);
   get diagnostics v_count = row_count;
   delete from durable.steps s where s.workflow_id = any (v_ids) and s.error is not null;
-  return query select v_count, cardinality(v_ids) = p_limit;
+  return query select v_count, v_found = p_limit;
 end
 $$;
 comment on function durable.retry_where(text, text, text[], timestamptz, timestamptz,
@@ -8039,7 +8065,9 @@ comment on function durable.retry_where(text, text, text[], timestamptz, timesta
   'p_finished_before); each as durable.retry does (a new attempt now; steps that ended in error '
   'run again, successful ones replay). Rows other sessions hold are left for a later call. '
   'Returns (retried, more): more = true when it found a full batch (call again, in a new '
-  'transaction, until false). p_dry_run: returns how many match now and retries nothing. '
+  'transaction, until false). A run that never started and whose deduplication key another '
+  'pending run of its queue holds is left as it is (see durable.retry, DU019). p_dry_run: returns '
+  'how many match now and retries nothing. '
   'Errors: DU010 no filter at all or null limit, DU011 limit out of range, unknown status, empty '
   'time range, DU004 unknown queue.';
 
