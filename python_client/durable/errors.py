@@ -130,6 +130,13 @@ class NotAChild(SQLError):
     sqlstate = "DU016"
 
 
+class UnknownSchedule(SQLError):
+    """DU017: no schedule has this name (pause_schedule, resume_schedule, trigger_schedule,
+    drop_schedule)."""
+
+    sqlstate = "DU017"
+
+
 class InputConflict(SQLError):
     """DU018: the workflow id is already used by a run with another input (enqueue with
     if_exists="refuse_different_input")."""
@@ -160,6 +167,7 @@ DU013 = AlreadyFinished
 DU014 = NotRetryable
 DU015 = ForeignWorker
 DU016 = NotAChild
+DU017 = UnknownSchedule
 DU018 = InputConflict
 DU019 = Deduplicated
 
@@ -168,7 +176,8 @@ BY_SQLSTATE: dict[str, type[SQLError]] = {
     for cls in (
         LeaseLost, Cancelled, UnknownWorkflow, UnknownQueue, Nondeterminism, IdConflict,
         BadTransition, PayloadTooLarge, FakeClock, MissingArgument, BadArgument, MalformedBatch,
-        AlreadyFinished, NotRetryable, ForeignWorker, NotAChild, InputConflict, Deduplicated,
+        AlreadyFinished, NotRetryable, ForeignWorker, NotAChild, UnknownSchedule, InputConflict,
+        Deduplicated,
     )
     if cls.sqlstate
 }

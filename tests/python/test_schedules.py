@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+import durable
 import durable_schedapp
 from conftest import HERE, wait_for
 
@@ -154,3 +155,13 @@ def test_a_worker_down_for_ten_seconds_follows_the_missed_tick_policy(sched, con
         ticks = [t for t, _, _, _ in runs]
         assert _consecutive(ticks), f"all: every tick, none missing: {ticks}"
         assert len(missed_ticks) >= 5, batch
+
+
+@pytest.mark.parametrize("call", ["pause", "resume", "trigger"])
+def test_an_unknown_schedule_raises_its_own_exception(conn, call):
+    from durable import schedules
+
+    with pytest.raises(durable.UnknownSchedule) as raised:
+        getattr(schedules, call)(conn, f"no-such-{uuid.uuid4().hex[:6]}")
+    assert raised.value.sqlstate == "DU017"
+    assert isinstance(raised.value, durable.SQLError)
