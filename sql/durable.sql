@@ -5211,52 +5211,73 @@ language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
+  v_keys text[];
+  v_counts integer[];
   v_full text[];
   v_ids text[] := '{}';
-  v_keys text[] := '{}';
   v_row record;
+  v_at integer;
+  v_seen integer;
 begin
   -- the caller holds the queue's row lock: no other claim of this queue runs, so the counts of
-  -- running workflows per key hold until it commits
-  v_full := array(select w.concurrency_key from durable.workflows w
-                   where w.queue = p_queue and w.status = 'running'
-                     and w.concurrency_key is not null
-                   group by w.concurrency_key
-                  having count(*) >= p_per_key);
-  for v_row in
-    select w.id, w.concurrency_key as key
-      from durable.workflows w
-     where w.queue = p_queue
-       and w.status in ('pending', 'waiting')
-       and w.run_at <= p_now
-       and (p_names is null or w.name = any (p_names))
-       and (w.version is null or w.version = p_version)
-       and (w.deadline is null or w.deadline > p_now)
-       and (w.concurrency_key is null or w.concurrency_key <> all (v_full))
-     order by w.priority desc, w.run_at, w.seq
-       for update skip locked
+  -- running workflows per key hold until it commits. Nothing is locked here: the caller's
+  -- update locks the ids returned (skip locked, conditions checked again), so a row skipped
+  -- there only makes the claim smaller. (Walking with a locking cursor locked every row it
+  -- read, ten at a time, and wrote each lock.)
+  select coalesce(array_agg(c.key), '{}'), coalesce(array_agg(c.n), '{}'),
+         coalesce(array_agg(c.key) filter (where c.n >= p_per_key), '{}')
+    into v_keys, v_counts, v_full
+    from (select w.concurrency_key as key, count(*)::integer as n
+            from durable.workflows w
+           where w.queue = p_queue and w.status = 'running'
+             and w.concurrency_key is not null
+           group by w.concurrency_key) c;
+  -- in batches with a limit (a loop over the query without one was planned as a sort of every
+  -- runnable row of the queue): a batch that skipped rows of keys it filled is followed by
+  -- another, without those keys and the rows taken
   loop
-    if v_row.key is not null then
-      continue when v_row.key = any (v_full);
-      if (select count(*) from durable.workflows r
-           where r.queue = p_queue and r.status = 'running' and r.concurrency_key = v_row.key)
-         + (select count(*) from unnest(v_keys) k where k = v_row.key) >= p_per_key then
-        v_full := v_full || v_row.key;
-        continue;
+    v_seen := 0;
+    for v_row in
+      select w.id, w.concurrency_key as key
+        from durable.workflows w
+       where w.queue = p_queue
+         and w.status in ('pending', 'waiting')
+         and w.run_at <= p_now
+         and (p_names is null or w.name = any (p_names))
+         and (w.version is null or w.version = p_version)
+         and (w.deadline is null or w.deadline > p_now)
+         and (w.concurrency_key is null or w.concurrency_key <> all (v_full))
+         and w.id <> all (v_ids)
+       order by w.priority desc, w.run_at, w.seq
+       limit p_limit + 16
+    loop
+      v_seen := v_seen + 1;
+      if v_row.key is not null then
+        continue when v_row.key = any (v_full);
+        v_at := array_position(v_keys, v_row.key);
+        if v_at is null then
+          v_keys := v_keys || v_row.key;
+          v_counts := v_counts || 0;
+          v_at := cardinality(v_keys);
+        end if;
+        v_counts[v_at] := v_counts[v_at] + 1;
+        if v_counts[v_at] >= p_per_key then
+          v_full := v_full || v_row.key;
+        end if;
       end if;
-      v_keys := v_keys || v_row.key;
-    end if;
-    v_ids := v_ids || v_row.id;
-    exit when cardinality(v_ids) >= p_limit;
+      v_ids := v_ids || v_row.id;
+      exit when cardinality(v_ids) >= p_limit;
+    end loop;
+    exit when cardinality(v_ids) >= p_limit or v_seen < p_limit + 16;
   end loop;
   return v_ids;
 end
 $$;
 comment on function durable.pick_by_key(text, integer, integer, text[], text, timestamptz) is
-  'The ids (locked, for update) of up to p_limit runnable workflows of queue p_queue in the '
-  'claim''s order, skipping those whose concurrency key already has p_per_key running (or '
-  'taken here): a key at its limit does not hold back the others. The caller holds the queue''s '
-  'row lock. Internal.';
+  'The ids of up to p_limit runnable workflows of queue p_queue in the claim''s order, skipping '
+  'those whose concurrency key already has p_per_key running (or taken here): a key at its '
+  'limit does not hold back the others. Locks nothing: the caller holds the queue''s row lock '
+  'and locks the ids (skip locked). Internal.';
 
 create or replace function durable.take_work(
   p_worker text,
@@ -5524,10 +5545,20 @@ begin
        limit v_limit
          for update skip locked
     ),
+    keyed as materialized (
+      -- the per-key pick (pick_by_key), locked here with its conditions checked again
+      select k.id from durable.workflows k
+       where v_queue.key_concurrency is not null
+         and k.id = any (v_ids)
+         and k.status in ('pending', 'waiting')
+         and k.run_at <= v_now
+         and (k.deadline is null or k.deadline > v_now)
+         for update skip locked
+    ),
     chosen as (
       select p.id from picked p
       union all
-      select unnest(v_ids) where v_queue.key_concurrency is not null
+      select k.id from keyed k
     )
     update durable.workflows w
        set status = 'running', owner = p_worker, owner_login = session_user,
