@@ -17,8 +17,13 @@ is set against a baseline measured in the same run, interleaved, on the same dat
      to the cold one; vs the same pending rows in a queue without the per-key limit (a claim
      of 1).
 
+  c) End to end: WORKFLOWS_E2E workflows of 3 no-op steps (with KEYS keys) run by the Python
+     worker (python_bench.py's processes and threads: WORKERS x CONCURRENCY) on queue "bench"
+     set to each configuration of a), interleaved; workflows/s, medians of RUNS.
+
 Usage: python bench/flow_bench.py DSN  (a freshly deployed database; `make bench` makes one)
-Env: RUNS (3), CLIENTS (8), WORKFLOWS (3000), KEYS (100), HOT (10000), SAMPLES (20)
+Env: RUNS (3), CLIENTS (8), WORKFLOWS (3000), KEYS (100), HOT (10000), SAMPLES (20),
+     WORKFLOWS_E2E (3000), PARTS (abc: which parts to run)
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ WORKFLOWS = int(os.environ.get("WORKFLOWS", "3000"))
 KEYS = int(os.environ.get("KEYS", "100"))
 HOT = int(os.environ.get("HOT", "10000"))
 SAMPLES = int(os.environ.get("SAMPLES", "20"))
+WORKFLOWS_E2E = int(os.environ.get("WORKFLOWS_E2E", "3000"))
+PARTS = os.environ.get("PARTS", "abc")
 
 CONFIGS = {
     "none": {},
@@ -149,8 +156,52 @@ def hot_and_cold(conn: psycopg.Connection) -> None:
     _drop(conn, plain)
 
 
+def end_to_end(dsn: str, conn: psycopg.Connection, settings: dict) -> float:
+    """Part c: workflows/s of the Python workers on queue bench set to settings."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import python_bench as pb
+
+    pb.reset(dsn)
+    defaults = {"p_concurrency": None, "p_rate_limit": None, "p_rate_period": None,
+                "p_key_concurrency": None}
+    conn.execute("update durable.queues set concurrency = null, rate_limit = null, "
+                 "rate_period = null, key_concurrency = null where name = 'bench'")
+    args = {**defaults, **settings}
+    given = {k: v for k, v in args.items() if v is not None}
+    if given:
+        conn.execute("select durable.set_queue('bench', "
+                     + ", ".join(f"{k} => %({k})s" for k in given) + ")", given)
+    procs = pb.start_workers(dsn)
+    try:
+        items = [{"name": "noop3", "queue": "bench", "concurrency_key": f"k{i % KEYS}"}
+                 for i in range(WORKFLOWS_E2E)]
+        conn.execute("select count(*) from durable.enqueue_batch(%s::jsonb)",
+                     [psycopg.types.json.Jsonb(items)])
+        began = time.monotonic()
+        return WORKFLOWS_E2E / (pb.wait_done(conn) - began)
+    finally:
+        pb.stop_workers(procs)
+
+
 def main(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
+        if "c" in PARTS:
+            conn.execute("select durable.set_queue('bench')")
+            print(f"flow_bench: end to end, Python workers, {WORKFLOWS_E2E} workflows x 3 "
+                  f"no-op steps, {RUNS} runs interleaved (workflows/s, medians)")
+            e2e: dict[str, list[float]] = {name: [] for name in CONFIGS}
+            for _ in range(RUNS):
+                for name, settings in CONFIGS.items():
+                    e2e[name].append(end_to_end(dsn, conn, settings))
+            base = statistics.median(e2e["none"])
+            for name, values in e2e.items():
+                med = statistics.median(values)
+                print(f"  {name:<12} {med:8.0f}/s  ({med / base:5.1%} of none)  runs: "
+                      + ", ".join(f"{v:.0f}" for v in values))
+        if "a" not in PARTS:
+            if "b" in PARTS:
+                hot_and_cold(conn)
+            return
         print(f"flow_bench: claim throughput, {CLIENTS} clients, {WORKFLOWS} workflows, "
               f"{KEYS} keys, {RUNS} runs interleaved (claims/s, medians)")
         figures: dict[str, list[float]] = {name: [] for name in CONFIGS}
@@ -164,8 +215,9 @@ def main(dsn: str) -> None:
             print(f"  {name:<12} {med:8.0f}/s  ({med / base:5.1%} of none)  runs: "
                   + ", ".join(f"{v:.0f}" for v in values))
         print("  target: rate and key limits configured but not binding >= 90% of none")
-        print(f"flow_bench: hot key ({HOT:,} pending) vs cold key (1), key_concurrency 1")
-        hot_and_cold(conn)
+        if "b" in PARTS:
+            print(f"flow_bench: hot key ({HOT:,} pending) vs cold key (1), key_concurrency 1")
+            hot_and_cold(conn)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@
 --   durable.queues        rate_limit and rate_period: at most rate_limit claims of its
 --                         workflows in any window of rate_period (a sliding window);
 --                         key_concurrency: at most that many running per concurrency key
---   durable.queue_starts  the claims of the rate-limited queues within their window (one row
---                         per claim statement, n workflows), the sliding window's log
+--   durable.queue_starts  the rate-limited queues' start slots: rate_limit rows at most per
+--                         queue, each the time of the last start it allowed; a claim takes the
+--                         slots last used a period ago or more (skip locked), so claims of one
+--                         queue do not wait for each other
 --   durable.workflows     concurrency_key (enqueue's p_concurrency_key), dedup_key (one pending
 --                         run per key and queue), forked_from and forked_at (durable.fork)
 \if :{?role_prefix}
@@ -34,14 +36,21 @@ comment on column durable.queues.key_concurrency is
 
 create table durable.queue_starts (
   queue text not null references durable.queues (name) on delete cascade,
+  slot integer not null,
   at timestamptz not null,
-  n integer not null,
-  constraint queue_starts_n check (n > 0)
+  primary key (queue, slot),
+  constraint queue_starts_slot check (slot > 0)
 );
-create index queue_starts_window on durable.queue_starts (queue, at);
+-- the slots free longest first (the claim's order): a claim reads about as many as it takes
+create index queue_starts_free on durable.queue_starts (queue, at);
 comment on table durable.queue_starts is
-  'The claims of rate-limited queues within their window: n workflows claimed at time at. The '
-  'claim counts them under the queue''s row lock and forgets those older than the window.';
+  'The start slots of rate-limited queues (a sliding-window limit as a semaphore of rows): slot '
+  '1..rate_limit of a queue allows one start per rate_period, at is when it last did '
+  '(-infinity: never). A claim takes slots whose at is a period old or more, for update skip '
+  'locked, and sets at to its time for each workflow it starts: every slot starts at most one '
+  'workflow in any window of rate_period, so at most rate_limit start in it, and claims of one '
+  'queue run side by side. Slots are made when first needed (one claim at a time makes them, '
+  'under an advisory lock it does not wait for); those above a lowered limit are not used.';
 
 alter table durable.workflows
   add column concurrency_key text,

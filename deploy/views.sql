@@ -127,10 +127,11 @@ select q.name as queue, q.concurrency, q.paused,
        min(w.run_at) filter (where w.status = 'pending' and w.run_at > durable.now())
          as next_scheduled,
        q.rate_limit, q.rate_period, q.key_concurrency,
-       -- rate-limited and its window full: when enough of its claims have left the window for
-       -- the rest to be under the limit (the newest claim that must leave, plus the period)
+       -- rate-limited and its window full: when enough of its starts have left the window for
+       -- the rest to be under the limit (the newest that must leave, plus the period); each
+       -- start slot holds its last start (slots above a lowered limit count while in the window)
        (select max(c.at) + q.rate_period
-          from (select r.at, sum(r.n) over (order by r.at desc
+          from (select r.at, count(*) over (order by r.at desc
                                             rows between unbounded preceding and current row)
                        as total
                   from durable.queue_starts r

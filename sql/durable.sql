@@ -2542,8 +2542,10 @@ reset role;
 --   durable.queues        rate_limit and rate_period: at most rate_limit claims of its
 --                         workflows in any window of rate_period (a sliding window);
 --                         key_concurrency: at most that many running per concurrency key
---   durable.queue_starts  the claims of the rate-limited queues within their window (one row
---                         per claim statement, n workflows), the sliding window's log
+--   durable.queue_starts  the rate-limited queues' start slots: rate_limit rows at most per
+--                         queue, each the time of the last start it allowed; a claim takes the
+--                         slots last used a period ago or more (skip locked), so claims of one
+--                         queue do not wait for each other
 --   durable.workflows     concurrency_key (enqueue's p_concurrency_key), dedup_key (one pending
 --                         run per key and queue), forked_from and forked_at (durable.fork)
 \if :{?role_prefix}
@@ -2571,14 +2573,21 @@ comment on column durable.queues.key_concurrency is
 
 create table durable.queue_starts (
   queue text not null references durable.queues (name) on delete cascade,
+  slot integer not null,
   at timestamptz not null,
-  n integer not null,
-  constraint queue_starts_n check (n > 0)
+  primary key (queue, slot),
+  constraint queue_starts_slot check (slot > 0)
 );
-create index queue_starts_window on durable.queue_starts (queue, at);
+-- the slots free longest first (the claim's order): a claim reads about as many as it takes
+create index queue_starts_free on durable.queue_starts (queue, at);
 comment on table durable.queue_starts is
-  'The claims of rate-limited queues within their window: n workflows claimed at time at. The '
-  'claim counts them under the queue''s row lock and forgets those older than the window.';
+  'The start slots of rate-limited queues (a sliding-window limit as a semaphore of rows): slot '
+  '1..rate_limit of a queue allows one start per rate_period, at is when it last did '
+  '(-infinity: never). A claim takes slots whose at is a period old or more, for update skip '
+  'locked, and sets at to its time for each workflow it starts: every slot starts at most one '
+  'workflow in any window of rate_period, so at most rate_limit start in it, and claims of one '
+  'queue run side by side. Slots are made when first needed (one claim at a time makes them, '
+  'under an advisory lock it does not wait for); those above a lowered limit are not used.';
 
 alter table durable.workflows
   add column concurrency_key text,
@@ -5328,6 +5337,7 @@ declare
   v_parent text;
   v_failed text[];
   v_ids text[];
+  v_slots integer[];
 begin
   -- The body of durable.claim and durable.complete_and_claim, which have checked p_queues and
   -- p_max. One function with few statements, since it runs once per workflow.
@@ -5345,8 +5355,7 @@ begin
                   where d.expires_at < v_now and d.id <> p_worker),  -- (it is back)
            exists (select 1 from durable.queues q
                     where q.name = any (p_queues)
-                      and (q.concurrency is not null or q.rate_limit is not null
-                           or q.key_concurrency is not null)),
+                      and (q.concurrency is not null or q.key_concurrency is not null)),
            k.workflow_names, k.version, k.idle_queues, s.max_lost_leases
       into v_timeout, v_max, v_heartbeat, v_current, v_login, v_dead, v_limited,
            v_names, v_version, v_idle, v_max_lost
@@ -5362,12 +5371,13 @@ begin
           from durable.workers k where k.id = p_worker;
       end if;
     end if;
-    -- 2. the limited queues' rows, in name order: the free slots are counted under that lock
+    -- 2. the rows of the queues with a concurrency or per-key limit, in name order: their
+    -- running workflows are counted under that lock (a rate limit needs no queue lock: its
+    -- start slots are rows of their own, taken skip locked in step 4b)
     if v_limited then
       perform 1 from durable.queues q
        where q.name = any (p_queues)
-         and (q.concurrency is not null or q.rate_limit is not null
-              or q.key_concurrency is not null)
+         and (q.concurrency is not null or q.key_concurrency is not null)
        order by q.name
          for no key update;
     end if;
@@ -5519,10 +5529,46 @@ begin
       continue when v_limit <= 0;
     end if;
     if v_queue.rate_limit is not null then
-      v_limit := least(v_limit, v_queue.rate_limit - (
-        select coalesce(sum(r.n), 0) from durable.queue_starts r
-         where r.queue = v_queue.name and r.at > v_now - v_queue.rate_period)::integer);
-      continue when v_limit <= 0;
+      -- the start slots free (last used a period ago or more) that no other claim holds; more
+      -- made, up to rate_limit, by one claim at a time (one that finds another making them
+      -- goes on with what it has)
+      v_slots := array(select r.slot from durable.queue_starts r
+                        where r.queue = v_queue.name and r.slot <= v_queue.rate_limit
+                          and r.at <= v_now - v_queue.rate_period
+                        order by r.at
+                        limit v_limit
+                          for update skip locked);
+      if cardinality(v_slots) < v_limit
+         and pg_catalog.pg_try_advisory_xact_lock(
+               pg_catalog.hashtextextended('durable.queue_starts:' || v_queue.name, 0)) then
+        with made as (
+          insert into durable.queue_starts (queue, slot, at)
+          select v_queue.name, m.top + i, '-infinity'
+            from (select coalesce(max(r.slot), 0) as top from durable.queue_starts r
+                   where r.queue = v_queue.name) m,
+                 generate_series(1, least(v_limit - cardinality(v_slots),
+                                          v_queue.rate_limit - m.top)) i
+          returning slot
+        )
+        select v_slots || coalesce(array_agg(made.slot), '{}') into v_slots from made;
+      end if;
+      -- after the limit was lowered, until the starts of the slots above it have left the
+      -- window: every start in the window counts, one such claim at a time (one that finds
+      -- another counting takes nothing from this queue now)
+      if exists (select 1 from durable.queue_starts r
+                  where r.queue = v_queue.name and r.slot > v_queue.rate_limit
+                    and r.at > v_now - v_queue.rate_period) then
+        if pg_catalog.pg_try_advisory_xact_lock(
+             pg_catalog.hashtextextended('durable.queue_starts:' || v_queue.name, 0)) then
+          v_slots := v_slots[1:greatest(0, v_queue.rate_limit - (
+            select count(*) from durable.queue_starts r
+             where r.queue = v_queue.name and r.at > v_now - v_queue.rate_period)::integer)];
+        else
+          v_slots := '{}';
+        end if;
+      end if;
+      v_limit := cardinality(v_slots);
+      continue when v_limit = 0;
     end if;
     if v_queue.key_concurrency is not null then
       -- per-key limit: the keys at their limit are skipped, so one busy key never holds back
@@ -5574,10 +5620,9 @@ begin
     get diagnostics v_got = row_count;
     v_left := v_left - v_got;
     if v_queue.rate_limit is not null and v_got > 0 then
-      -- the window's log: this claim in, what is older than the window out
-      delete from durable.queue_starts r
-       where r.queue = v_queue.name and r.at <= v_now - v_queue.rate_period;
-      insert into durable.queue_starts (queue, at, n) values (v_queue.name, v_now, v_got);
+      -- one start slot used per workflow started (the others are left as they were)
+      update durable.queue_starts r set at = v_now
+       where r.queue = v_queue.name and r.slot = any (v_slots[1:v_got]);
     end if;
   end loop;
 
@@ -6479,10 +6524,11 @@ select q.name as queue, q.concurrency, q.paused,
        min(w.run_at) filter (where w.status = 'pending' and w.run_at > durable.now())
          as next_scheduled,
        q.rate_limit, q.rate_period, q.key_concurrency,
-       -- rate-limited and its window full: when enough of its claims have left the window for
-       -- the rest to be under the limit (the newest claim that must leave, plus the period)
+       -- rate-limited and its window full: when enough of its starts have left the window for
+       -- the rest to be under the limit (the newest that must leave, plus the period); each
+       -- start slot holds its last start (slots above a lowered limit count while in the window)
        (select max(c.at) + q.rate_period
-          from (select r.at, sum(r.n) over (order by r.at desc
+          from (select r.at, count(*) over (order by r.at desc
                                             rows between unbounded preceding and current row)
                        as total
                   from durable.queue_starts r

@@ -1,3 +1,3 @@
 select rate_limit, rate_period, key_concurrency from durable.queues where false;
-select queue, at, n from durable.queue_starts where false;
+select queue, slot, at from durable.queue_starts where false;
 select concurrency_key, dedup_key, forked_from, forked_at from durable.workflows where false;

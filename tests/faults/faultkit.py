@@ -120,10 +120,9 @@ SNAPSHOT_SQL = {
         select e.id, md5(e::text) as digest, e.workflow_id, e.key, md5(e.value::text) as value,
                e.step_id
           from durable.events e""",
-    # flow control (issue 11): the claims of rate-limited queues (no primary key: the row
-    # itself is the key, so a changed row shows as removed and added)
+    # flow control (issue 11): the start slots of rate-limited queues
     "queue_starts": """
-        select md5(r::text) || ':' || r.ctid::text, md5(r::text) as digest, r.queue, r.at, r.n
+        select r.queue || ':' || r.slot, md5(r::text) as digest, r.queue, r.slot, r.at
           from durable.queue_starts r""",
     "worker_registrations": """
         select g.worker, md5(g::text) as digest from durable.worker_registrations g""",
