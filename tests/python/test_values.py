@@ -121,6 +121,19 @@ def test_each_type_round_trips_through_argument_step_output_and_result(
     assert not wrong, wrong
 
 
+def test_keyword_arguments_are_values_too(vapp, conn, queue, start_values_worker):
+    """A keyword argument holding a dataclass: stored under "$kwargs" as its tag, given back to
+    the workflow as the same value."""
+    value = va.sample()["dataclass"]
+    handle = vapp.enqueue(va.values_mirror, value=value, queue=queue)
+    stored = conn.execute("select input from durable.workflows where id = %s",
+                          [handle.workflow_id]).fetchone()[0]
+    assert stored["$args"] == [] and stored["$kwargs"]["value"]["$type"] == "dataclass"
+    start_values_worker(queue)
+    out = handle.result(timeout=60)
+    assert same(out["arg"], value) and same(out["step"], value)
+
+
 @pytest.mark.parametrize("name", ["dataclass", "datetime_zone", "pydantic", "set"])
 def test_a_step_output_is_the_same_value_and_type_on_replay_after_a_sigkill(
         vapp, conn, queue, start_values_worker, name):
@@ -212,7 +225,7 @@ def test_a_value_that_cannot_be_stored_is_refused_at_the_call(vapp, conn, queue,
         x: int
 
     cases = [((lambda: 1,), r"function \(.*<lambda>\).* at \$\[0\]"),
-             (("ok", object()), r"a value of type object .* at \$\[1\]"),
+             ((["ok", object()],), r"a value of type object .* at \$\[0\]\[1\]"),
              (({"a": [1, float("nan")]},), r"the float nan .* at \$\[0\]\.a\[1\]"),
              ((Decimal("NaN"),), r"Decimal NaN at \$\[0\]"),
              ((Local(1),), r"class test_values:test_a_value.*<locals>\.Local cannot be imported")]
