@@ -58,6 +58,7 @@ from .errors import (
     WrongThread,
 )
 from .execution import NonRetryable, StepInfo, idempotency_key, should_stop, step_info
+from .values import register as register_type
 from .waiting import (
     ChildResult,
     get_event,
@@ -82,6 +83,7 @@ __all__ = [
     "StepFailed", "StepInfo", "Stopped", "UnknownQueue", "UnknownSchedule", "UnknownWorkflow",
     "UnsupportedSchema",
     "Worker", "Workflow", "WorkflowCancelled", "WorkflowDef", "WorkflowFailed", "WorkflowHandle",
-    "WrongThread", "get_event", "idempotency_key", "recv", "send", "set_event", "should_stop",
+    "WrongThread", "get_event", "idempotency_key", "recv", "register_type", "send", "set_event",
+    "should_stop",
     "sleep", "sleep_until", "step_info", "wait_all",
 ]

@@ -45,13 +45,17 @@ from typing import Any, Concatenate, Generic, Literal, ParamSpec, Protocol, Type
 import psycopg
 
 from . import db, schedules, waiting
-from .errors import InvalidValue, NotRegistered, WorkflowCancelled, WorkflowFailed
+from .errors import InvalidValue, NotRegistered, WorkflowCancelled, workflow_error
 from .execution import args_of, input_of, run_of_call
+from .values import decode as decode_value
+from .values import encode as encode_value
+from .values import register as register_type
 
 F = TypeVar("F", bound=Callable[..., Any])
 P = ParamSpec("P")
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
+E = TypeVar("E", bound=BaseException)
 
 
 def _check_definition(kind: str, name: str, fn: Callable[..., Any]) -> None:
@@ -231,9 +235,11 @@ class WorkflowHandle(Generic[R]):
         return self.get().status
 
     def result(self, timeout: float | None = None, poll: float = 5.0) -> R:
-        """Wait until the workflow finishes and return its output; raises WorkflowFailed (its
+        """Wait until the workflow finishes and return its output, decoded (durable.values);
+        raises the workflow's exception again (durable.errors.workflow_error: its own class
+        when registered or importable, combined with WorkflowFailed; else WorkflowFailed; the
         recorded error in .error), WorkflowCancelled, or TimeoutError after timeout seconds
-        (None: no limit).
+        (None: no limit); InvalidValue when the output cannot be decoded here.
 
         From a client: LISTEN durable_finished, then durable.watch (the result now, and a
         notification when it finishes), then sleep until a notification names this workflow,
@@ -250,10 +256,11 @@ class WorkflowHandle(Generic[R]):
             raise TimeoutError(f"workflow {self.workflow_id} is still {self.status()} after "
                                f"{timeout}s")
         if res.status == "succeeded":
-            return cast(R, res.output)
+            return cast(R, decode_value(res.output,
+                                        f"the output of workflow {self.workflow_id}"))
         if res.status == "cancelled":
             raise WorkflowCancelled(self.workflow_id)
-        raise WorkflowFailed(self.workflow_id, res.error)
+        raise workflow_error(self.workflow_id, res.error)
 
     def cancel(self) -> str:
         """durable.cancel this workflow."""
@@ -317,8 +324,8 @@ class Durable:
 
         Returns the function itself (a plain call runs it as a plain function), typed as a
         Workflow[P, R] that keeps its parameters and return type for app.start. Its arguments
-        (positional and keyword) and return value must be JSON. The options are enqueue's
-        defaults for it: the attempts and backoff of the whole workflow are applied by
+        (positional and keyword) and return value are values (durable.values). The options are
+        enqueue's defaults for it: the attempts and backoff of the whole workflow are applied by
         durable.fail;
         max_lost_leases (1..1000, default durable.settings.max_lost_leases, 3) is how many times
         its worker may die with it before it fails (a crash loop); timeout (seconds, more than
@@ -427,8 +434,8 @@ class Durable:
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a function as step name (default: the function's name).
 
-        Called from a workflow it runs once: its output (JSON) is checkpointed and replayed on
-        re-execution. A failed try (an exception, or an output that is not storable JSON or
+        Called from a workflow it runs once: its output (a value: durable.values) is checkpointed and replayed on
+        re-execution. A failed try (an exception, or an output that cannot be stored (durable.values) or
         that the SQL refuses, e.g. over max_payload_bytes) is reported to durable.step_failed,
         which decides whether it is retried: up to max_attempts tries, the n-th retry after a
         random wait between d/2 and d, where d = min(backoff_max, backoff_base * 2**(n-1))
@@ -479,6 +486,27 @@ class Durable:
         first parameter, the connection."""
         return self.step(name, max_attempts=max_attempts, backoff_base=backoff_base,
                          backoff_max=backoff_max, transactional=True)
+
+    def register_exception(self, cls: type[E] | None = None, *,
+                           name: str | None = None) -> Any:
+        """Register an exception class (an Exception subclass), process-wide, so that a step's
+        or workflow's exception of that class is raised again as that class: inside the
+        workflow at the step's call, and by WorkflowHandle.result() (durable.errors.step_error,
+        workflow_error). Unregistered classes are found by "module:QualName" when importable;
+        register those that are not (defined inside a function, or in __main__ on one side
+        only), or give name to keep the stored name when the class moves. Usable as a decorator
+        (@app.register_exception or @app.register_exception(name=...)); returns the class.
+        TypeError for a class that is not an Exception subclass; ValueError when name is taken
+        by another class."""
+
+        def register(exc_class: type[E]) -> type[E]:
+            if not (isinstance(exc_class, type) and issubclass(exc_class, Exception)):
+                raise TypeError(f"register_exception takes an Exception subclass, not "
+                                f"{exc_class!r}")
+            register_type(exc_class, name)
+            return exc_class
+
+        return register if cls is None else register(cls)
 
     def _plain_transaction(self, fn: Callable[..., Any], args: tuple[Any, ...],
                            kwargs: dict[str, Any]) -> Any:
@@ -845,15 +873,17 @@ class Durable:
     def send(self, destination: str, message: Any, topic: str = "default",
              idempotency_key: str | None = None, *,
              conn: psycopg.Connection | None = None) -> int:
-        """durable.send: message (JSON) on topic (default "default") to workflow destination,
-        which receives it with durable.recv(topic), oldest first, each message once; it wakes
-        the destination when it waits for that topic. Returns the message id; the same
-        idempotency_key (1..200 characters) to the same destination again returns the first
-        message's id and sends nothing. With conn, in the caller's transaction. Raises
-        UnknownWorkflow (DU003), AlreadyFinished (DU013: the destination finished),
-        PayloadTooLarge (DU008), BadArgument (DU011), InvalidValue (not JSON). Inside workflow
-        code use durable.send, a step."""
-        return self._call(db.send, destination, message, topic, idempotency_key, conn=conn)
+        """durable.send: message (a value: durable.values) on topic (default "default") to
+        workflow destination, which receives it with durable.recv(topic), oldest first, each
+        message once; it wakes the destination when it waits for that topic. Returns the
+        message id; the same idempotency_key (1..200 characters) to the same destination again
+        returns the first message's id and sends nothing. With conn, in the caller's
+        transaction. Raises UnknownWorkflow (DU003), AlreadyFinished (DU013: the destination
+        finished), PayloadTooLarge (DU008), BadArgument (DU011), InvalidValue (a value it
+        cannot store, before anything is sent). Inside workflow code use durable.send, a
+        step."""
+        data = encode_value(message, "the message")
+        return self._call(db.send, destination, data, topic, idempotency_key, conn=conn)
 
     def get_event(self, workflow_id: str, key: str, timeout: float | None = None,
                   poll: float = 5.0) -> Any:
@@ -877,7 +907,7 @@ class Durable:
             return event if event.found else None
 
         event = self._wait_notified(db.EVENT_CHANNEL, matches, check, timeout, poll)
-        return None if event is None else event.value
+        return None if event is None else decode_value(event.value, "the event's value")
 
     def _listener(self) -> psycopg.Connection:
         """This thread's LISTEN connection (made on first use, remade when broken)."""

@@ -276,3 +276,120 @@ class Parked(BaseException):
     and never recorded; the run is neither completed nor failed. A BaseException, as Stopped:
     `except Exception` in workflow code does not swallow it (code that catches BaseException
     must raise it again)."""
+
+
+# -- exceptions raised again from their record ---------------------------------------------------
+#
+# An exception recorded by a step or a workflow (see durable.execution.error_json) names its
+# class ("class": "module:QualName"), and its args and attributes when they encode as values
+# (durable.values). Inside the workflow, a step's recorded failure is raised again as that
+# class; a caller's WorkflowHandle.result() raises a failed workflow's exception the same way.
+# The class is resolved by durable.values.resolve: a class registered with
+# app.register_exception (or durable.register_type), else the attribute QualName of the module
+# (imported when not loaded yet), used only when it is an Exception subclass and not one of
+# durable's own errors (those stay StepFailed / WorkflowFailed). The exception raised is an
+# instance of a subclass of both that class and StepFailed (WorkflowFailed at result()), so
+# `except CardDeclined` and `except StepFailed` both catch it; it prints as the original
+# class. Unresolvable classes give a plain StepFailed / WorkflowFailed, as before.
+
+_combined: dict[tuple[type, type], type | None] = {}
+_ATTACHED = "__durable_attached__"
+
+
+def _durable_class(cls: type) -> bool:
+    return issubclass(cls, Exception) and not issubclass(cls, DurableError)
+
+
+def original_class(exc: BaseException) -> type:
+    """The class an exception raised again from its record was recorded as (its own class for
+    any other exception)."""
+    return getattr(type(exc), "_durable_original", type(exc))
+
+
+def _combine(cls: type, base: type) -> type | None:
+    """A subclass of cls and base that prints as cls (cached; None when Python refuses it)."""
+    key = (cls, base)
+    if key not in _combined:
+        try:
+            _combined[key] = type(cls.__name__, (cls, base), {
+                "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+                "__str__": cls.__str__, "__repr__": cls.__repr__,
+                "__init__": cls.__init__,  # type: ignore[misc]
+                "_durable_original": cls,
+                # pickled as the original class (BaseException.__reduce__'s shape)
+                "__reduce__": lambda self: (cls, self.args, self.__dict__ or None),
+                "__doc__": cls.__doc__})
+        except Exception:  # noqa: BLE001 - a layout conflict, a metaclass, __init_subclass__
+            _combined[key] = None
+    return _combined[key]
+
+
+def _raised_again(error: Any, base: type, attached: dict[str, Any],
+                  where: str) -> BaseException | None:
+    """The recorded exception error (a dict) as an instance of its class combined with base,
+    or None when its class cannot be resolved or the exception cannot be made."""
+    from . import values
+
+    if not isinstance(error, dict):
+        return None
+    cls = values.resolve(error.get("class"), _durable_class)
+    if cls is None:
+        return None
+    combined = _combine(cls, base)
+    if combined is None:
+        return None
+    message = error.get("message")
+    try:
+        args = tuple(values.decode(error["args"])) if isinstance(error.get("args"), list) \
+            else None
+        attrs = values.decode(error["attrs"]) if isinstance(error.get("attrs"), dict) else {}
+    except InvalidValue:
+        args, attrs = None, {}
+    real = None
+    if args is not None:
+        try:
+            real = cls(*args)
+        except Exception:  # noqa: BLE001 - an __init__ that wants other arguments
+            real = None
+    if args is None:
+        args = () if message is None else (message,)
+    try:
+        exc = combined.__new__(combined, *(real.args if real is not None else args))
+        exc.args = real.args if real is not None else args
+        if real is not None:
+            exc.__dict__.update(real.__dict__)
+        exc.__dict__.update(attrs)
+    except Exception:  # noqa: BLE001 - a class Python will not make this way
+        return None
+    added = [k for k, v in attached.items() if k not in exc.__dict__ and not hasattr(cls, k)]
+    for key in added:
+        setattr(exc, key, attached[key])
+    trace = error.get("traceback")
+    exc.durable_traceback = trace if isinstance(trace, str) else None
+    setattr(exc, _ATTACHED, (*added, "durable_traceback"))
+    if isinstance(trace, str) and trace:
+        note = f"{where} (recorded traceback):\n{trace.rstrip()}"
+        if hasattr(exc, "add_note"):
+            exc.add_note(note)
+        else:  # Python 3.10
+            exc.__notes__ = [*getattr(exc, "__notes__", []), note]
+    return exc  # type: ignore[no-any-return]
+
+
+def step_error(step: str, error: Any) -> Exception:
+    """The exception a step's recorded failure raises in its workflow: the step's own exception
+    class (registered, or an importable Exception subclass) combined with StepFailed, carrying
+    .step (the step's name), .error (the recorded error) unless the exception has attributes of
+    those names, and .durable_traceback (the recorded traceback text, also in __notes__); else a
+    plain StepFailed(step, error)."""
+    exc = _raised_again(error, StepFailed, {"step": step, "error": error},
+                        f"raised by step {step}")
+    return exc if exc is not None else StepFailed(step, error)  # type: ignore[return-value]
+
+
+def workflow_error(workflow_id: str, error: Any) -> Exception:
+    """The exception WorkflowHandle.result() raises for a failed workflow: as step_error, with
+    WorkflowFailed and .workflow_id, .error; else a plain WorkflowFailed(workflow_id, error)."""
+    exc = _raised_again(error, WorkflowFailed, {"workflow_id": workflow_id, "error": error},
+                        f"raised by workflow {workflow_id}")
+    return exc if exc is not None else WorkflowFailed(workflow_id, error)  # type: ignore[return-value]

@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 
-from . import db
+from . import db, values
 from .errors import (
     BadArgument,
     Cancelled,
@@ -72,6 +72,8 @@ from .errors import (
     StepFailed,
     Stopped,
     WrongThread,
+    original_class,
+    step_error,
 )
 
 if TYPE_CHECKING:
@@ -146,7 +148,7 @@ def should_stop() -> bool:
 
 
 def _kind(exc: BaseException) -> str:
-    cls = type(exc)
+    cls = original_class(exc)
     kind = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
     return db.storable_text(kind)
 
@@ -159,50 +161,90 @@ def _message(exc: BaseException) -> str:
     return db.storable_text(text)
 
 
+def _raising_again(exc: BaseException) -> dict[str, Any]:
+    """What error_json records to raise exc again: its class's name (durable.values.class_name)
+    and, when they encode as values, its args and its own attributes (those durable attached to
+    an exception it raised again are left out; an attribute that does not encode is left out)."""
+    cls = original_class(exc)
+    what: dict[str, Any] = {"class": db.storable_text(values.class_name(cls))}
+    if issubclass(cls, DurableError):
+        return what  # durable's own errors are not raised again (StepFailed, WorkflowFailed)
+    try:
+        what["args"] = _storable(list(exc.args))
+    except (InvalidValue, TypeError):
+        pass
+    own = getattr(exc, "__dict__", None) or {}
+    skip = set(own.get("__durable_attached__", ()))
+    attrs = {}
+    for key, value in own.items():
+        if key in skip or (key.startswith("__") and key.endswith("__")):
+            continue
+        try:
+            attrs[key] = _storable(value)
+        except InvalidValue:
+            continue
+    if attrs:
+        what["attrs"] = attrs
+    return what
+
+
+def _storable(value: Any) -> Any:
+    """value encoded (durable.values), when jsonb can store it (no NUL, no surrogate); else
+    InvalidValue."""
+    data = values.encode(value)
+    db.json_text(data, "the value")
+    return data
+
+
 def error_json(exc: BaseException) -> dict[str, Any]:
     """An exception as the JSON the SQL records: type, message, traceback (truncated); NUL
-    characters and surrogates, which jsonb cannot hold, are written out as \\uXXXX text."""
+    characters and surrogates, which jsonb cannot hold, are written out as \\uXXXX text; plus
+    class, args and attrs, to raise it again (see durable.errors.step_error). A StepFailed (or a
+    step's exception raised again) records the step's name and its recorded error as cause
+    instead of a traceback."""
     kind = _kind(exc)
     if isinstance(exc, StepFailed) and isinstance(exc.error, dict):
         return {"type": kind, "message": _message(exc)[:_MESSAGE_LIMIT], "step": exc.step,
-                "cause": exc.error}
+                "cause": exc.error, **_raising_again(exc)}
     try:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     except Exception:  # noqa: BLE001 - as in _message
         text = ""
     return {"type": kind, "message": _message(exc)[:_MESSAGE_LIMIT],
-            "traceback": db.storable_text(text[-_TRACEBACK_LIMIT:])}
+            "traceback": db.storable_text(text[-_TRACEBACK_LIMIT:]), **_raising_again(exc)}
 
 
 def short_errors(exc: BaseException, refused: BaseException) -> list[dict[str, Any]]:
     """Smaller forms of error_json(exc) to record when the SQL refused it (too large): the type
     and the start of the message, then a fixed text."""
     why = _message(refused)[:_SHORT_MESSAGE_LIMIT]
+    name = db.storable_text(values.class_name(original_class(exc)))
     return [
         {"type": _kind(exc), "message": _message(exc)[:_SHORT_MESSAGE_LIMIT],
+         "class": name[:_SHORT_MESSAGE_LIMIT],
          "note": f"shortened: the full error was refused ({why})"},
         {"type": _kind(exc)[:100], "message": "(not recorded: the error was refused)"},
     ]
 
 
-ARGS_KEY = "$args"
-KWARGS_KEY = "$kwargs"
+ARGS_KEY = values.ARGS
+KWARGS_KEY = values.KWARGS
 
 
 def input_of(args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
-    """The stored input (JSON) of a run given args and kwargs: the array of the positional
-    arguments when there are no keyword arguments (as psql and other languages write it), else
-    {"$args": [...], "$kwargs": {...}}. args_of reads both back."""
-    if not kwargs:
-        return list(args)
-    return {ARGS_KEY: list(args), KWARGS_KEY: dict(kwargs)}
+    """The stored input (JSON) of a run given args and kwargs, each encoded as a value
+    (durable.values.encode_input): the array of the positional arguments when there are no
+    keyword arguments (as psql and other languages write it), else {"$args": [...],
+    "$kwargs": {...}}. args_of reads both back, without decoding; a run's code gets them from
+    durable.values.decode_input. InvalidValue naming the argument that cannot be stored."""
+    return values.encode_input(args, dict(kwargs))
 
 
 def args_of(value: Any) -> tuple[list[Any], dict[str, Any]]:
-    """A workflow input as (positional arguments, keyword arguments): an object with exactly
-    the keys "$args" (an array) and "$kwargs" (an object) is both; otherwise the input is
-    positional only: an array is the list of arguments, null none, any other JSON value the one
-    argument. Raises TypeError for an object with exactly those two keys whose "$args" is not an
+    """A workflow input as (positional arguments, keyword arguments), as stored (not decoded:
+    durable.values.decode_input decodes them): an object with exactly the keys "$args" (an
+    array) and "$kwargs" (an object) is both; otherwise the input is positional only: an array
+    is the list of arguments, null none, any other JSON value the one argument. Raises TypeError for an object with exactly those two keys whose "$args" is not an
     array or whose "$kwargs" is not an object."""
     if value is None:
         return [], {}
@@ -218,23 +260,33 @@ def args_of(value: Any) -> tuple[list[Any], dict[str, Any]]:
     return [value], {}
 
 
+def encoded(value: Any, what: str = "the value") -> tuple[str, Any, Any]:
+    """(JSON text of value encoded as durable.values stores it, that JSON parsed, the value as
+    a replay decodes it from jsonb: durable.values.decode_jsonb). Raises InvalidValue (a
+    ValueError) naming what and where when value cannot be stored (NaN, infinities, an object
+    of no supported type) or holds what jsonb cannot (NUL)."""
+    data = values.encode(value, what)
+    text = db.json_text(data, what)
+    if data is None or type(data) in (bool, int, str):
+        return text, data, data
+    raw = json.loads(text)
+    return text, raw, values.decode_jsonb(raw, what)
+
+
 def as_jsonb(value: Any, what: str = "the value") -> tuple[str, Any]:
-    """(JSON text of value, value as jsonb will give it back): object keys in jsonb's order
-    (shorter first, then by their bytes), and integral floats that JSON writes with an exponent
-    (1e+16 and up) as the integers jsonb prints. Raises InvalidValue (a ValueError) naming what
-    when value is not JSON (NaN and infinities included) or holds what jsonb cannot (NUL)."""
-    text = db.json_text(value, what)
-    if value is None or type(value) in (bool, int, str):
-        return text, value
-    return text, _jsonb_order(json.loads(text))
+    """(JSON text of value, value as jsonb will give it back and a replay decodes it): see
+    encoded."""
+    text, _, seen = encoded(value, what)
+    return text, seen
 
 
-def _jsonb_order(value: Any) -> Any:
+def _as_jsonb_gives(value: Any) -> Any:
+    """Parsed JSON as jsonb gives it back: integral floats that JSON writes with an exponent
+    (1e+16 and up) as the integers jsonb prints (key order does not matter to ==)."""
     if isinstance(value, dict):
-        keys = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
-        return {k: _jsonb_order(value[k]) for k in keys}
+        return {k: _as_jsonb_gives(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonb_order(v) for v in value]
+        return [_as_jsonb_gives(v) for v in value]
     if isinstance(value, float) and value.is_integer() and "e" in repr(value):
         return int(Decimal(repr(value)))  # the decimal JSON wrote, as jsonb reads it
     return value
@@ -263,6 +315,7 @@ class _Held:
     step: db.HeldStep
     definition: StepDef
     seen: Any
+    raw: Any = None  # the output as stored (JSON parsed), kept as the recorded output
 
 
 _thread_start = threading.Thread.start
@@ -420,7 +473,7 @@ class Run:
                 raise LookupError(f"no workflow named {self.claimed.name!r} is registered in "
                                   "this worker")
             self._check()
-            args, kwargs = args_of(self.claimed.input)
+            args, kwargs = values.decode_input(self.claimed.input)
             output = definition.fn(*args, **kwargs)
         except _Replay:
             self.replay_pending = True
@@ -450,7 +503,8 @@ class Run:
         text = None
         if error is None:
             try:
-                text, _ = as_jsonb(output, "the workflow's output")
+                text = db.json_text(values.encode(output, "the workflow's output"),
+                                    "the workflow's output")
             except InvalidValue as exc:
                 error = exc
         if error is not None:
@@ -591,13 +645,14 @@ class Run:
             self._replay()
         if answer.recorded:
             self.recorded[step.step_id] = {"step_id": step.step_id, "name": step.name,
-                                           "output": held.seen, "error": None}
+                                           "output": held.raw, "error": None}
         else:
             # recorded before this call (by this lease's own call whose answer was lost, or by
             # another execution): that outcome counts; run the code again if it differs
             self.recorded[step.step_id] = {"step_id": step.step_id, "name": step.name,
                                            "output": answer.output, "error": answer.error}
-            if answer.error is not None or answer.output != held.seen:
+            if answer.error is not None or answer.output != _as_jsonb_gives(
+                    json.loads(step.output_json)):
                 self._replay()
 
     def _fail(self, exc: BaseException, retryable: bool) -> str:
@@ -744,13 +799,13 @@ class Run:
                 if self.stop_seen:
                     # it returned early because it was told to stop: not its outcome
                     self._check()
-                text, seen = _output(definition.name, value)
+                text, raw, seen = _output(definition.name, value)
             except _StepRaised as raised:
                 step_error = raised.exc
             else:
                 # the checkpoint goes now; its answer, with the run's next statement
                 self._send(_Held(db.HeldStep(step_id, definition.name, text, started),
-                                 definition, seen))
+                                 definition, seen, raw))
                 return seen
             failure = self._step_failed(step_id, definition, step_error, started)
             if failure is None:
@@ -775,7 +830,9 @@ class Run:
         recorded = self.recorded.get(step_id)
         if recorded is not None and recorded["name"] == name:
             self.replayed += 1
-            return _outcome(name, recorded["output"], recorded["error"])
+            if recorded["error"] is not None:
+                raise step_error(name, recorded["error"])
+            return recorded["output"]  # as the SQL recorded it: the caller decodes its values
         self._collect()
         try:
             answer = self._sql(fn, self.workflow_id, self.lease, step_id, *args, name=name,
@@ -841,7 +898,7 @@ class Run:
         try:
             with conn.transaction():
                 value = _call(info, definition.fn, (conn, *args), kwargs, conn)
-                text, _ = _output(definition.name, value)
+                text, _, _ = _output(definition.name, value)
                 try:
                     # in the step's transaction, on its connection: never sent again elsewhere
                     done = db.checkpoint(conn, self.workflow_id, self.lease, info.step_id,
@@ -875,11 +932,11 @@ class _StepRaised(Exception):
         self.exc = exc
 
 
-def _output(name: str, value: Any) -> tuple[str, Any]:
-    """A step's output as JSON text and as the workflow sees it; one that is not storable JSON
-    is the step's failed try."""
+def _output(name: str, value: Any) -> tuple[str, Any, Any]:
+    """A step's output as JSON text, as stored and as the workflow sees it (see encoded); one
+    that cannot be stored is the step's failed try."""
     try:
-        return as_jsonb(value, f"the output of step {name}")
+        return encoded(value, f"the output of step {name}")
     except InvalidValue as exc:
         raise _StepRaised(exc) from None
 
@@ -905,6 +962,9 @@ def _call(info: StepInfo, fn: Callable[..., Any], args: tuple[Any, ...], kwargs:
 
 
 def _outcome(name: str, output: Any, error: Any) -> Any:
+    """A recorded step's outcome in the workflow: its output decoded (as on its first run), or
+    its error raised again (durable.errors.step_error: its own class when resolvable, else
+    StepFailed)."""
     if error is not None:
-        raise StepFailed(name, error)
-    return output
+        raise step_error(name, error)
+    return values.decode_jsonb(output, f"the output of step {name}")

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from . import db
-from .errors import NotInWorkflow, WorkflowCancelled, WorkflowFailed
+from . import db, values
+from .errors import NotInWorkflow, WorkflowCancelled, workflow_error
 from .execution import Run, run_of_call
 
 if TYPE_CHECKING:
@@ -97,25 +97,28 @@ def recv(topic: str = "default", timeout: db.Seconds | None = None) -> Any:
     (DU011) for a bad topic or timeout."""
     run = current("durable.recv")
     output = run.call(RECV, db.recv, topic, _seconds(timeout, "timeout"), parks=True)
-    return None if output.get("timed_out") else output["message"]
+    return None if output.get("timed_out") else values.decode(output["message"], "the message")
 
 
 def send(destination_id: str, message: Any, topic: str = "default") -> int:
-    """Send message (JSON) on topic to workflow destination_id from this workflow: one step
-    (durable.send_step) whose recorded outcome is the message id, so a replay does not send it
-    again. Raises UnknownWorkflow (DU003), AlreadyFinished (DU013: the destination finished),
-    PayloadTooLarge (DU008), InvalidValue (not JSON)."""
+    """Send message (a value: durable.values) on topic to workflow destination_id from this
+    workflow: one step (durable.send_step) whose recorded outcome is the message id, so a replay
+    does not send it again. Raises UnknownWorkflow (DU003), AlreadyFinished (DU013: the
+    destination finished), PayloadTooLarge (DU008), InvalidValue (a value it cannot store)."""
     run = current("durable.send")
-    text = db.jsonb_arg(message, "the message")  # refused before the step, not as it
+    # refused before the step, not as it
+    text = db.jsonb_arg(values.encode(message, "the message"), "the message")
     return run.call(SEND, db.send_step, destination_id, text, topic)["message_id"]  # type: ignore[no-any-return]
 
 
 def set_event(key: str, value: Any) -> None:
-    """Publish event key (1..200 characters) of this workflow with value (JSON): one step
-    (durable.set_event). The latest value per key counts (every value is kept); it wakes the
-    workflows waiting for it and the clients in app.get_event. A replay sets nothing again."""
+    """Publish event key (1..200 characters) of this workflow with value (a value:
+    durable.values): one step (durable.set_event). The latest value per key counts (every value
+    is kept); it wakes the workflows waiting for it and the clients in app.get_event. A replay
+    sets nothing again. InvalidValue, before the step, for a value it cannot store."""
     run = current("durable.set_event")
-    run.call(SET_EVENT, db.set_event, key, db.jsonb_arg(value, "the event's value"))
+    text = db.jsonb_arg(values.encode(value, "the event's value"), "the event's value")
+    run.call(SET_EVENT, db.set_event, key, text)
 
 
 def get_event(workflow_id: str, key: str, timeout: db.Seconds | None = None) -> Any:
@@ -126,13 +129,15 @@ def get_event(workflow_id: str, key: str, timeout: db.Seconds | None = None) -> 
     run = current("durable.get_event")
     output = run.call(GET_EVENT, db.await_event, workflow_id, key,
                       _seconds(timeout, "timeout"), parks=True)
-    return None if output.get("timed_out") else output["value"]
+    return None if output.get("timed_out") else values.decode(output["value"],
+                                                              "the event's value")
 
 
 def start_child(name: str, input: Any, *, child_id: str | None = None, queue: str | None = None,
                 priority: int | None = None, timeout: db.Seconds | None = None,
                 detached: bool = False) -> str:
-    """Start child workflow name with input from the running workflow: one step
+    """Start child workflow name with input (stored JSON, as durable.values.encode_input makes
+    it) from the running workflow: one step
     (durable.start_child) whose outcome is the child's id (child_id, else made by the SQL from
     this workflow's id and the step's position, so a replay finds the child instead of starting
     another). app.enqueue calls it inside a workflow."""
@@ -204,7 +209,9 @@ def await_children(handles: Sequence[WorkflowHandle[Any] | str], timeout: db.Sec
     run = current(what)
     output = run.call(AWAIT_CHILDREN, db.await_children, _ids(handles),
                       _seconds(timeout, "timeout"), parks=True)
-    return ([ChildResult(c["workflow_id"], c["status"], c.get("output"), c.get("error"))
+    return ([ChildResult(c["workflow_id"], c["status"],
+                         values.decode(c.get("output"), f"the output of {c['workflow_id']}"),
+                         c.get("error"))
              for c in output["children"]], bool(output.get("timed_out")))
 
 
@@ -224,8 +231,9 @@ def wait_all(handles: Sequence[WorkflowHandle[Any] | str],
 
 
 def await_child(workflow_id: str, timeout: db.Seconds | None = None) -> Any:
-    """WorkflowHandle.result inside a workflow: the child's output; WorkflowFailed or
-    WorkflowCancelled as a client gets them, TimeoutError when timeout passed first."""
+    """WorkflowHandle.result inside a workflow: the child's output; its exception raised again
+    (durable.errors.workflow_error: its own class, else WorkflowFailed) or WorkflowCancelled as
+    a client gets them, TimeoutError when timeout passed first."""
     results, _ = await_children([workflow_id], timeout, "WorkflowHandle.result")
     child = results[0]
     if child.status == "succeeded":
@@ -233,6 +241,6 @@ def await_child(workflow_id: str, timeout: db.Seconds | None = None) -> Any:
     if child.status == "cancelled":
         raise WorkflowCancelled(workflow_id)
     if child.status == "failed":
-        raise WorkflowFailed(workflow_id, child.error)
+        raise workflow_error(workflow_id, child.error)
     raise TimeoutError(f"child workflow {workflow_id} is still {child.status} after the "
                        f"timeout ({timeout}s)")

@@ -64,8 +64,14 @@ def test_a_step_error_holding_nul_gets_the_step_retry_policy(app, conn, queue, s
     assert [(e["type"], e["message"]) for e in tries] == [("ValueError", "bad \\u0000 byte")] * 2
     row = _row(conn, handle.workflow_id)
     assert row["status"] == "failed"
-    assert row["error"]["type"] == "durable.errors.StepFailed"
+    # the step's ValueError, raised again in the workflow, is the run's error (issue 12)
+    assert (row["error"]["type"], row["error"]["class"]) == ("ValueError", "builtins:ValueError")
+    assert row["error"]["step"] == "field_nul_step"
     assert "bad \\u0000 byte" in row["error"]["message"]
+    # its args hold a NUL: left out of the step's error; raised again from its message
+    assert all("args" not in e for e in tries)
+    assert row["error"]["args"] == ["bad \\u0000 byte"]
+    assert all("note" not in e and "traceback" in e for e in tries)  # not shortened
 
 
 @pytest.mark.parametrize("kind", ["return", "txn"])

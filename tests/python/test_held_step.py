@@ -73,7 +73,7 @@ def test_as_jsonb_gives_what_postgres_gives_back(conn, value):
     assert conn.execute("select %s::jsonb = %s::jsonb", [text, Jsonb(value)]).fetchone()[0]
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), {1, 2}, object()])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), {"a": [lambda: 1]}, object()])
 def test_as_jsonb_refuses_what_is_not_json(value):
     with pytest.raises((TypeError, ValueError)):
         as_jsonb(value)

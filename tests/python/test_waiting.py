@@ -382,13 +382,15 @@ def test_cancelling_a_parent_cancels_its_children(wapp, conn, queue, start_wait_
 def test_a_deadline_cancels_a_running_workflow(wapp, conn, queue, start_wait_worker):
     """A workflow enqueued with timeout=2 whose steps take longer: the SQL cancels it when its
     deadline passes (error type DeadlineExceeded), the worker stops it (its step told to
-    stop), and its second step never runs."""
+    stop), and its second step never runs. The worker is started first: the deadline runs from
+    the enqueue, and a worker slow to start (a busy machine) would find the run cancelled
+    before it ever claimed it."""
+    worker = start_wait_worker(queue)
     wid = wapp.enqueue("wait_busy", 30, queue=queue, workflow_id=_wid("deadline"),
                        timeout=2).workflow_id
     deadline = _rows(conn, "select deadline - run_at as timeout from durable.runs"
                            " where id = %s", [wid])[0]["timeout"]
     assert deadline.total_seconds() == 2
-    worker = start_wait_worker(queue)
     assert wait_for(lambda: _finished(conn, wid), timeout=60) == "cancelled"
     error = _rows(conn, "select error from durable.runs where id = %s", [wid])[0]["error"]
     assert error["type"] == "DeadlineExceeded"

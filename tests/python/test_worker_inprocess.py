@@ -33,10 +33,10 @@ def starts_with_b() -> str:
     return b() + a()
 
 
-@ip_app.workflow(name="returns_a_set")
-def returns_a_set() -> object:
-    """Returns something that is not JSON."""
-    return {1, 2}
+@ip_app.workflow(name="returns_an_object")
+def returns_an_object() -> object:
+    """Returns something durable cannot store (a plain object)."""
+    return {"result": object()}
 
 
 @ip_app.workflow(name="keys")
@@ -93,9 +93,9 @@ def test_a_step_recorded_under_another_name_fails_the_run_with_du005(running, co
 
 
 def test_an_output_that_is_not_json_fails_the_run(running):
-    """A workflow returning a set fails (it does not loop between claim and release)."""
-    handle = ip_app.enqueue(returns_a_set, queue=running, max_attempts=1)
-    with pytest.raises(durable.WorkflowFailed, match="not JSON serializable"):
+    """A workflow returning an object durable cannot store fails (it does not loop between claim and release)."""
+    handle = ip_app.enqueue(returns_an_object, queue=running, max_attempts=1)
+    with pytest.raises(durable.WorkflowFailed, match=r"cannot be stored.*object.*at \$\.result"):
         handle.result(timeout=10)
 
 
