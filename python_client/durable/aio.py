@@ -201,10 +201,16 @@ async def call(aconn: psycopg.AsyncConnection, fn: Callable[..., Any], *args: An
 
 
 async def _send(aconn: psycopg.AsyncConnection, ask: _Ask) -> _Answered:
+    # one cursor per row factory kept with the connection (a new cursor per statement costs
+    # more CPU than the rest of the call, as durable.db._hot found for the sync worker)
+    cursors = aconn.__dict__.setdefault("_durable_cursors", {})
+    factory = ask.row_factory or tuple_row
+    cur = cursors.get(factory)
+    if cur is None or cur.closed:
+        cur = cursors[factory] = aconn.cursor(row_factory=factory)
     try:
-        async with aconn.cursor(row_factory=ask.row_factory or tuple_row) as cur:
-            await cur.execute(ask.sql, ask.params)
-            rows = await cur.fetchall() if cur.description is not None else []
+        await cur.execute(ask.sql, ask.params)
+        rows = await cur.fetchall() if cur.description is not None else []
         return _Answered(rows, None)
     except psycopg.Error as exc:
         if aconn.closed or aconn.broken:
@@ -539,7 +545,9 @@ class AsyncRun:
         self.reconnects = 0
         self.task: asyncio.Task[Any] | None = None
         self._step_tasks: set[asyncio.Task[Any]] = set()
-        # what the worker reads of a sync Run
+        # set by the worker, as for a sync Run: reserves a place for the workflow the
+        # completion claims (durable.complete_and_claim), or None to claim nothing
+        self.claim_next: Callable[[], tuple[str, list[str], float | None] | None] | None = None
         self.reserved = False
         self.claim_answered = False
         self.next_claimed: list[db.Claimed] = []
@@ -655,11 +663,19 @@ class AsyncRun:
         return await self._complete(text)
 
     async def _complete(self, text: str) -> str:
+        """durable.complete_and_claim: finish the run and claim the next workflow for its place
+        in the same statement (as a sync slot does), while the worker's last claim found all
+        it asked for."""
         self.finishing = True
         self.resent = False
+        request = self.claim_next() if self.claim_next is not None else None
+        self.reserved = request is not None
+        worker, queues, lease_timeout = request or (None, [], None)
         try:
-            await self.runner.call(self, db.complete, self.workflow_id, self.lease,
-                                   db.raw_json(text))
+            _, self.next_claimed = await self.runner.call(
+                self, db.complete_and_claim, self.workflow_id, self.lease, db.raw_json(text),
+                worker, queues, 1 if request is not None else 0, lease_timeout)
+            self.claim_answered = request is not None
             return "succeeded"
         except (LeaseLost, Cancelled) as lost:
             if isinstance(lost, LeaseLost) and self.resent \

@@ -175,7 +175,7 @@ def _load_app(spec: str, path: str | None) -> Durable:
 @click.option("--async-concurrency", type=click.IntRange(1, 100000),
               help="Async def workflows run at once on the worker's event loop (default: 100 "
                    "when the app has any).")
-@click.option("--async-connections", default=4, show_default=True, type=click.IntRange(1, 100),
+@click.option("--async-connections", default=8, show_default=True, type=click.IntRange(1, 100),
               help="Connections the async runs share.")
 @click.option("--lease-timeout", type=click.FloatRange(min=0, min_open=True),
               help="Seconds without a heartbeat before the workflows are reclaimed "
@@ -191,7 +191,8 @@ def _load_app(spec: str, path: str | None) -> Durable:
 @click.pass_obj
 @_guard
 def worker(obj: _Context, app_spec: str, queues: str | None, concurrency: int,
-           async_concurrency: int | None, async_connections: int, lease_timeout: float | None, poll_interval: float, grace: float,
+           async_concurrency: int | None, async_connections: int,
+           lease_timeout: float | None, poll_interval: float, grace: float,
            worker_id: str | None, path: str | None, log_level: str) -> None:
     """Run the workflows of MODULE:APP until SIGTERM or SIGINT."""
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,

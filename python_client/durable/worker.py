@@ -96,7 +96,7 @@ class Worker:
         dsn: str | None = None,
         connect: Connect | None = None,
         async_concurrency: int | None = None,
-        async_connections: int = 4,
+        async_connections: int = 8,
     ):
         if concurrency < 1:
             raise ValueError("concurrency must be 1 or more")
@@ -327,6 +327,7 @@ class Worker:
         """A claimed run to where it runs: the event loop (async) or the slots' queue."""
         if isinstance(run, AsyncRun):
             assert self._runner is not None
+            run.claim_next = self._claim_next
             self._runner.submit(run)
         else:
             self._work.put(run)
@@ -338,9 +339,18 @@ class Worker:
                 run.workflow_id, outcome, f" ({run.reason})" if run.reason else "",
                 run.replayed, run.executed,
                 f", {run.reconnects} resent" if run.reconnects else "")
+        runs: list[Run | AsyncRun] = []
         with self._lock:
             self.runs.pop(run.workflow_id, None)
             self.finished[run.workflow_id] = self.finished.get(run.workflow_id, 0) + 1
+            if run.reserved:  # what its completion claimed takes its place (see _adopt)
+                self._reserved -= 1
+                claimed, run.next_claimed = run.next_claimed, []
+                if run.claim_answered:
+                    self._more = len(claimed) == 1
+                runs = self._take_on(claimed)
+        for new in runs:
+            self._dispatch(new)
         self._slot_freed.set()
 
     # -- slots -----------------------------------------------------------------------------------
