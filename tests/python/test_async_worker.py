@@ -227,3 +227,30 @@ def test_durable_waits_and_children_in_async_workflows(
     assert kids == [2, 12, 22]
     names = [s["name"] for s in recorded_steps(conn, wid)]
     assert names == ["durable.sleep", "durable.set_event", "durable.recv", "durable.get_event"]
+
+
+def test_a_lost_lease_cancels_only_that_async_run(
+        aapp: durable.Durable, queue: str, conn: psycopg.Connection,
+        start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
+    first = start_async_worker(queue)
+    handle = aapp.enqueue(durable_asyncapp.long_one, "held", queue=queue)
+    wid = handle.workflow_id
+    wait_for(lambda: ("held", "started", first.pid) in effects(conn, wid), what="step started")
+    first.proc.send_signal(signal.SIGSTOP)  # its heartbeat stops: the lease expires
+    try:
+        second = start_async_worker(queue)
+        wait_for(lambda: ("held", "started", second.pid) in effects(conn, wid), timeout=30,
+                 what="the run reclaimed by the second worker")
+    finally:
+        first.proc.send_signal(signal.SIGCONT)
+    # the first worker's heartbeat finds the run gone: its task is cancelled at its await
+    wait_for(lambda: ("held", "cancelled", first.pid) in effects(conn, wid), timeout=30,
+             what="the first worker's copy cancelled")
+    assert ("held", "cancelled", second.pid) not in effects(conn, wid)
+    # the first worker's loop goes on with other runs (the second worker is gone)
+    second.kill()
+    later = aapp.enqueue_many(durable_asyncapp.napper, [[0.01]] * 4, queue=queue)
+    assert [h.result(timeout=30) for h in later] == [0.01] * 4
+    assert first.proc.poll() is None
+    assert "lease lost" in first.log() or "no longer held" in first.log()
+    assert handle.cancel() == "cancelled"
