@@ -200,6 +200,9 @@ async def call(aconn: psycopg.AsyncConnection, fn: Callable[..., Any], *args: An
             answers.append(await _send(aconn, ask))
 
 
+_TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
+
+
 async def _send(aconn: psycopg.AsyncConnection, ask: _Ask) -> _Answered:
     # one cursor per row factory kept with the connection (a new cursor per statement costs
     # more CPU than the rest of the call, as durable.db._hot found for the sync worker)
@@ -210,7 +213,8 @@ async def _send(aconn: psycopg.AsyncConnection, ask: _Ask) -> _Answered:
         cur = cursors[factory] = aconn.cursor(row_factory=factory)
     try:
         await cur.execute(ask.sql, ask.params)
-        rows = await cur.fetchall() if cur.description is not None else []
+        result = cur.pgresult  # (cur.description would build column objects each time)
+        rows = await cur.fetchall() if result is not None and result.status == _TUPLES_OK else []
         return _Answered(rows, None)
     except psycopg.Error as exc:
         if aconn.closed or aconn.broken:
@@ -545,6 +549,7 @@ class AsyncRun:
         self.reconnects = 0
         self.task: asyncio.Task[Any] | None = None
         self._step_tasks: set[asyncio.Task[Any]] = set()
+        self._in_sql: set[asyncio.Task[Any] | None] = set()  # tasks inside a statement
         # set by the worker, as for a sync Run: reserves a place for the workflow the
         # completion claims (durable.complete_and_claim), or None to claim nothing
         self.claim_next: Callable[[], tuple[str, list[str], float | None] | None] | None = None
@@ -564,11 +569,15 @@ class AsyncRun:
         self.runner.loop.call_soon_threadsafe(self._cancel_code)
 
     def _cancel_code(self) -> None:
+        """Cancel the run's code at its awaits; a task inside a statement is left to finish it
+        (a statement cut short would leave its shared connection unusable) and stops right
+        after it (_sql)."""
         if self.finishing or self.stop_raised or self.parked:
             return
         for task in list(self._step_tasks):
-            task.cancel()
-        if self.task is not None and not self.task.done():
+            if task not in self._in_sql:
+                task.cancel()
+        if self.task is not None and not self.task.done() and self.task not in self._in_sql:
             self.task.cancel()
 
     def _check(self) -> None:
@@ -597,11 +606,18 @@ class AsyncRun:
 
     async def _sql(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """One worker call for this run on a shared connection; DU001/DU002 stop the run."""
+        task = asyncio.current_task()
+        self._in_sql.add(task)
         try:
-            return await self.runner.call(self, fn, *args, **kwargs)
+            answer = await self.runner.call(self, fn, *args, **kwargs)
         except (LeaseLost, Cancelled) as exc:
             self._stop(exc)
             raise  # not reached
+        finally:
+            self._in_sql.discard(task)
+        if self.interrupted.is_set():
+            self._check()  # told to stop while the statement ran: stop now
+        return answer
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -936,6 +952,16 @@ async def _close_quietly(conn: psycopg.AsyncConnection) -> None:
         await conn.close()
 
 
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop when it is installed (`pip install durable[uvloop]`: its loop costs
+    less CPU per statement), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 class AsyncRunner:
     """The event loop of a worker's async runs: one thread, one loop, connections shared by
     every run (connections of them, made on demand). durable.Worker makes and drives it; each
@@ -948,7 +974,7 @@ class AsyncRunner:
         self.connections = connections
         self._done = done
         self._connect = connect
-        self.loop = asyncio.new_event_loop()
+        self.loop = _new_loop()
         self.thread_id: int | None = None
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="durable-asyncio", daemon=True)
@@ -994,16 +1020,10 @@ class AsyncRunner:
 
     async def call(self, run: AsyncRun | None, fn: Callable[..., Any], *args: Any,
                    **kwargs: Any) -> Any:
-        """fn (a durable.db call) on one of the shared connections. Shielded: a run cancelled
-        meanwhile lets the statement finish and its connection go back. A connection lost under
-        it is dropped and the call sent again on another (a few times; run.resent set): the
-        lease fences it, as the sync Run's resends."""
-        inner = self.loop.create_task(self._call(run, fn, args, kwargs))
-        inner.add_done_callback(_retrieve)
-        return await asyncio.shield(inner)
-
-    async def _call(self, run: AsyncRun | None, fn: Callable[..., Any], args: tuple[Any, ...],
-                    kwargs: dict[str, Any]) -> Any:
+        """fn (a durable.db call) on one of the shared connections (a run's code is not
+        cancelled inside it: AsyncRun._cancel_code). A connection lost under it is dropped and
+        the call sent again on another (a few times; run.resent set): the lease fences it, as
+        the sync Run's resends."""
         assert self.pool is not None
         for resend in range(_RESENDS + 1):
             conn = await self.pool.get()
@@ -1041,11 +1061,6 @@ class AsyncRunner:
             log.warning("async runner: %s while stopping", exc)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout)
-
-
-def _retrieve(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled():
-        task.exception()  # read, so that a call whose awaiter was cancelled logs nothing
 
 
 def is_async(fn: Callable[..., Any]) -> bool:
