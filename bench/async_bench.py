@@ -14,7 +14,7 @@
 
 Usage: python bench/async_bench.py DSN  (a freshly deployed database; `make bench` makes one)
 Env: RUNS (5), WORKFLOWS (5000), WORKERS (2), CONCURRENCY (8), ASYNC_CONCURRENCY (64),
-     ASYNC_CONNECTIONS (8), IO_WORKFLOWS (1000), IO_SLEEP (0.5)
+     ASYNC_CONNECTIONS (8), IO_WORKFLOWS (1000), IO_SLEEP (0.5), PARTS (throughput,io)
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ ASYNC_CONCURRENCY = int(os.environ.get("ASYNC_CONCURRENCY", "64"))
 ASYNC_CONNECTIONS = int(os.environ.get("ASYNC_CONNECTIONS", "8"))
 IO_WORKFLOWS = int(os.environ.get("IO_WORKFLOWS", "1000"))
 IO_SLEEP = float(os.environ.get("IO_SLEEP", "0.5"))
+PARTS = os.environ.get("PARTS", "throughput,io").split(",")
 
 app = Durable(os.environ.get("DATABASE_URL"))
 
@@ -113,7 +114,21 @@ def stop_workers(procs: list[subprocess.Popen]) -> None:
         p.wait(timeout=60)
 
 
+def cpu_seconds(procs: list[subprocess.Popen]) -> float:
+    """User + system CPU seconds of the processes so far (Linux /proc)."""
+    total = 0.0
+    for p in procs:
+        fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+CPU_MS: dict[str, list[float]] = {"thread": [], "async": []}
+
+
 def throughput(dsn: str, kind: str) -> float:
+    """Workflows/s; the workers' CPU milliseconds per workflow go to CPU_MS (a figure the
+    other agents' load on the machine changes less than wall time)."""
     reset(dsn)
     if kind == "thread":
         procs = start_workers(dsn, "bench.app:app", WORKERS, "--concurrency", str(CONCURRENCY))
@@ -125,9 +140,12 @@ def throughput(dsn: str, kind: str) -> float:
         name = "anoop3"
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
+            cpu = cpu_seconds(procs)
             enqueue(conn, name, WORKFLOWS)
             began = time.monotonic()
-            return WORKFLOWS / (wait_done(conn) - began)
+            rate = WORKFLOWS / (wait_done(conn) - began)
+            CPU_MS[kind].append((cpu_seconds(procs) - cpu) * 1000 / WORKFLOWS)
+            return rate
     finally:
         stop_workers(procs)
 
@@ -175,6 +193,13 @@ def main() -> None:
     dsn = sys.argv[1] if len(sys.argv) > 1 else os.environ["DURABLE_BENCH_DSN"]
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("select durable.set_queue('bench')")
+    if "throughput" in PARTS:
+        compare(dsn)
+    if "io" in PARTS:
+        io_part(dsn)
+
+
+def compare(dsn: str) -> None:
     print(f"async benchmark: {WORKFLOWS} workflows x 3 no-op steps, {WORKERS} processes each: "
           f"thread worker {CONCURRENCY} slots vs async worker {ASYNC_CONCURRENCY} runs on "
           f"{ASYNC_CONNECTIONS} connections; {RUNS} runs each, {os.cpu_count()} cores (shared)")
@@ -182,11 +207,18 @@ def main() -> None:
     for i in range(RUNS):
         for kind in (("thread", "async") if i % 2 == 0 else ("async", "thread")):
             rates[kind].append(throughput(dsn, kind))
-        print(f"  run {i + 1}: thread {rates['thread'][-1]:.0f} wf/s, "
-              f"async {rates['async'][-1]:.0f} wf/s", flush=True)
+        print(f"  run {i + 1}: thread {rates['thread'][-1]:.0f} wf/s "
+              f"({CPU_MS['thread'][-1]:.2f} ms CPU/workflow), async {rates['async'][-1]:.0f} "
+              f"wf/s ({CPU_MS['async'][-1]:.2f} ms CPU/workflow)", flush=True)
     t, a = statistics.median(rates["thread"]), statistics.median(rates["async"])
+    ct, ca = statistics.median(CPU_MS["thread"]), statistics.median(CPU_MS["async"])
     print(f"throughput (median): thread worker {t:.0f} workflows/s, async worker {a:.0f} "
           f"workflows/s; ratio async/thread {a / t:.2f} (target: >= 1.00)")
+    print(f"worker CPU per workflow (median): thread {ct:.2f} ms, async {ca:.2f} ms; "
+          f"ratio async/thread {ca / ct:.2f}")
+
+
+def io_part(dsn: str) -> None:
     print(f"I/O-bound: {IO_WORKFLOWS} workflows x 3 steps awaiting asyncio.sleep({IO_SLEEP}), "
           f"one async worker process, {ASYNC_CONNECTIONS} shared connections")
     results = []

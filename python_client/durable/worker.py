@@ -60,6 +60,9 @@ from .app import Durable
 from .errors import DurableError
 from .execution import Run
 
+# durable.claim takes at most this many workflows per call (p_max, 1..1000: DU011 beyond)
+CLAIM_MAX = 1000
+
 # Retention batches (durable.housekeep) a worker runs per heartbeat at most, while there is more
 HOUSEKEEP_BATCHES = 5
 
@@ -293,7 +296,7 @@ class Worker:
         with self._lock:
             if self._stopping.is_set():
                 return []
-            n = min(want, self.capacity - len(self.runs) - self._reserved)
+            n = min(want, self.capacity - len(self.runs) - self._reserved, CLAIM_MAX)
             if n <= 0:
                 return []
             self._reserved += n

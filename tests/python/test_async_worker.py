@@ -254,3 +254,15 @@ def test_a_lost_lease_cancels_only_that_async_run(
     assert first.proc.poll() is None
     assert "lease lost" in first.log() or "no longer held" in first.log()
     assert handle.cancel() == "cancelled"
+
+
+def test_a_worker_holding_more_than_a_claims_limit_claims_in_parts(
+        aapp: durable.Durable, queue: str, conn: psycopg.Connection,
+        start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
+    """concurrency + async_concurrency above 1,000 (durable.claim's p_max): each claim asks for
+    1,000 at most instead of being refused (DU011), which stopped the worker."""
+    worker = start_async_worker(queue, "--async-concurrency", "1200")
+    handles = aapp.enqueue_many(durable_asyncapp.napper, [[0.01]] * 3, queue=queue)
+    assert [h.result(timeout=30) for h in handles] == [0.01] * 3
+    assert worker.proc.poll() is None
+    assert "DU011" not in worker.log()
