@@ -880,6 +880,17 @@ class AsyncRun:
         return output
 
 
+# sync steps of async workflows running in the loop's thread pool now (one loop per process)
+_sync_steps = [0]
+
+
+def sync_steps_running() -> int:
+    """How many sync steps of async workflows run in the event loop's thread pool now: a
+    stopping worker whose count is not 0 exits without waiting for them (the CLI's os._exit),
+    as for a slot still inside a step."""
+    return _sync_steps[0]
+
+
 async def _call_step(info: StepInfo, fn: Callable[..., Any], args: tuple[Any, ...],
                      kwargs: dict[str, Any]) -> Any:
     """A step's function with its StepInfo current: an async one awaited on the loop, a sync one
@@ -890,8 +901,12 @@ async def _call_step(info: StepInfo, fn: Callable[..., Any], args: tuple[Any, ..
         if inspect.iscoroutinefunction(fn):
             return await fn(*args, **kwargs)
         ctx = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(
-            None, functools.partial(ctx.run, fn, *args, **kwargs))
+        _sync_steps[0] += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(ctx.run, fn, *args, **kwargs))
+        finally:
+            _sync_steps[0] -= 1
     except (Stopped, Parked, asyncio.CancelledError):
         raise
     except BaseException as exc:  # the step's own error is its try's outcome

@@ -54,7 +54,7 @@ from functools import partial
 import psycopg
 
 from . import bulk, db, schedules
-from .aio import AsyncRun, AsyncRunner, is_async
+from .aio import AsyncRun, AsyncRunner, is_async, sync_steps_running
 from .aio import connect as aconnect
 from .app import Durable
 from .errors import DurableError
@@ -619,8 +619,10 @@ class Worker:
         return None
 
     def leftover_threads(self) -> bool:
-        """True when a slot thread is still inside a step (the process should exit hard)."""
-        return any(t.is_alive() for t in self._threads if t.name.startswith("durable-slot"))
+        """True when a slot thread, or the event loop's thread pool, is still inside a step (the
+        process should exit hard)."""
+        return (any(t.is_alive() for t in self._threads if t.name.startswith("durable-slot"))
+                or sync_steps_running() > 0)
 
 
 def _default_queues(app: Durable) -> list[str]:

@@ -266,3 +266,18 @@ def test_a_worker_holding_more_than_a_claims_limit_claims_in_parts(
     assert [h.result(timeout=30) for h in handles] == [0.01] * 3
     assert worker.proc.poll() is None
     assert "DU011" not in worker.log()
+
+
+def test_sigterm_cancels_async_runs_after_the_grace_and_hands_them_back(
+        aapp: durable.Durable, queue: str, conn: psycopg.Connection,
+        start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
+    worker = start_async_worker(queue, "--grace", "0.5")
+    handle = aapp.enqueue(durable_asyncapp.long_one, "term", queue=queue)
+    wid = handle.workflow_id
+    wait_for(lambda: ("term", "started", worker.pid) in effects(conn, wid), what="step started")
+    worker.proc.send_signal(signal.SIGTERM)
+    assert worker.proc.wait(30) == 0, worker.log()
+    assert ("term", "cancelled", worker.pid) in effects(conn, wid)
+    assert status_of(conn, wid) == "pending"  # released (durable.release), not failed
+    assert recorded_steps(conn, wid) == []
+    assert handle.cancel() == "cancelled"
