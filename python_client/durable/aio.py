@@ -386,6 +386,8 @@ class AsyncDurable:
         caller's connection, in the caller's transaction if one is open. Inside an async
         workflow it starts a child (one step, durable.start_child)."""
         if run_of_call() is not None:
+            if conn is not None:
+                options["conn"] = conn  # refused there (ValueError), as app.enqueue's
             handle = await self.app.enqueue(workflow, *args, **options)
             return AsyncWorkflowHandle(self, handle.workflow_id, handle.created)
         handle = await self._call(_app_call, self.app.enqueue, workflow, *args, conn=conn,
@@ -400,6 +402,8 @@ class AsyncDurable:
         durable.enqueue_batch call (inside an async workflow: one durable.start_children
         step)."""
         if run_of_call() is not None:
+            if conn is not None:
+                options["conn"] = conn  # refused there (ValueError), as app.enqueue_many's
             handles = await self.app.enqueue_many(workflow, arg_lists, **options)
         else:
             handles = await self._call(_app_call, self.app.enqueue_many, workflow, arg_lists,
