@@ -84,7 +84,10 @@ class Worker:
     """Runs the workflows of app from queues with concurrency slots.
 
     dsn defaults to the app's; given, it is also the app's when the app has none of its own (so
-    app.enqueue inside a step goes to the worker's database)."""
+    app.enqueue inside a step goes to the worker's database). concurrency: slot threads for def
+    workflows (1 or more); async_concurrency: async def runs at once on the worker's event loop
+    (default 100 when the app has async workflows, else 0; ValueError below 1 when it has
+    them); async_connections: connections those runs share (default 8; see durable.aio)."""
 
     def __init__(
         self,
