@@ -53,7 +53,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import psycopg
 from psycopg.rows import tuple_row
@@ -90,9 +90,11 @@ from .execution import (
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from .app import Durable, StepDef
+    from .app import Durable, StepDef, Workflow, WorkflowHandle
 
 log = logging.getLogger("durable.aio")
+
+T = TypeVar("T")
 
 # -- the sans-I/O shell: durable.db's sync calls on an AsyncConnection ----------------------------
 
@@ -151,7 +153,7 @@ class _ScriptConn:
     _Ask (to be sent for real). Its state (autocommit, transaction status) is the real
     connection's, so that db's lock-timeout retries decide as they would on it."""
 
-    def __init__(self, real: psycopg.AsyncConnection, answers: list[_Answered]):
+    def __init__(self, real: psycopg.AsyncConnection[Any], answers: list[_Answered]):
         self._real = real
         self._answers = answers
         self._n = 0
@@ -185,8 +187,8 @@ class _ScriptConn:
         return self.cursor().execute(sql, params)
 
 
-async def call(aconn: psycopg.AsyncConnection, fn: Callable[..., Any], *args: Any,
-               **kwargs: Any) -> Any:
+async def call(aconn: psycopg.AsyncConnection[Any], fn: Callable[..., T], *args: Any,
+               **kwargs: Any) -> T:
     """fn(conn, *args, **kwargs), a sync function of durable.db (or one that calls them), run
     on the AsyncConnection aconn: each statement it makes is sent on aconn (one round trip
     each, as the sync call makes) and its rows or error handed back to it. A lost connection
@@ -203,7 +205,7 @@ async def call(aconn: psycopg.AsyncConnection, fn: Callable[..., Any], *args: An
 _TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
 
 
-async def _send(aconn: psycopg.AsyncConnection, ask: _Ask) -> _Answered:
+async def _send(aconn: psycopg.AsyncConnection[Any], ask: _Ask) -> _Answered:
     # one cursor per row factory kept with the connection (a new cursor per statement costs
     # more CPU than the rest of the call, as durable.db._hot found for the sync worker)
     cursors = aconn.__dict__.setdefault("_durable_cursors", {})
@@ -223,7 +225,7 @@ async def _send(aconn: psycopg.AsyncConnection, ask: _Ask) -> _Answered:
 
 
 async def connect(dsn: str | None = None, *, application_name: str = "durable async"
-                  ) -> psycopg.AsyncConnection:
+                  ) -> psycopg.AsyncConnection[Any]:
     """A new AsyncConnection set up as durable.db.connect sets up a sync one (autocommit, the
     same loaders)."""
     conn = await psycopg.AsyncConnection.connect(db.resolve_dsn(dsn), autocommit=True,
@@ -309,9 +311,9 @@ class AsyncDurable:
         from .app import Durable
 
         self.app: Durable = app if isinstance(app, Durable) else Durable(app)
-        self._conn: psycopg.AsyncConnection | None = None
+        self._conn: psycopg.AsyncConnection[Any] | None = None
         self._lock: asyncio.Lock | None = None
-        self._listen_conn: psycopg.AsyncConnection | None = None
+        self._listen_conn: psycopg.AsyncConnection[Any] | None = None
         self._listen_task: asyncio.Task[None] | None = None
         self._listen_lock: asyncio.Lock | None = None
         self._waiters: set[_Waiter] = set()
@@ -339,7 +341,7 @@ class AsyncDurable:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def connection(self) -> psycopg.AsyncConnection:
+    async def connection(self) -> psycopg.AsyncConnection[Any]:
         """The client's own autocommit AsyncConnection (made on first use, remade when broken;
         the app's first connection checks the schema's version: UnsupportedSchema)."""
         if self._conn is None or self._conn.closed or self._conn.broken:
@@ -352,8 +354,8 @@ class AsyncDurable:
             self._conn = conn
         return self._conn
 
-    async def _call(self, fn: Callable[..., Any], *args: Any,
-                    conn: psycopg.AsyncConnection | None = None, **kwargs: Any) -> Any:
+    async def _call(self, fn: Callable[..., T], *args: Any,
+                    conn: psycopg.AsyncConnection[Any] | None = None, **kwargs: Any) -> T:
         """fn(conn, ...) (a durable.db call, or a Durable method given its conn) on conn or on
         the client's connection."""
         if conn is not None:
@@ -378,8 +380,8 @@ class AsyncDurable:
 
     # -- starting workflows ----------------------------------------------------------------------
 
-    async def enqueue(self, workflow: Callable[..., Any] | str, *args: Any,
-                      conn: psycopg.AsyncConnection | None = None,
+    async def enqueue(self, workflow: Workflow[..., Any] | str, *args: Any,
+                      conn: psycopg.AsyncConnection[Any] | None = None,
                       **options: Any) -> AsyncWorkflowHandle:
         """Start workflow (a registered function or a name) with args: Durable.enqueue's options
         and checks, one durable.enqueue call. With conn (an AsyncConnection) it runs on the
@@ -388,15 +390,16 @@ class AsyncDurable:
         if run_of_call() is not None:
             if conn is not None:
                 options["conn"] = conn  # refused there (ValueError), as app.enqueue's
-            handle = await self.app.enqueue(workflow, *args, **options)
+            handle = await cast("Awaitable[WorkflowHandle[Any]]",
+                                self.app.enqueue(workflow, *args, **options))
             return AsyncWorkflowHandle(self, handle.workflow_id, handle.created)
         handle = await self._call(_app_call, self.app.enqueue, workflow, *args, conn=conn,
                                   **options)
         return AsyncWorkflowHandle(self, handle.workflow_id, handle.created)
 
-    async def enqueue_many(self, workflow: Callable[..., Any] | str,
+    async def enqueue_many(self, workflow: Workflow[..., Any] | str,
                            arg_lists: Sequence[Sequence[Any]], *,
-                           conn: psycopg.AsyncConnection | None = None,
+                           conn: psycopg.AsyncConnection[Any] | None = None,
                            **options: Any) -> list[AsyncWorkflowHandle]:
         """Start one run of workflow per list of arguments: Durable.enqueue_many's options, one
         durable.enqueue_batch call (inside an async workflow: one durable.start_children
@@ -404,7 +407,8 @@ class AsyncDurable:
         if run_of_call() is not None:
             if conn is not None:
                 options["conn"] = conn  # refused there (ValueError), as app.enqueue_many's
-            handles = await self.app.enqueue_many(workflow, arg_lists, **options)
+            handles = await cast("Awaitable[list[WorkflowHandle[Any]]]",
+                                 self.app.enqueue_many(workflow, arg_lists, **options))
         else:
             handles = await self._call(_app_call, self.app.enqueue_many, workflow, arg_lists,
                                        conn=conn, **options)
@@ -418,7 +422,7 @@ class AsyncDurable:
 
     async def send(self, destination: str, message: Any, topic: str = "default",
                    idempotency_key: str | None = None, *,
-                   conn: psycopg.AsyncConnection | None = None) -> int:
+                   conn: psycopg.AsyncConnection[Any] | None = None) -> int:
         """durable.send, as Durable.send (returns the message id; same errors)."""
         return await self._call(db.send, destination, message, topic, idempotency_key,
                                 conn=conn)
@@ -477,7 +481,7 @@ class AsyncDurable:
             self._listen_conn = conn
             self._listen_task = asyncio.get_running_loop().create_task(self._read_notes(conn))
 
-    async def _read_notes(self, conn: psycopg.AsyncConnection) -> None:
+    async def _read_notes(self, conn: psycopg.AsyncConnection[Any]) -> None:
         try:
             async for note in conn.notifies():
                 for waiter in list(self._waiters):
@@ -608,7 +612,7 @@ class AsyncRun:
                 self.fatal = exc
             raise exc
 
-    async def _sql(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    async def _sql(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """One worker call for this run on a shared connection; DU001/DU002 stop the run."""
         task = asyncio.current_task()
         self._in_sql.add(task)
@@ -652,7 +656,8 @@ class AsyncRun:
                 raise LookupError(f"no workflow named {self.claimed.name!r} is registered in "
                                   "this worker")
             self._check()
-            output = await definition.fn(*args_of(self.claimed.input))
+            args, kwargs = args_of(self.claimed.input)
+            output = await definition.fn(*args, **kwargs)
         except Parked:
             pass
         except Stopped:
@@ -680,6 +685,7 @@ class AsyncRun:
                 error = exc
         if error is not None:
             return await self._fail(error, retryable)
+        assert text is not None
         return await self._complete(text)
 
     async def _complete(self, text: str) -> str:
@@ -768,11 +774,11 @@ class AsyncRun:
                 raise
             return _outcome(name, done.output, done.error)
         if definition.transactional:
-            exc = TypeError(f"step {name} is transactional: an async workflow cannot run a "
-                            "transactional step yet (make it a plain step that opens its own "
-                            "transaction, or call it from a sync workflow)")
-            self.fatal = exc
-            raise exc
+            refused = TypeError(f"step {name} is transactional: an async workflow cannot run a "
+                                "transactional step yet (make it a plain step that opens its "
+                                "own transaction, or call it from a sync workflow)")
+            self.fatal = refused
+            raise refused
         task = asyncio.current_task()
         if task is not None and task is not self.task:
             self._step_tasks.add(task)
@@ -804,7 +810,8 @@ class AsyncRun:
                     if failure is None:
                         rec = self.recorded[step_id]
                         return _outcome(name, rec["output"], rec["error"])
-                    await asyncio.sleep(failure.retry_in.total_seconds())
+                    await asyncio.sleep(failure.retry_in.total_seconds()
+                                        if failure.retry_in is not None else 0)
                     self._check()
                     continue
                 if done.recorded:
@@ -923,14 +930,14 @@ class _Pool:
     """A few AsyncConnections shared by all the runs of a runner: a statement takes one for its
     round trip. A broken one is dropped and another made when needed."""
 
-    def __init__(self, connect: Callable[[], Awaitable[psycopg.AsyncConnection]], size: int):
+    def __init__(self, connect: Callable[[], Awaitable[psycopg.AsyncConnection[Any]]], size: int):
         self._connect = connect
         self.size = size
         self.opened = 0
-        self._idle: list[psycopg.AsyncConnection] = []
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._cond = asyncio.Condition()
 
-    async def get(self) -> psycopg.AsyncConnection:
+    async def get(self) -> psycopg.AsyncConnection[Any]:
         async with self._cond:
             while True:
                 while self._idle:
@@ -950,7 +957,7 @@ class _Pool:
                 self._cond.notify()
             raise
 
-    async def put(self, conn: psycopg.AsyncConnection) -> None:
+    async def put(self, conn: psycopg.AsyncConnection[Any]) -> None:
         async with self._cond:
             if conn.closed or conn.broken:
                 self.opened -= 1
@@ -966,7 +973,7 @@ class _Pool:
             await _close_quietly(conn)
 
 
-async def _close_quietly(conn: psycopg.AsyncConnection) -> None:
+async def _close_quietly(conn: psycopg.AsyncConnection[Any]) -> None:
     with contextlib.suppress(Exception):  # closing a dead connection
         await conn.close()
 
@@ -975,10 +982,11 @@ def _new_loop() -> asyncio.AbstractEventLoop:
     """uvloop's event loop when it is installed (`pip install durable[uvloop]`: its loop costs
     less CPU per statement), else asyncio's."""
     try:
-        import uvloop
+        import uvloop  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
 
 
 class AsyncRunner:
@@ -987,7 +995,7 @@ class AsyncRunner:
     AsyncRun submitted runs as a task; done(run, outcome) is called (in the loop's thread) when
     it ends."""
 
-    def __init__(self, app: Durable, connect: Callable[[], Awaitable[psycopg.AsyncConnection]],
+    def __init__(self, app: Durable, connect: Callable[[], Awaitable[psycopg.AsyncConnection[Any]]],
                  connections: int, done: Callable[[AsyncRun, str], None]):
         self.app = app
         self.connections = connections
@@ -1037,8 +1045,8 @@ class AsyncRunner:
         finally:
             self._done(run, outcome)
 
-    async def call(self, run: AsyncRun | None, fn: Callable[..., Any], *args: Any,
-                   **kwargs: Any) -> Any:
+    async def call(self, run: AsyncRun | None, fn: Callable[..., T], *args: Any,
+                   **kwargs: Any) -> T:
         """fn (a durable.db call) on one of the shared connections (a run's code is not
         cancelled inside it: AsyncRun._cancel_code). A connection lost under it is dropped and
         the call sent again on another (a few times; run.resent set): the lease fences it, as
@@ -1085,3 +1093,55 @@ class AsyncRunner:
 def is_async(fn: Callable[..., Any]) -> bool:
     """Whether fn is an async def function (a workflow the async runner runs)."""
     return inspect.iscoroutinefunction(fn)
+
+
+# -- typed waits for async workflow code -----------------------------------------------------------
+#
+# durable.sleep, recv, ... return an awaitable in an async workflow, but are typed as their sync
+# values; these are the same functions typed for `await` (mypy --strict clean in async code).
+
+
+async def _awaited(value: Any, what: str) -> Any:
+    if not inspect.isawaitable(value):
+        raise TypeError(f"durable.aio.{what} is for async def workflows: in a def workflow call "
+                        f"durable.{what}")
+    return await value
+
+
+async def sleep(seconds: db.Seconds) -> None:
+    """await durable.sleep(seconds) in an async workflow (see durable.waiting.sleep)."""
+    await _awaited(cast(Any, waiting.sleep)(seconds), "sleep")
+
+
+async def sleep_until(when: datetime) -> None:
+    """await durable.sleep_until(when) in an async workflow."""
+    await _awaited(cast(Any, waiting.sleep_until)(when), "sleep_until")
+
+
+async def recv(topic: str = "default", timeout: db.Seconds | None = None) -> Any:
+    """await durable.recv(topic, timeout) in an async workflow: the message, None on timeout."""
+    return await _awaited(waiting.recv(topic, timeout), "recv")
+
+
+async def send(destination_id: str, message: Any, topic: str = "default") -> int:
+    """await durable.send(...) in an async workflow: the message id."""
+    return int(await _awaited(waiting.send(destination_id, message, topic), "send"))
+
+
+async def set_event(key: str, value: Any) -> None:
+    """await durable.set_event(key, value) in an async workflow."""
+    await _awaited(cast(Any, waiting.set_event)(key, value), "set_event")
+
+
+async def get_event(workflow_id: str, key: str, timeout: db.Seconds | None = None) -> Any:
+    """await durable.get_event(...) in an async workflow: the value, None on timeout."""
+    return await _awaited(waiting.get_event(workflow_id, key, timeout), "get_event")
+
+
+async def wait_all(handles: Sequence[WorkflowHandle[Any] | AsyncWorkflowHandle | str],
+                   timeout: db.Seconds | None = None) -> list[waiting.ChildResult]:
+    """await durable.wait_all(handles, timeout) in an async workflow."""
+    ids = [h if isinstance(h, str) else h.workflow_id for h in handles]
+    results: list[waiting.ChildResult] = await _awaited(waiting.wait_all(ids, timeout),
+                                                        "wait_all")
+    return results

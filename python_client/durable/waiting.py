@@ -35,7 +35,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import db
 from .errors import NotInWorkflow, WorkflowCancelled, WorkflowFailed
@@ -54,14 +54,18 @@ START_CHILDREN = "durable.start_children"
 AWAIT_CHILDREN = "durable.await_children"
 
 
-def then(value: Any, post: Callable[[Any], Any]) -> Any:
+T = TypeVar("T")
+
+
+def then(value: Any, post: Callable[[Any], T]) -> T:
     """post(value); when value is an awaitable (a step of an async workflow, durable.aio), an
     awaitable of post(await value) instead: so each function here is awaited in an async
-    workflow and called plainly in a sync one."""
+    workflow and called plainly in a sync one. Typed as the sync value: async workflow code
+    that wants the awaitable's type uses durable.aio's typed variants (durable.aio.recv, ...)."""
     if inspect.isawaitable(value):
-        async def later() -> Any:
+        async def later() -> T:
             return post(await value)
-        return later()
+        return later()  # type: ignore[return-value]
     return post(value)
 
 
@@ -137,7 +141,7 @@ def send(destination_id: str, message: Any, topic: str = "default") -> int:
     run = current("durable.send")
     text = db.jsonb_arg(message, "the message")  # refused before the step, not as it
     return then(run.call(SEND, db.send_step, destination_id, text, topic),
-                lambda output: output["message_id"])
+                lambda output: int(output["message_id"]))
 
 
 def set_event(key: str, value: Any) -> None:
@@ -178,7 +182,7 @@ def start_child(name: str, input: Any, *, child_id: str | None = None, queue: st
                               child_id=child_id, queue=queue, priority=priority,
                               timeout=timeout, detached=detached, step_name=name)
 
-    return then(run.call(START_CHILD, start_child), lambda output: output["workflow_id"])
+    return then(run.call(START_CHILD, start_child), lambda output: str(output["workflow_id"]))
 
 
 def start_children(children: list[dict[str, Any]]) -> list[str]:

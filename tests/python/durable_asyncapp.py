@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 
 import durable
+from durable import aio
 
 app = durable.Durable(os.environ.get("DATABASE_URL"))
 
@@ -161,10 +162,11 @@ async def setter(value: int) -> None:
 
 @app.workflow()
 async def waiter(source: str) -> dict[str, Any]:
-    """Durable waits in an async workflow: sleep, set_event, recv (parks), get_event."""
-    await durable.sleep(0.1)
+    """Durable waits in an async workflow: sleep, set_event, recv (parks), get_event (the
+    typed durable.aio variants and the durable.* functions, awaited)."""
+    await aio.sleep(0.1)
     await durable.set_event("ready", {"at": "ready"})
-    message = await durable.recv("go", timeout=60)
+    message = await aio.recv("go", timeout=60)
     got = await durable.get_event(source, "k", timeout=60)
     return {"message": message, "event": got}
 
@@ -180,7 +182,7 @@ async def parent(x: int) -> list[int]:
     their results (durable waits)."""
     one = await app.enqueue(child, x)
     many = await app.enqueue_many(child, [[x + 10], [x + 20]])
-    done = await durable.wait_all(many)
+    done = await aio.wait_all(many)
     return [await one.result(), *(c.output for c in done)]
 
 
