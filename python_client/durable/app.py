@@ -59,12 +59,12 @@ E = TypeVar("E", bound=BaseException)
 
 
 def _check_definition(kind: str, name: str, fn: Callable[..., Any]) -> None:
-    """Refuse at decoration what could only fail when run: async and generator functions (their
-    value is a coroutine or a generator, never JSON), and names Postgres cannot store."""
-    if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
-        raise TypeError(f"{kind} {name!r} is an async function: durable runs workflows and steps "
-                        "as plain functions in worker threads and does not support asyncio yet; "
-                        "define it with def")
+    """Refuse at decoration what could only fail when run: generator and async generator
+    functions (their value is a generator, never JSON), and names Postgres cannot store. async
+    def functions are accepted (durable.aio runs them)."""
+    if inspect.isasyncgenfunction(fn):
+        raise TypeError(f"{kind} {name!r} is an async generator function: its value, an async "
+                        "generator, is not JSON; return a list instead")
     if inspect.isgeneratorfunction(fn):
         raise TypeError(f"{kind} {name!r} is a generator function: its value, a generator, is "
                         "not JSON; return a list instead")
@@ -332,7 +332,8 @@ class Durable:
         0; default none) gives each run a deadline, its run_at + timeout, after which the SQL
         cancels it and its children (error type DeadlineExceeded). A worker registers them in
         the database (durable.register), so enqueue from psql, the CLI or another language gets
-        them too. async def and generator functions are refused (TypeError)."""
+        them too. An async def workflow is run on the worker's event loop (durable.aio; its
+        steps and waits are awaited); generator functions are refused (TypeError)."""
 
         def decorate(fn: Callable[P, R]) -> Workflow[P, R]:
             definition = WorkflowDef(name or fn.__name__, fn, queue, max_attempts, backoff_base,
@@ -447,13 +448,20 @@ class Durable:
         a position (positional and keyword arguments are both accepted; only the output is
         recorded). A step must be called from
         its workflow's own thread: called from a thread the workflow's code started (a thread
-        pool), it raises WrongThread and the run fails. async def and generator functions are
-        refused (TypeError)."""
+        pool), it raises WrongThread and the run fails. An async def step is awaited in an async
+        workflow (its position is taken when it is called, so steps gathered together get
+        positions in call order: durable.aio), and run to its end with asyncio.run in a sync
+        one; a sync step in an async workflow is awaited too, run in a thread. Generator
+        functions are refused (TypeError)."""
 
         def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
             definition = StepDef(name or fn.__name__, fn, max_attempts, backoff_base,
                                  backoff_max, transactional)
             _check_definition("step", definition.name, fn)
+            if transactional and inspect.iscoroutinefunction(fn):
+                raise TypeError(f"step {definition.name!r}: a transactional step is a def "
+                                "function taking a sync connection; async def transactional "
+                                "steps are not supported")
             if definition.name in self.steps:
                 raise ValueError(f"step {definition.name!r} is registered twice")
             self.steps[definition.name] = definition
@@ -749,7 +757,8 @@ class Durable:
                 name, input, child_id=o.workflow_id, queue=o.queue or d.queue,
                 priority=o.priority if o.priority is not None else d.priority,
                 timeout=o.timeout if o.timeout is not None else d.timeout, detached=o.detached)
-            return WorkflowHandle(self, child_id, True)
+            # an awaitable in an async workflow (durable.aio)
+            return waiting.then(child_id, lambda cid: WorkflowHandle(self, cid, True))
         workflow_id, created = self._call(
             db.enqueue, name, input, conn=o.conn,
             queue=o.queue or d.queue, workflow_id=o.workflow_id,
@@ -838,7 +847,8 @@ class Durable:
                 {"name": name, "input": input, "queue": queue or d.queue,
                  "priority": d.priority, "timeout": timeout if timeout is not None else d.timeout}
                 for input in inputs])
-            return [WorkflowHandle(self, child_id, True) for child_id in ids]
+            return waiting.then(ids, lambda ids: [WorkflowHandle(self, child_id, True)
+                                                   for child_id in ids])
         item: dict[str, Any] = {"name": name}
         for key, value in (("queue", queue or d.queue), ("max_attempts", d.max_attempts),
                            ("priority", d.priority), ("max_lost_leases", d.max_lost_leases)):

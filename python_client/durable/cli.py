@@ -172,6 +172,11 @@ def _load_app(spec: str, path: str | None) -> Durable:
               "(default: the queues of the app's workflows).")
 @click.option("--concurrency", "-c", default=4, show_default=True, type=click.IntRange(1, 1000),
               help="Workflows run at once (threads).")
+@click.option("--async-concurrency", type=click.IntRange(1, 100000),
+              help="Async def workflows run at once on the worker's event loop (default: 100 "
+                   "when the app has any).")
+@click.option("--async-connections", default=8, show_default=True, type=click.IntRange(1, 100),
+              help="Connections the async runs share.")
 @click.option("--lease-timeout", type=click.FloatRange(min=0, min_open=True),
               help="Seconds without a heartbeat before the workflows are reclaimed "
                    "(default: the server's durable.settings).")
@@ -186,6 +191,7 @@ def _load_app(spec: str, path: str | None) -> Durable:
 @click.pass_obj
 @_guard
 def worker(obj: _Context, app_spec: str, queues: str | None, concurrency: int,
+           async_concurrency: int | None, async_connections: int,
            lease_timeout: float | None, poll_interval: float, grace: float,
            worker_id: str | None, path: str | None, log_level: str) -> None:
     """Run the workflows of MODULE:APP until SIGTERM or SIGINT."""
@@ -194,7 +200,8 @@ def worker(obj: _Context, app_spec: str, queues: str | None, concurrency: int,
     app = _load_app(app_spec, path)
     w = Worker(app, queues=[q.strip() for q in queues.split(",") if q.strip()] if queues else None,
                concurrency=concurrency, lease_timeout=lease_timeout, poll_interval=poll_interval,
-               grace=grace, worker_id=worker_id, dsn=obj.dsn if obj.dsn is not None else app.dsn)
+               grace=grace, worker_id=worker_id, dsn=obj.dsn if obj.dsn is not None else app.dsn,
+               async_concurrency=async_concurrency, async_connections=async_connections)
     w.run()
     if w.leftover_threads():
         # a slot is still inside a step that was released: do not wait for it

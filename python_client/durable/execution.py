@@ -46,7 +46,9 @@ steps, calls the wait again and gets its outcome.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import inspect
 import json
 import logging
 import threading
@@ -948,7 +950,10 @@ def _call(info: StepInfo, fn: Callable[..., Any], args: tuple[Any, ...], kwargs:
     transactional step works on) as they are."""
     token = _step.set(info)
     try:
-        return fn(*args, **kwargs)
+        value = fn(*args, **kwargs)
+        if inspect.iscoroutine(value):  # an async def step in a sync workflow (durable.aio)
+            value = asyncio.run(value)
+        return value
     except (Stopped, _Replay):
         raise
     except psycopg.OperationalError as exc:

@@ -11,6 +11,9 @@ arrives, the event is set, the children finish, the time or the timeout passes);
 steps replay and the wait returns its outcome. Its terms (what it waits for and until when)
 are fixed the first time it is reached: a replay never extends them.
 
+In an async workflow (durable.aio) each of them is an awaitable, its position taken at the
+call: `await durable.sleep(60)`, `msg = await durable.recv("confirm")`.
+
 Called outside workflow code (from a client, or inside a step) they raise NotInWorkflow;
 clients use app.send, app.get_event and WorkflowHandle.result instead.
 
@@ -28,10 +31,11 @@ clients use app.send, app.get_event and WorkflowHandle.result instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import db, values
 from .errors import NotInWorkflow, WorkflowCancelled, workflow_error
@@ -48,6 +52,34 @@ GET_EVENT = "durable.get_event"
 START_CHILD = "durable.start_child"
 START_CHILDREN = "durable.start_children"
 AWAIT_CHILDREN = "durable.await_children"
+
+
+T = TypeVar("T")
+
+
+def then(value: Any, post: Callable[[Any], T]) -> T:
+    """post(value); when value is an awaitable (a step of an async workflow, durable.aio), an
+    awaitable of post(await value) instead: so each function here is awaited in an async
+    workflow and called plainly in a sync one. Typed as the sync value: async workflow code
+    that wants the awaitable's type uses durable.aio's typed variants (durable.aio.recv, ...)."""
+    if inspect.isawaitable(value):
+        async def later() -> T:
+            return post(await value)
+        return later()  # type: ignore[return-value]
+    return post(value)
+
+
+def _none(_: Any) -> None:
+    return None
+
+
+def _ready(run: Any, value: Any) -> Any:
+    """value, or an awaitable of it when run is an async run (a call that needs no step)."""
+    if getattr(run, "is_async", False):
+        async def ready() -> Any:
+            return value
+        return ready()
+    return value
 
 
 def current(what: str) -> Run:
@@ -76,7 +108,8 @@ def sleep(seconds: db.Seconds) -> None:
     step (durable.sleep). Raises BadArgument (DU011) when seconds is out of range,
     NotInWorkflow outside workflow code."""
     run = current("durable.sleep")
-    run.call(SLEEP, db.sleep, parks=True, duration=_seconds(seconds, "seconds"))
+    return then(run.call(SLEEP, db.sleep, parks=True, duration=_seconds(seconds, "seconds")),
+                _none)
 
 
 def sleep_until(when: datetime) -> None:
@@ -85,7 +118,7 @@ def sleep_until(when: datetime) -> None:
     run = current("durable.sleep_until")
     if not isinstance(when, datetime):
         raise TypeError(f"when must be a datetime, not {type(when).__name__}")
-    run.call(SLEEP, db.sleep, parks=True, until=db.aware(when, "when"))
+    return then(run.call(SLEEP, db.sleep, parks=True, until=db.aware(when, "when")), _none)
 
 
 def recv(topic: str = "default", timeout: db.Seconds | None = None) -> Any:
@@ -96,8 +129,9 @@ def recv(topic: str = "default", timeout: db.Seconds | None = None) -> Any:
     the run parks while no message is there. Raises MissingArgument (DU010) or BadArgument
     (DU011) for a bad topic or timeout."""
     run = current("durable.recv")
-    output = run.call(RECV, db.recv, topic, _seconds(timeout, "timeout"), parks=True)
-    return None if output.get("timed_out") else values.decode(output["message"], "the message")
+    return then(run.call(RECV, db.recv, topic, _seconds(timeout, "timeout"), parks=True),
+                lambda output: None if output.get("timed_out")
+                else values.decode(output["message"], "the message"))
 
 
 def send(destination_id: str, message: Any, topic: str = "default") -> int:
@@ -108,7 +142,8 @@ def send(destination_id: str, message: Any, topic: str = "default") -> int:
     run = current("durable.send")
     # refused before the step, not as it
     text = db.jsonb_arg(values.encode(message, "the message"), "the message")
-    return run.call(SEND, db.send_step, destination_id, text, topic)["message_id"]  # type: ignore[no-any-return]
+    return then(run.call(SEND, db.send_step, destination_id, text, topic),
+                lambda output: int(output["message_id"]))
 
 
 def set_event(key: str, value: Any) -> None:
@@ -118,7 +153,7 @@ def set_event(key: str, value: Any) -> None:
     sets nothing again. InvalidValue, before the step, for a value it cannot store."""
     run = current("durable.set_event")
     text = db.jsonb_arg(values.encode(value, "the event's value"), "the event's value")
-    run.call(SET_EVENT, db.set_event, key, text)
+    return then(run.call(SET_EVENT, db.set_event, key, text), _none)
 
 
 def get_event(workflow_id: str, key: str, timeout: db.Seconds | None = None) -> Any:
@@ -127,10 +162,10 @@ def get_event(workflow_id: str, key: str, timeout: db.Seconds | None = None) -> 
     passed first. One step (durable.await_event); the run parks meanwhile. Raises
     UnknownWorkflow (DU003) for an unknown workflow_id."""
     run = current("durable.get_event")
-    output = run.call(GET_EVENT, db.await_event, workflow_id, key,
-                      _seconds(timeout, "timeout"), parks=True)
-    return None if output.get("timed_out") else values.decode(output["value"],
-                                                              "the event's value")
+    return then(run.call(GET_EVENT, db.await_event, workflow_id, key,
+                         _seconds(timeout, "timeout"), parks=True),
+                lambda output: None if output.get("timed_out")
+                else values.decode(output["value"], "the event's value"))
 
 
 def start_child(name: str, input: Any, *, child_id: str | None = None, queue: str | None = None,
@@ -152,7 +187,7 @@ def start_child(name: str, input: Any, *, child_id: str | None = None, queue: st
                               child_id=child_id, queue=queue, priority=priority,
                               timeout=timeout, detached=detached, step_name=name)
 
-    return run.call(START_CHILD, start_child)["workflow_id"]  # type: ignore[no-any-return]
+    return then(run.call(START_CHILD, start_child), lambda output: str(output["workflow_id"]))
 
 
 def start_children(children: list[dict[str, Any]]) -> list[str]:
@@ -178,7 +213,8 @@ def start_children(children: list[dict[str, Any]]) -> list[str]:
                        name: str) -> Any:  # Run.call names the step with the keyword name
         return db.start_children(conn, workflow_id, lease, step_id, text, step_name=name)
 
-    return list(run.call(START_CHILDREN, start_children)["workflow_ids"])
+    return then(run.call(START_CHILDREN, start_children),
+                lambda output: list(output["workflow_ids"]))
 
 
 @dataclass(frozen=True)
@@ -207,12 +243,13 @@ def await_children(handles: Sequence[WorkflowHandle[Any] | str], timeout: db.Sec
     """One durable.await_children step for the children (handles or ids): ([ChildResult] in
     the order given, whether the timeout passed first)."""
     run = current(what)
-    output = run.call(AWAIT_CHILDREN, db.await_children, _ids(handles),
-                      _seconds(timeout, "timeout"), parks=True)
-    return ([ChildResult(c["workflow_id"], c["status"],
-                         values.decode(c.get("output"), f"the output of {c['workflow_id']}"),
-                         c.get("error"))
-             for c in output["children"]], bool(output.get("timed_out")))
+    return then(run.call(AWAIT_CHILDREN, db.await_children, _ids(handles),
+                         _seconds(timeout, "timeout"), parks=True),
+                lambda output: ([ChildResult(c["workflow_id"], c["status"],
+                                             values.decode(c.get("output"),
+                                                           f"the output of {c['workflow_id']}"),
+                                             c.get("error")) for c in output["children"]],
+                                bool(output.get("timed_out"))))
 
 
 def wait_all(handles: Sequence[WorkflowHandle[Any] | str],
@@ -225,17 +262,19 @@ def wait_all(handles: Sequence[WorkflowHandle[Any] | str],
     error None. An empty list returns [] without a step. Raises NotAChild (DU016) for a
     workflow that is not a child of this one."""
     if not handles:
-        current("durable.wait_all")
-        return []
-    return await_children(handles, timeout)[0]
+        return then(_ready(current("durable.wait_all"), []), lambda results: results)
+    return then(await_children(handles, timeout), lambda answer: answer[0])
 
 
 def await_child(workflow_id: str, timeout: db.Seconds | None = None) -> Any:
     """WorkflowHandle.result inside a workflow: the child's output; its exception raised again
     (durable.errors.workflow_error: its own class, else WorkflowFailed) or WorkflowCancelled as
     a client gets them, TimeoutError when timeout passed first."""
-    results, _ = await_children([workflow_id], timeout, "WorkflowHandle.result")
-    child = results[0]
+    return then(await_children([workflow_id], timeout, "WorkflowHandle.result"),
+                lambda answer: _child_outcome(workflow_id, answer[0][0], timeout))
+
+
+def _child_outcome(workflow_id: str, child: ChildResult, timeout: db.Seconds | None) -> Any:
     if child.status == "succeeded":
         return child.output
     if child.status == "cancelled":

@@ -20,6 +20,17 @@ or found dead: closed, or its idle socket readable, which is how a server's good
              connection was lost) is handed back with durable.release
   listener   LISTEN durable_runnable; a notification for one of its queues is answered at once
              with a claim into the free slots, on the listener's connection
+  asyncio    when the app has async def workflows: one event loop (durable.aio.AsyncRunner)
+             runs every async run as a task, up to async_concurrency at once, their statements
+             sent on async_connections shared connections (a statement holds one for its round
+             trip; each carries its run's lease, so the SQL fences it on any of them)
+
+Capacity: a claim asks for at most concurrency + async_concurrency workflows less those held; a
+claimed workflow goes to a slot thread when it is a def workflow, to the event loop when it is
+an async def one. The SQL's claim cannot tell them apart, so when one queue holds both kinds a
+worker may hold more runs of one kind than its limit: they wait in the worker (their leases
+kept by the heartbeat) until a slot or a task of their kind is free. Give each kind its own
+queue (or its own workers) to keep each limit exact.
 
 On SIGTERM or SIGINT it claims nothing more, lets running workflows finish for up to `grace`
 seconds, tells the others to stop at their next step boundary, hands back everything it still
@@ -43,9 +54,14 @@ from functools import partial
 import psycopg
 
 from . import bulk, db, schedules
+from .aio import AsyncRun, AsyncRunner, is_async, sync_steps_running
+from .aio import connect as aconnect
 from .app import Durable
 from .errors import DurableError
 from .execution import Run
+
+# durable.claim takes at most this many workflows per call (p_max, 1..1000: DU011 beyond)
+CLAIM_MAX = 1000
 
 # Retention batches (durable.housekeep) a worker runs per heartbeat at most, while there is more
 HOUSEKEEP_BATCHES = 5
@@ -68,7 +84,10 @@ class Worker:
     """Runs the workflows of app from queues with concurrency slots.
 
     dsn defaults to the app's; given, it is also the app's when the app has none of its own (so
-    app.enqueue inside a step goes to the worker's database)."""
+    app.enqueue inside a step goes to the worker's database). concurrency: slot threads for def
+    workflows (1 or more); async_concurrency: async def runs at once on the worker's event loop
+    (default 100 when the app has async workflows, else 0; ValueError below 1 when it has
+    them); async_connections: connections those runs share (default 8; see durable.aio)."""
 
     def __init__(
         self,
@@ -82,12 +101,27 @@ class Worker:
         worker_id: str | None = None,
         dsn: str | None = None,
         connect: Connect | None = None,
+        async_concurrency: int | None = None,
+        async_connections: int = 8,
     ):
         if concurrency < 1:
             raise ValueError("concurrency must be 1 or more")
+        self._async_names = {name for name, d in app.workflows.items() if is_async(d.fn)}
+        if async_concurrency is None:
+            async_concurrency = 100 if self._async_names else 0
+        if async_concurrency < (1 if self._async_names else 0):
+            raise ValueError("async_concurrency must be 1 or more: the app has async workflows "
+                             f"({', '.join(sorted(self._async_names))})")
+        if async_connections < 1:
+            raise ValueError("async_connections must be 1 or more")
         self.app = app
         self.queues = list(queues) if queues else _default_queues(app)
         self.concurrency = concurrency
+        self.async_concurrency = async_concurrency
+        self.async_connections = async_connections
+        # runs held at once, of both kinds (see the module's doc)
+        self.capacity = concurrency + async_concurrency
+        self._runner: AsyncRunner | None = None
         self.lease_timeout = lease_timeout
         self.poll_interval = poll_interval
         self.grace = grace
@@ -98,7 +132,7 @@ class Worker:
             app.close()
             app.dsn = self.dsn
         self._connect_fn = connect
-        self.runs: dict[str, Run] = {}
+        self.runs: dict[str, Run | AsyncRun] = {}
         self.finished: dict[str, int] = {}
         self._lock = threading.Lock()
         self._work: queue_mod.Queue[Run | None] = queue_mod.Queue()
@@ -131,6 +165,11 @@ class Worker:
         if role in ("main", "listener"):
             conn.execute("set synchronous_commit = off")
         return conn
+
+    async def aconnect(self) -> psycopg.AsyncConnection:
+        """A new connection for the async runs (shared by them; the server's synchronous_commit,
+        as the slots' connections)."""
+        return await aconnect(self.dsn, application_name=f"durable async {self.worker_id}")
 
     def _reconnect(self, role: str, stop: threading.Event) -> psycopg.Connection | None:
         """Connect, retrying with backoff (Postgres may be restarting) until stop is set."""
@@ -191,8 +230,14 @@ class Worker:
             raise
         self._register(conn)
         self._declare_schedules(conn)
-        log.info("worker %s: queues %s, %d slots, lease timeout %s", self.worker_id,
-                 ",".join(self.queues), self.concurrency, self._lease_text())
+        log.info("worker %s: queues %s, %d slots%s, lease timeout %s", self.worker_id,
+                 ",".join(self.queues), self.concurrency,
+                 f", {self.async_concurrency} async runs on {self.async_connections} connections"
+                 if self._async_names else "", self._lease_text())
+        if self._async_names:
+            self._runner = AsyncRunner(self.app, self.aconnect, self.async_connections,
+                                       self._async_done)
+            self._runner.start()
         self._start_threads()
         try:
             self._loop(conn)
@@ -225,7 +270,7 @@ class Worker:
         while not self._stopping.is_set():
             self._slot_freed.clear()
             with self._lock:
-                free = self.concurrency - len(self.runs) - self._reserved
+                free = self.capacity - len(self.runs) - self._reserved
             if free <= 0:
                 self._slot_freed.wait(self.poll_interval)
                 continue
@@ -243,18 +288,18 @@ class Worker:
                 conn = new
                 continue
             for run in runs:
-                self._work.put(run)
+                self._dispatch(run)
             if len(runs) < free:
                 self._wake.wait(self.poll_interval)
 
-    def _claim(self, conn: psycopg.Connection, want: int) -> list[Run]:
+    def _claim(self, conn: psycopg.Connection, want: int) -> list[Run | AsyncRun]:
         """Claim up to want workflows, never more than the slots not yet taken or promised. The
         lock is not held during the call: the slots reserved meanwhile keep the count right, and
         the heartbeat hands nothing back while a claim is under way."""
         with self._lock:
             if self._stopping.is_set():
                 return []
-            n = min(want, self.concurrency - len(self.runs) - self._reserved)
+            n = min(want, self.capacity - len(self.runs) - self._reserved, CLAIM_MAX)
             if n <= 0:
                 return []
             self._reserved += n
@@ -268,28 +313,67 @@ class Worker:
                 runs = self._take_on(claimed)
         return runs
 
-    def _take_on(self, claimed: list[db.Claimed]) -> list[Run]:
+    def _take_on(self, claimed: list[db.Claimed]) -> list[Run | AsyncRun]:
         """Runs for workflows just claimed, registered as running here (under _lock)."""
         runs = []
         for item in claimed:
             log.info("claimed %s %s (attempt %d, %s recorded steps)", item.name,
                      item.workflow_id, item.attempt,
                      len(item.steps) if isinstance(item.steps, list) else "undecodable")
-            run = Run(self.app, item)
+            run: Run | AsyncRun
+            if item.name in self._async_names and self._runner is not None:
+                run = AsyncRun(self.app, item, self._runner)
+            else:
+                run = Run(self.app, item)
             self.runs[item.workflow_id] = run
             runs.append(run)
         return runs
+
+    def _dispatch(self, run: Run | AsyncRun) -> None:
+        """A claimed run to where it runs: the event loop (async) or the slots' queue."""
+        if isinstance(run, AsyncRun):
+            assert self._runner is not None
+            run.claim_next = self._claim_next
+            self._runner.submit(run)
+        else:
+            self._work.put(run)
+
+    def _async_done(self, run: AsyncRun, outcome: str) -> None:
+        """An async run has ended (called in the loop's thread): forget it, free its place."""
+        level = logging.WARNING if outcome in ("stopped", "dropped") else logging.INFO
+        log.log(level, "%s %s: %s%s (replayed %d steps, ran %d%s)", run.claimed.name,
+                run.workflow_id, outcome, f" ({run.reason})" if run.reason else "",
+                run.replayed, run.executed,
+                f", {run.reconnects} resent" if run.reconnects else "")
+        runs: list[Run | AsyncRun] = []
+        with self._lock:
+            self.runs.pop(run.workflow_id, None)
+            self.finished[run.workflow_id] = self.finished.get(run.workflow_id, 0) + 1
+            if run.reserved:  # what its completion claimed takes its place (see _adopt)
+                self._reserved -= 1
+                claimed, run.next_claimed = run.next_claimed, []
+                if run.claim_answered:
+                    self._more = len(claimed) == 1
+                runs = self._take_on(claimed)
+        for new in runs:
+            self._dispatch(new)
+        self._slot_freed.set()
 
     # -- slots -----------------------------------------------------------------------------------
 
     def _slot_loop(self) -> None:
         conn: psycopg.Connection | None = None
-        run: Run | None = None
+        run: Run | AsyncRun | None = None
         while True:
             if run is None:
                 run = self._work.get()
                 if run is None:
                     break
+            if isinstance(run, AsyncRun):  # claimed by this slot's completion or claim
+                self._dispatch(run)
+                run = None
+                self._slot_freed.set()
+                continue
             try:
                 if conn is not None and not db.alive(conn):
                     log.info("slot: its connection was found dead: making a new one")
@@ -337,7 +421,7 @@ class Worker:
             self._reserved += 1
         return self.worker_id, self.queues, self.lease_timeout
 
-    def _adopt(self, run: Run) -> Run | None:
+    def _adopt(self, run: Run) -> Run | AsyncRun | None:
         """The slot's run has ended: forget it and take on what its completion claimed (the
         slot's next run, or None), in one step under the lock, so the heartbeat never sees a
         claimed workflow as held by nobody here."""
@@ -353,7 +437,7 @@ class Worker:
             runs = self._take_on(claimed)
             return runs[0] if runs else None
 
-    def _next_for_slot(self, conn: psycopg.Connection | None) -> Run | None:
+    def _next_for_slot(self, conn: psycopg.Connection | None) -> Run | AsyncRun | None:
         """The slot's next workflow, claimed on its own connection, while the last claim found
         all it asked for; None when there is none (or the worker stops): the slot then waits for
         the main thread, which claims on notifications and polls."""
@@ -479,8 +563,8 @@ class Worker:
                     # claim here, on the listener's connection: one thread hand-off less
                     # between the enqueue's commit and the first step than waking the main
                     # thread to claim (which still wakes, to see whether more is wanted)
-                    for run in self._claim(conn, self.concurrency):
-                        self._work.put(run)
+                    for run in self._claim(conn, self.capacity):
+                        self._dispatch(run)
                     self._wake.set()
             except psycopg.OperationalError as exc:
                 log.warning("listener: connection lost (%s): reconnecting", exc)
@@ -510,6 +594,8 @@ class Worker:
         while self.runs and time.monotonic() < end:
             time.sleep(0.02)
         self._threads_stop.set()
+        if self._runner is not None:
+            self._runner.stop()
         for thread in self._threads:
             if thread.name in ("durable-heartbeat", "durable-listener"):
                 thread.join(timeout=5)
@@ -536,8 +622,10 @@ class Worker:
         return None
 
     def leftover_threads(self) -> bool:
-        """True when a slot thread is still inside a step (the process should exit hard)."""
-        return any(t.is_alive() for t in self._threads if t.name.startswith("durable-slot"))
+        """True when a slot thread, or the event loop's thread pool, is still inside a step (the
+        process should exit hard)."""
+        return (any(t.is_alive() for t in self._threads if t.name.startswith("durable-slot"))
+                or sync_steps_running() > 0)
 
 
 def _default_queues(app: Durable) -> list[str]:
