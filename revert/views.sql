@@ -86,4 +86,7 @@ comment on view durable.worker_status is
   'Workers, whether their heartbeat is fresh, and how many workflows each holds.';
 grant select on durable.worker_status to durable_observer, durable_worker, durable_client;
 
+-- dashboard (issue 13)
+drop index if exists durable.workflows_unfinished;
+
 commit;
