@@ -155,6 +155,7 @@ def create_app(dsn: str | None = None, *, allow_changes: bool = False, host: str
     with pool.connection() as conn:
         db.check_schema(conn)
         rights = queries.access(conn)
+        bytewise = queries.bytewise_ids(conn)
     app.extensions["durable_pool"] = pool
 
     app.jinja_env.filters.update(ts=_ts, dur=_dur, ago=_ago, pretty=_pretty, compact=_compact)
@@ -219,7 +220,8 @@ def create_app(dsn: str | None = None, *, allow_changes: bool = False, host: str
         with connection() as conn:
             if search and before is None and queries.run_exists(conn, search):
                 return redirect(url_for("run", id=search))
-            rows, after = queries.runs(conn, filters, before=before, limit=PAGE_SIZE)
+            rows, after = queries.runs(conn, filters, before=before, limit=PAGE_SIZE,
+                                       bytewise=bytewise)
         kept = {k: v for k, v in args.items() if k in ("status", "queue", "name", "since",
                                                         "until", "q") and v}
         next_url = (url_for("runs") + "?" + urlencode(

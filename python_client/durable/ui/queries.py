@@ -76,11 +76,38 @@ def _like_prefix(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _after_prefix(text: str) -> str | None:
+    """The smallest string greater than every string that starts with text, in code point
+    order (None when there is none)."""
+    while text:
+        last = ord(text[-1])
+        if last < 0x10FFFF and not 0xD7FF <= last < 0xE000:
+            return text[:-1] + chr(last + 1)
+        text = text[:-1]
+    return None
+
+
+def bytewise_ids(conn: psycopg.Connection) -> bool:
+    """Whether durable.runs_meta.id sorts in code point order (the C, POSIX and C.UTF-8
+    collations): then an id prefix is a range of the primary key."""
+    rows = _rows(conn, "select pg_catalog.max(c.collname) as name from pg_catalog.pg_attribute a"
+                       " left join pg_catalog.pg_collation c on c.oid = a.attcollation"
+                       " where a.attrelid = 'durable.runs_meta'::pg_catalog.regclass"
+                       "   and a.attname = 'id'")
+    name = rows[0]["name"] if rows else None
+    if name == "default":
+        name = _rows(conn, "select datcollate as name from pg_catalog.pg_database"
+                           " where datname = pg_catalog.current_database()")[0]["name"]
+    return (name or "").lower().replace("-", "") in ("c", "posix", "c.utf8", "ucs_basic")
+
+
 def runs(conn: psycopg.Connection, filters: RunFilter, *, before: tuple[datetime, str] | None
-         = None, limit: int = 50) -> tuple[list[dict], tuple[datetime, str] | None]:
+         = None, limit: int = 50, bytewise: bool = False
+         ) -> tuple[list[dict], tuple[datetime, str] | None]:
     """One page of durable.runs_meta, newest first (created_at desc, id desc), and the keyset
     of the next page (None on the last): `before` is the (created_at, id) of the last row of
-    the previous page."""
+    the previous page. bytewise (see bytewise_ids): an id prefix is also given as a range of
+    the primary key."""
     where, params = [], []
     for column, value in (("status", filters.status), ("queue", filters.queue),
                           ("name", filters.name)):
@@ -96,6 +123,12 @@ def runs(conn: psycopg.Connection, filters: RunFilter, *, before: tuple[datetime
     if filters.id_prefix:
         where.append("id like %s")
         params.append(_like_prefix(filters.id_prefix))
+        upper = _after_prefix(filters.id_prefix) if bytewise else None
+        if upper is not None:
+            # the same rows as a range of the primary key (a like prefix uses an index only in
+            # a database whose collation is exactly C)
+            where.append("id >= %s and id < %s")
+            params.extend([filters.id_prefix, upper])
     if before is not None:
         # row comparison: the index on created_at bounds the scan, id breaks ties
         where.append("(created_at, id) < (%s, %s)")
@@ -159,14 +192,16 @@ def queues(conn: psycopg.Connection) -> list[dict]:
 
 def throughput(conn: psycopg.Connection, *, window: timedelta = timedelta(hours=1),
                bucket: timedelta = timedelta(minutes=5)) -> list[dict]:
-    """Runs that finished in the last `window`, per queue, bucket (its start) and status (index
-    workflows_finished on status and finished_at)."""
+    """Runs that finished in the last `window`, per queue, bucket (its start) and status. One
+    range of the index workflows_finished (status, finished_at) per status: with the three
+    statuses in one `in (...)` PostgreSQL before 18 (no skip scan) reads the whole index."""
+    per_status = " union all ".join(
+        "select queue, finished_at, status from durable.runs_meta"
+        f" where status = '{status}' and finished_at > pg_catalog.now() - %(window)s"
+        for status in ("succeeded", "failed", "cancelled"))
     return _rows(conn, "select queue, pg_catalog.date_bin(%(bucket)s, finished_at,"
                        "   pg_catalog.now() - %(window)s) as bucket, status, count(*) as n"
-                       " from durable.runs_meta"
-                       " where status in ('succeeded', 'failed', 'cancelled')"
-                       "   and finished_at > pg_catalog.now() - %(window)s"
-                       " group by 1, 2, 3",
+                       f" from ({per_status}) f group by 1, 2, 3",
                  {"bucket": bucket, "window": window})
 
 
