@@ -70,9 +70,27 @@ def test_access_tells_payload_readers_and_clients_from_observers(dsn, observer_d
     with psycopg.connect(observer_dsn, autocommit=True) as c:
         seen = queries.access(c)
     assert (seen.payloads, seen.can_cancel, seen.can_retry) == (False, False, False)
+    assert seen.can_count_failures
     with psycopg.connect(dsn, autocommit=True) as c:
         admin = queries.access(c)
     assert (admin.payloads, admin.can_cancel, admin.can_retry) == (True, True, True)
+
+
+def test_failure_counts_agree_with_the_views(conn, queue):
+    """durable.failures_per_day and the views' count of the same failures give the same days
+    (the view form serves logins that may not call the function)."""
+    wid = f"ui-fail-{uuid.uuid4().hex[:8]}"
+    conn.execute("select durable.enqueue('ui_unit', '{}', %s, p_workflow_id => %s,"
+                 " p_max_attempts => 1)", [queue, wid])
+    lease = conn.execute("select lease from durable.claim('ui-unit-worker', array[%s], 1)",
+                         [queue]).fetchone()[0]
+    conn.execute("""select durable.fail(%s, %s, '{"type": "E"}', false)""", [wid, lease])
+    counted = {r["day"]: (r["runs"], r["steps"]) for r in queries.errors_per_day(conn)
+               if r["runs"] or r["steps"]}
+    viewed = {r["day"]: (r["runs"], r["steps"])
+              for r in queries.errors_per_day(conn, counted=False)}
+    assert counted == viewed
+    assert sum(runs for runs, _ in counted.values()) >= 1
 
 
 def test_observer_app_serves_pages_without_payloads(observer_dsn, conn, queue):

@@ -74,7 +74,9 @@ def _pretty(value: Any, limit: int = 20_000) -> str:
     if isinstance(value, db.Undecodable):
         text = repr(value)
     else:
-        text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        if len(text) > 100:  # short values on one line, longer ones indented
+            text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters)"
 
 
@@ -315,7 +317,7 @@ def create_app(dsn: str | None = None, *, allow_changes: bool = False, host: str
     def errors_page() -> Any:
         before = _keyset(request.args.get("before_at"), request.args.get("before_id"))
         with connection() as conn:
-            days = queries.errors_per_day(conn)
+            days = queries.errors_per_day(conn, counted=rights.can_count_failures)
             failed, after = queries.failed_runs(conn, payloads=rights.payloads, before=before,
                                                 limit=PAGE_SIZE)
             steps = queries.failed_steps(conn, payloads=rights.payloads) if before is None \

@@ -17,7 +17,7 @@ payload-free *_meta views that durable_observer reads are used.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
@@ -40,12 +40,14 @@ def _rows(conn: psycopg.Connection, sql: str, params: Any = ()) -> list[dict]:
 @dataclass(frozen=True)
 class Access:
     """What the connected login may do: read payloads (select on durable.runs), cancel and
-    retry (execute on durable.cancel and durable.retry), and who it is."""
+    retry (execute on durable.cancel and durable.retry), count failures per day (execute on
+    durable.failures_per_day: the observer and payload reader), and who it is."""
 
     user: str
     payloads: bool
     can_cancel: bool
     can_retry: bool
+    can_count_failures: bool = False
 
 
 def access(conn: psycopg.Connection) -> Access:
@@ -55,7 +57,9 @@ def access(conn: psycopg.Connection) -> Access:
                       " pg_catalog.has_function_privilege('durable.cancel(text)', 'execute')"
                       "   as can_cancel,"
                       " pg_catalog.has_function_privilege('durable.retry(text)', 'execute')"
-                      "   as can_retry")[0]
+                      "   as can_retry,"
+                      " pg_catalog.has_function_privilege('durable.failures_per_day(integer)',"
+                      "   'execute') as can_count_failures")[0]
     return Access(**row)
 
 
@@ -220,20 +224,28 @@ def held(conn: psycopg.Connection, worker_ids: list[str]) -> list[dict]:
                        " order by owner, claimed_at, id", [worker_ids])
 
 
-def errors_per_day(conn: psycopg.Connection, *, days: int = 30) -> list[dict]:
-    """Per UTC day of the last `days`: failed runs (by finished_at, index workflows_finished)
-    and failed step tries (durable.run_errors_meta with a step, index errors_created)."""
+def errors_per_day(conn: psycopg.Connection, *, days: int = 30, counted: bool = True
+                   ) -> list[dict]:
+    """Per UTC day of the last `days`: failed runs (by finished_at) and failed step tries (by
+    created_at). counted: through durable.failures_per_day (index-only counts); otherwise,
+    for a login that may not call it, through the views (which read every failed run's row):
+    only days with failures then."""
+    if counted:
+        return _rows(conn, "select day, failed_runs as runs, failed_step_tries as steps"
+                           " from durable.failures_per_day(%s)", [days])
+    midnight = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    first = midnight - timedelta(days=days - 1)
     return _rows(conn, "select day, sum(runs)::bigint as runs, sum(steps)::bigint as steps from ("
                        " select pg_catalog.date_trunc('day', finished_at, 'UTC') as day,"
                        "   count(*) as runs, 0 as steps from durable.runs_meta"
                        "  where status = 'failed'"
-                       "    and finished_at > pg_catalog.now() - %(window)s group by 1"
+                       "    and finished_at >= %(first)s group by 1"
                        " union all"
                        " select pg_catalog.date_trunc('day', created_at, 'UTC'), 0, count(*)"
                        "   from durable.run_errors_meta"
-                       "  where step_id is not null and created_at > pg_catalog.now() - %(window)s"
+                       "  where step_id is not null and created_at >= %(first)s"
                        "  group by 1) d group by day order by day",
-                 {"window": timedelta(days=days)})
+                 {"first": first})
 
 
 def failed_runs(conn: psycopg.Connection, *, days: int = 30, payloads: bool,
