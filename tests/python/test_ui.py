@@ -40,7 +40,7 @@ def test_bars_scale_to_a_round_top_and_keep_the_values():
                         width=300, height=118, label_every=2)
     assert chart.top == 10
     assert chart.total == [10, 1]
-    assert [label for _, label in chart.labels] == ["a", "c"]
+    assert [label for _, label in chart.labels] == ["a", "c"]         # back from the last
     tallest = max(chart.bars, key=lambda b: b.height)
     assert tallest.title == "b: 7 ok"
     assert tallest.height == pytest.approx(0.7 * (118 - 18 - 8))     # 7 of 10 of the plot

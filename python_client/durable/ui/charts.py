@@ -48,7 +48,8 @@ def _nice_top(value: int) -> int:
 def bars(groups: list[tuple[str, list[int]]], series: list[str], *, width: int = 720,
          height: int = 140, label_every: int = 1) -> Chart:
     """A chart of len(groups) groups of len(series) bars each; groups are (label, values), the
-    values in the order of series; every label_every-th group's label is shown."""
+    values in the order of series; every label_every-th group's label is shown, counting back
+    from the last."""
     plot_top, plot_bottom = 8, height - 18
     plot_height = plot_bottom - plot_top
     top = _nice_top(max((v for _, values in groups for v in values), default=0))
@@ -62,8 +63,8 @@ def bars(groups: list[tuple[str, list[int]]], series: list[str], *, width: int =
             out.append(Bar(x=round(left + j * bar_width, 2), y=round(plot_bottom - h, 2),
                            width=round(bar_width, 2), height=round(h, 2), series=j,
                            title=f"{label}: {value} {series[j]}"))
-        if i % label_every == 0:
-            labels.append((round(i * slot + slot / 2, 2), label))
+        if (len(groups) - 1 - i) % label_every == 0:  # the last group (now) always labelled
+            labels.append((round(min(max(i * slot + slot / 2, 16), width - 16), 2), label))
     totals = [sum(values[j] for _, values in groups) for j in range(len(series))]
     return Chart(width=width, height=height, bars=out, labels=labels, top=top,
                  series=series, total=totals)
