@@ -294,7 +294,8 @@ def create_app(dsn: str | None = None, *, allow_changes: bool = False, host: str
             counts = {(b, s): 0 for b in range(12) for s in series}
             for f in flow:
                 if name is None or f["queue"] == name:
-                    i = min(max(int((f["bucket"] - start).total_seconds() // 300), 0), 11)
+                    # buckets start at the server's now() - 1 hour, a moment before start
+                    i = min(max(round((f["bucket"] - start).total_seconds() / 300), 0), 11)
                     counts[(i, f["status"])] += f["n"]
             groups = [(buckets[i].strftime("%H:%M"), [counts[(i, s)] for s in series])
                       for i in range(12)]
