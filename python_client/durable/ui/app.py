@@ -309,7 +309,7 @@ def create_app(dsn: str | None = None, *, allow_changes: bool = False, host: str
         with connection() as conn:
             rows = queries.workers(conn)
             holding = queries.held(conn, [r["id"] for r in rows if r["running"]])
-        by_worker: dict[str, list[dict]] = {}
+        by_worker: dict[str, list[queries.Row]] = {}
         for h in holding:
             by_worker.setdefault(h["owner"], []).append(h)
         return render_template("workers.html", rows=rows, held=by_worker)
@@ -343,12 +343,16 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 8188, threads: int = 
           ready: Any = None) -> None:
     """Serve app with waitress (a production WSGI server in pure Python) until interrupted;
     ready(url) is called once the socket listens (the CLI prints it)."""
-    from waitress import create_server
+    from waitress.server import BaseWSGIServer, create_server
 
     server = create_server(app, host=host, port=port, threads=threads, ident="durable-ui")
+    if isinstance(server, BaseWSGIServer):
+        bound_port = str(server.getsockname()[1])
+    else:  # a name of several addresses (localhost: 127.0.0.1 and ::1), a socket each
+        bound_port = str(server.effective_listen[0][1])
     bound_host = host if ":" not in host else f"[{host}]"
     if ready is not None:
-        ready(f"http://{bound_host}:{server.effective_port}/")
+        ready(f"http://{bound_host}:{bound_port}/")
     try:
         server.run()
     finally:

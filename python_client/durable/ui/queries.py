@@ -25,13 +25,14 @@ from psycopg.rows import dict_row
 
 STATUSES = ("pending", "running", "waiting", "succeeded", "failed", "cancelled")
 UNFINISHED = ("pending", "running", "waiting")
+Row = dict[str, Any]
 
 RUN_LIST_COLUMNS = ("id, name, queue, status, attempt, max_attempts, created_at, run_at,"
                     " started_at, finished_at, duration, owner, parent_id, waiting_for,"
                     " error_type")
 
 
-def _rows(conn: psycopg.Connection, sql: str, params: Any = ()) -> list[dict]:
+def _rows(conn: psycopg.Connection, sql: str, params: Any = ()) -> list[Row]:
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(sql, params)
         return cur.fetchall()
@@ -107,12 +108,13 @@ def bytewise_ids(conn: psycopg.Connection) -> bool:
 
 def runs(conn: psycopg.Connection, filters: RunFilter, *, before: tuple[datetime, str] | None
          = None, limit: int = 50, bytewise: bool = False
-         ) -> tuple[list[dict], tuple[datetime, str] | None]:
+         ) -> tuple[list[Row], tuple[datetime, str] | None]:
     """One page of durable.runs_meta, newest first (created_at desc, id desc), and the keyset
     of the next page (None on the last): `before` is the (created_at, id) of the last row of
     the previous page. bytewise (see bytewise_ids): an id prefix is also given as a range of
     the primary key."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     for column, value in (("status", filters.status), ("queue", filters.queue),
                           ("name", filters.name)):
         if value:
@@ -154,7 +156,7 @@ def run_exists(conn: psycopg.Connection, workflow_id: str) -> bool:
                       [workflow_id]))
 
 
-def run(conn: psycopg.Connection, workflow_id: str, *, payloads: bool) -> dict | None:
+def run(conn: psycopg.Connection, workflow_id: str, *, payloads: bool) -> Row | None:
     """One run of durable.runs (with input, output and error) or durable.runs_meta; None when
     there is none."""
     view = "durable.runs" if payloads else "durable.runs_meta"
@@ -168,7 +170,7 @@ def run(conn: psycopg.Connection, workflow_id: str, *, payloads: bool) -> dict |
     return rows[0] if rows else None
 
 
-def timeline(conn: psycopg.Connection, workflow_id: str, *, payloads: bool) -> list[dict]:
+def timeline(conn: psycopg.Connection, workflow_id: str, *, payloads: bool) -> list[Row]:
     """durable.timeline (with detail) or durable.timeline_meta of one run, in order: steps,
     failed tries and attempts, waits and wake-ups."""
     if payloads:
@@ -181,13 +183,13 @@ def timeline(conn: psycopg.Connection, workflow_id: str, *, payloads: bool) -> l
     return _rows(conn, sql + " order by at, step_id nulls last, kind", [workflow_id])
 
 
-def children(conn: psycopg.Connection, workflow_id: str, *, limit: int = 200) -> list[dict]:
+def children(conn: psycopg.Connection, workflow_id: str, *, limit: int = 200) -> list[Row]:
     """The child workflows of a run (index workflows_children), oldest first, at most limit."""
     return _rows(conn, f"select {RUN_LIST_COLUMNS} from durable.runs_meta where parent_id = %s"
                        " order by created_at, id limit %s", [workflow_id, limit])
 
 
-def queues(conn: psycopg.Connection) -> list[dict]:
+def queues(conn: psycopg.Connection) -> list[Row]:
     """durable.queue_stats, by queue name (it counts unfinished runs only)."""
     return _rows(conn, "select queue, concurrency, paused, pending, running, waiting,"
                        " oldest_pending, scheduled, next_scheduled, rate_limit, rate_period,"
@@ -195,7 +197,7 @@ def queues(conn: psycopg.Connection) -> list[dict]:
 
 
 def throughput(conn: psycopg.Connection, *, window: timedelta = timedelta(hours=1),
-               bucket: timedelta = timedelta(minutes=5)) -> list[dict]:
+               bucket: timedelta = timedelta(minutes=5)) -> list[Row]:
     """Runs that finished in the last `window`, per queue, bucket (its start) and status. One
     range of the index workflows_finished (status, finished_at) per status: with the three
     statuses in one `in (...)` PostgreSQL before 18 (no skip scan) reads the whole index."""
@@ -209,13 +211,13 @@ def throughput(conn: psycopg.Connection, *, window: timedelta = timedelta(hours=
                  {"bucket": bucket, "window": window})
 
 
-def workers(conn: psycopg.Connection) -> list[dict]:
+def workers(conn: psycopg.Connection) -> list[Row]:
     """durable.worker_status: alive ones first, then by id."""
     return _rows(conn, "select id, started_at, heartbeat_at, lease_timeout, expires_at, alive,"
                        " running, busy from durable.worker_status order by alive desc, id")
 
 
-def held(conn: psycopg.Connection, worker_ids: list[str]) -> list[dict]:
+def held(conn: psycopg.Connection, worker_ids: list[str]) -> list[Row]:
     """The running runs these workers hold (index workflows_leased)."""
     if not worker_ids:
         return []
@@ -225,7 +227,7 @@ def held(conn: psycopg.Connection, worker_ids: list[str]) -> list[dict]:
 
 
 def errors_per_day(conn: psycopg.Connection, *, days: int = 30, counted: bool = True
-                   ) -> list[dict]:
+                   ) -> list[Row]:
     """Per UTC day of the last `days`: failed runs (by finished_at) and failed step tries (by
     created_at). counted: through durable.failures_per_day (index-only counts); otherwise,
     for a login that may not call it, through the views (which read every failed run's row):
@@ -250,7 +252,7 @@ def errors_per_day(conn: psycopg.Connection, *, days: int = 30, counted: bool = 
 
 def failed_runs(conn: psycopg.Connection, *, days: int = 30, payloads: bool,
                 before: tuple[datetime, str] | None = None, limit: int = 50
-                ) -> tuple[list[dict], tuple[datetime, str] | None]:
+                ) -> tuple[list[Row], tuple[datetime, str] | None]:
     """The README's query: runs that failed in the last `days`, last failed first, keyset-paged
     on (finished_at, id), with the error's type (and message, for payload readers)."""
     view = "durable.runs" if payloads else "durable.runs_meta"
@@ -271,7 +273,7 @@ def failed_runs(conn: psycopg.Connection, *, days: int = 30, payloads: bool,
 
 
 def failed_steps(conn: psycopg.Connection, *, days: int = 30, payloads: bool,
-                 limit: int = 50) -> list[dict]:
+                 limit: int = 50) -> list[Row]:
     """The README's second query: the latest failed step tries of the last `days`."""
     view = "durable.run_errors" if payloads else "durable.run_errors_meta"
     message = ("error ->> 'type' as error_type, error ->> 'message' as message" if payloads
