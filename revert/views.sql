@@ -89,6 +89,5 @@ grant select on durable.worker_status to durable_observer, durable_worker, durab
 -- dashboard (issue 13)
 drop function if exists durable.failures_per_day(integer);
 drop index if exists durable.errors_step_created;
-drop index if exists durable.workflows_unfinished;
 
 commit;

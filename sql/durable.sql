@@ -6624,18 +6624,6 @@ comment on view durable.timeline_meta is
   'durable.timeline without detail (error_type is kept for errors): for the observer role.';
 
 
--- dashboard (issue 13): the unfinished runs of each queue. durable.queue_stats joins the runs
--- of a queue with status in ('pending', 'running', 'waiting'), which neither workflows_runnable
--- (pending, waiting) nor workflows_leased (running) covers alone, so it read every run of the
--- table: 1.4 s with 1,000,000 runs, about 2 ms with this index (bench/ui_bench.py). Finished
--- runs are not in it, so it stays as small as the work in flight.
-create index workflows_unfinished on durable.workflows (queue)
-  where status in ('pending', 'running', 'waiting');
-comment on index durable.workflows_unfinished is
-  'Unfinished runs per queue: durable.queue_stats (the dashboard''s queues page, durable '
-  'queues) counts them without reading finished history.';
-
-
 -- dashboard (issue 13): failures per day, for the dashboard's errors chart. Counted through
 -- the views, every failed run and failed step try of the month was read with its workflow's row
 -- (1.8 s with 30,000 of each among 1,000,000 runs; bench/ui_bench.py); here both are index-only
