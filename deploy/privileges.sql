@@ -142,6 +142,9 @@ grant select on durable.runs_meta, durable.run_steps_meta, durable.run_errors_me
   durable.timeline_meta, durable.queue_stats, durable.worker_status, durable.run_waits,
   durable.messages_meta, durable.events_meta
   to :"durable_observer", :"durable_worker", :"durable_client", :"durable_payload_reader";
+-- dashboard (issue 13): failure counts per day, no payload, for the roles that read
+grant execute on function durable.failures_per_day(integer)
+  to :"durable_observer", :"durable_payload_reader";
 -- durable.worker_status calls durable.now(), and the functions a view calls are checked against
 -- the role that reads the view, not the view's owner
 grant execute on function durable.now(), durable.version()

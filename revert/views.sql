@@ -86,4 +86,8 @@ comment on view durable.worker_status is
   'Workers, whether their heartbeat is fresh, and how many workflows each holds.';
 grant select on durable.worker_status to durable_observer, durable_worker, durable_client;
 
+-- dashboard (issue 13)
+drop function if exists durable.failures_per_day(integer);
+drop index if exists durable.errors_step_created;
+
 commit;

@@ -6623,6 +6623,56 @@ select t.workflow_id, t.at, t.kind, t.step_id, t.name, t.attempt, t.duration, t.
 comment on view durable.timeline_meta is
   'durable.timeline without detail (error_type is kept for errors): for the observer role.';
 
+
+-- dashboard (issue 13): failures per day, for the dashboard's errors chart. Counted through
+-- the views, every failed run and failed step try of the month was read with its workflow's row
+-- (1.8 s with 30,000 of each among 1,000,000 runs; bench/ui_bench.py); here both are index-only
+-- counts: the failed runs of workflows_failed, the failed step tries of errors_step_created
+-- (failed attempts, step_id null, are not in it; one more index entry per failed step try).
+-- Counts only: no payload, so the observer may call it.
+create index errors_step_created on durable.errors (created_at) where step_id is not null;
+comment on index durable.errors_step_created is
+  'Failed step tries by time: durable.failures_per_day, the README''s failed-steps query.';
+create function durable.failures_per_day(p_days integer default 30)
+returns table (day timestamptz, failed_runs bigint, failed_step_tries bigint)
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_first timestamptz;
+begin
+  if p_days is null or p_days < 1 or p_days > 366 then
+    raise exception 'days must be between 1 and 366, got %', coalesce(p_days::text, 'null')
+      using errcode = 'DU011', hint = 'E.g. 30 for the last month.';
+  end if;
+  -- UTC days, today's included; 24 hours a day whatever the session's time zone
+  v_first := pg_catalog.date_trunc('day', durable.now(), 'UTC') - (p_days - 1) * interval '24 hours';
+  return query
+  select d.day, coalesce(r.n, 0), coalesce(s.n, 0)
+    from pg_catalog.generate_series(v_first, durable.now(), interval '24 hours') d(day)
+    left join (select pg_catalog.date_bin(interval '24 hours', w.finished_at, v_first) as day,
+                      count(*) as n
+                 from durable.workflows w
+                where w.status = 'failed' and w.finished_at >= v_first
+                group by 1) r on r.day = d.day
+    left join (select pg_catalog.date_bin(interval '24 hours', e.created_at, v_first) as day,
+                      count(*) as n
+                 from durable.errors e
+                where e.step_id is not null and e.created_at >= v_first
+                group by 1) s on s.day = d.day
+   order by d.day;
+end
+$$;
+comment on function durable.failures_per_day(integer) is
+  'Failures per UTC day over the last p_days days (1..366, default 30; today''s included, '
+  'oldest first, days without failures as 0): day (its midnight, UTC), failed_runs (workflows '
+  'that failed that day, by finished_at: the README''s query of failed workflows) and '
+  'failed_step_tries (durable.run_errors rows with a step, by created_at). Counts only, no '
+  'payload: the observer may call it (the dashboard''s errors chart). Errors: DU011 (p_days '
+  'null or out of range).';
+
 reset role;
 
 -- change: register
@@ -8300,6 +8350,9 @@ grant select on durable.runs_meta, durable.run_steps_meta, durable.run_errors_me
   durable.timeline_meta, durable.queue_stats, durable.worker_status, durable.run_waits,
   durable.messages_meta, durable.events_meta
   to :"durable_observer", :"durable_worker", :"durable_client", :"durable_payload_reader";
+-- dashboard (issue 13): failure counts per day, no payload, for the roles that read
+grant execute on function durable.failures_per_day(integer)
+  to :"durable_observer", :"durable_payload_reader";
 -- durable.worker_status calls durable.now(), and the functions a view calls are checked against
 -- the role that reads the view, not the view's owner
 grant execute on function durable.now(), durable.version()

@@ -621,5 +621,35 @@ _schedule_command("trigger", "Start schedule NAME's workflow now, once; prints i
 _schedule_command("drop", "Remove schedule NAME (its runs stay); prints whether it existed.")
 
 
+# -- ui (durable/ui/, the extra durable[ui]): the web dashboard ----------------------------------
+
+@main.command("ui")
+@click.option("--dsn", "ui_dsn", help="DSN of the dashboard's login (default: the global --dsn, "
+              "DATABASE_URL): a login granted durable_observer (payloads hidden) or "
+              "durable_payload_reader, and durable_client for --allow-changes.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback exposes the dashboard to the "
+                   "network without authentication.")
+@click.option("--port", default=8188, show_default=True, type=click.IntRange(0, 65535),
+              help="Port (0: any free one, printed).")
+@click.option("--allow-changes", is_flag=True,
+              help="Show cancel and retry buttons (each with a confirmation page); without it "
+                   "the dashboard's sessions are read-only.")
+@click.pass_obj
+@_guard
+def ui_command(obj: _Context, ui_dsn: str | None, host: str, port: int,
+               allow_changes: bool) -> None:
+    """Serve the web dashboard: runs, one run's timeline, queues, workers, errors."""
+    try:
+        from . import ui
+    except ImportError as exc:
+        raise click.ClickException(f"the dashboard needs the extra durable[ui] "
+                                   f"(pip install 'durable[ui]'): {exc}") from exc
+    app = ui.create_app(ui_dsn or obj.dsn, allow_changes=allow_changes, host=host)
+    ui.serve(app, host=host, port=port, ready=lambda url: click.echo(
+        f"durable ui on {url} ({'changes allowed' if allow_changes else 'read-only'});"
+        " Ctrl-C stops it", err=False))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,5 +1,5 @@
 # Installs what the tests need, then makes the Python venv. Source it after common.sh.
-#  - Debian packages (pg_prove, sqitch, pgTAP, the psql client, python3-venv), with one
+#  - Debian packages (pg_prove, sqitch, pgTAP, the psql client, python3-venv, chromium), with one
 #    `apt-get update`, only when something is missing;
 #  - .venv with the project installed editable with its [test] extra, re-installed only when
 #    pyproject.toml is newer than the stamp file.
@@ -16,6 +16,11 @@ install_debian_packages() {
   fi
   if ! command -v psql >/dev/null || ! command -v pg_dump >/dev/null; then
     pkgs+=(postgresql-client)
+  fi
+  # the dashboard's browser tests (tests/python/test_ui_browser.py) drive Debian's chromium
+  # headless through Playwright; Playwright's own browser downloads are never used
+  if [[ ! -x /usr/bin/chromium ]]; then
+    pkgs+=(chromium)
   fi
   if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     pkgs+=(python3 python3-venv)

@@ -23,7 +23,8 @@ select set_eq(
             ('await_children'), ('send_step'), ('set_event'), ('start_child'), ('send'),
             ('get_event'), ('watch'), ('fork'), ('start_children'),
             ('cron_next'), ('set_schedule'), ('pause_schedule'), ('resume_schedule'),
-            ('trigger_schedule'), ('drop_schedule'), ('materialize_schedules') $$,
+            ('trigger_schedule'), ('drop_schedule'), ('materialize_schedules'),
+            ('failures_per_day') $$,
   'exactly the public functions are SECURITY DEFINER');
 
 select functions_are('durable', array[
@@ -34,7 +35,7 @@ select functions_are('durable', array[
   'purge_batch', 'housekeep', 'purge_where', 'cancel_where', 'retry_where',
   'set_event', 'start_child', 'send', 'get_event', 'watch', 'fork', 'start_children',
   'cron_next', 'set_schedule', 'pause_schedule', 'resume_schedule', 'trigger_schedule',
-  'drop_schedule', 'materialize_schedules',
+  'drop_schedule', 'materialize_schedules', 'failures_per_day',
   -- internal
   'transition_allowed', 'check_transition', 'notify_inserted', 'notify_pending', 'fence',
   'check_payload', 'backoff', 'check_retry_policy', 'check_enqueue', 'parse_batch', 'recorded_steps', 'take_work', 'check_claim', 'touch_worker', 'refuse_worker', 'adopt_workflows', 'worker_lock_key', 'record_step',

@@ -53,7 +53,9 @@ insert into granted values
   ('durable.cron_next(text,text,timestamp with time zone)', 'durable_worker'),
   ('durable.cron_next(text,text,timestamp with time zone)', 'durable_client'),
   ('durable.cron_next(text,text,timestamp with time zone)', 'durable_observer'),
-  ('durable.cron_next(text,text,timestamp with time zone)', 'durable_payload_reader');
+  ('durable.cron_next(text,text,timestamp with time zone)', 'durable_payload_reader'),
+  ('durable.failures_per_day(integer)', 'durable_observer'),
+  ('durable.failures_per_day(integer)', 'durable_payload_reader');
 
 select set_eq(
   $$ select p.oid::regprocedure::text, r.rolname
