@@ -56,6 +56,7 @@ from .errors import (
     WrongThread,
 )
 from .execution import NonRetryable, StepInfo, idempotency_key, should_stop, step_info
+from .runs import ErrorRecord, RunInfo, StepRecord
 from .waiting import (
     ChildResult,
     get_event,
@@ -73,11 +74,12 @@ __all__ = [
     "DU011", "DU012", "DU013", "DU014", "DU015", "DU016", "DU018", "DU019",
     "SCHEMA_VERSION", "AlreadyFinished", "Args",
     "BadArgument", "BadTransition", "Cancelled", "ChildResult", "Deduplicated", "Durable",
-    "DurableError", "FakeClock", "ForeignWorker", "IdConflict", "InputConflict",
+    "DurableError", "ErrorRecord", "FakeClock", "ForeignWorker", "IdConflict", "InputConflict",
     "InvalidValue", "LeaseLost", "MalformedBatch", "MissingArgument", "NonRetryable",
     "Nondeterminism", "NotAChild", "NotInWorkflow", "NotRegistered", "NotRetryable", "Parked",
-    "PayloadTooLarge", "SQLError", "StartOptions", "StepDef",
-    "StepFailed", "StepInfo", "Stopped", "UnknownQueue", "UnknownWorkflow", "UnsupportedSchema",
+    "PayloadTooLarge", "RunInfo", "SQLError", "StartOptions", "StepDef",
+    "StepFailed", "StepInfo", "StepRecord", "Stopped", "UnknownQueue", "UnknownWorkflow",
+    "UnsupportedSchema",
     "Worker", "Workflow", "WorkflowCancelled", "WorkflowDef", "WorkflowFailed", "WorkflowHandle",
     "WrongThread", "get_event", "idempotency_key", "recv", "send", "set_event", "should_stop",
     "sleep", "sleep_until", "step_info", "wait_all",
