@@ -5,14 +5,17 @@ run, the observer's payload-free form, the refusals, and the input index serving
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 
 import durable
 from durable import runs
+from durable.cli import main
 from durable.testing import LocalWorker
 
 app = durable.Durable()
@@ -248,3 +251,27 @@ def test_a_naive_cursor_time_is_refused(listing, tag):
     with pytest.raises(durable.InvalidValue):
         a.list_runs(before=(f"{tag}-x", datetime(2030, 1, 1)))
     assert a.list_runs(before=(f"{tag}-x", datetime(2000, 1, 1, tzinfo=timezone.utc))) == []
+
+
+def test_the_cli_lists_with_the_new_filters_and_pages(dsn, conn, tag):
+    """durable list --status (repeated) --input --until --finished-since --before."""
+    def listed(*args: str) -> list[str]:
+        result = CliRunner().invoke(main, ["--dsn", dsn, "list", "--queue", f"cli-{tag}",
+                                           "--json", *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return [row["id"] for row in json.loads(result.output)]
+
+    conn.execute("select durable.set_queue(%s)", [f"cli-{tag}"])
+    for i in range(4):
+        conn.execute("select durable.enqueue('w', %s, %s, %s)",
+                     [json.dumps([{"n": i % 2}]), f"cli-{tag}", f"{tag}-{i}"])
+    conn.execute("select durable.cancel(%s)", [f"{tag}-1"])
+    assert listed() == [f"{tag}-3", f"{tag}-2", f"{tag}-1", f"{tag}-0"]
+    assert listed("--status", "pending", "--status", "cancelled") == listed()
+    assert listed("--status", "cancelled") == [f"{tag}-1"]
+    assert listed("--input", '[{"n": 1}]') == [f"{tag}-3", f"{tag}-1"]
+    assert listed("--limit", "2", "--before", f"{tag}-2") == [f"{tag}-1", f"{tag}-0"]
+    assert listed("--until", "1h") == []
+    assert listed("--finished-since", "1h") == [f"{tag}-1"]
+    bad = CliRunner().invoke(main, ["--dsn", dsn, "list", "--input", "{nope"])
+    assert bad.exit_code == 2 and "not JSON" in bad.output
