@@ -3,9 +3,11 @@
 1. Enqueue throughput with and without workflows_input (the GIN index durable.index_inputs
    builds, jsonb_path_ops), alternately, RUNS times each, on an emptied table: single enqueues
    (pgbench, CLIENTS clients, one enqueue per transaction, an order-sized input of about 350
-   bytes) and batches (pgbench, 2 clients, durable.enqueue_batch of 200). Prints the medians and
-   the ratio with / without. The decision rule (issue 12): over about 5% slower, the index is
-   opt-in (it is: durable.index_inputs).
+   bytes) and batches (pgbench, 2 clients, durable.enqueue_batch of 200), which wait for their
+   commits' WAL flush; and the CPU cost alone: one session, synchronous_commit off, 5 batches of
+   1000 per sample, 3 x RUNS samples interleaved. Prints the medians and the ratio with /
+   without. The decision rule (issue 12): over about 5% slower, the index is opt-in (it is:
+   durable.index_inputs).
 2. With ROWS runs in the table: the plan of the statement durable.list_runs runs for an input
    filter (auto_explain of the nested statement), and the median time of that call, with and
    without the index.
@@ -87,7 +89,27 @@ def main() -> None:
                        ("batch", f"enqueued/s in batches of {BATCH} (2 clients)")):
         off, on = statistics.median(figures[kind, False]), statistics.median(figures[kind, True])
         print(f"{what}: without the input index {off:8.0f}, with it {on:8.0f}, ratio "
-              f"{on / off:.2f} (cost {100 * (1 - on / off):+.1f}%)")
+              f"{on / off:.2f} (cost {100 * (off / on - 1):+.1f}% time per enqueue)")
+
+    cpu = f"""select count(*) from durable.enqueue_batch((select jsonb_agg(jsonb_build_object(
+        'name', 'bench', 'queue', 'bench_list', 'input', jsonb_build_array(jsonb_set(
+          '{ORDER}'::jsonb, '{{customer,id}}', to_jsonb('c-' || g || '-' || %s::text)))))
+        from generate_series(1, 1000) g))"""
+    conn.execute("set synchronous_commit = off")
+    samples: dict[bool, list[float]] = {False: [], True: []}
+    for run in range(3 * RUNS):
+        for on in ((False, True) if run % 2 == 0 else (True, False)):
+            index(conn, on)
+            reset(conn)
+            start = time.perf_counter()
+            for k in range(5):
+                conn.execute(cpu, [f"{run}-{k}"])
+            samples[on].append(time.perf_counter() - start)
+    conn.execute("reset synchronous_commit")
+    off, on = statistics.median(samples[False]), statistics.median(samples[True])
+    print(f"CPU alone, 5000 rows in batches of 1000 (1 session, synchronous_commit off): without "
+          f"{1000 * off:.0f} ms, with {1000 * on:.0f} ms, ratio {off / on:.2f} (cost "
+          f"{100 * (on / off - 1):+.1f}%)")
 
     reset(conn)
     index(conn, False)
