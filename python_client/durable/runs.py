@@ -281,7 +281,8 @@ def list_errors(
     before: the last error of the page before. From the view durable.run_errors, or
     run_errors_meta when payloads is False (error None, error_type kept)."""
     _check_limit(limit)
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if workflow_id is not None:
         where.append("workflow_id = %s")
         params.append(workflow_id)
@@ -333,11 +334,12 @@ class RunQueries:
     ) -> list[RunInfo]:
         """Runs matching every filter given, newest first, one page of at most limit
         (1..1000): durable.runs.list_runs (its doc lists the filters and errors)."""
-        return self._call(list_runs, conn=conn, status=status, queue=queue, name=name,
-                          created_after=created_after, created_before=created_before,
-                          finished_after=finished_after, finished_before=finished_before,
-                          input=input, parent_id=parent_id, before=before, limit=limit,
-                          payloads=payloads)
+        found: list[RunInfo] = self._call(
+            list_runs, conn=conn, status=status, queue=queue, name=name,
+            created_after=created_after, created_before=created_before,
+            finished_after=finished_after, finished_before=finished_before, input=input,
+            parent_id=parent_id, before=before, limit=limit, payloads=payloads)
+        return found
 
     def iter_runs(self, *, page_size: int = 100, **filters: Any) -> Iterator[RunInfo]:
         """Every run matching filters (list_runs' keywords), newest first, page_size at a
@@ -355,8 +357,10 @@ class RunQueries:
         payloads: bool = True,
     ) -> list[ErrorRecord]:
         """Errors, newest first, of one run or of all: durable.runs.list_errors."""
-        return self._call(list_errors, workflow_id=workflow_id, since=since,
-                          steps_only=steps_only, before=before, limit=limit, payloads=payloads)
+        found: list[ErrorRecord] = self._call(
+            list_errors, workflow_id=workflow_id, since=since, steps_only=steps_only,
+            before=before, limit=limit, payloads=payloads)
+        return found
 
 
 class HandleQueries:
@@ -368,13 +372,16 @@ class HandleQueries:
 
     def info(self, *, payloads: bool = True) -> RunInfo:
         """The run now, as durable.runs shows it (UnknownWorkflow when there is none)."""
-        return self.app._call(info, self.workflow_id, payloads=payloads)
+        run: RunInfo = self.app._call(info, self.workflow_id, payloads=payloads)
+        return run
 
     def steps(self, *, payloads: bool = True) -> list[StepRecord]:
         """Its recorded steps, by position."""
-        return self.app._call(steps, self.workflow_id, payloads=payloads)
+        found: list[StepRecord] = self.app._call(steps, self.workflow_id, payloads=payloads)
+        return found
 
     def errors(self, *, limit: int = 100, payloads: bool = True) -> list[ErrorRecord]:
         """Its errors (failed step tries and attempts), newest first."""
-        return self.app._call(list_errors, workflow_id=self.workflow_id, limit=limit,
-                              payloads=payloads)
+        found: list[ErrorRecord] = self.app._call(list_errors, workflow_id=self.workflow_id,
+                                                  limit=limit, payloads=payloads)
+        return found

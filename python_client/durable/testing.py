@@ -151,7 +151,7 @@ class _LocalRun(Run):
         raise Crash(f"workflow {self.workflow_id}: the worker died at step {position} ({name}), "
                     f"{when} it ran")
 
-    def step(self, definition: StepDef, args: tuple, kwargs: dict) -> Any:
+    def step(self, definition: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         plan = self._plan(definition.name, WHEN)
         if plan is None:
             return super().step(definition, args, kwargs)
@@ -266,6 +266,7 @@ class LocalWorker:
         while True:
             conn = self._connect()
             self._pin(conn)
+            assert self.worker_id is not None  # registered by _connect
             claimed = db.claim(conn, self.worker_id, self.queues, 1, self.lease_timeout)
             if not claimed:
                 return report
