@@ -13,17 +13,25 @@ from pathlib import Path
 
 import orders
 
+from durable import Durable
+from durable.testing import LocalWorker
+
 ORDER = {"order_id": "1001", "card": "4242424242424242",
          "items": [{"sku": "tea", "quantity": 2}, {"sku": "kettle", "quantity": 1}]}
 
 
-def reservations(app, order_id: str) -> int:
+def reservations(app: Durable, order_id: str) -> int:
+    """How many stock reservations order_id has (rows reserve_stock wrote)."""
     with app.connection().cursor() as cur:
         cur.execute("select count(*) from shop.reservations where order_id = %s", [order_id])
-        return cur.fetchone()[0]
+        row = cur.fetchone()
+    assert row is not None
+    return int(row[0])
 
 
-def test_an_order_is_reserved_charged_and_shipped(durable_app, durable_worker, payments_dir):
+def test_an_order_is_reserved_charged_and_shipped(durable_app: Durable,
+                                                  durable_worker: LocalWorker,
+                                                  payments_dir: Path) -> None:
     handle = durable_app.enqueue(orders.order, ORDER, workflow_id="order-1001")
 
     report = durable_worker.run_until_idle()
@@ -40,8 +48,9 @@ def test_an_order_is_reserved_charged_and_shipped(durable_app, durable_worker, p
     assert len(list(payments_dir.glob("*.charge"))) == 1
 
 
-def test_a_worker_killed_after_the_charge_charges_once(durable_app, durable_worker,
-                                                       payments_dir: Path):
+def test_a_worker_killed_after_the_charge_charges_once(durable_app: Durable,
+                                                       durable_worker: LocalWorker,
+                                                       payments_dir: Path) -> None:
     handle = durable_app.enqueue(orders.order, ORDER, workflow_id="order-1001")
     # the worker dies once charge_card has charged the card and before its checkpoint
     durable_worker.crash_at("charge_card", when="after")
@@ -65,13 +74,14 @@ def test_a_worker_killed_after_the_charge_charges_once(durable_app, durable_work
     assert handle.result(timeout=0)["status"] == "shipped"
 
 
-def test_an_unpaid_transfer_order_ends_after_the_payment_timeout(durable_app, durable_worker):
+def test_an_unpaid_transfer_order_ends_after_the_payment_timeout(
+        durable_app: Durable, durable_worker: LocalWorker) -> None:
     handle = durable_app.enqueue(orders.order, {**ORDER, "pay_by": "transfer"},
                                  workflow_id="order-1002")
     durable_worker.run_until_idle()
     assert handle.status() == "waiting"
-    assert durable_app.list_runs(status="waiting")[0].waiting_for.startswith(
-        "message on topic payment")
+    [waiting] = durable_app.list_runs(status="waiting")
+    assert (waiting.waiting_for or "").startswith("message on topic payment")
 
     durable_worker.advance(timedelta(seconds=orders.PAYMENT_TIMEOUT + 1))  # no waiting
     durable_worker.run_until_idle()
