@@ -10,3 +10,4 @@ dsn=${DURABLE_BENCH_DSN:?run through make bench, or set DURABLE_BENCH_DSN}
 "${PY:-$here/../.venv/bin/python}" "$here/wait_bench.py" "$dsn"
 "${PY:-$here/../.venv/bin/python}" "$here/flow_bench.py" "$dsn"
 "${PY:-$here/../.venv/bin/python}" "$here/purge_bench.py" "$dsn"
+"${PY:-$here/../.venv/bin/python}" "$here/list_bench.py" "$dsn"

@@ -13,6 +13,7 @@
 --                            run_errors_meta, timeline_meta, queue_stats, worker_status,
 --                            run_waits, messages_meta, events_meta
 --   <prefix>_payload_reader  every view, payloads (inputs, outputs, errors) included
+-- and list_runs to the roles that read durable.runs, list_runs_meta to all four;
 -- and all of them may call durable.version() and durable.now() (which durable.worker_status
 -- reads the time from).
 -- Internal helpers (fence, check_*, record_step, touch_worker, ...) stay with the owner; the
@@ -133,6 +134,16 @@ grant select on durable.schedule_status
 -- (cancel_where, retry_where, purge_where) stay the owner's, as purge and set_queue: they act on
 -- every workflow of a queue or status at once and delete history, an operator's decision
 grant execute on function durable.housekeep(text) to :"durable_worker";
+
+-- listing (issue 12): list_runs reads durable.runs (payloads) and is granted where that view
+-- is; list_runs_meta reads durable.runs_meta and is granted to every role; index_inputs (builds
+-- or drops an index every enqueue maintains) stays the owner's
+grant execute on function
+  durable.list_runs(text[], text, text, timestamptz, timestamptz, timestamptz, timestamptz, jsonb, text, text, timestamptz, integer)
+  to :"durable_worker", :"durable_client", :"durable_payload_reader";
+grant execute on function
+  durable.list_runs_meta(text[], text, text, timestamptz, timestamptz, timestamptz, timestamptz, text, text, timestamptz, integer)
+  to :"durable_observer", :"durable_worker", :"durable_client", :"durable_payload_reader";
 
 grant select on durable.runs, durable.run_steps, durable.run_errors, durable.timeline,
   durable.queue_stats, durable.worker_status, durable.run_waits, durable.run_messages,

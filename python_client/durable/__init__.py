@@ -59,6 +59,7 @@ from .errors import (
     WrongThread,
 )
 from .execution import NonRetryable, StepInfo, idempotency_key, should_stop, step_info
+from .runs import ErrorRecord, RunInfo, StepRecord
 from .values import register as register_type
 from .waiting import (
     ChildResult,
@@ -77,11 +78,12 @@ __all__ = [
     "DU011", "DU012", "DU013", "DU014", "DU015", "DU016", "DU017", "DU018", "DU019",
     "SCHEMA_VERSION", "AlreadyFinished", "Args", "AsyncDurable", "AsyncWorkflowHandle",
     "BadArgument", "BadTransition", "Cancelled", "ChildResult", "Deduplicated", "Durable",
-    "DurableError", "FakeClock", "ForeignWorker", "IdConflict", "InputConflict",
+    "DurableError", "ErrorRecord", "FakeClock", "ForeignWorker", "IdConflict", "InputConflict",
     "InvalidValue", "LeaseLost", "MalformedBatch", "MissingArgument", "NonRetryable",
     "Nondeterminism", "NotAChild", "NotInWorkflow", "NotRegistered", "NotRetryable", "Parked",
-    "PayloadTooLarge", "SQLError", "StartOptions", "StepDef",
-    "StepFailed", "StepInfo", "Stopped", "UnknownQueue", "UnknownSchedule", "UnknownWorkflow",
+    "PayloadTooLarge", "RunInfo", "SQLError", "StartOptions", "StepDef",
+    "StepFailed", "StepInfo", "StepRecord", "Stopped", "UnknownQueue", "UnknownSchedule",
+    "UnknownWorkflow",
     "UnsupportedSchema",
     "Worker", "Workflow", "WorkflowCancelled", "WorkflowDef", "WorkflowFailed", "WorkflowHandle",
     "WrongThread", "get_event", "idempotency_key", "recv", "register_type", "send", "set_event",

@@ -44,7 +44,7 @@ from typing import Any, Concatenate, Generic, Literal, ParamSpec, Protocol, Type
 
 import psycopg
 
-from . import db, schedules, waiting
+from . import db, runs, schedules, waiting
 from .errors import InvalidValue, NotRegistered, WorkflowCancelled, workflow_error
 from .execution import args_of, input_of, run_of_call
 from .values import decode as decode_value
@@ -214,9 +214,10 @@ class StartOptions:
         return self.app._start(name, definition, args, kwargs, self)
 
 
-class WorkflowHandle(Generic[R]):
+class WorkflowHandle(runs.HandleQueries, Generic[R]):
     """A started workflow: ask its status, wait for its result (of type R, the workflow's
-    return type), cancel it."""
+    return type), cancel it; read the run, its steps and errors (info, steps, errors:
+    durable.runs)."""
 
     def __init__(self, app: Durable, workflow_id: str, created: bool = True):
         self.app = app
@@ -290,8 +291,9 @@ def _finished(res: db.Result) -> db.Result | None:
     return res if res.finished_at is not None else None
 
 
-class Durable:
-    """The app: a DSN, the registry of workflows and steps, and a client connection."""
+class Durable(runs.RunQueries):
+    """The app: a DSN, the registry of workflows and steps, and a client connection; lists runs
+    and errors (list_runs, iter_runs, list_errors: durable.runs)."""
 
     def __init__(self, dsn: str | None = None, *, version: str | None = None):
         self.dsn = dsn

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import logging
@@ -16,7 +17,7 @@ from typing import Any
 import click
 import psycopg
 
-from . import bulk, db, output, schedules, sqitch
+from . import bulk, db, output, runs, schedules, sqitch
 from .app import Durable
 from .errors import DurableError
 from .worker import Worker
@@ -262,20 +263,37 @@ def enqueue(obj: _Context, name: str, input_: str, queue: str | None, workflow_i
 
 
 @main.command("list")
-@click.option("--status", type=click.Choice(
-    ["pending", "running", "waiting", "succeeded", "failed", "cancelled"]))
+@click.option("--status", multiple=True, type=click.Choice(
+    ["pending", "running", "waiting", "succeeded", "failed", "cancelled"]),
+    help="Repeat for several statuses.")
 @click.option("--queue")
 @click.option("--name")
 @click.option("--since", help="Created since: 30m, 2h, 7d, or an ISO 8601 time.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
+@click.option("--until", help="Created before: as --since.")
+@click.option("--finished-since", help="Finished since: as --since.")
+@click.option("--finished-until", help="Finished before: as --since.")
+@click.option("--input", "input_", metavar="JSON",
+              help="JSON the run's input contains (jsonb @>), e.g. '[{\"customer\": \"c-42\"}]'.")
+@click.option("--before", metavar="ID", help="The last run of the page before: the next page.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @json_option
 @click.pass_obj
 @_guard
-def list_(obj: _Context, status: str | None, queue: str | None, name: str | None,
-          since: str | None, limit: int, as_json: bool) -> None:
-    """List workflow runs, newest first (the view durable.runs)."""
-    rows = _readable(db.runs(obj.conn(), status=status, queue=queue, name=name,
-                             since=_since(since), limit=limit))
+def list_(obj: _Context, status: tuple[str, ...], queue: str | None, name: str | None,
+          since: str | None, until: str | None, finished_since: str | None,
+          finished_until: str | None, input_: str | None, before: str | None, limit: int,
+          as_json: bool) -> None:
+    """List workflow runs, newest first (durable.list_runs), a page at a time."""
+    try:
+        pattern = None if input_ is None else json.loads(input_)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--input") from exc
+    found = runs.list_runs(obj.conn(), status=list(status) or None, queue=queue, name=name,
+                           created_after=_since(since), created_before=_since(until),
+                           finished_after=_since(finished_since),
+                           finished_before=_since(finished_until), input=pattern,
+                           before=before, limit=limit)
+    rows = _readable([dataclasses.asdict(r) for r in found])
     click.echo(output.to_json(rows) if as_json else output.table(rows, RUN_COLUMNS))
 
 

@@ -799,6 +799,26 @@ def draw_call(data, base: Base, fn: str) -> tuple[list[Arg], dict]:
                 params += [P("p_finished_after", "timestamptz", times, TIMESTAMP_ARG, False),
                            P("p_finished_before", "timestamptz", times, TIMESTAMP_ARG, False)]
             params += [limit, P("p_dry_run", "boolean", VALID_BOOL, BOOL_ARG, False)]
+    elif fn in LIST_FNS:  # issue 12: listing runs
+        times = bulk_times()
+        params = [P("p_status", "text[]", st.one_of(
+                      st.none(), st.lists(st.sampled_from([*UNFINISHED, *FINISHED]), min_size=1,
+                                          max_size=3, unique=True)),
+                    array_of(text_from([*UNFINISHED, *FINISHED, "bogus"])), False),
+                  P("p_queue", "text", st.one_of(st.none(), queues_v), queues, False),
+                  P("p_name", "text", st.one_of(st.none(), st.sampled_from(["n", "other-name"])),
+                    text_from(["n", "other-name"]), False),
+                  P("p_created_after", "timestamptz", times, TIMESTAMP_ARG, False),
+                  P("p_created_before", "timestamptz", times, TIMESTAMP_ARG, False),
+                  P("p_finished_after", "timestamptz", times, TIMESTAMP_ARG, False),
+                  P("p_finished_before", "timestamptz", times, TIMESTAMP_ARG, False)]
+        if fn == "list_runs":
+            params.append(P("p_input", "jsonb", VALID_JSON, JSON_ARG, False))
+        params += [P("p_parent_id", "text", st.one_of(st.none(), ids_v), ids, False),
+                   P("p_before_id", "text", st.one_of(st.none(), ids_v), ids, False),
+                   P("p_before_created_at", "timestamptz", times, TIMESTAMP_ARG, False),
+                   P("p_limit", "integer", st.one_of(small(1, 4), st.just("1000")), INT_ARG,
+                     False)]
     else:
         raise AssertionError(f"no parameters for {fn}")
     return draw_args(data, params), extra
@@ -809,6 +829,7 @@ def draw_call(data, base: Base, fn: str) -> tuple[list[Arg], dict]:
 SCHEDULE_FNS = ("cron_next", "set_schedule", "pause_schedule", "resume_schedule",
                 "trigger_schedule", "drop_schedule", "materialize_schedules")
 BULK_FNS = ("housekeep", "purge_batch", "purge_where", "cancel_where", "retry_where")
+LIST_FNS = ("list_runs", "list_runs_meta")
 # the functions that stay the owner's (operators): covered all the same
 OWNER_ONLY = {"set_queue", "purge", "purge_batch", "purge_where", "cancel_where", "retry_where"}
 
@@ -1236,6 +1257,14 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
         check_purged(count, before, after, d)
     elif fn in BULK_FNS:
         check_bulk(fn, args, rows, before, after, d, extra)
+    elif fn in LIST_FNS:
+        only(d)  # reads only
+        assert len(rows) <= as_int(value(args, "p_limit", "50"))
+        ids = [r[0] for r in rows]
+        assert len(set(ids)) == len(ids) and set(ids) <= set(Wb)
+        status = value(args, "p_status")
+        if isinstance(status, list):
+            assert {Wb[i].status for i in ids} <= set(status)
     elif fn == "start_children":
         check_start_children(args, rows, before, after, d)
     elif fn in SCHEDULE_FNS:
@@ -1470,7 +1499,9 @@ PUBLIC = ["enqueue", "enqueue_batch", "claim", "checkpoint", "step_failed", "com
           # flow control (issue 11)
           "fork",
           # fan-out, schedules, retention and bulk operations (issue 11)
-          "start_children", *SCHEDULE_FNS, *BULK_FNS]
+          "start_children", *SCHEDULE_FNS, *BULK_FNS,
+          # listing (issue 12)
+          *LIST_FNS]
 
 
 def test_the_property_covers_every_public_function(db):

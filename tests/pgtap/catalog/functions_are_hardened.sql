@@ -24,7 +24,7 @@ select set_eq(
             ('get_event'), ('watch'), ('fork'), ('start_children'),
             ('cron_next'), ('set_schedule'), ('pause_schedule'), ('resume_schedule'),
             ('trigger_schedule'), ('drop_schedule'), ('materialize_schedules'),
-            ('failures_per_day') $$,
+            ('failures_per_day'), ('list_runs'), ('list_runs_meta') $$,
   'exactly the public functions are SECURITY DEFINER');
 
 select functions_are('durable', array[
@@ -35,7 +35,8 @@ select functions_are('durable', array[
   'purge_batch', 'housekeep', 'purge_where', 'cancel_where', 'retry_where',
   'set_event', 'start_child', 'send', 'get_event', 'watch', 'fork', 'start_children',
   'cron_next', 'set_schedule', 'pause_schedule', 'resume_schedule', 'trigger_schedule',
-  'drop_schedule', 'materialize_schedules', 'failures_per_day',
+  'drop_schedule', 'materialize_schedules', 'failures_per_day', 'list_runs', 'list_runs_meta',
+  'index_inputs',
   -- internal
   'transition_allowed', 'check_transition', 'notify_inserted', 'notify_pending', 'fence',
   'check_payload', 'backoff', 'check_retry_policy', 'check_enqueue', 'parse_batch', 'recorded_steps', 'take_work', 'check_claim', 'touch_worker', 'refuse_worker', 'adopt_workflows', 'worker_lock_key', 'record_step',
@@ -43,7 +44,7 @@ select functions_are('durable', array[
   'check_name', 'check_timeout', 'wake', 'wake_parent', 'child_finished', 'lock_run',
   'recorded_outcome', 'wait_step', 'children_outcome', 'deliver', 'notify_finished',
   'cancel_tree', 'expire_deadlines', 'notify_pending_again', 'pick_by_key', 'check_keys', 'dedup_refusal',
-  'check_bulk', 'purge_some',
+  'check_bulk', 'purge_some', 'check_list', 'list_runs_where',
   'insert_batch',
   'cron_field', 'cron_parse', 'cron_match', 'tz_offset', 'tz_transition', 'cron_next_tick',
   'cron_last_tick', 'check_time_zone', 'schedule_tick_id', 'lock_schedule'],

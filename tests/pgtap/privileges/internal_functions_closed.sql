@@ -55,7 +55,14 @@ insert into granted values
   ('durable.cron_next(text,text,timestamp with time zone)', 'durable_observer'),
   ('durable.cron_next(text,text,timestamp with time zone)', 'durable_payload_reader'),
   ('durable.failures_per_day(integer)', 'durable_observer'),
-  ('durable.failures_per_day(integer)', 'durable_payload_reader');
+  ('durable.failures_per_day(integer)', 'durable_payload_reader'),
+  ('durable.list_runs(text[],text,text,timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,jsonb,text,text,timestamp with time zone,integer)', 'durable_worker'),
+  ('durable.list_runs(text[],text,text,timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,jsonb,text,text,timestamp with time zone,integer)', 'durable_client'),
+  ('durable.list_runs(text[],text,text,timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,jsonb,text,text,timestamp with time zone,integer)', 'durable_payload_reader'),
+  ('durable.list_runs_meta(text[],text,text,timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,text,text,timestamp with time zone,integer)', 'durable_worker'),
+  ('durable.list_runs_meta(text[],text,text,timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,text,text,timestamp with time zone,integer)', 'durable_client'),
+  ('durable.list_runs_meta(text[],text,text,timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,text,text,timestamp with time zone,integer)', 'durable_observer'),
+  ('durable.list_runs_meta(text[],text,text,timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,text,text,timestamp with time zone,integer)', 'durable_payload_reader');
 
 select set_eq(
   $$ select p.oid::regprocedure::text, r.rolname

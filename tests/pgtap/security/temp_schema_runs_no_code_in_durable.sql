@@ -325,6 +325,10 @@ begin
                            when 'p_missed' then 'skip'
                            when 'p_if_exists' then 'return'
                            when 'p_step_name' then 'step-' || a.step
+                           -- listing.sql: a status, and no page cursor or parent
+                           when 'p_statu' then 'failed'  -- p_status, made singular above
+                           when 'p_before_id' then null
+                           when 'p_parent_id' then null
                            when 'p_name' then case when a.has_step then 'step-' || a.step else 'sec-wf' end
                            else 'sec-probe' end) || '::pg_catalog.text'
                        when a.elem = 'pg_catalog.int8'::pg_catalog.regtype then
@@ -365,6 +369,10 @@ begin
                          case a.argname
                            when 'p_run_at' then 'null::pg_catalog.timestamptz'
                            when 'p_until' then 'null::pg_catalog.timestamptz'  -- sleep: p_duration
+                           -- listing.sql: open time ranges, no page cursor
+                           when 'p_created_after' then 'null::pg_catalog.timestamptz'
+                           when 'p_finished_after' then 'null::pg_catalog.timestamptz'
+                           when 'p_before_created_at' then 'null::pg_catalog.timestamptz'
                            else 'pg_catalog.statement_timestamp()' end
                        when a.elem = 'pg_catalog.bool'::pg_catalog.regtype then
                          case a.argname when 'p_paused' then 'false' else 'true' end
