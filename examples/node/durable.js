@@ -6,7 +6,7 @@
 // driver's pitfalls, which are marked PITFALL below.
 //
 //   client: enqueue(db, name, input, options)      durable.enqueue, one round trip
-//           result(db, id)                         durable.result
+//           result(db, id), watch(db, id)          durable.result, durable.watch
 //           waitForResult(pool, id, options)       LISTEN durable_finished + durable.watch
 //           cancel(db, id)                         durable.cancel
 //   worker: new Worker({pool, workflows, ...}).run()
@@ -104,23 +104,33 @@ const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 
 // A workflow's outcome now: {status, output, error, attempt, createdAt, finishedAt}.
 // PITFALL: timestamps arrive as JS Dates, to the millisecond (Postgres keeps microseconds).
-async function result(db, workflowId, fn = 'result') {
-  const { rows } = await db.query(
-    `select status, output, error, attempt, created_at, finished_at from durable.${fn}($1::text)`,
-    [workflowId]);
-  const r = rows[0];
+async function result(db, workflowId) {
+  return outcome(await db.query(
+    `select status, output, error, attempt, created_at, finished_at
+       from durable.result($1::text)`, [workflowId]));
+}
+
+// result(), and a promise: when the workflow finishes, NOTIFY durable_finished with its id.
+async function watch(db, workflowId) {
+  return outcome(await db.query(
+    `select status, output, error, attempt, created_at, finished_at
+       from durable.watch($1::text)`, [workflowId]));
+}
+
+function outcome({ rows: [r] }) {
   return { status: r.status, output: r.output, error: r.error, attempt: r.attempt,
            createdAt: r.created_at, finishedAt: r.finished_at };
 }
 
 // Wait until the workflow has finished, without polling: LISTEN durable_finished first, then
-// durable.watch (the result now, and a promise of a notification naming the workflow when it
-// finishes), then wait for that notification, and read the result again. A poll every
-// `pollMs` covers a lost notification. Rejects with TimeoutError after `timeoutMs`.
+// durable.watch, then wait for the notification naming the workflow, and read the result
+// again. A poll every `pollMs` covers a lost notification. Rejects with TimeoutError after
+// `timeoutMs` (the workflow goes on).
 // PITFALL: LISTEN belongs to one connection: take a client out of the pool and keep it.
 async function waitForResult(pool, workflowId, { timeoutMs = 30000, pollMs = 5000 } = {}) {
   const client = await pool.connect();
-  let wake = () => {};
+  let notified = false; // a notification that comes before the wait below starts is kept
+  let wake = () => { notified = true; };
   const onNotification = (msg) => {
     if (msg.channel === 'durable_finished' && msg.payload === workflowId) wake();
   };
@@ -128,19 +138,22 @@ async function waitForResult(pool, workflowId, { timeoutMs = 30000, pollMs = 500
   const deadline = Date.now() + timeoutMs;
   try {
     await client.query('listen durable_finished');
-    let outcome = await result(client, workflowId, 'watch');
-    while (!FINISHED.has(outcome.status)) {
+    let now = await watch(client, workflowId);
+    while (!FINISHED.has(now.status)) {
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new TimeoutError(`workflow ${workflowId} is still ${outcome.status} after ${timeoutMs} ms`);
+        throw new TimeoutError(`workflow ${workflowId} is still ${now.status} after ${timeoutMs} ms`);
       }
       await new Promise((resolve) => {
+        if (notified) return resolve();
         const timer = setTimeout(resolve, Math.min(left, pollMs));
         wake = () => { clearTimeout(timer); resolve(); };
       });
-      outcome = await result(client, workflowId);
+      notified = false;
+      wake = () => { notified = true; };
+      now = await result(client, workflowId);
     }
-    return outcome;
+    return now;
   } finally {
     client.removeListener('notification', onNotification);
     await client.query('unlisten *').catch(() => {});
@@ -227,20 +240,21 @@ class RunContext {
       } catch (err) {
         if (this.stopReason !== null) throw new Stopped(this.stopReason);
         // a failed try: the SQL keeps it in durable.errors and decides whether to retry and when
+        const error = errorJson(err);
         let answer;
         try {
           ({ rows: [answer] } = await db.query(
             `select retry, extract(epoch from retry_in)::float8 as retry_in, error
                from durable.step_failed($1::text, $2::bigint, $3::integer, $4::text, $5::jsonb,
                                         $6::integer, $7::interval, $8::interval, $9::timestamptz)`,
-            [this.workflowId, this.lease, stepId, name, json(errorJson(err)),
+            [this.workflowId, this.lease, stepId, name, json(error),
              err instanceof NonRetryable ? 1 : (options.maxAttempts ?? 1),
              seconds(options.backoffBase ?? 1), seconds(options.backoffMax ?? 3600), startedAt]));
         } catch (sqlErr) {
           this.stopOn(sqlErr);
         }
         if (answer.retry) {
-          log(`try ${tryNumber} failed (${err.message}), again in ${answer.retry_in.toFixed(2)} s`);
+          log(`try ${tryNumber} failed (${error.message}), again in ${answer.retry_in.toFixed(2)} s`);
           try {
             await sleep(answer.retry_in * 1000, undefined, { signal: this.signal });
           } catch {
@@ -248,7 +262,7 @@ class RunContext {
           }
           continue;
         }
-        log(`failed: ${err.message}`);
+        log(`failed: ${error.message}`);
         throw new StepFailed(name, answer.error);
       }
       // a step that returned after its run was told to stop is not recorded: it runs again
@@ -352,21 +366,20 @@ class Worker {
     await this.shutDown();
   }
 
-  // Sleep until a notification, a slot frees, stop(), or `ms` passed.
+  // Sleep until a notification, a slot frees, stop(), or `ms` passed. A wake-up that comes
+  // while the worker is not asleep (in a claim) is kept for the next nap.
   nap(ms) {
     if (this.nudged) {
       this.nudged = false;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      this.wakeUp = done;
-      function done() {
+      const timer = setTimeout(() => this.wakeUp(), ms);
+      this.wakeUp = () => {
         clearTimeout(timer);
-        self.wakeUp = () => { self.nudged = true; };
+        this.wakeUp = () => { this.nudged = true; };
         resolve();
-      }
+      };
     });
   }
 
@@ -418,7 +431,7 @@ class Worker {
         const { rows: [r] } = await this.pool.query(
           'select status, run_at from durable.fail($1::text, $2::bigint, $3::jsonb, $4::boolean)',
           [ctx.workflowId, ctx.lease, json(errorJson(failure)), retryable]);
-        this.log(`${ctx.workflowId} failed (${failure.message}): now ${r.status}`);
+        this.log(`${ctx.workflowId} failed (${errorJson(failure).message}): now ${r.status}`);
       }
     } catch (err) {
       if (err.code === LEASE_LOST || err.code === STOPPED) {
@@ -479,5 +492,5 @@ class Worker {
 
 module.exports = {
   LEASE_LOST, STOPPED, StepFailed, NonRetryable, Stopped, TimeoutError, RunContext, Worker,
-  enqueue, result, waitForResult, cancel, json, errorJson,
+  enqueue, result, watch, waitForResult, cancel, json, errorJson,
 };
