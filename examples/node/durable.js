@@ -167,6 +167,26 @@ async function cancel(db, workflowId) {
   return rows[0].status;
 }
 
+// A workflow's input is its argument list (README, SQL API): an array is the positional
+// arguments, null none, {"$args": [...], "$kwargs": {...}} positional and keyword arguments,
+// any other value the one argument. JavaScript has no keyword arguments: a run started with
+// some fails at once (NonRetryable), saying so.
+function argumentsOf(name, input) {
+  if (Array.isArray(input)) return input;
+  if (input === null) return [];
+  if (typeof input === 'object' && Array.isArray(input.$args) && Object.keys(input).length === 2
+      && input.$kwargs !== null && typeof input.$kwargs === 'object'
+      && !Array.isArray(input.$kwargs)) {
+    const keywords = Object.keys(input.$kwargs);
+    if (keywords.length) {
+      throw new NonRetryable(`workflow ${name} got keyword arguments (${keywords.join(', ')}): `
+        + 'a JavaScript workflow takes positional arguments only; start it without keywords');
+    }
+    return input.$args;
+  }
+  return [input];
+}
+
 // -- worker: one run -----------------------------------------------------------------------------
 
 // What a workflow function gets as its first argument: ctx.step(name, fn, options) runs or
@@ -407,13 +427,10 @@ class Worker {
   // Run the workflow's code, then complete or fail it, unless the run was stopped.
   async execute(ctx) {
     const { fn } = this.workflows[ctx.name];
-    // the input is the argument list as the Python client sends it: an array is the
-    // arguments, null none, any other value the one argument
-    const args = Array.isArray(ctx.input) ? ctx.input : ctx.input === null ? [] : [ctx.input];
     let output;
     let failure = null;
     try {
-      output = await fn(ctx, ...args);
+      output = await fn(ctx, ...argumentsOf(ctx.name, ctx.input));
     } catch (err) {
       failure = err;
     }

@@ -96,11 +96,12 @@ def deployed_changes(dsn: str | None, project_name: str) -> int | None:
     cannot be read."""
     try:
         with psycopg.connect(resolve_dsn(dsn), autocommit=True, connect_timeout=10) as conn:
-            if conn.execute("select to_regclass('sqitch.changes')").fetchone()[0] is None:
+            found = conn.execute("select to_regclass('sqitch.changes')").fetchone()
+            if found is None or found[0] is None:
                 return 0
             row = conn.execute("select count(*) from sqitch.changes where project = %s",
                                [project_name]).fetchone()
-            return int(row[0])
+            return int(row[0]) if row is not None else 0
     except psycopg.Error:
         return None
 

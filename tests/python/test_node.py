@@ -334,3 +334,21 @@ def test_node_client_errors_carry_the_sqlstate(node, dsn, queue):
     # nothing serves the queue: --wait runs out (exit status 2), the run stays pending
     assert "still pending" in client(node, dsn, "enqueue", "invoice", json.dumps(ORDER),
                                      "--queue", queue, "--wait", "0.3", status=2)
+
+
+def test_node_worker_reads_the_args_object_and_refuses_keyword_arguments(conn, queue, workers,
+                                                                         py):
+    """Input {"$args": [...], "$kwargs": {}} (what the Python client writes with keyword
+    arguments) runs with its positional arguments; keyword arguments, which JavaScript has
+    not, fail the run at once, without retries, saying so."""
+    workers["node"](queue)
+    positional, keywords = (f"inv-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    for wid, value in ((positional, {"$args": [ORDER], "$kwargs": {}}),
+                       (keywords, {"$args": [], "$kwargs": {"order": ORDER}})):
+        conn.execute("select durable.enqueue(%s, %s::jsonb, p_queue => %s, p_workflow_id => %s)",
+                     ["invoice", json.dumps(value), queue, wid])
+    assert py.handle(positional).result(timeout=60)["total_cents"] == TOTAL
+    with pytest.raises(durable.WorkflowFailed, match=r"keyword arguments \(order\)"):
+        py.handle(keywords).result(timeout=60)
+    assert conn.execute("select attempt from durable.runs where id = %s",
+                        [keywords]).fetchone()[0] == 1
