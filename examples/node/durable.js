@@ -135,6 +135,9 @@ async function waitForResult(pool, workflowId, { timeoutMs = 30000, pollMs = 500
     if (msg.channel === 'durable_finished' && msg.payload === workflowId) wake();
   };
   client.on('notification', onNotification);
+  let lost = null; // the connection died while waiting (see Worker.listen's PITFALL)
+  const onError = (err) => { lost = err; wake(); };
+  client.on('error', onError);
   const deadline = Date.now() + timeoutMs;
   try {
     await client.query('listen durable_finished');
@@ -151,13 +154,19 @@ async function waitForResult(pool, workflowId, { timeoutMs = 30000, pollMs = 500
       });
       notified = false;
       wake = () => { notified = true; };
+      if (lost) throw lost;
       now = await result(client, workflowId);
     }
     return now;
   } finally {
     client.removeListener('notification', onNotification);
-    await client.query('unlisten *').catch(() => {});
-    client.release();
+    if (lost) {
+      client.release(lost); // closed, not kept in the pool
+    } else {
+      await client.query('unlisten *').catch(() => {});
+      client.release();
+    }
+    client.removeListener('error', onError);
   }
 }
 
@@ -185,6 +194,14 @@ function argumentsOf(name, input) {
     return input.$args;
   }
   return [input];
+}
+
+// A connection lost under a statement: SQLSTATE class 08 (connection exception) or 57P0x
+// (the server shutting down or terminating the session), a Node socket error (ECONNRESET,
+// ...), or node-postgres' own "Connection terminated" (no code).
+function connectionLost(err) {
+  const code = err && err.code;
+  return !code || /^(08|57P0)/.test(code) || /^E[A-Z]+$/.test(code);
 }
 
 // -- worker: one run -----------------------------------------------------------------------------
@@ -218,11 +235,15 @@ class RunContext {
     }
   }
 
-  // The SQL said stop (DU001, DU002): remember it, and throw Stopped. Other errors go on.
+  // The SQL said stop (DU001, DU002), or the connection was lost under the statement (its
+  // outcome unknown): remember it, and throw Stopped. Other errors go on.
   stopOn(err) {
     if (err && (err.code === LEASE_LOST || err.code === STOPPED)) {
       this.stop(err.code === LEASE_LOST ? `lease lost (${err.code})`
         : `cancelled or past its deadline (${err.code})`);
+    } else if (connectionLost(err)) {
+      this.connectionLost = true;
+      this.stop(`connection lost (${err.code || err.message}): handed back`);
     }
     if (this.stopReason !== null) throw new Stopped(this.stopReason);
     throw err;
@@ -333,6 +354,7 @@ class Worker {
     this.grace = grace;
     this.print = log;
     this.runs = new Map(); // workflow id -> {ctx, done}
+    this.handBack = new Set(); // ids of runs given up (connection lost), to release
     this.stopping = false;
     this.nudged = false;
     this.wakeUp = () => { this.nudged = true; };
@@ -360,13 +382,7 @@ class Worker {
     this.log(`registered ${Object.keys(this.workflows).join(', ')} on ${this.queues.join(', ')}`
       + ` (lease timeout ${this.leaseTimeout} s)`);
 
-    // NOTIFY durable_runnable (payload: the queue) wakes an idle worker; the poll is a fallback.
-    this.listener = await this.pool.connect();
-    this.listener.on('notification', (msg) => {
-      if (this.queues.includes(msg.payload)) this.wakeUp();
-    });
-    await this.listener.query('listen durable_runnable');
-
+    await this.listen();
     this.heartbeatTimer = setInterval(() => this.heartbeat(), (this.leaseTimeout * 1000) / 3);
     while (!this.stopping) {
       const free = this.concurrency - this.runs.size;
@@ -384,6 +400,29 @@ class Worker {
       }
     }
     await this.shutDown();
+  }
+
+  // NOTIFY durable_runnable (payload: the queue) wakes an idle worker; the poll is a fallback.
+  // PITFALL: a client taken out of the pool has no 'error' listener: when its connection dies
+  // (pg_terminate_backend, a restart) Node ends the process unless it has one.
+  async listen() {
+    const client = await this.pool.connect();
+    client.on('notification', (msg) => {
+      if (this.queues.includes(msg.payload)) this.wakeUp();
+    });
+    client.on('error', (err) => {
+      this.log(`listening connection lost (${err.code || err.message}): listening again`);
+      client.release(err); // (an error: the pool closes it instead of keeping it)
+      this.listener = null;
+      this.wakeUp(); // a notification may have been missed: claim now
+      const again = () => {
+        if (this.stopping) return;
+        this.listen().catch(() => setTimeout(again, 1000));
+      };
+      setTimeout(again, 100);
+    });
+    await client.query('listen durable_runnable');
+    this.listener = client;
   }
 
   // Sleep until a notification, a slot frees, stop(), or `ms` passed. A wake-up that comes
@@ -436,8 +475,14 @@ class Worker {
     }
     try {
       if (ctx.stopReason !== null) {
-        // lease lost or cancelled: another worker has the run, or nobody should: do nothing
+        // lease lost or cancelled: another worker has the run, or nobody should: do nothing.
+        // A run whose connection was lost is handed back (durable.release) to be resumed
+        // from its last checkpoint, at the next heartbeat if not at once.
         this.log(`${ctx.workflowId} stopped: ${ctx.stopReason}`);
+        if (ctx.connectionLost) {
+          this.handBack.add(ctx.workflowId);
+          await this.releaseHandedBack();
+        }
       } else if (failure === null) {
         await this.pool.query('select durable.complete($1::text, $2::bigint, $3::jsonb)',
           [ctx.workflowId, ctx.lease, json(output)]);
@@ -460,6 +505,19 @@ class Worker {
     }
   }
 
+  // durable.release of the runs this worker gave up: they are claimable again at once (the
+  // heartbeat would otherwise keep their leases alive).
+  async releaseHandedBack() {
+    if (this.handBack.size === 0) return;
+    const ids = [...this.handBack];
+    try {
+      await this.pool.query('select durable.release($1::text, $2::text[])', [this.workerId, ids]);
+      ids.forEach((id) => this.handBack.delete(id));
+    } catch (err) {
+      this.log(`release failed (${err.code || err.message}): again at the next heartbeat`);
+    }
+  }
+
   // durable.heartbeat: keeps the leases alive and lists the workflows this worker still
   // holds. A run missing from that list was reclaimed, released or cancelled: stop it.
   // PITFALL: a step that blocks the event loop (CPU-bound code without await) also blocks
@@ -478,6 +536,7 @@ class Worker {
           ctx.stop('no longer held (heartbeat)');
         }
       }
+      await this.releaseHandedBack();
     } catch (err) {
       this.log(`heartbeat failed: ${err.code || ''} ${err.message}`);
     } finally {
@@ -503,7 +562,7 @@ class Worker {
     const { rows: [r] } = await this.pool.query(
       'select durable.release($1::text) as released', [this.workerId]);
     this.log(`stopped (${r.released} released)`);
-    this.listener.release();
+    if (this.listener) this.listener.release();
   }
 }
 

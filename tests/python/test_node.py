@@ -352,3 +352,26 @@ def test_node_worker_reads_the_args_object_and_refuses_keyword_arguments(conn, q
         py.handle(keywords).result(timeout=60)
     assert conn.execute("select attempt from durable.runs where id = %s",
                         [keywords]).fetchone()[0] == 1
+
+
+def test_node_worker_survives_its_connections_being_terminated(node, dsn, conn, queue, workers,
+                                                               py):
+    """pg_terminate_backend of every connection of a Node worker while a step runs: the pool
+    replaces them, the worker listens again (without an 'error' listener on its LISTEN client
+    Node would end the process), the run finishes, and the worker goes on."""
+    worker = workers["node"](queue)
+    wid = f"inv-{uuid.uuid4().hex[:8]}"
+    client(node, dsn, "enqueue", "invoice", json.dumps({**ORDER, "pause_ms": 2000}),
+           "--queue", queue, "--id", wid)
+    worker.wait_log(rf"{wid} step 2 issue_invoice: running", "step 2 running")
+    terminated = conn.execute(
+        "select count(*) filter (where pg_terminate_backend(pid)) from pg_stat_activity"
+        " where application_name = 'durable node worker' and datname = current_database()"
+    ).fetchone()[0]
+    assert terminated >= 1  # its LISTEN connection at least
+    assert py.handle(wid).result(timeout=60)["total_cents"] == TOTAL
+    worker.wait_log(r"listening connection lost \(57P01\): listening again", "the new LISTEN")
+    assert worker.proc.poll() is None, worker.log()
+    out = client(node, dsn, "enqueue", "invoice", json.dumps(ORDER), "--queue", queue,
+                 "--wait", "60")
+    assert out["status"] == "succeeded"
