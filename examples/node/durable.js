@@ -499,8 +499,11 @@ class Worker {
       if (err.code === LEASE_LOST || err.code === STOPPED) {
         this.log(`${ctx.workflowId} stopped: ${err.code} ${err.message}`);
       } else {
-        // a lost connection, say: the lease expires and another claim resumes the run
-        this.log(`${ctx.workflowId} left to its lease: ${err.code || ''} ${err.message}`);
+        // a lost connection, say (the finish may have committed or not): hand the run back;
+        // a claim resumes it from its last checkpoint (a finished run is not released)
+        this.log(`${ctx.workflowId} handed back: ${err.code || ''} ${err.message}`);
+        this.handBack.add(ctx.workflowId);
+        await this.releaseHandedBack();
       }
     }
   }
