@@ -41,12 +41,17 @@ TOTAL = 2 * 450 + 2000 + (2 * 450 + 2000) * 20 // 100  # 3480: the subtotal and 
 
 def uri(dsn: str) -> str:
     """The DSN as a postgresql:// URI: node-postgres reads no libpq key=value strings."""
-    parts = conninfo_to_dict(dsn)
+    parts = {k: str(v) for k, v in conninfo_to_dict(dsn).items() if v is not None}
     user = quote(parts.get("user", ""), safe="")
     password = f":{quote(parts['password'], safe='')}" if parts.get("password") else ""
     at = f"{user}{password}@" if user else ""
-    port = f":{parts['port']}" if parts.get("port") else ""
-    return f"postgresql://{at}{parts.get('host', 'localhost')}{port}/{quote(parts['dbname'])}"
+    host, port = parts.get("host", "localhost"), parts.get("port")
+    database = quote(parts["dbname"], safe="")
+    if host.startswith("/"):  # a Unix socket folder goes in the query string
+        query = f"host={quote(host, safe='')}" + (f"&port={port}" if port else "")
+        return f"postgresql://{at}/{database}?{query}"
+    host = f"[{host}]" if ":" in host else host  # an IPv6 literal
+    return f"postgresql://{at}{host}{':' + port if port else ''}/{database}"
 
 
 @pytest.fixture(scope="session")
