@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import contextlib
 import importlib
 import json
 import logging
 import os
 import re
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -135,11 +137,69 @@ def _sqitch(command: str, args: list[str]) -> Callable[..., None]:
         extra = list(args) + (["-y"] if flags.get("yes") else [])
         if role_prefix and command != "status":  # (sqitch status takes no variables)
             extra += ["--set", f"role_prefix={role_prefix}"]
-        status = sqitch.run(command, obj.dsn, project=project, args=extra)
+        if command in CHANGE_MARKS and _interactive(sys.stderr):
+            status = _sqitch_with_bar(command, obj.dsn, project, extra)
+        else:
+            status = sqitch.run(command, obj.dsn, project=project, args=extra)
         if status:
             raise click.exceptions.Exit(status)
 
     return run
+
+
+# the mark Sqitch prints before each change it deploys, reverts or verifies ("  + claim .. ok")
+CHANGE_MARKS = {"deploy": "+", "revert": "-", "verify": "*"}
+
+
+def _interactive(stream: Any) -> bool:
+    """Whether stream is a terminal: progress bars and live views only there, so that scripts
+    and logs get the plain output."""
+    return bool(getattr(stream, "isatty", None) and stream.isatty())
+
+
+def _sqitch_with_bar(command: str, dsn: str | None, project: Path | None,
+                     extra: list[str]) -> int:
+    """sqitch COMMAND with a progress bar on stderr (N changes, the one done last) in place of
+    its line per change; its other lines are printed as they are (those that come once the
+    bar is drawn, after it)."""
+    total = sqitch.changes_to_run(command, dsn, project)
+    if not total:  # nothing to do (Sqitch says so), or the registry could not be read
+        return sqitch.run(command, dsn, project=project, args=extra)
+    # "  + claim ...... ok", "  + privileges @v0.1.0 .. ok" (a reworked change, with its tag)
+    change = re.compile(rf"\s+{re.escape(CHANGE_MARKS[command])} (.+?) \.+ ?(.*)$")
+    after: list[str] = []
+    with contextlib.ExitStack() as stack:
+        bar: Any = None
+        pending: str | None = None  # a change whose "ok" has not come yet
+
+        def show(text: str) -> None:
+            if bar is None:
+                click.echo(text)
+            else:
+                after.append(text)
+
+        def line(text: str) -> None:
+            nonlocal bar, pending
+            found = change.match(text)
+            if found is not None:
+                pending, tail = found.group(1), found.group(2)
+            else:
+                tail = text.strip()
+            if pending is not None and tail == "ok":
+                if bar is None:
+                    bar = stack.enter_context(click.progressbar(
+                        length=total, label=f"{command}: {total} changes", file=sys.stderr,
+                        show_pos=True, item_show_func=lambda name: name))
+                bar.update(1, pending)
+                pending = None
+            elif found is None or tail == "not ok":
+                show(text)
+            # else: what the change's script printed (psql's "1"): its "ok" is on the next line
+
+        status = sqitch.run(command, dsn, project=project, args=extra, on_line=line)
+    for text in after:
+        click.echo(text)
+    return status
 
 
 db_group.command("deploy", help="Deploy every change of sqitch.plan not yet deployed.")(
@@ -245,13 +305,21 @@ def enqueue(obj: _Context, name: str, input_: str, queue: str | None, workflow_i
     if wait is not None:
         app = Durable(obj.dsn)
         try:
-            info["output"] = app.handle(wid).result(timeout=wait)
+            if _interactive(sys.stderr):  # a line of progress about every second
+                waiting = _Waiting(app, obj.conn(), wid, wait)
+                with click.progressbar(waiting, label=f"waiting for {wid}", file=sys.stderr,
+                                       item_show_func=lambda text: text) as bar:
+                    for _ in bar:
+                        pass
+                info["output"] = waiting.output
+            else:  # one LISTEN durable_finished for the whole wait
+                info["output"] = app.handle(wid).result(timeout=wait)
             info["status"] = "succeeded"
         except TimeoutError as exc:
             raise click.ClickException(
-                f"{exc} after {wait:g}s: is a worker serving queue {queue or 'default'}? Start "
-                "one with `durable worker MODULE:APP`; `durable show "
-                f"{wid}` tells where the run is") from exc
+                f"{exc}: is a worker serving queue {queue or 'default'}? Start one with "
+                f"`durable worker MODULE:APP`; `durable show {wid}` tells where the run "
+                "is") from exc
         finally:
             app.close()
     if as_json:
@@ -260,6 +328,47 @@ def enqueue(obj: _Context, name: str, input_: str, queue: str | None, workflow_i
         click.echo(wid if created else f"{wid} (already existed)")
         if "output" in info:
             click.echo(output.cell(info["output"], 2000))
+
+
+class _Waiting:
+    """Iterating waits for a run to finish, up to `wait` seconds, and yields a line of progress
+    about every second ("running, 2 steps", "waiting (message on topic ...), 1 step"), the last
+    one when it has finished; then .output is its output. WorkflowFailed, WorkflowCancelled,
+    or TimeoutError when the time is out. Each second: WorkflowHandle.result (LISTEN
+    durable_finished and durable.watch), then a read of durable.runs and durable.timeline."""
+
+    def __init__(self, app: Durable, conn: psycopg.Connection, workflow_id: str, wait: float):
+        self.handle = app.handle(workflow_id)
+        self.conn = conn
+        self.wait = wait
+        self.output: Any = None
+
+    def describe(self) -> str:
+        """The run's status (with what it waits for) and how many steps it has recorded."""
+        runs = db.runs(self.conn, workflow_id=self.handle.workflow_id, limit=1)
+        if not runs:
+            return "unknown"
+        run = runs[0]
+        steps = sum(1 for e in db.timeline(self.conn, run["id"]) if e["kind"] == "step")
+        status = run["status"]
+        if run.get("waiting_for"):
+            status += f" ({run['waiting_for']})"
+        return f"{status}, {steps} step{'' if steps == 1 else 's'}"
+
+    def __iter__(self) -> Any:
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                left = deadline - time.monotonic()
+                self.output = self.handle.result(timeout=max(0.0, min(left, 1.0)))
+            except TimeoutError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(f"workflow {self.handle.workflow_id} is still "
+                                       f"{self.handle.status()} after {self.wait:g}s") from None
+                yield self.describe()
+                continue
+            yield self.describe()
+            return
 
 
 @main.command("list")
@@ -600,6 +709,111 @@ def workers(obj: _Context, as_json: bool) -> None:
     columns = ["id", "alive", "running", "busy", "heartbeat_at", "lease_timeout", "started_at"]
     click.echo(output.to_json(rows) if as_json else output.table(rows, columns))
 
+
+
+# -- top: a live view of queues and workers (durable.queue_stats, durable.worker_status) ---------
+
+TOP_QUEUE_COLUMNS = ["queue", "paused", "pending", "running", "waiting", "oldest_pending",
+                     "scheduled", "concurrency", "rate_limit"]
+TOP_WORKER_COLUMNS = ["id", "alive", "running", "busy", "heartbeat", "started_at"]
+
+
+def _age(when: datetime | None, now: datetime) -> str:
+    return "" if when is None else output.duration(max(now - when, timedelta(0)))
+
+
+def _top_frame(conn: psycopg.Connection, interval: float) -> str:
+    """One screen of `durable top`: totals, then a line per queue and per worker."""
+    queues, workers_ = db.queue_stats(conn), db.worker_status(conn)
+    now = datetime.now(timezone.utc)
+    for row in queues:
+        row["oldest_pending"] = _age(row["oldest_pending"], now)  # how long the oldest waits
+        if row["rate_limit"] is not None:
+            row["rate_limit"] = f"{row['rate_limit']}/{output.duration(row['rate_period'])}"
+    dead_holding = 0
+    for row in workers_:
+        row["heartbeat"] = _age(row["heartbeat_at"], now) + " ago"
+        if not row["alive"] and row["running"]:
+            dead_holding += 1
+            row["alive"] = "DEAD, holds work"
+    total = {k: sum(r[k] or 0 for r in queues) for k in ("pending", "running", "waiting")}
+    alive = sum(1 for r in workers_ if r["alive"] is True)
+    title = f"durable top  {now.astimezone():%Y-%m-%d %H:%M:%S}  (every {interval:g}s; q quits)"
+    counts = (f"queues {len(queues)}: {total['pending']} pending, {total['running']} running, "
+              f"{total['waiting']} waiting   workers {len(workers_)}: {alive} alive")
+    if dead_holding:
+        counts += f", {dead_holding} dead holding work (the next claim reclaims it)"
+    lines = [
+        title,
+        counts,
+        "",
+        output.table(queues, TOP_QUEUE_COLUMNS) if queues else "(no queues)",
+        "",
+        output.table(workers_, TOP_WORKER_COLUMNS) if workers_ else "(no workers)",
+    ]
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _keypresses() -> Any:
+    """A function wait(seconds) -> the key pressed meanwhile, or None. On a terminal, stdin is
+    read a key at a time (cbreak mode: Ctrl-C still interrupts) and restored after; elsewhere
+    it only sleeps."""
+    stream = sys.stdin
+    try:
+        import termios
+        import tty
+        fd = stream.fileno()
+        interactive = _interactive(stream)
+    except (ImportError, AttributeError, OSError, ValueError):
+        interactive = False
+    if not interactive:
+        yield lambda seconds: time.sleep(seconds)
+        return
+    import select
+    saved = termios.tcgetattr(fd)
+    tty.setcbreak(fd)
+    try:
+        def wait(seconds: float) -> str | None:
+            ready, _, _ = select.select([fd], [], [], seconds)
+            return os.read(fd, 1).decode(errors="replace") if ready else None
+
+        yield wait
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+@main.command()
+@click.option("--interval", "-i", default=2.0, show_default=True,
+              type=click.FloatRange(min=0.1), help="Seconds between refreshes.")
+@click.option("--iterations", "-n", type=click.IntRange(min=1),
+              help="Stop after this many refreshes (default: until q or Ctrl-C).")
+@click.pass_obj
+@_guard
+def top(obj: _Context, interval: float, iterations: int | None) -> None:
+    """A live view of queues and workers: durable.queue_stats and durable.worker_status,
+    refreshed every --interval seconds (two reads of the views per refresh); q or Ctrl-C
+    quits. Not on a terminal, each refresh is printed after the last."""
+    conn = obj.conn()
+    live = _interactive(sys.stdout)
+    shown = 0
+    try:
+        with _keypresses() as wait:
+            while True:
+                frame = _top_frame(conn, interval)
+                if live:
+                    click.clear()
+                elif shown:
+                    click.echo("")
+                click.echo(frame)
+                shown += 1
+                if iterations is not None and shown >= iterations:
+                    return
+                key = wait(interval)
+                if key is not None and key.lower() == "q":
+                    return
+    except KeyboardInterrupt:
+        return
 
 
 # -- schedules (schedules.py): durable.schedule_status, pause/resume/trigger/drop_schedule --------

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from .db import resolve_dsn
@@ -58,11 +59,58 @@ def target_and_env(dsn: str | None) -> tuple[str, dict[str, str]]:
 
 
 def run(command: str, dsn: str | None, *, project: Path | None = None,
-        args: Sequence[str] = ()) -> int:
-    """Run `sqitch COMMAND [ARGS] TARGET` in the project folder; returns its exit status."""
+        args: Sequence[str] = (), on_line: Callable[[str], None] | None = None) -> int:
+    """Run `sqitch COMMAND [ARGS] TARGET` in the project folder; returns its exit status. With
+    on_line, each line Sqitch prints on stdout goes to it (without its newline) instead."""
     exe = shutil.which("sqitch")
     if exe is None:
         raise SqitchError(INSTALL_HINT)
     folder = find_project(project)
     target, env = target_and_env(dsn)
-    return subprocess.call([exe, command, *args, target], cwd=folder, env=env)
+    if on_line is None:
+        return subprocess.call([exe, command, *args, target], cwd=folder, env=env)
+    with subprocess.Popen([exe, command, *args, target], cwd=folder, env=env,
+                          stdout=subprocess.PIPE, text=True, bufsize=1) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            on_line(line.rstrip("\n"))
+    return proc.returncode
+
+
+def plan_changes(project: Path | None = None) -> tuple[str, int]:
+    """The project's name and how many changes its sqitch.plan lists (a reworked change once
+    per rework: each is deployed on its own)."""
+    name, count = "", 0
+    for line in (find_project(project) / "sqitch.plan").read_text().splitlines():
+        text = line.strip()
+        if text.startswith("%project="):
+            name = text.partition("=")[2]
+        elif text and text[0] not in "%@#":
+            count += 1
+    return name, count
+
+
+def deployed_changes(dsn: str | None, project_name: str) -> int | None:
+    """How many changes of the project the database's Sqitch registry (schema sqitch, as
+    sqitch.conf sets it) records as deployed: 0 without a registry, None when the database
+    cannot be read."""
+    try:
+        with psycopg.connect(resolve_dsn(dsn), autocommit=True, connect_timeout=10) as conn:
+            found = conn.execute("select to_regclass('sqitch.changes')").fetchone()
+            if found is None or found[0] is None:
+                return 0
+            row = conn.execute("select count(*) from sqitch.changes where project = %s",
+                               [project_name]).fetchone()
+            return int(row[0]) if row is not None else 0
+    except psycopg.Error:
+        return None
+
+
+def changes_to_run(command: str, dsn: str | None, project: Path | None = None) -> int | None:
+    """How many changes `sqitch COMMAND` (deploy, revert or verify, of the whole plan) will go
+    through; None when that cannot be known."""
+    name, planned = plan_changes(project)
+    deployed = deployed_changes(dsn, name)
+    if deployed is None:
+        return None
+    return max(planned - deployed, 0) if command == "deploy" else deployed

@@ -1,6 +1,6 @@
 # Installs what the tests need, then makes the Python venv. Source it after common.sh.
-#  - Debian packages (pg_prove, sqitch, pgTAP, the psql client, python3-venv, chromium), with one
-#    `apt-get update`, only when something is missing;
+#  - Debian packages (pg_prove, sqitch, pgTAP, the psql client, python3-venv, chromium, nodejs
+#    and npm for examples/node), with one `apt-get update`, only when something is missing;
 #  - .venv with the project installed editable with its [test] extra, re-installed only when
 #    pyproject.toml is newer than the stamp file.
 # `source setup.sh --functions-only` only defines the two functions.
@@ -21,6 +21,10 @@ install_debian_packages() {
   # headless through Playwright; Playwright's own browser downloads are never used
   if [[ ! -x /usr/bin/chromium ]]; then
     pkgs+=(chromium)
+  fi
+  # the Node.js example's worker and client (examples/node, tests/python/test_node.py)
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    pkgs+=(nodejs npm)
   fi
   if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     pkgs+=(python3 python3-venv)
