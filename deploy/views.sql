@@ -29,7 +29,8 @@ select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts,
                and c.id = any (t.children)), cardinality(t.children))
        end || case when t.kind <> 'sleep' and t.deadline is not null
                    then ' until ' || t.deadline else '' end as waiting_for,
-       t.created_at as waiting_since, w.concurrency_key, w.forked_from, w.forked_at
+       t.created_at as waiting_since, w.concurrency_key, w.forked_from, w.forked_at,
+       w.trace_context
   from durable.workflows w
   left join lateral (
     select t.kind, t.topic, t.target, t.children, t.deadline, t.created_at
@@ -45,7 +46,8 @@ comment on view durable.runs is
   'parent (parent_id: it is a child workflow), its deadline, and, while it waits, what for '
   '(waiting_for: sleep until, message on topic, event of workflow, children; with the wait''s '
   'deadline) and since when (waiting_since); its concurrency key, and the workflow and step it '
-  'was forked from (durable.fork).';
+  'was forked from (durable.fork); trace_context: the W3C traceparent it was enqueued with '
+  '(its trace id finds the request''s trace and the worker''s spans).';
 
 create or replace view durable.run_steps as
 select s.workflow_id, s.step_id, s.name, s.output, s.error, s.attempt, s.started_at,
@@ -195,7 +197,8 @@ select w.id, w.name, w.queue, w.status, w.priority, w.attempt, w.max_attempts,
                and c.id = any (t.children)), cardinality(t.children))
        end || case when t.kind <> 'sleep' and t.deadline is not null
                    then ' until ' || t.deadline else '' end as waiting_for,
-       t.created_at as waiting_since, w.concurrency_key, w.forked_from, w.forked_at
+       t.created_at as waiting_since, w.concurrency_key, w.forked_from, w.forked_at,
+       w.trace_context
   from durable.workflows w
   left join lateral (
     select t.kind, t.topic, t.target, t.children, t.deadline, t.created_at
