@@ -44,7 +44,7 @@ from typing import Any, Concatenate, Generic, Literal, ParamSpec, Protocol, Type
 
 import psycopg
 
-from . import db, schedules, waiting
+from . import db, otel, schedules, waiting
 from .errors import InvalidValue, NotRegistered, WorkflowCancelled, WorkflowFailed
 from .execution import args_of, input_of, run_of_call
 
@@ -732,6 +732,7 @@ class Durable:
             max_lost_leases=d.max_lost_leases,
             timeout=o.timeout if o.timeout is not None else d.timeout,
             concurrency_key=o.concurrency_key, dedup_key=o.dedup_key, if_exists=o.if_exists,
+            trace_context=otel.traceparent(),  # the caller's span, when tracing (durable.otel)
         )
         return WorkflowHandle(self, workflow_id, created)
 
@@ -822,6 +823,8 @@ class Durable:
                 item[key] = _seconds_text(seconds)
         if if_exists is not None:
             item["if_exists"] = if_exists
+        if (trace_context := otel.traceparent()) is not None:  # the caller's span (durable.otel)
+            item["trace_context"] = trace_context
         items = [{**item, "input": input} for input in inputs]
         for key, values in per_list.items():
             if values is None:

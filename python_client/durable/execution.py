@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 
-from . import db
+from . import db, otel
 from .errors import (
     BadArgument,
     Cancelled,
@@ -333,6 +333,7 @@ class Run:
         self.reconnect: Callable[[], psycopg.Connection | None] | None = None
         self.reconnects = 0  # connections replaced under this run
         self.resent = False  # an answer was lost and its call sent again (see _complete, _fail)
+        self.failure: str | None = None  # "type: message" of the error the run failed with
 
     def interrupt(self, reason: str) -> None:
         """Ask the run to stop at its next step boundary (and cut short a retry wait)."""
@@ -604,6 +605,7 @@ class Run:
         self.finishing = True
         self.resent = False
         error = error_json(exc)
+        self.failure = f"{error['type']}: {error['message'][:_SHORT_MESSAGE_LIMIT]}"
         shorter: list[dict[str, Any]] | None = None
         while True:
             try:
@@ -777,6 +779,8 @@ class Run:
             self.replayed += 1
             return _outcome(name, recorded["output"], recorded["error"])
         self._collect()
+        fn = otel.sql_step(StepInfo(self.workflow_id, step_id, name, self.claimed.attempt, 1),
+                           fn, parks)
         try:
             answer = self._sql(fn, self.workflow_id, self.lease, step_id, *args, name=name,
                                **kwargs)
@@ -827,6 +831,10 @@ class Run:
             except Nondeterminism as no:
                 self.fatal = no
                 raise
+        log.info("%s: step %d %s failed (try %d): %s: %s; %s", self.workflow_id, step_id,
+                 definition.name, failure.tries, error["type"],
+                 error["message"][:_SHORT_MESSAGE_LIMIT],
+                 f"retry in {failure.retry_in}" if failure.retry else "no retry left")
         if failure.retry:
             self.tries[step_id] = failure.tries
             return failure
@@ -891,7 +899,7 @@ def _call(info: StepInfo, fn: Callable[..., Any], args: tuple[Any, ...], kwargs:
     transactional step works on) as they are."""
     token = _step.set(info)
     try:
-        return fn(*args, **kwargs)
+        return otel.call_step(info, fn, args, kwargs)
     except (Stopped, _Replay):
         raise
     except psycopg.OperationalError as exc:
