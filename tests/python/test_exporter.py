@@ -160,9 +160,11 @@ def exporter(database: str, observer_login: str, contents: dict, tmp_path_factor
              ) -> Iterator[tuple[str, Path]]:
     """The real exporter on a free port of its own, as the observer login; (metrics URL, log)."""
     binary = tool(EXPORTER)
+    # key=value (the host may be a socket directory); the exporter's Go driver sends keys it
+    # does not know, jit here, as settings of the session (README: Operating)
     params = conninfo_to_dict(database)
-    dsn = (f"postgresql://{observer_login}@{params.get('host', '127.0.0.1')}:"
-           f"{params.get('port', 5432)}/{params['dbname']}?sslmode=disable&jit=off")
+    dsn = (f"host={params.get('host', 'localhost')} port={params.get('port', 5432)} "
+           f"dbname={params['dbname']} user={observer_login} sslmode=disable jit=off")
     log = tmp_path_factory.mktemp("exporter") / "exporter.log"
     for _ in range(5):  # the port may be taken between free_port() and the exporter's bind
         port = free_port()
