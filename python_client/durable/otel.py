@@ -36,7 +36,7 @@ try:
     from opentelemetry import trace as _trace
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 except ImportError:  # the extra is not installed: tracing is off
-    _trace = None
+    _trace = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     import psycopg
@@ -109,7 +109,8 @@ def _step_span(info: StepInfo) -> Any:
         record_exception=False, set_status_on_exception=False)
 
 
-def call_step(info: StepInfo, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+def call_step(info: StepInfo, fn: Callable[..., Any], args: tuple[Any, ...],
+              kwargs: dict[str, Any]) -> Any:
     """fn(*args, **kwargs), a step's code, in a `step <name>` span: outcome ok when it returns,
     error when it raises an Exception, stopped for what stops the run (Stopped, BaseException)."""
     if _trace is None:
