@@ -26,6 +26,11 @@
 begin;
 set local role :"durable_admin";
 
+-- v0.2.0: the claim's rows end with the run's trace_context (trace_context.sql), a new result
+-- type: the v0.1.0 functions go (privileges.sql grants the new claim)
+drop function durable.claim(text, text[], integer, interval);
+drop function durable.take_work(text, text[], integer, interval, boolean, text, bigint, jsonb, integer, text, jsonb, timestamptz);
+
 create or replace function durable.recorded_steps(p_workflow_id text)
 returns jsonb
 language plpgsql
@@ -164,7 +169,8 @@ returns table (
   lease bigint,
   attempt integer,
   max_attempts integer,
-  steps jsonb
+  steps jsonb,
+  trace_context text
 )
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -367,7 +373,7 @@ begin
         from picked p
        where w.id = p.id
       returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
-                durable.recorded_steps(w.id);
+                durable.recorded_steps(w.id), w.trace_context;
       get diagnostics v_got = row_count;
       v_left := v_left - v_got;
       continue when v_left = 0;
@@ -470,7 +476,8 @@ begin
     -- a fork's copied steps
     returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
               case when w.claims = 1 and w.forked_from is null then '[]'::jsonb
-                   else durable.recorded_steps(w.id) end;
+                   else durable.recorded_steps(w.id) end,
+              w.trace_context;
     get diagnostics v_got = row_count;
     v_left := v_left - v_got;
     if v_queue.rate_limit is not null and v_got > 0 then
@@ -525,7 +532,8 @@ returns table (
   lease bigint,
   attempt integer,
   max_attempts integer,
-  steps jsonb
+  steps jsonb,
+  trace_context text
 )
 language plpgsql
 security definer
@@ -546,7 +554,8 @@ comment on function durable.claim(text, text[], integer, interval) is
   'Gives worker p_worker up to p_max runnable workflows from p_queues (served in that order): '
   'first those of workers whose heartbeat expired, then pending (and woken waiting) ones by '
   'priority, then run_at. Each comes with a new fencing token (lease), its attempt, and steps: '
-  'a JSON array of its recorded checkpoints [{step_id, name, output, error}] to replay. '
+  'a JSON array of its recorded checkpoints [{step_id, name, output, error}] to replay, and '
+  'trace_context: the W3C traceparent it was enqueued with (null: none), for the worker''s spans. '
   'Claiming registers the worker and keeps its heartbeat fresh. p_lease_timeout defaults to '
   'durable.settings.default_lease_timeout, and may not exceed durable.settings.'
   'max_lease_timeout. Skips rows other claims hold (SKIP LOCKED), paused queues, and queues at '

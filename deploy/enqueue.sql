@@ -155,7 +155,8 @@ create function durable.enqueue(
   p_timeout interval default null,
   p_concurrency_key text default null,
   p_dedup_key text default null,
-  p_if_exists text default 'return'
+  p_if_exists text default 'return',
+  p_trace_context text default null
 )
 returns table (workflow_id text, created boolean)
 language plpgsql
@@ -193,22 +194,26 @@ begin
      or p_if_exists is null then
     perform durable.check_keys(p_concurrency_key, p_dedup_key, p_if_exists);
   end if;
+  if p_trace_context is not null then
+    perform durable.check_trace_context(p_trace_context);
+  end if;
   if p_dedup_key is null then
     insert into durable.workflows as w
            (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
-            max_lost_leases, input, created_at, deadline, concurrency_key)
+            max_lost_leases, input, created_at, deadline, concurrency_key, trace_context)
     values (v_id, p_name, v_queue, coalesce(p_priority, 0), v_run_at, v_max_attempts,
             v_backoff_base, v_backoff_max, v_max_lost, coalesce(p_input, 'null'), v_now,
-            v_run_at + v_timeout, p_concurrency_key)
+            v_run_at + v_timeout, p_concurrency_key, p_trace_context)
     on conflict (id) do nothing;
   else
     begin
       insert into durable.workflows as w
              (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
-              max_lost_leases, input, created_at, deadline, concurrency_key, dedup_key)
+              max_lost_leases, input, created_at, deadline, concurrency_key, dedup_key,
+              trace_context)
       values (v_id, p_name, v_queue, coalesce(p_priority, 0), v_run_at, v_max_attempts,
               v_backoff_base, v_backoff_max, v_max_lost, coalesce(p_input, 'null'), v_now,
-              v_run_at + v_timeout, p_concurrency_key, p_dedup_key)
+              v_run_at + v_timeout, p_concurrency_key, p_dedup_key, p_trace_context)
       on conflict (id) do nothing;
     exception when unique_violation then
       perform durable.dedup_refusal(v_queue, p_dedup_key);  -- raises DU019
@@ -234,7 +239,7 @@ begin
   return query select v_id, false;
 end
 $$;
-comment on function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval, text, text, text) is
+comment on function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval, text, text, text, text) is
   'Starts workflow p_name with p_input on p_queue, runnable at p_run_at or after p_delay (now by '
   'default); higher p_priority is claimed first, then the earlier run_at, then the earlier '
   'enqueued. With p_workflow_id it is idempotent: the same id again returns created = false and '
@@ -248,11 +253,13 @@ comment on function durable.enqueue(text, jsonb, text, text, integer, timestampt
   '(durable.set_queue). p_dedup_key (1..200 characters): until its first claim, another '
   'enqueue of that key in that queue is refused with DU019 (as DBOS''s deduplication id). p_if_exists: return (default: a reused id '
   'gives the existing run) or refuse_different_input (DU018 when the existing run has another '
-  'input). Arguments '
+  'input). p_trace_context: the W3C traceparent of the caller''s trace (DU011 when malformed: '
+  'durable.check_trace_context), handed to the workers by the claim so that their spans '
+  'continue that trace; a reused id keeps the first run''s. Arguments '
   'left null take the defaults the workflow''s workers registered (durable.workflow_types), else '
   'queue default, 3 attempts, backoff 1 second to 1 hour. '
   'Errors: DU004 unknown queue, DU006 id used by another name, DU008 input too large, '
-  'DU010 missing name, DU011 bad number or key, DU018, DU019.';
+  'DU010 missing name, DU011 bad number, key or trace context, DU018, DU019.';
 
 -- v0.2.0: max_lost_leases, and the registered defaults (durable.workflow_types)
 drop function durable.parse_batch(jsonb);
@@ -261,7 +268,7 @@ returns table (
   n bigint, id text, name text, input jsonb, queue text, workflow_id text, priority integer,
   run_at timestamptz, delay interval, max_attempts integer, backoff_base interval,
   backoff_max interval, max_lost_leases integer, timeout interval, concurrency_key text,
-  dedup_key text, if_exists text
+  dedup_key text, if_exists text, trace_context text
 )
 language sql
 volatile
@@ -273,13 +280,13 @@ as $$
          coalesce(r.backoff_base, t.backoff_base, interval '1 second'),
          coalesce(r.backoff_max, t.backoff_max, interval '1 hour'),
          coalesce(r.max_lost_leases, t.max_lost_leases), coalesce(r.timeout, t.timeout),
-         r.concurrency_key, r.dedup_key, coalesce(r.if_exists, 'return')
+         r.concurrency_key, r.dedup_key, coalesce(r.if_exists, 'return'), r.trace_context
     from pg_catalog.jsonb_array_elements(p_workflows) with ordinality as e(item, n)
    cross join pg_catalog.jsonb_to_record(e.item) as r(name text, input jsonb, queue text,
            workflow_id text, priority integer, run_at timestamptz, delay interval,
            max_attempts integer, backoff_base interval, backoff_max interval,
            max_lost_leases integer, timeout interval, concurrency_key text,
-           dedup_key text, if_exists text)
+           dedup_key text, if_exists text, trace_context text)
     left join durable.workflow_types t on t.name = r.name
 $$;
 comment on function durable.parse_batch(jsonb) is
@@ -307,7 +314,8 @@ begin
    where pg_catalog.jsonb_typeof(e.item) <> 'object'
       or (e.item - array['name', 'input', 'queue', 'workflow_id', 'priority', 'run_at', 'delay',
                          'max_attempts', 'backoff_base', 'backoff_max', 'max_lost_leases',
-                         'timeout', 'concurrency_key', 'dedup_key', 'if_exists'])
+                         'timeout', 'concurrency_key', 'dedup_key', 'if_exists',
+                         'trace_context'])
          <> '{}'::jsonb
    order by e.n
    limit 1;
@@ -317,13 +325,14 @@ begin
       using errcode = 'DU012',
             hint = 'Keys: name, input, queue, workflow_id, priority, run_at, delay, '
                    'max_attempts, backoff_base, backoff_max, max_lost_leases, timeout, '
-                   'concurrency_key, dedup_key, if_exists.';
+                   'concurrency_key, dedup_key, if_exists, trace_context.';
   end if;
 
   perform durable.check_enqueue(b.name, b.input, b.queue, b.workflow_id, b.run_at, b.delay,
                                 b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases,
                                 b.timeout),
-          durable.check_keys(b.concurrency_key, b.dedup_key, b.if_exists)
+          durable.check_keys(b.concurrency_key, b.dedup_key, b.if_exists),
+          durable.check_trace_context(b.trace_context)
      from durable.parse_batch(p_workflows) b
     order by b.n;
   select b.workflow_id as id into v_bad
@@ -403,11 +412,12 @@ begin
   inserted as (
     insert into durable.workflows as w
            (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
-            max_lost_leases, input, created_at, seq, deadline, concurrency_key, dedup_key)
+            max_lost_leases, input, created_at, seq, deadline, concurrency_key, dedup_key,
+            trace_context)
     select b.id, b.name, b.queue, b.priority, coalesce(b.run_at, v_now + coalesce(b.delay, interval '0')),
            b.max_attempts, b.backoff_base, b.backoff_max, b.max_lost_leases, b.input, v_now, b.seq,
            coalesce(b.run_at, v_now + coalesce(b.delay, interval '0')) + b.timeout,
-           b.concurrency_key, b.dedup_key
+           b.concurrency_key, b.dedup_key, b.trace_context
       from b
      order by b.id
     on conflict (id) do nothing
@@ -427,7 +437,7 @@ comment on function durable.enqueue_batch(jsonb) is
   'Enqueues a JSON array of workflows in one call and one statement: each item is an object '
   'with the keys of durable.enqueue (name, input, queue, workflow_id, priority, run_at, delay, '
   'max_attempts, backoff_base, backoff_max, max_lost_leases, timeout, concurrency_key, '
-  'dedup_key, if_exists). Returns one row per item, in '
+  'dedup_key, if_exists, trace_context). Returns one row per item, in '
   'order; items of equal priority and run time are claimed in the batch''s order. Every item is '
   'checked before anything is written; a deduplication key pending already, or twice in the '
   'batch, refuses it whole (DU019). Errors: those of durable.enqueue, and DU012 when the '

@@ -309,7 +309,9 @@ comment on function durable.fail(text, bigint, jsonb, boolean) is
   'DU002 cancelled, DU003 unknown workflow, DU008 error too large, DU010 null error or lease, '
   'DU011, DU015 the lease is held by a worker of another login.';
 
-create or replace function durable.complete_and_claim(
+-- v0.2.0: its rows end with trace_context, as durable.claim's: a new result type
+drop function durable.complete_and_claim(text, bigint, jsonb, text, text[], integer, interval, integer, text, jsonb, timestamptz);
+create function durable.complete_and_claim(
   p_workflow_id text,
   p_lease bigint,
   p_output jsonb,
@@ -331,7 +333,8 @@ returns table (
   lease bigint,
   attempt integer,
   max_attempts integer,
-  steps jsonb
+  steps jsonb,
+  trace_context text
 )
 language plpgsql
 security definer
@@ -366,7 +369,7 @@ begin
   end if;
   return query
   select 'succeeded'::text, null::text, null::text, null::text, null::jsonb, null::bigint,
-         null::integer, null::integer, null::jsonb;
+         null::integer, null::integer, null::jsonb, null::text;
 end
 $$;
 comment on function durable.complete_and_claim(text, bigint, jsonb, text, text[], integer, interval, integer, text, jsonb, timestamptz) is

@@ -101,7 +101,7 @@ grant execute on function
   to :"durable_worker";
 
 grant execute on function
-  durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval, text, text, text),
+  durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval, text, text, text, text),
   durable.enqueue_batch(jsonb),
   durable.result(text),
   durable.cancel(text),

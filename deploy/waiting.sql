@@ -784,7 +784,7 @@ begin
   -- for share: the step's insert is fenced, and a cancel of the parent (for update) waits for
   -- us, then finds the child
   v_attempt := durable.fence(p_workflow_id, p_lease);
-  select w.deadline, w.version, w.queue into v_parent
+  select w.deadline, w.version, w.queue, w.trace_context into v_parent
     from durable.workflows w where w.id = p_workflow_id;
   select r.recorded, r.output into v_recorded
     from durable.recorded_outcome(p_workflow_id, p_step_id, p_step_name) r;
@@ -812,13 +812,15 @@ begin
                                 v_type.max_lost_leases, v_type.timeout);
   insert into durable.workflows as w
          (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
-          max_lost_leases, input, created_at, parent_id, detached, deadline)
+          max_lost_leases, input, created_at, parent_id, detached, deadline, trace_context)
   values (v_id, p_name, v_type.queue, coalesce(p_priority, 0), v_now, v_type.max_attempts,
           v_type.backoff_base, v_type.backoff_max, v_type.max_lost_leases,
           coalesce(p_input, 'null'), v_now, p_workflow_id, coalesce(p_detached, false),
           -- a detached child keeps only its own timeout
           case when p_detached then v_now + v_type.timeout
-               else least(v_parent.deadline, v_now + v_type.timeout) end)
+               else least(v_parent.deadline, v_now + v_type.timeout) end,
+          -- the parent's trace (trace_context.sql): its worker's spans join the same trace
+          v_parent.trace_context)
   on conflict (id) do nothing;
   if not found then
     select w.name, w.parent_id into v_existing from durable.workflows w where w.id = v_id;
@@ -845,7 +847,8 @@ comment on function durable.start_child(text, bigint, integer, text, jsonb, text
   'records its parent (durable.runs.parent_id); a cancel of the parent (or its deadline) '
   'cancels it unless p_detached. Its deadline is the parent''s, or p_timeout from now when '
   'sooner (detached: p_timeout from now only). p_queue defaults to the queue the child''s '
-  'workers registered, else the parent''s; the retry policy as in durable.enqueue. Errors: '
+  'workers registered, else the parent''s; the retry policy as in durable.enqueue. The child '
+  'takes the parent''s trace_context (its spans join the parent''s trace). Errors: '
   'those of durable.enqueue and of durable.checkpoint, DU016 when p_child_id is taken by a workflow that is not this '
   'workflow''s child of that name.';
 
@@ -870,6 +873,7 @@ declare
   v_ids jsonb;
   v_rows jsonb;
   v_queue text;
+  v_trace text;
   v_output jsonb;
 begin
   perform durable.check_step(p_step_id, p_step_name);
@@ -899,7 +903,7 @@ begin
   end if;
   -- for share: the step's insert is fenced, and a cancel of the parent waits for us
   v_attempt := durable.fence(p_workflow_id, p_lease);
-  select w.deadline, w.queue into v_deadline, v_queue
+  select w.deadline, w.queue, w.trace_context into v_deadline, v_queue, v_trace
     from durable.workflows w where w.id = p_workflow_id;
   select r.recorded, r.output into v_recorded
     from durable.recorded_outcome(p_workflow_id, p_step_id, p_step_name) r;
@@ -940,13 +944,13 @@ begin
   end if;
   insert into durable.workflows as w
          (id, name, queue, priority, run_at, max_attempts, backoff_base, backoff_max,
-          max_lost_leases, input, created_at, parent_id, detached, deadline, seq)
+          max_lost_leases, input, created_at, parent_id, detached, deadline, seq, trace_context)
   -- (a JSON null input comes back from jsonb_to_recordset as SQL null)
   select c.id, c.name, c.queue, c.priority, v_now, c.max_attempts, c.backoff_base,
          c.backoff_max, c.max_lost_leases, coalesce(c.input, 'null'), v_now, p_workflow_id,
          c.detached,
          case when c.detached then v_now + c.timeout else least(v_deadline, v_now + c.timeout) end,
-         c.seq
+         c.seq, v_trace  -- the parent's trace (trace_context.sql)
     from (select c.*, pg_catalog.nextval('durable.workflow_seq') as seq
             from (select * from pg_catalog.jsonb_to_recordset(v_rows) as x(n bigint, id text,
                     name text, input jsonb, queue text, priority integer, max_attempts integer,

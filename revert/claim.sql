@@ -22,6 +22,9 @@ begin;
 set local role :"durable_admin";
 
 drop function durable.pick_by_key(text, integer, integer, text[], text, timestamptz);
+-- the v0.2.0 result type (trace_context) goes; the v0.1.0 one comes back below
+drop function durable.claim(text, text[], integer, interval);
+drop function durable.take_work(text, text[], integer, interval, boolean, text, bigint, jsonb, integer, text, jsonb, timestamptz);
 
 create or replace function durable.recorded_steps(p_workflow_id text)
 returns jsonb
@@ -271,5 +274,8 @@ comment on function durable.claim(text, text[], integer, interval) is
   'Claiming registers the worker and keeps its heartbeat fresh. p_lease_timeout defaults to '
   'durable.settings.default_lease_timeout. Skips rows other claims hold (SKIP LOCKED), paused '
   'queues, and queues at their concurrency limit. Errors: DU004 unknown queue, DU010, DU011.';
+
+-- (revert/privileges.sql, which ran before this, granted the function this dropped)
+grant execute on function durable.claim(text, text[], integer, interval) to durable_worker;
 
 commit;

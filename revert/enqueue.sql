@@ -15,7 +15,7 @@ begin;
 set local role :"durable_admin";
 
 -- the v0.2.0 signatures (p_max_lost_leases) go; the v0.1.0 ones come back below
-drop function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval, text, text, text);
+drop function durable.enqueue(text, jsonb, text, text, integer, timestamptz, interval, integer, interval, interval, integer, interval, text, text, text, text);
 drop function durable.check_keys(text, text, text);
 drop function durable.dedup_refusal(text, text);
 drop function durable.insert_batch(jsonb, timestamptz);

@@ -250,7 +250,9 @@ comment on function durable.fail(text, bigint, jsonb, boolean) is
   'DU002 cancelled, DU003 unknown workflow, DU008 error too large, DU010 null error or lease, '
   'DU011.';
 
-create or replace function durable.complete_and_claim(
+-- the v0.2.0 result type (trace_context) goes; the v0.1.0 one comes back
+drop function durable.complete_and_claim(text, bigint, jsonb, text, text[], integer, interval, integer, text, jsonb, timestamptz);
+create function durable.complete_and_claim(
   p_workflow_id text,
   p_lease bigint,
   p_output jsonb,
@@ -320,5 +322,10 @@ comment on function durable.complete_and_claim(text, bigint, jsonb, text, text[]
   'nothing was claimed. A refused call writes nothing. Errors: DU001 lease lost, DU002 '
   'cancelled, DU003 unknown workflow, DU004 unknown queue, DU005 another step is recorded at '
   'that position, DU008 payload too large, DU010, DU011.';
+
+-- (revert/privileges.sql, which ran before this, granted the function this dropped)
+grant execute on function
+  durable.complete_and_claim(text, bigint, jsonb, text, text[], integer, interval, integer, text, jsonb, timestamptz)
+  to durable_worker;
 
 commit;

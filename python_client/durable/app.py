@@ -44,7 +44,7 @@ from typing import Any, Concatenate, Generic, Literal, ParamSpec, Protocol, Type
 
 import psycopg
 
-from . import db, runs, schedules, waiting
+from . import db, otel, runs, schedules, waiting
 from .errors import InvalidValue, NotRegistered, WorkflowCancelled, workflow_error
 from .execution import args_of, input_of, run_of_call
 from .values import decode as decode_value
@@ -771,6 +771,7 @@ class Durable(runs.RunQueries):
             max_lost_leases=d.max_lost_leases,
             timeout=o.timeout if o.timeout is not None else d.timeout,
             concurrency_key=o.concurrency_key, dedup_key=o.dedup_key, if_exists=o.if_exists,
+            trace_context=otel.traceparent(),  # the caller's span, when tracing (durable.otel)
         )
         return WorkflowHandle(self, workflow_id, created)
 
@@ -862,6 +863,8 @@ class Durable(runs.RunQueries):
                 item[key] = _seconds_text(seconds)
         if if_exists is not None:
             item["if_exists"] = if_exists
+        if (trace_context := otel.traceparent()) is not None:  # the caller's span (durable.otel)
+            item["trace_context"] = trace_context
         items = [{**item, "input": input} for input in inputs]
         for key, values in per_list.items():
             if values is None:

@@ -278,6 +278,7 @@ _ENQUEUE_CASTS = {
     "max_attempts": "::integer", "backoff_base": "::interval", "backoff_max": "::interval",
     "max_lost_leases": "::integer", "timeout": "::interval",
     "concurrency_key": "::text", "dedup_key": "::text", "if_exists": "::text",
+    "trace_context": "::text",
 }
 
 
@@ -299,6 +300,7 @@ def enqueue(
     concurrency_key: str | None = None,
     dedup_key: str | None = None,
     if_exists: str | None = None,
+    trace_context: str | None = None,
 ) -> tuple[str, bool]:
     """durable.enqueue: start workflow name; returns (workflow_id, created). Arguments left
     None take the defaults the workflow's workers registered, else the SQL's own. timeout
@@ -306,7 +308,8 @@ def enqueue(
     children are cancelled (DU011 when out of range). concurrency_key: the key its queue's
     key_concurrency limits; dedup_key: refused (DU019) while another run of the queue with that
     key waits for its first claim; if_exists="refuse_different_input": a reused id with
-    another input is refused (DU018) instead of returning the existing run.
+    another input is refused (DU018) instead of returning the existing run. trace_context: a
+    W3C traceparent stored with the run and handed to its workers (DU011 when malformed).
 
     run_at must be an aware datetime (datetime.now(timezone.utc), ...): a naive one would be
     read in the session's time zone, so it is refused (InvalidValue)."""
@@ -323,7 +326,7 @@ def enqueue(
             "max_attempts": max_attempts, "backoff_base": interval(backoff_base),
             "backoff_max": interval(backoff_max), "max_lost_leases": max_lost_leases,
             "timeout": interval(timeout), "concurrency_key": concurrency_key,
-            "dedup_key": dedup_key, "if_exists": if_exists,
+            "dedup_key": dedup_key, "if_exists": if_exists, "trace_context": trace_context,
         },
         _ENQUEUE_CASTS,
     )
@@ -364,6 +367,7 @@ class Claimed:
     attempt: int
     max_attempts: int
     steps: list[dict[str, Any]]
+    trace_context: str | None = None  # the W3C traceparent it was enqueued with
 
 
 def claim(
@@ -376,8 +380,8 @@ def claim(
     """durable.claim: up to max runnable workflows of queues for worker."""
     rows = _hot(
         conn,
-        "select workflow_id, name, queue, input, lease, attempt, max_attempts, steps"
-        " from durable.claim(%s::text, %s::text[], %s::integer, %s::interval)",
+        "select workflow_id, name, queue, input, lease, attempt, max_attempts, steps,"
+        " trace_context from durable.claim(%s::text, %s::text[], %s::integer, %s::interval)",
         [worker, _text_array(tuple(queues)), max, interval(lease_timeout)],
     )
     return [Claimed(*r) for r in rows]
@@ -481,8 +485,8 @@ def _as_is(text: str) -> str:
 
 
 _COMPLETE_AND_CLAIM = (
-    "select completed, workflow_id, name, queue, input, lease, attempt, max_attempts, steps"
-    " from durable.complete_and_claim(%s::text, %s::bigint, %s::jsonb, %s::text, %s::text[],"
+    "select completed, workflow_id, name, queue, input, lease, attempt, max_attempts, steps,"
+    " trace_context from durable.complete_and_claim(%s::text, %s::bigint, %s::jsonb, %s::text, %s::text[],"
     " %s::integer, %s::interval, %s::integer, %s::text, %s::jsonb, %s::timestamptz)"
 )
 
@@ -524,7 +528,8 @@ _PIPELINED_SQL = {
         b"select recorded, output, error from durable.checkpoint($1::text, $2::bigint,"
         b" $3::integer, $4::text, $5::jsonb, $6::jsonb, $7::timestamptz)"),
     b"durable_complete_and_claim": (
-        b"select completed, workflow_id, name, queue, input, lease, attempt, max_attempts, steps"
+        b"select completed, workflow_id, name, queue, input, lease, attempt, max_attempts, steps,"
+        b" trace_context"
         b" from durable.complete_and_claim($1::text, $2::bigint, $3::jsonb, $4::text, $5::text[],"
         b" $6::integer, $7::interval, $8::integer, $9::text, $10::jsonb, $11::timestamptz)"),
 }

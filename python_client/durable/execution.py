@@ -61,7 +61,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 
-from . import db, values
+from . import db, otel, values
 from .errors import (
     BadArgument,
     Cancelled,
@@ -388,6 +388,7 @@ class Run:
         self.reconnect: Callable[[], psycopg.Connection | None] | None = None
         self.reconnects = 0  # connections replaced under this run
         self.resent = False  # an answer was lost and its call sent again (see _complete, _fail)
+        self.failure: str | None = None  # "type: message" of the error the run failed with
 
     def interrupt(self, reason: str) -> None:
         """Ask the run to stop at its next step boundary (and cut short a retry wait)."""
@@ -661,6 +662,7 @@ class Run:
         self.finishing = True
         self.resent = False
         error = error_json(exc)
+        self.failure = f"{error['type']}: {error['message'][:_SHORT_MESSAGE_LIMIT]}"
         shorter: list[dict[str, Any]] | None = None
         while True:
             try:
@@ -836,6 +838,8 @@ class Run:
                 raise step_error(name, recorded["error"])
             return recorded["output"]  # as the SQL recorded it: the caller decodes its values
         self._collect()
+        fn = otel.sql_step(StepInfo(self.workflow_id, step_id, name, self.claimed.attempt, 1),
+                           fn, parks)
         try:
             answer = self._sql(fn, self.workflow_id, self.lease, step_id, *args, name=name,
                                **kwargs)
@@ -886,6 +890,10 @@ class Run:
             except Nondeterminism as no:
                 self.fatal = no
                 raise
+        log.info("%s: step %d %s failed (try %d): %s: %s; %s", self.workflow_id, step_id,
+                 definition.name, failure.tries, error["type"],
+                 error["message"][:_SHORT_MESSAGE_LIMIT],
+                 f"retry in {failure.retry_in}" if failure.retry else "no retry left")
         if failure.retry:
             self.tries[step_id] = failure.tries
             return failure
@@ -950,7 +958,7 @@ def _call(info: StepInfo, fn: Callable[..., Any], args: tuple[Any, ...], kwargs:
     transactional step works on) as they are."""
     token = _step.set(info)
     try:
-        value = fn(*args, **kwargs)
+        value = otel.call_step(info, fn, args, kwargs)
         if inspect.iscoroutine(value):  # an async def step in a sync workflow (durable.aio)
             value = asyncio.run(value)
         return value

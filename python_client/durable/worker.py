@@ -53,7 +53,7 @@ from functools import partial
 
 import psycopg
 
-from . import bulk, db, schedules
+from . import bulk, db, otel, schedules
 from .aio import AsyncRun, AsyncRunner, is_async, sync_steps_running
 from .aio import connect as aconnect
 from .app import Durable
@@ -386,12 +386,13 @@ class Worker:
                 run.claim_next = self._claim_next
                 run.reconnect = partial(self._reconnect_run, run)
                 try:
-                    outcome = run.execute(conn)
+                    outcome = otel.execute(run, conn)
                 finally:
                     conn = run.conn  # remade if the run's connection was lost
-                level = logging.WARNING if outcome == "stopped" else logging.INFO
+                level = logging.WARNING if outcome in ("stopped", "failed") else logging.INFO
                 log.log(level, "%s %s: %s%s (replayed %d steps, ran %d%s)", run.claimed.name,
-                        run.workflow_id, outcome, f" ({run.reason})" if run.reason else "",
+                        run.workflow_id, outcome, f" ({run.reason})" if run.reason else
+                        f": {run.failure}" if run.failure and outcome != "succeeded" else "",
                         run.replayed, run.executed,
                         f", {run.reconnects} new connections" if run.reconnects else "")
             except psycopg.OperationalError as exc:

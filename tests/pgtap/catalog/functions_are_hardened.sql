@@ -44,6 +44,7 @@ select functions_are('durable', array[
   'check_name', 'check_timeout', 'wake', 'wake_parent', 'child_finished', 'lock_run',
   'recorded_outcome', 'wait_step', 'children_outcome', 'deliver', 'notify_finished',
   'cancel_tree', 'expire_deadlines', 'notify_pending_again', 'pick_by_key', 'check_keys', 'dedup_refusal',
+  'check_trace_context',
   'check_bulk', 'purge_some', 'check_list', 'list_runs_where',
   'insert_batch',
   'cron_field', 'cron_parse', 'cron_match', 'tz_offset', 'tz_transition', 'cron_next_tick',

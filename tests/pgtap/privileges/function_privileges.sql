@@ -22,7 +22,7 @@ insert into fns values
   ('release', '{text,text[]}', true, false, false),
   ('register', '{text,jsonb,text,interval}', true, false, false),
   ('result', '{text}', true, true, false),
-  ('enqueue', '{text,jsonb,text,text,integer,timestamp with time zone,interval,integer,interval,interval,integer,interval,text,text,text}', false, true, false),
+  ('enqueue', '{text,jsonb,text,text,integer,timestamp with time zone,interval,integer,interval,interval,integer,interval,text,text,text,text}', false, true, false),
   ('enqueue_batch', '{jsonb}', false, true, false),
   ('cancel', '{text}', false, true, false),
   ('retry', '{text}', false, true, false),

@@ -19,7 +19,7 @@ insert into granted values
   ('durable.register(text,jsonb,text,interval)', 'durable_worker'),
   ('durable.result(text)', 'durable_worker'),
   ('durable.now()', 'durable_worker'),
-  ('durable.enqueue(text,jsonb,text,text,integer,timestamp with time zone,interval,integer,interval,interval,integer,interval,text,text,text)', 'durable_client'),
+  ('durable.enqueue(text,jsonb,text,text,integer,timestamp with time zone,interval,integer,interval,interval,integer,interval,text,text,text,text)', 'durable_client'),
   ('durable.enqueue_batch(jsonb)', 'durable_client'),
   ('durable.result(text)', 'durable_client'),
   ('durable.cancel(text)', 'durable_client'),

@@ -324,6 +324,8 @@ begin
                            when 'p_time_zone' then 'UTC'
                            when 'p_missed' then 'skip'
                            when 'p_if_exists' then 'return'
+                           -- trace_context.sql: a W3C traceparent
+                           when 'p_trace_context' then '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
                            when 'p_step_name' then 'step-' || a.step
                            -- listing.sql: a status, and no page cursor or parent
                            when 'p_statu' then 'failed'  -- p_status, made singular above
