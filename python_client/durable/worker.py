@@ -3,8 +3,8 @@
 Threads and connections (each thread has its own connection, and remakes it when it is broken
 or found dead: closed, or its idle socket readable, which is how a server's goodbye arrives):
   main       claims as many workflows as there are free slots (one durable.claim), then sleeps
-             until a slot frees or NOTIFY durable_runnable names one of its queues, or for
-             poll_interval at most (delayed work and lost notifications are found by the poll)
+             until a slot frees or the listener reconnects, or for poll_interval at most
+             (delayed work and lost notifications are found by the poll)
   slots      N threads, each running one workflow at a time (durable.execution.Run); a slot that
              finishes one claims its next itself, in the statement that completes it
              (durable.complete_and_claim; after a failure, one durable.claim), so a busy worker
@@ -19,7 +19,8 @@ or found dead: closed, or its idle socket readable, which is how a server's good
              SQL says this worker holds but that runs nowhere here (its claim's reply or a slot's
              connection was lost) is handed back with durable.release
   listener   LISTEN durable_runnable; a notification for one of its queues is answered at once
-             with a claim into the free slots, on the listener's connection
+             with a claim into the free slots, on the listener's connection: the one claim of
+             the process for that notification (the main thread is not woken for it)
   asyncio    when the app has async def workflows: one event loop (durable.aio.AsyncRunner)
              runs every async run as a task, up to async_concurrency at once, their statements
              sent on async_connections shared connections (a statement holds one for its round
