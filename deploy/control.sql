@@ -110,7 +110,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_now timestamptz := durable.now();
-  v_id text := coalesce(p_new_id, pg_catalog.gen_random_uuid()::text);
+  v_id text := coalesce(p_new_id, durable.uuidv7()::text);
 begin
   if p_step_id is null or p_step_id < 0 then
     raise exception 'step_id must be 0 or more, got %', coalesce(p_step_id::text, 'null')

@@ -5,6 +5,8 @@
 --   durable.check_payload  the size limit on inputs, outputs and errors
 --   durable.backoff        the retry delay: exponential with jitter
 --   durable.check_retry_policy  the bounds of a retry policy (workflow or step)
+--   durable.uuidv7(s)      the generated workflow ids (enqueue, enqueue_batch, fork): time-
+--                          ordered, so new rows go to the right edge of the id indexes
 --
 -- They are internal: only durable_admin (and so the SECURITY DEFINER functions) may call them.
 --
@@ -173,5 +175,66 @@ $$;
 comment on function durable.check_retry_policy(integer, interval, interval) is
   'Raises DU011 unless max_attempts >= 1 and 0 < backoff_base <= backoff_max <= 10 years (a '
   'longer backoff could not be added to the clock). Internal.';
+
+create or replace function durable.uuidv7s(p_count integer)
+returns table (n bigint, id uuid)
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  -- 60 bits of time: the Unix time in milliseconds (48 bits), then the fraction of the
+  -- millisecond in 1/4096 (12 bits), as PostgreSQL 18's uuidv7() fills rand_a (RFC 9562
+  -- section 6.2, method 3). The epoch in seconds as double precision resolves under a
+  -- microsecond until 2242.
+  v_t bigint := pg_catalog.floor(
+                  pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) * 4096000)::bigint;
+  v_last text := pg_catalog.current_setting('durable.uuidv7_last', true);
+begin
+  if p_count is null or p_count < 1 then
+    return;
+  end if;
+  -- strictly increasing within the session: when the clock has not passed the last value
+  -- given out (a call in the same 1/4096 ms, a large batch just before, a clock stepped back),
+  -- the ids go on from the last value plus one. The last value lives in a custom setting; one
+  -- that is not ours (not digits, or over an hour ahead of the clock) is ignored.
+  if v_last ~ '^[0-9]{1,18}$' then
+    if v_last::bigint >= v_t and v_last::bigint < v_t + 14745600000 then
+      v_t := v_last::bigint + 1;
+    end if;
+  end if;
+  perform pg_catalog.set_config('durable.uuidv7_last', (v_t + p_count - 1)::text, false);
+  -- bytes 0-7: the 48-bit milliseconds, version 7, the 12-bit fraction; bytes 8-15 from
+  -- gen_random_uuid(): the RFC variant (binary 10) and 62 random bits
+  return query
+  select i::bigint,
+         pg_catalog.encode(
+           pg_catalog.overlay(pg_catalog.uuid_send(pg_catalog.gen_random_uuid()),
+             pg_catalog.int8send((((v_t + i - 1) >> 12) << 16) | 28672 | ((v_t + i - 1) & 4095)),
+             1, 8),
+           'hex')::uuid
+    from pg_catalog.generate_series(1, p_count) i;
+end
+$$;
+comment on function durable.uuidv7s(integer) is
+  'p_count new UUIDs of version 7 (RFC 9562 section 5.7), numbered n = 1..p_count in '
+  'increasing order: the Unix time in milliseconds (48 bits, from clock_timestamp()), the '
+  'version (7), 12 bits of sub-millisecond time (1/4096 ms), the variant (binary 10) and 62 '
+  'random bits, so ids made later sort later and new rows go to the right edge of the id '
+  'indexes. Strictly increasing within a session: when the clock has not passed the last value '
+  'given out (kept in the setting durable.uuidv7_last), the ids go on from it plus one. No rows '
+  'for a p_count null or under 1. The ids enqueue_batch generates. Internal.';
+
+create or replace function durable.uuidv7()
+returns uuid
+language sql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+  select u.id from durable.uuidv7s(1) u
+$$;
+comment on function durable.uuidv7() is
+  'One new UUID of version 7, as durable.uuidv7s(1) (RFC 9562 section 5.7; time-ordered, '
+  'strictly increasing within a session). The ids enqueue and fork generate. Internal.';
 
 commit;

@@ -15,6 +15,10 @@
 begin;
 set local role :"durable_admin";
 
+-- v0.2.0's generated ids (enqueue and control, reverted before this, no longer call it)
+drop function durable.uuidv7();
+drop function durable.uuidv7s(integer);
+
 create or replace function durable.fence(p_workflow_id text, p_lease bigint)
 returns integer
 language plpgsql

@@ -3,8 +3,8 @@
 Threads and connections (each thread has its own connection, and remakes it when it is broken
 or found dead: closed, or its idle socket readable, which is how a server's goodbye arrives):
   main       claims as many workflows as there are free slots (one durable.claim), then sleeps
-             until a slot frees or NOTIFY durable_runnable names one of its queues, or for
-             poll_interval at most (delayed work and lost notifications are found by the poll)
+             until a slot frees or the listener reconnects, or for poll_interval at most
+             (delayed work and lost notifications are found by the poll)
   slots      N threads, each running one workflow at a time (durable.execution.Run); a slot that
              finishes one claims its next itself, in the statement that completes it
              (durable.complete_and_claim; after a failure, one durable.claim), so a busy worker
@@ -19,7 +19,8 @@ or found dead: closed, or its idle socket readable, which is how a server's good
              SQL says this worker holds but that runs nowhere here (its claim's reply or a slot's
              connection was lost) is handed back with durable.release
   listener   LISTEN durable_runnable; a notification for one of its queues is answered at once
-             with a claim into the free slots, on the listener's connection
+             with a claim into the free slots, on the listener's connection: the one claim of
+             the process for that notification (the main thread is not woken for it)
   asyncio    when the app has async def workflows: one event loop (durable.aio.AsyncRunner)
              runs every async run as a task, up to async_concurrency at once, their statements
              sent on async_connections shared connections (a statement holds one for its round
@@ -306,6 +307,8 @@ class Worker:
         claimed: list[db.Claimed] = []
         try:
             claimed = db.claim(conn, self.worker_id, self.queues, n, self.lease_timeout)
+            log.debug("claim by %s: asked for %d, got %d", threading.current_thread().name, n,
+                      len(claimed))
         finally:
             with self._lock:
                 self._reserved -= n
@@ -563,10 +566,13 @@ class Worker:
                 if [note for note in notes if note.payload in wanted]:
                     # claim here, on the listener's connection: one thread hand-off less
                     # between the enqueue's commit and the first step than waking the main
-                    # thread to claim (which still wakes, to see whether more is wanted)
+                    # thread to claim. One claim per notification: the main thread is not
+                    # woken as well (it claimed again and found nothing, 2 claims per process
+                    # per enqueue); when this claim filled every free slot, the slots claim
+                    # what is left as they complete (complete_and_claim), and a slot freed
+                    # later wakes the main thread itself.
                     for run in self._claim(conn, self.capacity):
                         self._dispatch(run)
-                    self._wake.set()
             except psycopg.OperationalError as exc:
                 log.warning("listener: connection lost (%s): reconnecting", exc)
                 if conn is not None:
