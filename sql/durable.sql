@@ -3512,7 +3512,7 @@ begin
     -- time-ordered and numbered as the items, so they sort as the batch too
     select p.n, coalesce(p.workflow_id, g.id::text) as id, p.name, p.input, p.queue,
            p.priority, p.run_at, p.delay, p.max_attempts, p.backoff_base, p.backoff_max,
-           p.max_lost_leases, p.timeout, p.concurrency_key, p.dedup_key,
+           p.max_lost_leases, p.timeout, p.concurrency_key, p.dedup_key, p.trace_context,
            pg_catalog.nextval('durable.workflow_seq') as seq
       from durable.parse_batch(p_workflows) p
       join durable.uuidv7s(pg_catalog.jsonb_array_length(p_workflows)) g on g.n = p.n
