@@ -307,8 +307,6 @@ class Worker:
         claimed: list[db.Claimed] = []
         try:
             claimed = db.claim(conn, self.worker_id, self.queues, n, self.lease_timeout)
-            log.debug("claim by %s: asked for %d, got %d", threading.current_thread().name, n,
-                      len(claimed))
         finally:
             with self._lock:
                 self._reserved -= n
@@ -566,13 +564,10 @@ class Worker:
                 if [note for note in notes if note.payload in wanted]:
                     # claim here, on the listener's connection: one thread hand-off less
                     # between the enqueue's commit and the first step than waking the main
-                    # thread to claim. One claim per notification: the main thread is not
-                    # woken as well (it claimed again and found nothing, 2 claims per process
-                    # per enqueue); when this claim filled every free slot, the slots claim
-                    # what is left as they complete (complete_and_claim), and a slot freed
-                    # later wakes the main thread itself.
+                    # thread to claim (which still wakes, to see whether more is wanted)
                     for run in self._claim(conn, self.capacity):
                         self._dispatch(run)
+                    self._wake.set()
             except psycopg.OperationalError as exc:
                 log.warning("listener: connection lost (%s): reconnecting", exc)
                 if conn is not None:
