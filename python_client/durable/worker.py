@@ -307,6 +307,8 @@ class Worker:
         claimed: list[db.Claimed] = []
         try:
             claimed = db.claim(conn, self.worker_id, self.queues, n, self.lease_timeout)
+            log.debug("claim by %s: asked for %d, got %d", threading.current_thread().name, n,
+                      len(claimed))
         finally:
             with self._lock:
                 self._reserved -= n

@@ -290,7 +290,8 @@ def test_observer_sees_no_payloads(scene, servers, page):
     page.goto(f"{base}/run?id={scene['ids']['boom']}")
     assert page.locator("#payloads").count() == 0
     assert page.locator("#payloads-hidden").is_visible()
-    assert "StepFailed" in page.inner_text("#error-type")       # the run's error type
+    # the run's error type: the step's uncaught ValueError, recorded as its own class
+    assert "ValueError" in page.inner_text("#error-type")
     assert "ValueError" in page.inner_text("#timeline")          # the step's
     text = page.content()
     assert "card declined" not in text and "Traceback" not in text and "card-4242" not in text
