@@ -291,6 +291,17 @@ begin
       from durable.purge_some('{failed,cancelled}', v_now - v_settings.retain_failed,
                               v_settings.purge_batch - v_purged::integer) p;
   end if;
+  -- the run slots of concurrency keys with nothing running under them (a key's are made again
+  -- by its next claim): a batch, skipping those a claim holds
+  delete from durable.run_slots s
+   where (s.queue, s.key, s.slot) in (
+           select r.queue, r.key, r.slot from durable.run_slots r
+            where r.key <> ''
+              and not exists (select 1 from durable.workflows w
+                               where w.id = r.workflow_id and w.lease = r.lease
+                                 and w.status = 'running')
+            limit v_settings.purge_batch
+              for update skip locked);
   return query select v_purged, v_more;
 end
 $$;
@@ -299,7 +310,8 @@ comment on function durable.housekeep(text) is
   'finished longer ago than durable.settings.retain_succeeded (succeeded ones) or retain_failed '
   '(failed and cancelled ones), as durable.purge_batch does (no lock waited for; a family is kept '
   'while a member is unfinished). Returns (purged, more): more = true when a full batch was due '
-  '(call again soon, in a new transaction). One session at a time does the work (a transaction-'
+  '(call again soon, in a new transaction). Also deletes a batch of the run slots of concurrency '
+  'keys with nothing running (durable.run_slots). One session at a time does the work (a transaction-'
   'scoped advisory lock): another caller meanwhile gets (0, false) at once. Both settings null '
   '(the default): nothing is deleted. Workers call it now and then; pg_cron or psql may too '
   '(p_worker: the worker id, or any name that is not another login''s worker). Errors: DU010 '
