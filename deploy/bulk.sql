@@ -74,6 +74,48 @@ create index workflows_finished on durable.workflows (status, finished_at)
 
 -- checks --------------------------------------------------------------------------------------
 
+create function durable.check_filters(
+  p_statuses text[],
+  p_allowed text[],
+  p_queue text,
+  p_created_after timestamptz,
+  p_created_before timestamptz,
+  p_finished_after timestamptz,
+  p_finished_before timestamptz
+)
+returns void
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if cardinality(p_statuses) = 0 or array_position(p_statuses, null) is not null
+     or not p_statuses <@ p_allowed then
+    raise exception 'status must be a non-empty array of %, got %', p_allowed, p_statuses
+      using errcode = 'DU011';
+  end if;
+  if p_queue is not null and not exists (select 1 from durable.queues q where q.name = p_queue) then
+    raise exception 'unknown queue %', p_queue
+      using errcode = 'DU004', hint = 'durable.queue_stats lists the queues.';
+  end if;
+  if p_created_after >= p_created_before then
+    raise exception 'created_after (%) must be before created_before (%)',
+        p_created_after, p_created_before
+      using errcode = 'DU011';
+  end if;
+  if p_finished_after >= p_finished_before then
+    raise exception 'finished_after (%) must be before finished_before (%)',
+        p_finished_after, p_finished_before
+      using errcode = 'DU011';
+  end if;
+end
+$$;
+comment on function durable.check_filters(text[], text[], text, timestamptz, timestamptz,
+                                          timestamptz, timestamptz) is
+  'The filter checks shared by the bulk operations (check_bulk) and the run listings '
+  '(check_list): DU011 a status not in p_allowed (or an empty array, or a null in it), an empty '
+  'time range (after >= before); DU004 unknown queue. Internal.';
+
 create function durable.check_bulk(
   p_statuses text[],
   p_allowed text[],
@@ -106,25 +148,8 @@ begin
             hint = pg_catalog.format('Pass a queue, a name, a time range, or p_status => %L to '
                                      'match every workflow it applies to.', p_allowed);
   end if;
-  if cardinality(p_statuses) = 0 or array_position(p_statuses, null) is not null
-     or not p_statuses <@ p_allowed then
-    raise exception 'status must be a non-empty array of %, got %', p_allowed, p_statuses
-      using errcode = 'DU011';
-  end if;
-  if p_queue is not null and not exists (select 1 from durable.queues q where q.name = p_queue) then
-    raise exception 'unknown queue %', p_queue
-      using errcode = 'DU004', hint = 'durable.queue_stats lists the queues.';
-  end if;
-  if p_created_after >= p_created_before then
-    raise exception 'created_after (%) must be before created_before (%)',
-        p_created_after, p_created_before
-      using errcode = 'DU011';
-  end if;
-  if p_finished_after >= p_finished_before then
-    raise exception 'finished_after (%) must be before finished_before (%)',
-        p_finished_after, p_finished_before
-      using errcode = 'DU011';
-  end if;
+  perform durable.check_filters(p_statuses, p_allowed, p_queue, p_created_after,
+                                p_created_before, p_finished_after, p_finished_before);
 end
 $$;
 comment on function durable.check_bulk(text[], text[], text, text, timestamptz, timestamptz,

@@ -633,11 +633,13 @@ begin
           select v_queue.name, m.top + i, '-infinity'
             from (select coalesce(max(r.slot), 0) as top from durable.queue_starts r
                    where r.queue = v_queue.name) m,
-                 generate_series(1, least(v_limit - cardinality(v_slots),
+                 -- (a few more than wanted: other claims find them made)
+                 generate_series(1, least(greatest(v_limit - cardinality(v_slots), 64),
                                           v_queue.rate_limit - m.top)) i
           returning slot
         )
-        select v_slots || coalesce(array_agg(made.slot), '{}') into v_slots from made;
+        select (v_slots || coalesce(array_agg(made.slot order by made.slot), '{}'))[1:v_limit]
+          into v_slots from made;
       end if;
       -- after the limit was lowered, until the starts of the slots above it have left the
       -- window: every start in the window counts, one such claim at a time (one that finds

@@ -5966,11 +5966,13 @@ begin
           select v_queue.name, m.top + i, '-infinity'
             from (select coalesce(max(r.slot), 0) as top from durable.queue_starts r
                    where r.queue = v_queue.name) m,
-                 generate_series(1, least(v_limit - cardinality(v_slots),
+                 -- (a few more than wanted: other claims find them made)
+                 generate_series(1, least(greatest(v_limit - cardinality(v_slots), 64),
                                           v_queue.rate_limit - m.top)) i
           returning slot
         )
-        select v_slots || coalesce(array_agg(made.slot), '{}') into v_slots from made;
+        select (v_slots || coalesce(array_agg(made.slot order by made.slot), '{}'))[1:v_limit]
+          into v_slots from made;
       end if;
       -- after the limit was lowered, until the starts of the slots above it have left the
       -- window: every start in the window counts, one such claim at a time (one that finds
@@ -6824,6 +6826,15 @@ begin
                             else coalesce(p_rate_period, q.rate_period) end,
          key_concurrency = case when p_key_concurrency is null then q.key_concurrency
                                 else nullif(p_key_concurrency, 0) end;
+  -- a rate limit given: its first start slots made (up to 1,000; claims make more as needed),
+  -- so that claims do not wait for one another to make them
+  if p_rate_limit > 0 then
+    perform pg_catalog.pg_advisory_xact_lock(
+              pg_catalog.hashtextextended('durable.queue_starts:' || p_name, 0));
+    insert into durable.queue_starts (queue, slot, at)
+    select p_name, i, '-infinity' from generate_series(1, least(p_rate_limit, 1000)) i
+    on conflict do nothing;
+  end if;
   -- a concurrency limit given: its run slots made, and the runs running now counted in
   -- (claims take slots, durable.take_slots); per key, the keys running now
   if p_concurrency > 0 then
@@ -8247,6 +8258,48 @@ create index workflows_finished on durable.workflows (status, finished_at)
 
 -- checks --------------------------------------------------------------------------------------
 
+create function durable.check_filters(
+  p_statuses text[],
+  p_allowed text[],
+  p_queue text,
+  p_created_after timestamptz,
+  p_created_before timestamptz,
+  p_finished_after timestamptz,
+  p_finished_before timestamptz
+)
+returns void
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if cardinality(p_statuses) = 0 or array_position(p_statuses, null) is not null
+     or not p_statuses <@ p_allowed then
+    raise exception 'status must be a non-empty array of %, got %', p_allowed, p_statuses
+      using errcode = 'DU011';
+  end if;
+  if p_queue is not null and not exists (select 1 from durable.queues q where q.name = p_queue) then
+    raise exception 'unknown queue %', p_queue
+      using errcode = 'DU004', hint = 'durable.queue_stats lists the queues.';
+  end if;
+  if p_created_after >= p_created_before then
+    raise exception 'created_after (%) must be before created_before (%)',
+        p_created_after, p_created_before
+      using errcode = 'DU011';
+  end if;
+  if p_finished_after >= p_finished_before then
+    raise exception 'finished_after (%) must be before finished_before (%)',
+        p_finished_after, p_finished_before
+      using errcode = 'DU011';
+  end if;
+end
+$$;
+comment on function durable.check_filters(text[], text[], text, timestamptz, timestamptz,
+                                          timestamptz, timestamptz) is
+  'The filter checks shared by the bulk operations (check_bulk) and the run listings '
+  '(check_list): DU011 a status not in p_allowed (or an empty array, or a null in it), an empty '
+  'time range (after >= before); DU004 unknown queue. Internal.';
+
 create function durable.check_bulk(
   p_statuses text[],
   p_allowed text[],
@@ -8279,25 +8332,8 @@ begin
             hint = pg_catalog.format('Pass a queue, a name, a time range, or p_status => %L to '
                                      'match every workflow it applies to.', p_allowed);
   end if;
-  if cardinality(p_statuses) = 0 or array_position(p_statuses, null) is not null
-     or not p_statuses <@ p_allowed then
-    raise exception 'status must be a non-empty array of %, got %', p_allowed, p_statuses
-      using errcode = 'DU011';
-  end if;
-  if p_queue is not null and not exists (select 1 from durable.queues q where q.name = p_queue) then
-    raise exception 'unknown queue %', p_queue
-      using errcode = 'DU004', hint = 'durable.queue_stats lists the queues.';
-  end if;
-  if p_created_after >= p_created_before then
-    raise exception 'created_after (%) must be before created_before (%)',
-        p_created_after, p_created_before
-      using errcode = 'DU011';
-  end if;
-  if p_finished_after >= p_finished_before then
-    raise exception 'finished_after (%) must be before finished_before (%)',
-        p_finished_after, p_finished_before
-      using errcode = 'DU011';
-  end if;
+  perform durable.check_filters(p_statuses, p_allowed, p_queue, p_created_after,
+                                p_created_before, p_finished_after, p_finished_before);
 end
 $$;
 comment on function durable.check_bulk(text[], text[], text, text, timestamptz, timestamptz,
@@ -8783,25 +8819,8 @@ begin
       using errcode = 'DU011',
             hint = 'Page through more with p_before_id => the last id of the page before.';
   end if;
-  if cardinality(p_status) = 0 or array_position(p_status, null) is not null
-     or not p_status <@ v_statuses then
-    raise exception 'status must be a non-empty array of %, got %', v_statuses, p_status
-      using errcode = 'DU011';
-  end if;
-  if p_queue is not null and not exists (select 1 from durable.queues q where q.name = p_queue) then
-    raise exception 'unknown queue %', p_queue
-      using errcode = 'DU004', hint = 'durable.queue_stats lists the queues.';
-  end if;
-  if p_created_after >= p_created_before then
-    raise exception 'created_after (%) must be before created_before (%)',
-        p_created_after, p_created_before
-      using errcode = 'DU011';
-  end if;
-  if p_finished_after >= p_finished_before then
-    raise exception 'finished_after (%) must be before finished_before (%)',
-        p_finished_after, p_finished_before
-      using errcode = 'DU011';
-  end if;
+  perform durable.check_filters(p_status, v_statuses, p_queue, p_created_after,
+                                p_created_before, p_finished_after, p_finished_before);
   if p_before_created_at is not null and p_before_id is null then
     raise exception 'p_before_created_at needs p_before_id: a page starts after one run'
       using errcode = 'DU010',
