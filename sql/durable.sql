@@ -5546,6 +5546,8 @@ begin
   -- slot above it still holds a run: every held slot counts, one such claim at a time (one that
   -- finds another counting takes nothing now)
   if cardinality(v_slots) > 0
+     and exists (select 1 from durable.run_slots s  -- (an index probe, usually empty)
+                  where s.queue = p_queue and s.key = p_key and s.slot > p_limit)
      and exists (select 1 from durable.run_slots s
                   join durable.workflows w on w.id = s.workflow_id and w.lease = s.lease
                  where s.queue = p_queue and s.key = p_key and s.slot > p_limit
