@@ -51,12 +51,14 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import psycopg
-from psycopg.rows import tuple_row
+from psycopg.adapt import Transformer
+from psycopg.rows import dict_row, tuple_row
 
 from . import db, values, waiting
 from .errors import (
@@ -70,11 +72,13 @@ from .errors import (
     WorkflowCancelled,
     WrongThread,
     step_error,
+    translate,
     workflow_error,
 )
 from .execution import (
     _REFUSED,
     _RESENDS,
+    _SEND_AGAIN,
     NonRetryable,
     StepInfo,
     _outcome,
@@ -204,6 +208,9 @@ async def call(aconn: psycopg.AsyncConnection[Any], fn: Callable[..., T], *args:
 
 
 _TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
+_FATAL_ERROR = psycopg.pq.ExecStatus.FATAL_ERROR
+_PIPELINE_SYNC = psycopg.pq.ExecStatus.PIPELINE_SYNC
+_CONN_OK = psycopg.pq.ConnStatus.OK
 
 
 async def _send(aconn: psycopg.AsyncConnection[Any], ask: _Ask) -> _Answered:
@@ -223,6 +230,52 @@ async def _send(aconn: psycopg.AsyncConnection[Any], ask: _Ask) -> _Answered:
         if aconn.closed or aconn.broken:
             raise
         return _Answered(None, exc)
+
+
+class _PipeScript(_ScriptConn):
+    """The stand-in connection over a _Pipe: not in autocommit as durable.db sees it, so that
+    durable.db raises a lock timeout instead of sleeping on it (the runner awaits the pause)."""
+
+    def __init__(self, pipe: _Pipe, answers: list[_Answered]):
+        self._pipe = pipe
+        self._answers = answers
+        self._n = 0
+
+    @property
+    def autocommit(self) -> bool:
+        return False
+
+    @property
+    def info(self) -> Any:
+        return _PipeInfo(self._pipe.conn)
+
+    @property
+    def closed(self) -> bool:
+        return self._pipe.lost is not None
+
+    @property
+    def broken(self) -> bool:
+        return self._pipe.lost is not None
+
+
+async def _pipe_call(pipe: _Pipe, fn: Callable[..., T], args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> T:
+    """fn(conn, *args, **kwargs) of durable.db with its statements sent on pipe (see call)."""
+    answers: list[_Answered] = []
+    while True:
+        try:
+            return fn(_PipeScript(pipe, answers), *args, **kwargs)
+        except _Ask as ask:
+            try:
+                sql = pipe.mogrifier.mogrify(ask.sql, ask.params).encode(pipe.conn.info.encoding)
+            except (psycopg.Error, UnicodeEncodeError) as exc:  # refused before it is sent
+                answers.append(_Answered(None, exc))
+                continue
+            result, error = await pipe.send(sql)
+            if error is not None:
+                answers.append(_Answered(None, error))
+            else:
+                answers.append(_Answered(pipe.rows(result, ask.row_factory), None))
 
 
 async def connect(dsn: str | None = None, *, application_name: str = "durable async"
@@ -629,6 +682,22 @@ class AsyncRun:
             self._check()  # told to stop while the statement ran: stop now
         return answer
 
+    async def _sql_hot(self, name: bytes, params: Sequence[Any],
+                       decode: Callable[[_Pipe, Any], T], fn: Callable[..., T], *args: Any) -> T:
+        """_sql for one of the prepared statements (AsyncRunner.hot)."""
+        task = asyncio.current_task()
+        self._in_sql.add(task)
+        try:
+            answer = await self.runner.hot(self, name, params, decode, fn, *args)
+        except (LeaseLost, Cancelled) as exc:
+            self._stop(exc)
+            raise  # not reached
+        finally:
+            self._in_sql.discard(task)
+        if self.interrupted.is_set():
+            self._check()
+        return answer
+
     # -- the run ---------------------------------------------------------------------------------
 
     async def execute(self) -> str:
@@ -700,9 +769,13 @@ class AsyncRun:
         self.reserved = request is not None
         worker, queues, lease_timeout = request or (None, [], None)
         try:
-            _, self.next_claimed = await self.runner.call(
-                self, db.complete_and_claim, self.workflow_id, self.lease, db.raw_json(text),
-                worker, queues, 1 if request is not None else 0, lease_timeout)
+            want = 1 if request is not None else 0
+            _, self.next_claimed = await self.runner.hot(
+                self, b"durable_complete_and_claim",
+                [self.workflow_id, self.lease, text, worker, db._text_array(tuple(queues)), want,
+                 db.interval(lease_timeout), None, None, None, None],
+                _completed, db.complete_and_claim, self.workflow_id, self.lease,
+                db.raw_json(text), worker, queues, want, lease_timeout)
             self.claim_answered = request is not None
             return "succeeded"
         except (LeaseLost, Cancelled) as lost:
@@ -800,8 +873,11 @@ class AsyncRun:
                     except InvalidValue as exc:
                         raise _StepRaised(exc) from None
                     try:
-                        done = await self._sql(db.checkpoint, self.workflow_id, self.lease,
-                                               step_id, name, db.raw_json(text), None, started)
+                        done = await self._sql_hot(
+                            b"durable_checkpoint",
+                            [self.workflow_id, self.lease, step_id, name, text, None, started],
+                            _checkpointed, db.checkpoint, self.workflow_id, self.lease, step_id,
+                            name, db.raw_json(text), None, started)
                     except Nondeterminism as exc:
                         self.fatal = exc
                         raise
@@ -895,6 +971,19 @@ class AsyncRun:
         return output
 
 
+def _checkpointed(pipe: _Pipe, result: Any) -> db.StepOutcome:
+    """durable.checkpoint's answer; recorded now: its output is the one sent (not decoded)."""
+    if result.get_value(0, 0) == b"t":
+        return db.StepOutcome(True, None, None)
+    return db.StepOutcome(*pipe.rows(result)[0])
+
+
+def _completed(pipe: _Pipe, result: Any) -> tuple[str, list[db.Claimed]]:
+    """durable.complete_and_claim's answer: ('succeeded', the workflows claimed)."""
+    rows = pipe.rows(result)
+    return rows[0][0], [db.Claimed(*r[1:]) for r in rows if r[1] is not None]
+
+
 # sync steps of async workflows running in the loop's thread pool now (one loop per process)
 _sync_steps = [0]
 
@@ -930,51 +1019,209 @@ async def _call_step(info: StepInfo, fn: Callable[..., Any], args: tuple[Any, ..
         _step.reset(token)
 
 
-class _Pool:
-    """A few AsyncConnections shared by all the runs of a runner: a statement takes one for its
-    round trip. A broken one is dropped and another made when needed."""
+# -- the runner's connections: libpq pipeline mode, shared by all the runs ------------------------
+
+
+class _Pipe:
+    """One connection of the runner in libpq's pipeline mode, shared by every run of the loop: a
+    statement is sent the moment it is asked for, with its own Sync (it commits, or fails, on its
+    own, whatever the statements around it do; no transaction spans two of them), and its answer
+    (PGresult or error) is handed to its future when it arrives. The statements of many runs
+    are in flight on it at once, and one reader callback on its socket reads the answers in
+    order as they come: no wait set up and torn down per statement, and one read takes in the
+    answers of several runs. The worker's two statements of every step and workflow
+    (durable.checkpoint, durable.complete_and_claim) are prepared once per connection (text
+    parameters, the SQL casts them, as durable.db's pipelined calls); the others are bound on
+    the client side (psycopg's ClientCursor.mogrify) and sent as they are.
+
+    A lost connection (its socket closed, a server's goodbye, a fatal error) fails every
+    statement in flight on it with psycopg.OperationalError: their answers are unknown (each
+    may or may not have committed), and AsyncRunner.call sends them again on another connection
+    under the same lease (the SQL's fencing makes that safe, as for the sync worker's resends).
+    """
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]):
+        self.conn = conn
+        self.pgconn = conn.pgconn
+        self.loop = asyncio.get_running_loop()
+        self.fd = self.pgconn.socket
+        self.transformer = Transformer(conn)
+        self.mogrifier = psycopg.AsyncClientCursor(conn)
+        self.prepared: set[bytes] = set()
+        # futures of the statements sent, answers not read yet, in order
+        self.waiting: deque[asyncio.Future[tuple[Any, psycopg.Error | None]]] = deque()
+        self.lost: BaseException | None = None
+        self._result: Any = None  # the rows (PGresult) of the statement being read
+        self._error: psycopg.Error | None = None
+        self._writing = False
+        self.deepest = 0  # the most statements in flight on it at once (a figure for the logs)
+        self.pgconn.enter_pipeline_mode()
+        self.loop.add_reader(self.fd, self._read)
+
+    def __len__(self) -> int:
+        return len(self.waiting)
+
+    def send(self, sql: bytes, params: Sequence[bytes | None] | None = None,
+             name: bytes | None = None) -> asyncio.Future[tuple[Any, psycopg.Error | None]]:
+        """Send one statement (sql, or the prepared statement name of sql) and its Sync; the
+        future's result is (its last PGresult with rows, or None; its error, or None).
+        psycopg.OperationalError when the connection is lost."""
+        if self.lost is not None:
+            raise psycopg.OperationalError(f"the connection was lost ({self.lost})")
+        pgconn = self.pgconn
+        try:
+            if name is None:
+                pgconn.send_query_params(sql, params)
+            else:
+                if name not in self.prepared:
+                    pgconn.send_prepare(name, sql)
+                    self.prepared.add(name)
+                pgconn.send_query_prepared(name, params)
+            pgconn.pipeline_sync()
+            if pgconn.flush() and not self._writing:  # the socket's buffer is full
+                self._writing = True
+                self.loop.add_writer(self.fd, self._write)
+        except psycopg.OperationalError as exc:
+            self._lose(exc)
+            raise
+        future: asyncio.Future[tuple[Any, psycopg.Error | None]] = self.loop.create_future()
+        self.waiting.append(future)
+        self.deepest = max(self.deepest, len(self.waiting))
+        return future
+
+    def _write(self) -> None:
+        try:
+            if self.pgconn.flush() == 0:
+                self._writing = False
+                self.loop.remove_writer(self.fd)
+        except psycopg.OperationalError as exc:
+            self._lose(exc)
+
+    def _read(self) -> None:
+        pgconn = self.pgconn
+        try:
+            pgconn.consume_input()  # OperationalError at the end of the connection
+            while self.waiting and not pgconn.is_busy():
+                result = pgconn.get_result()
+                if result is None:  # the end of one statement's results
+                    if pgconn.status != _CONN_OK:
+                        raise psycopg.OperationalError("the connection to the server was lost")
+                    continue
+                status = result.status
+                if status == _PIPELINE_SYNC:
+                    future = self.waiting.popleft()
+                    answer = (self._result, self._error)
+                    self._result = self._error = None
+                    if not future.done():  # (its task may have been cancelled)
+                        future.set_result(answer)
+                elif status == _FATAL_ERROR:
+                    if self._error is None:
+                        self._error = psycopg.errors.error_from_result(
+                            result, self.conn.info.encoding)
+                        if pgconn.status != _CONN_OK or (self._error.sqlstate or "").startswith(
+                                ("57P", "08")):  # the server ended the session
+                            raise psycopg.OperationalError(str(self._error))
+                elif status == _TUPLES_OK:
+                    self._result = result
+            if not self.waiting and pgconn.status != _CONN_OK:
+                raise psycopg.OperationalError("the connection to the server was lost")
+        except psycopg.OperationalError as exc:
+            self._lose(exc)
+
+    def _lose(self, exc: BaseException) -> None:
+        if self.lost is not None:
+            return
+        self.lost = exc
+        self.loop.remove_reader(self.fd)
+        if self._writing:
+            self.loop.remove_writer(self.fd)
+        waiting, self.waiting = self.waiting, deque()
+        for future in waiting:
+            if not future.done():
+                future.set_exception(psycopg.OperationalError(
+                    f"the connection was lost before the answer came ({exc})"))
+        self.loop.create_task(_close_quietly(self.conn))
+
+    def rows(self, result: Any, row_factory: Any = None) -> list[Any]:
+        """The rows of a PGresult as tuples (tuple_row, None) or dicts (dict_row)."""
+        if result is None:
+            return []
+        transformer = self.transformer
+        transformer.set_pgresult(result)
+        rows = transformer.load_rows(0, result.ntuples, tuple)
+        if row_factory is dict_row:
+            names = [result.fname(i).decode() for i in range(result.nfields)]
+            return [dict(zip(names, row)) for row in rows]
+        if row_factory not in (None, tuple_row):
+            raise TypeError(f"row factory {row_factory!r} is not one the runner reads")
+        return rows
+
+    async def close(self) -> None:
+        if self.lost is None:
+            self.lost = Stopped("closed")
+            self.loop.remove_reader(self.fd)
+            if self._writing:
+                self.loop.remove_writer(self.fd)
+            for future in self.waiting:
+                if not future.done():
+                    future.set_exception(psycopg.OperationalError("the connection was closed"))
+        await _close_quietly(self.conn)
+
+
+class _PipeInfo:
+    """What durable.db reads of a connection's state through the runner's stand-in: each
+    statement is its own transaction (its own Sync), so the connection is always idle between
+    them."""
+
+    transaction_status = psycopg.pq.TransactionStatus.IDLE
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]):
+        self.encoding = conn.info.encoding
+
+
+class _Pipes:
+    """The runner's pipelined connections, made on demand up to size: a statement goes on the
+    one with the fewest statements in flight (a connection runs its statements one after the
+    other, each waiting for its own commit, so spreading them keeps the server's backends
+    busy side by side). A lost one is dropped and another made when needed."""
 
     def __init__(self, connect: Callable[[], Awaitable[psycopg.AsyncConnection[Any]]], size: int):
         self._connect = connect
         self.size = size
-        self.opened = 0
-        self._idle: list[psycopg.AsyncConnection[Any]] = []
-        self._cond = asyncio.Condition()
+        self.pipes: list[_Pipe] = []
+        self.opening = 0
+        self.opened = 0  # connections made in all (a figure for tests and logs)
+        self.deepest = 0  # the most statements in flight on one connection (of those closed)
 
-    async def get(self) -> psycopg.AsyncConnection[Any]:
-        async with self._cond:
-            while True:
-                while self._idle:
-                    conn = self._idle.pop()
-                    if not (conn.closed or conn.broken):
-                        return conn
-                    self.opened -= 1
-                if self.opened < self.size:
-                    self.opened += 1
-                    break
-                await self._cond.wait()
-        try:
-            return await self._connect()
-        except BaseException:
-            async with self._cond:
-                self.opened -= 1
-                self._cond.notify()
-            raise
-
-    async def put(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        async with self._cond:
-            if conn.closed or conn.broken:
-                self.opened -= 1
-                await _close_quietly(conn)
-            else:
-                self._idle.append(conn)
-            self._cond.notify()
+    async def pick(self) -> _Pipe:
+        while True:
+            pipes = self.pipes
+            if any(p.lost is not None for p in pipes):
+                self.deepest = max([self.deepest, *(p.deepest for p in pipes)])
+                pipes = self.pipes = [p for p in pipes if p.lost is None]
+            best = min(pipes, key=len) if pipes else None
+            if best is not None and (not best.waiting
+                                     or len(pipes) + self.opening >= self.size):
+                return best
+            if len(pipes) + self.opening < self.size:
+                self.opening += 1
+                try:
+                    conn = await self._connect()
+                finally:
+                    self.opening -= 1
+                pipe = _Pipe(conn)
+                self.opened += 1
+                self.pipes.append(pipe)
+                return pipe
+            await asyncio.sleep(0.01)  # every connection is being made: the first one soon
 
     async def close(self) -> None:
-        async with self._cond:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            await _close_quietly(conn)
+        pipes, self.pipes = self.pipes, []
+        self.deepest = max([self.deepest, *(p.deepest for p in pipes)])
+        for pipe in pipes:
+            await pipe.close()
+        log.info("async runner: %d connections made, at most %d statements in flight on one",
+                 self.opened, self.deepest)
 
 
 async def _close_quietly(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -1009,7 +1256,7 @@ class AsyncRunner:
         self.thread_id: int | None = None
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="durable-asyncio", daemon=True)
-        self.pool: _Pool | None = None
+        self.pool: _Pipes | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
 
     def start(self) -> None:
@@ -1020,7 +1267,7 @@ class AsyncRunner:
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.thread_id = threading.get_ident()
-        self.pool = _Pool(self._connect, self.connections)
+        self.pool = _Pipes(self._connect, self.connections)
         self._ready.set()
         try:
             self.loop.run_forever()
@@ -1051,26 +1298,63 @@ class AsyncRunner:
 
     async def call(self, run: AsyncRun | None, fn: Callable[..., T], *args: Any,
                    **kwargs: Any) -> T:
-        """fn (a durable.db call) on one of the shared connections (a run's code is not
+        """fn (a durable.db call) on one of the pipelined connections (a run's code is not
         cancelled inside it: AsyncRun._cancel_code). A connection lost under it is dropped and
         the call sent again on another (a few times; run.resent set): the lease fences it, as
-        the sync Run's resends."""
+        the sync Run's resends. A lock timeout or a deadlock (which wrote nothing) is sent again
+        after durable.db's pauses, awaited (the loop goes on meanwhile)."""
         assert self.pool is not None
         for resend in range(_RESENDS + 1):
-            conn = await self.pool.get()
+            pipe = await self.pool.pick()
             try:
-                return await call(conn, fn, *args, **kwargs)
+                for tries in range(db.LOCK_RETRIES + 1):
+                    try:
+                        return await _pipe_call(pipe, fn, args, kwargs)
+                    except (psycopg.errors.LockNotAvailable,
+                            psycopg.errors.DeadlockDetected):
+                        if tries >= db.LOCK_RETRIES:
+                            raise
+                        await asyncio.sleep(db._LOCK_PAUSES[tries])
             except psycopg.OperationalError as exc:
-                if not db.lost(conn, exc) or resend >= _RESENDS:  # type: ignore[arg-type]
+                if pipe.lost is None or resend >= _RESENDS:
                     raise
-                log.warning("%s: connection lost under %s (%s): sent again on another",
-                            run.workflow_id if run else "-", getattr(fn, "__name__", fn), exc)
-                await _close_quietly(conn)
-                if run is not None:
-                    run.resent = True
-                    run.reconnects += 1
-            finally:
-                await self.pool.put(conn)
+                self._resent(run, fn, exc)
+        raise AssertionError("not reached")
+
+    def _resent(self, run: AsyncRun | None, fn: Any, exc: BaseException) -> None:
+        log.warning("%s: connection lost under %s (%s): sent again on another",
+                    run.workflow_id if run else "-", getattr(fn, "__name__", fn), exc)
+        if run is not None:
+            run.resent = True
+            run.reconnects += 1
+
+    async def hot(self, run: AsyncRun, name: bytes, params: Sequence[Any],
+                  decode: Callable[[_Pipe, Any], T], fn: Callable[..., T], *args: Any) -> T:
+        """A prepared statement of durable.db's pipelined ones (name) with text params (as
+        durable.db sends them), its answer decoded by decode(pipe, PGresult); what the SQL
+        refuses raised as fn(conn, *args) would raise it. A lock timeout, a deadlock or a
+        prepared statement gone is sent again as fn(conn, *args) through call()."""
+        assert self.pool is not None
+        try:
+            values_ = [db._param(v) for v in params]
+        except InvalidValue:
+            return await self.call(run, fn, *args)
+        for resend in range(_RESENDS + 1):
+            pipe = await self.pool.pick()
+            try:
+                result, error = await pipe.send(db._PIPELINED_SQL[name], values_, name)
+            except psycopg.OperationalError as exc:
+                if pipe.lost is None or resend >= _RESENDS:
+                    raise
+                self._resent(run, fn, exc)
+                continue
+            if error is None:
+                return decode(pipe, result)
+            if isinstance(error, _SEND_AGAIN):
+                if isinstance(error, psycopg.errors.InvalidSqlStatementName):
+                    pipe.prepared.discard(name)
+                return await self.call(run, fn, *args)
+            raise translate(error)
         raise AssertionError("not reached")
 
     def stop(self, timeout: float = 5.0) -> None:

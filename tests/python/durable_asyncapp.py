@@ -192,5 +192,32 @@ async def sleeper_then_effect(seconds: float) -> str:
     return await fx("after-sleep")
 
 
+@app.step()
+async def hop(i: int) -> int:
+    await asyncio.sleep(0.001)
+    return i + 1
+
+
+@app.workflow()
+async def hops(n: int) -> int:
+    """n steps one after the other, each a short await: many statements for the tests of the
+    runner's pipelined connections."""
+    x = 0
+    for _ in range(n):
+        x = await hop(x)
+    return x
+
+
+@app.step(max_attempts=1)
+async def big(size: int) -> str:
+    return "x" * size
+
+
+@app.workflow(max_attempts=1)
+async def too_big(size: int) -> str:
+    """A step whose output the SQL refuses when over durable.settings.max_payload_bytes."""
+    return await big(size)
+
+
 def now() -> float:
     return time.time()

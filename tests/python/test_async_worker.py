@@ -283,3 +283,71 @@ def test_sigterm_cancels_async_runs_after_the_grace_and_hands_them_back(
     assert status_of(conn, wid) == "pending"  # released (durable.release), not failed
     assert recorded_steps(conn, wid) == []
     assert handle.cancel() == "cancelled"
+
+
+def _runner_figures(log: str) -> tuple[int, int]:
+    """(connections made, most statements in flight on one) from the runner's stop line."""
+    import re
+
+    found = re.findall(r"async runner: (\d+) connections made, at most (\d+) statements", log)
+    assert found, log
+    return int(found[-1][0]), int(found[-1][1])
+
+
+def test_statements_of_many_runs_in_flight_on_one_connection_are_answered_each_alone(
+        aapp: durable.Durable, queue: str, conn: psycopg.Connection,
+        start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
+    """The runner's connections are in pipeline mode: the checkpoints and completions of many
+    runs are in flight on one connection at once, each with its own Sync, so the one the SQL
+    refuses (a step's output over max_payload_bytes: DU008) fails its own step only."""
+    (limit,) = conn.execute("select max_payload_bytes from durable.settings").fetchone()
+    conn.execute("update durable.settings set max_payload_bytes = 10000")
+    try:
+        worker = start_async_worker(queue, "--async-concurrency", "200",
+                                    "--async-connections", "1")
+        good = aapp.enqueue_many(durable_asyncapp.hops, [[5]] * 100, queue=queue)
+        bad = aapp.enqueue_many(durable_asyncapp.too_big, [[20000]] * 5, queue=queue)
+        assert [h.result(timeout=60) for h in good] == [5] * 100
+        for h in bad:
+            with pytest.raises(durable.WorkflowFailed) as failed:
+                h.result(timeout=60)
+            assert failed.value.error["cause"]["type"] == "durable.errors.PayloadTooLarge"
+    finally:
+        conn.execute("update durable.settings set max_payload_bytes = %s", [limit])
+    assert all([s["step_id"] for s in recorded_steps(conn, h.workflow_id)] == [0, 1, 2, 3, 4]
+               for h in good)
+    worker.proc.send_signal(signal.SIGTERM)
+    assert worker.proc.wait(30) == 0, worker.log()
+    made, deepest = _runner_figures(worker.log())
+    assert made == 1
+    assert deepest > 1  # statements of several runs were in flight on it at once
+
+
+def test_async_connections_terminated_under_runs_are_remade_and_nothing_is_lost(
+        aapp: durable.Durable, queue: str, conn: psycopg.Connection,
+        start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
+    """pg_terminate_backend on the runner's connections while their statements are in flight:
+    the answers lost are sent again on new connections under the same leases (a checkpoint
+    sent again is answered "recorded before"), and every run ends with each step once."""
+    worker = start_async_worker(queue, "--async-concurrency", "100",
+                                "--async-connections", "2")
+    handles = aapp.enqueue_many(durable_asyncapp.hops, [[20]] * 50, queue=queue)
+    ids = [h.workflow_id for h in handles]
+
+    def steps_done() -> int:
+        return conn.execute("select count(*) from durable.steps where workflow_id = any(%s)",
+                            [ids]).fetchone()[0]
+
+    for k in range(3):
+        wait_for(lambda k=k: steps_done() >= 150 * (k + 1), timeout=60, what="steps recorded")
+        conn.execute("select pg_terminate_backend(pid) from pg_stat_activity"
+                     " where application_name = %s", [f"durable async {worker.worker_id}"])
+    assert [h.result(timeout=120) for h in handles] == [20] * 50
+    for wid in ids:
+        assert [s["step_id"] for s in recorded_steps(conn, wid)] == list(range(20))
+    assert worker.proc.poll() is None
+    worker.proc.send_signal(signal.SIGTERM)
+    assert worker.proc.wait(30) == 0, worker.log()
+    made, _ = _runner_figures(worker.log())
+    assert made > 2  # the terminated ones were replaced
+    assert "Traceback" not in worker.log()
