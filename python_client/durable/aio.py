@@ -81,6 +81,7 @@ from .execution import (
     _SEND_AGAIN,
     NonRetryable,
     StepInfo,
+    _AlreadyRecorded,
     _outcome,
     _run,
     _step,
@@ -848,10 +849,10 @@ class AsyncRun:
                 self.fatal = exc
                 raise
             return _outcome(name, done.output, done.error)
-        if definition.transactional:
-            refused = TypeError(f"step {name} is transactional: an async workflow cannot run a "
-                                "transactional step yet (make it a plain step that opens its "
-                                "own transaction, or call it from a sync workflow)")
+        if definition.transactional and not inspect.iscoroutinefunction(definition.fn):
+            refused = TypeError(f"step {name} is a def transactional step, which takes a sync "
+                                "connection: an async workflow runs async def transactional "
+                                "steps (they get an AsyncConnection)")
             self.fatal = refused
             raise refused
         task = asyncio.current_task()
@@ -860,11 +861,30 @@ class AsyncRun:
         try:
             self.executed += 1
             tries = self.tries.get(step_id, 0)
+            lost = 0
             while True:
                 tries += 1
                 info = StepInfo(self.workflow_id, step_id, name, self.claimed.attempt, tries)
                 started = datetime.now(timezone.utc)
                 try:
+                    if definition.transactional:
+                        try:
+                            done = await self._transactional(definition, info, started, args,
+                                                             kwargs)
+                        except psycopg.OperationalError as exc:
+                            # the step's transaction died with its connection: nothing of it
+                            # committed, or (its COMMIT's answer lost) its checkpoint says so
+                            # when the try runs again, on another connection
+                            if lost >= _RESENDS:
+                                raise
+                            log.warning("%s: connection lost in transactional step %d (%s): "
+                                        "trying it again", self.workflow_id, step_id, exc)
+                            lost += 1
+                            tries -= 1
+                            continue
+                        self.recorded[step_id] = {"step_id": step_id, "name": name,
+                                                  "output": done.output, "error": done.error}
+                        return _outcome(name, done.output, done.error)
                     value = await _call_step(info, definition.fn, args, kwargs)
                     if self.stop_seen:
                         self._check()
@@ -902,6 +922,60 @@ class AsyncRun:
         finally:
             if task is not None:
                 self._step_tasks.discard(task)
+
+    async def _transactional(self, definition: StepDef, info: StepInfo, started: datetime,
+                             args: tuple[Any, ...], kwargs: dict[str, Any]) -> db.StepOutcome:
+        """One try of an async def transactional step: on a connection of its own (not a shared
+        pipelined one) in a transaction, its function awaited with the connection first, then
+        its checkpoint (durable.checkpoint) in the same transaction: its writes commit with its
+        checkpoint, or neither does. Already recorded (by a try whose COMMIT's answer was lost,
+        or another execution): its writes are rolled back and the recorded outcome returned.
+        The step's own exceptions (and its output refused) come out as _StepRaised, after the
+        rollback; a lost connection as psycopg.OperationalError (nothing committed, or the
+        checkpoint says so on the next try); the lease lost or the run cancelled as Stopped."""
+        conn = await self.runner.tx_connection()
+        name = definition.name
+        try:
+            async with conn.transaction():
+                token = _step.set(info)
+                try:
+                    value = await definition.fn(conn, *args, **kwargs)
+                except (Stopped, Parked, asyncio.CancelledError):
+                    raise
+                except psycopg.OperationalError as exc:
+                    if conn.broken or conn.closed:
+                        raise
+                    raise _StepRaised(exc) from exc
+                except BaseException as exc:  # the step's own error is its try's outcome
+                    raise _StepRaised(exc) from exc
+                finally:
+                    _step.reset(token)
+                if self.stop_seen:
+                    self._check()
+                try:
+                    text, _, _ = encoded(value, f"the output of step {name}")
+                except InvalidValue as exc:
+                    raise _StepRaised(exc) from None
+                try:
+                    # in the step's transaction, on its connection: never sent again elsewhere
+                    done = await call(conn, db.checkpoint, self.workflow_id, self.lease,
+                                      info.step_id, name, db.raw_json(text), None, started)
+                except (LeaseLost, Cancelled) as exc:
+                    self._stop(exc)  # Stopped: the step's writes are rolled back
+                except Nondeterminism as exc:
+                    self.fatal = exc
+                    raise
+                except psycopg.OperationalError:
+                    raise
+                except (*_REFUSED, psycopg.DataError) as exc:
+                    raise _StepRaised(exc) from exc  # rolls back the step's writes
+                if not done.recorded:
+                    raise _AlreadyRecorded(done)  # undo this try's writes
+            return done
+        except _AlreadyRecorded as already:
+            return already.outcome
+        finally:
+            await self.runner.tx_release(conn)
 
     async def _step_failed(self, step_id: int, definition: StepDef, exc: BaseException,
                            started: datetime) -> db.StepFailure | None:
@@ -1258,6 +1332,10 @@ class AsyncRunner:
         self._thread = threading.Thread(target=self._main, name="durable-asyncio", daemon=True)
         self.pool: _Pipes | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
+        # connections of async transactional steps (one per step running, kept idle for the
+        # next; at most `connections` at once)
+        self._tx_idle: list[psycopg.AsyncConnection[Any]] = []
+        self._tx_slots: asyncio.Semaphore | None = None
 
     def start(self) -> None:
         """Start the loop's thread."""
@@ -1357,6 +1435,34 @@ class AsyncRunner:
             raise translate(error)
         raise AssertionError("not reached")
 
+    async def tx_connection(self) -> psycopg.AsyncConnection[Any]:
+        """A connection for one async transactional step (its own while the step runs: its
+        transaction is not shared with other runs' statements); at most `connections` at once,
+        the others wait. Give it back with tx_release."""
+        if self._tx_slots is None:
+            self._tx_slots = asyncio.Semaphore(self.connections)
+        await self._tx_slots.acquire()
+        try:
+            while self._tx_idle:
+                conn = self._tx_idle.pop()
+                if not (conn.closed or conn.broken):
+                    return conn
+            return await self._connect()
+        except BaseException:
+            self._tx_slots.release()
+            raise
+
+    async def tx_release(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Take back a transactional step's connection: kept when it is idle and sound, else
+        closed."""
+        assert self._tx_slots is not None
+        self._tx_slots.release()
+        if (conn.closed or conn.broken
+                or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE):
+            await _close_quietly(conn)
+        else:
+            self._tx_idle.append(conn)
+
     def stop(self, timeout: float = 5.0) -> None:
         """Cancel what still runs, close the connections, stop the loop and its thread."""
         if not self._thread.is_alive():
@@ -1369,6 +1475,9 @@ class AsyncRunner:
                 await asyncio.wait(list(self.tasks), timeout=timeout)
             if self.pool is not None:
                 await self.pool.close()
+            idle, self._tx_idle = self._tx_idle, []
+            for conn in idle:
+                await _close_quietly(conn)
 
         try:
             asyncio.run_coroutine_threadsafe(finish(), self.loop).result(timeout + 1)

@@ -37,7 +37,7 @@ import inspect
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, Generic, Literal, ParamSpec, Protocol, TypeVar, cast, overload
@@ -109,6 +109,22 @@ class Workflow(Protocol[P, R_co]):
     __name__: str
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+
+
+class TransactionDecorator(Protocol):
+    """What @app.transaction() returns, for type checkers: a def step taking a
+    psycopg.Connection first becomes a function of the other parameters returning its result;
+    an async def one taking a psycopg.AsyncConnection first, a function of the other parameters
+    returning its coroutine (awaited in an async workflow)."""
+
+    @overload
+    def __call__(self, fn: Callable[Concatenate[psycopg.AsyncConnection[Any], P],
+                                    Coroutine[Any, Any, R]]
+                 ) -> Callable[P, Coroutine[Any, Any, R]]: ...
+
+    @overload
+    def __call__(self, fn: Callable[Concatenate[psycopg.Connection[Any], P], R]
+                 ) -> Callable[P, R]: ...
 
 
 class Args:
@@ -413,7 +429,7 @@ class Durable(runs.RunQueries):
         backoff_base: db.Seconds | None = None,
         backoff_max: db.Seconds | None = None,
         transactional: Literal[True],
-    ) -> Callable[[Callable[Concatenate[psycopg.Connection[Any], P], R]], Callable[P, R]]: ...
+    ) -> TransactionDecorator: ...
 
     @overload
     def step(
@@ -460,10 +476,6 @@ class Durable(runs.RunQueries):
             definition = StepDef(name or fn.__name__, fn, max_attempts, backoff_base,
                                  backoff_max, transactional)
             _check_definition("step", definition.name, fn)
-            if transactional and inspect.iscoroutinefunction(fn):
-                raise TypeError(f"step {definition.name!r}: a transactional step is a def "
-                                "function taking a sync connection; async def transactional "
-                                "steps are not supported")
             if definition.name in self.steps:
                 raise ValueError(f"step {definition.name!r} is registered twice")
             self.steps[definition.name] = definition
@@ -476,6 +488,8 @@ class Durable(runs.RunQueries):
                 if run is not None:
                     return run.step(definition, args, kwargs)
                 if transactional:  # outside a workflow, or inside another step
+                    if inspect.iscoroutinefunction(fn):
+                        return self._plain_atransaction(fn, args, kwargs)
                     return self._plain_transaction(fn, args, kwargs)
                 return fn(*args, **kwargs)
 
@@ -491,9 +505,12 @@ class Durable(runs.RunQueries):
         max_attempts: int | None = None,
         backoff_base: db.Seconds | None = None,
         backoff_max: db.Seconds | None = None,
-    ) -> Callable[[Callable[Concatenate[psycopg.Connection[Any], P], R]], Callable[P, R]]:
+    ) -> TransactionDecorator:
         """Register a transactional step: step(..., transactional=True); callers leave out its
-        first parameter, the connection."""
+        first parameter, the connection. A def step gets the worker's psycopg.Connection (def
+        workflows); an async def step gets a psycopg.AsyncConnection of its own (async
+        workflows: durable.aio). Either way its writes and its checkpoint commit in one
+        transaction, so they happen exactly once."""
         return self.step(name, max_attempts=max_attempts, backoff_base=backoff_base,
                          backoff_max=backoff_max, transactional=True)
 
@@ -522,6 +539,16 @@ class Durable(runs.RunQueries):
                            kwargs: dict[str, Any]) -> Any:
         with db.connect(self.dsn, application_name="durable client") as conn, conn.transaction():
             return fn(conn, *args, **kwargs)
+
+    async def _plain_atransaction(self, fn: Callable[..., Any], args: tuple[Any, ...],
+                                  kwargs: dict[str, Any]) -> Any:
+        """An async def transactional step called outside a workflow: awaited on a new
+        AsyncConnection in a transaction of its own (committed when it returns)."""
+        from .aio import connect
+
+        async with await connect(self.dsn, application_name="durable async client") as conn, \
+                conn.transaction():
+            return await fn(conn, *args, **kwargs)
 
     # -- client ----------------------------------------------------------------------------------
 

@@ -28,6 +28,12 @@ create table if not exists asyncapp.effects (
   phase text not null default 'ran',
   pid integer not null
 );
+create table if not exists asyncapp.ledger (
+  id bigint generated always as identity primary key,
+  workflow_id text not null,
+  step text not null,
+  pid integer not null
+);
 """
 
 # in-process state of the barrier step (one worker process, one event loop)
@@ -217,6 +223,59 @@ async def big(size: int) -> str:
 async def too_big(size: int) -> str:
     """A step whose output the SQL refuses when over durable.settings.max_payload_bytes."""
     return await big(size)
+
+
+@app.transaction()
+async def book(conn: psycopg.AsyncConnection[Any], name: str, gate: str) -> int:
+    """An async transactional step: a ledger row written on its own connection, in its
+    transaction; that it ran recorded on another connection (committed at once); then it waits
+    for the gate, still inside its transaction (a SIGKILL there loses the row and the
+    checkpoint together)."""
+    info = durable.step_info()
+    await conn.execute("insert into asyncapp.ledger (workflow_id, step, pid) values (%s, %s, %s)",
+                       [info.workflow_id, name, os.getpid()])
+    await _effect(name)
+    await _gate(gate)
+    return os.getpid()
+
+
+@app.workflow()
+async def booking(gate: str, after_gate: str) -> list[Any]:
+    """The transactional step, then a plain step that waits for its own gate (a SIGKILL there
+    comes after the transactional step committed)."""
+    first = await book("book", gate)
+    after = await gated("after", after_gate)
+    return [first, after]
+
+
+@app.transaction(max_attempts=3, backoff_base=0.01, backoff_max=0.01)
+async def flaky_book(conn: psycopg.AsyncConnection[Any], name: str) -> int:
+    """Writes its ledger row, then fails on its first try: that try's row is rolled back."""
+    info = durable.step_info()
+    await conn.execute("insert into asyncapp.ledger (workflow_id, step, pid) values (%s, %s, %s)",
+                       [info.workflow_id, name, os.getpid()])
+    if info.try_number == 1:
+        raise CardDeclined("first try")
+    return info.try_number
+
+
+@app.workflow()
+async def flaky_booking() -> int:
+    return await flaky_book("flaky")
+
+
+@app.transaction()
+async def note(conn: psycopg.AsyncConnection[Any], text: str) -> str:
+    """Writes a ledger row for workflow 'plain' (called outside workflows)."""
+    await conn.execute("insert into asyncapp.ledger (workflow_id, step, pid) values"
+                       " ('plain', %s, %s)", [text, os.getpid()])
+    return text
+
+
+@app.workflow(max_attempts=1)
+def sync_booking() -> int:
+    """A def workflow calling an async def transactional step: refused (TypeError)."""
+    return flaky_book("sync")  # type: ignore[return-value]
 
 
 def now() -> float:

@@ -351,3 +351,84 @@ def test_async_connections_terminated_under_runs_are_remade_and_nothing_is_lost(
     made, _ = _runner_figures(worker.log())
     assert made > 2  # the terminated ones were replaced
     assert "Traceback" not in worker.log()
+
+
+def ledger(conn: psycopg.Connection, workflow_id: str) -> list[tuple[str, int]]:
+    return [tuple(r) for r in conn.execute(
+        "select step, pid from asyncapp.ledger where workflow_id = %s order by id",
+        [workflow_id]).fetchall()]
+
+
+def test_async_transactional_step_killed_before_its_commit_leaves_no_write_and_no_checkpoint(
+        aapp: durable.Durable, queue: str, conn: psycopg.Connection, tmp_path: Path,
+        start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
+    gate, after = str(tmp_path / "gate"), str(tmp_path / "after")
+    first = start_async_worker(queue)
+    handle = aapp.enqueue(durable_asyncapp.booking, gate, after, queue=queue)
+    wid = handle.workflow_id
+    # its ledger row is written (not committed): the step waits for its gate
+    wait_for(lambda: ("book", "ran", first.pid) in effects(conn, wid), what="the step ran")
+    first.kill()  # SIGKILL between the step's writes and its checkpoint
+    assert ledger(conn, wid) == []
+    assert recorded_steps(conn, wid) == []
+    open(gate, "w").close()
+    open(after, "w").close()
+    second = start_async_worker(queue)
+    assert handle.result(timeout=30) == [second.pid, "after"]
+    # run again (it was not recorded), written once: by the try whose checkpoint committed
+    assert [e[2] for e in effects(conn, wid) if e[0] == "book"] == [first.pid, second.pid]
+    assert ledger(conn, wid) == [("book", second.pid)]
+    assert [(s["step_id"], s["name"]) for s in recorded_steps(conn, wid)] == [
+        (0, "book"), (1, "gated")]
+
+
+def test_async_transactional_step_killed_after_its_commit_is_not_run_again(
+        aapp: durable.Durable, queue: str, conn: psycopg.Connection, tmp_path: Path,
+        start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
+    gate, after = str(tmp_path / "gate"), str(tmp_path / "after")
+    open(gate, "w").close()
+    first = start_async_worker(queue)
+    handle = aapp.enqueue(durable_asyncapp.booking, gate, after, queue=queue)
+    wid = handle.workflow_id
+    wait_for(lambda: ("after", "ran", first.pid) in effects(conn, wid), what="the next step")
+    first.kill()  # SIGKILL after the transactional step committed
+    # its write and its checkpoint are both there
+    assert ledger(conn, wid) == [("book", first.pid)]
+    assert [(s["step_id"], s["output"]) for s in recorded_steps(conn, wid)] == [(0, first.pid)]
+    open(after, "w").close()
+    start_async_worker(queue)
+    assert handle.result(timeout=30) == [first.pid, "after"]
+    assert [e[2] for e in effects(conn, wid) if e[0] == "book"] == [first.pid]  # replayed
+    assert ledger(conn, wid) == [("book", first.pid)]
+
+
+def test_async_transactional_step_failed_try_rolls_back_its_writes(
+        aapp: durable.Durable, queue: str, conn: psycopg.Connection,
+        start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
+    start_async_worker(queue)
+    handle = aapp.enqueue(durable_asyncapp.flaky_booking, queue=queue)
+    assert handle.result(timeout=30) == 2
+    assert [r[0] for r in ledger(conn, handle.workflow_id)] == ["flaky"]  # the second try's
+    refused = aapp.enqueue(durable_asyncapp.sync_booking, queue=queue)
+    with pytest.raises(durable.WorkflowFailed) as failed:
+        refused.result(timeout=30)
+    assert failed.value.error["type"] == "TypeError"
+    assert "AsyncConnection" in failed.value.error["message"]
+    assert ledger(conn, refused.workflow_id) == []
+
+
+def test_async_transactional_step_outside_a_workflow_commits_on_its_own(
+        aapp: durable.Durable, conn: psycopg.Connection) -> None:
+    """Called outside a workflow it is a plain call in a transaction of its own."""
+    conn.execute("delete from asyncapp.ledger where workflow_id = 'plain'")
+    assert run(durable_asyncapp.note("outside")) == "outside"
+    assert [r[0] for r in ledger(conn, "plain")] == ["outside"]
+
+    async def failing() -> int:
+        return await durable_asyncapp.flaky_book("outside-failed")
+
+    with pytest.raises(RuntimeError, match="not inside a durable step"):
+        run(failing())  # its row is rolled back with its transaction
+    assert [r[0] for r in ledger(conn, "plain")] == ["outside"]
+    assert conn.execute("select count(*) from asyncapp.ledger where step = 'outside-failed'"
+                        ).fetchone()[0] == 0
