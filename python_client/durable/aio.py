@@ -52,9 +52,10 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast, overload
 
 import psycopg
 from psycopg.adapt import Transformer
@@ -96,11 +97,13 @@ from .execution import (
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from .app import Durable, StepDef, Workflow, WorkflowHandle
+    from .app import Args, AsyncWorkflow, Durable, StepDef, Workflow, WorkflowHandle
 
 log = logging.getLogger("durable.aio")
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # -- the sans-I/O shell: durable.db's sync calls on an AsyncConnection ----------------------------
 
@@ -292,8 +295,9 @@ async def connect(dsn: str | None = None, *, application_name: str = "durable as
 # -- the async client -----------------------------------------------------------------------------
 
 
-class AsyncWorkflowHandle:
-    """A started workflow, for async code: await its status, its result, cancel it."""
+class AsyncWorkflowHandle(Generic[R]):
+    """A started workflow, for async code: await its status, its result (of type R, the
+    workflow's return type: an async def workflow's awaited value), cancel it."""
 
     def __init__(self, client: AsyncDurable, workflow_id: str, created: bool = True):
         self.client = client
@@ -312,7 +316,7 @@ class AsyncWorkflowHandle:
         cancelled)."""
         return (await self.get()).status
 
-    async def result(self, timeout: float | None = None, poll: float = 5.0) -> Any:
+    async def result(self, timeout: float | None = None, poll: float = 5.0) -> R:
         """Wait until the workflow finishes and return its output, as WorkflowHandle.result:
         WorkflowFailed, WorkflowCancelled, or TimeoutError after timeout seconds (None: no
         limit). From a client: durable.watch, then a wait on the client's one shared LISTEN
@@ -320,7 +324,7 @@ class AsyncWorkflowHandle:
         seconds). Inside an async workflow (a child it started): a durable wait
         (durable.await_children)."""
         if run_of_call() is not None:
-            return await waiting.await_child(self.workflow_id, timeout)
+            return cast(R, await waiting.await_child(self.workflow_id, timeout))
         res = await self.client._wait_notified(
             db.FINISHED_CHANNEL, lambda payload: payload == self.workflow_id,
             lambda: self._finished(), timeout, poll)
@@ -328,7 +332,8 @@ class AsyncWorkflowHandle:
             raise TimeoutError(f"workflow {self.workflow_id} is still {await self.status()} "
                                f"after {timeout}s")
         if res.status == "succeeded":
-            return values.decode(res.output, f"the output of workflow {self.workflow_id}")
+            return cast(R, values.decode(res.output,
+                                         f"the output of workflow {self.workflow_id}"))
         if res.status == "cancelled":
             raise WorkflowCancelled(self.workflow_id)
         raise workflow_error(self.workflow_id, res.error)
@@ -435,13 +440,59 @@ class AsyncDurable:
 
     # -- starting workflows ----------------------------------------------------------------------
 
-    async def enqueue(self, workflow: Workflow[..., Any] | str, *args: Any,
+    def options(
+        self,
+        *,
+        workflow_id: str | None = None,
+        queue: str | None = None,
+        delay: db.Seconds | None = None,
+        run_at: datetime | None = None,
+        priority: int | None = None,
+        max_attempts: int | None = None,
+        conn: psycopg.AsyncConnection[Any] | None = None,
+        timeout: db.Seconds | None = None,
+        detached: bool = False,
+        concurrency_key: str | None = None,
+        dedup_key: str | None = None,
+        if_exists: str | None = None,
+    ) -> AsyncStartOptions:
+        """Enqueue options for a typed start: await client.options(workflow_id=...).start(
+        workflow, *args, **kwargs). app.options's keywords, with conn an AsyncConnection (the
+        caller's transaction); nothing is sent until .start."""
+        return AsyncStartOptions(self, workflow_id, queue, delay, run_at, priority,
+                                 max_attempts, conn, timeout, detached, concurrency_key,
+                                 dedup_key, if_exists)
+
+    async def start(self, workflow: Workflow[P, R] | AsyncWorkflow[P, R], /, *args: P.args,
+                    **kwargs: P.kwargs) -> AsyncWorkflowHandle[R]:
+        """Start workflow(*args, **kwargs) (async def or def) with its decorator's defaults:
+        app.start's one durable.enqueue call, awaited; returns an AsyncWorkflowHandle[R] whose
+        `await result()` is the workflow's return value (an async def workflow's awaited
+        value). Every keyword is the workflow's (options: client.options(...).start). mypy
+        checks the arguments against the workflow's parameters; at the call, arguments that
+        do not fit raise TypeError before anything is written. Inside an async workflow it
+        starts a child (one step, durable.start_child)."""
+        return await AsyncStartOptions(self).start(workflow, *args, **kwargs)
+
+    @overload
+    async def enqueue(self, workflow: Workflow[..., R] | AsyncWorkflow[..., R], *args: Any,
                       conn: psycopg.AsyncConnection[Any] | None = None,
-                      **options: Any) -> AsyncWorkflowHandle:
+                      **options: Any) -> AsyncWorkflowHandle[R]: ...
+
+    @overload
+    async def enqueue(self, workflow: str, *args: Any,
+                      conn: psycopg.AsyncConnection[Any] | None = None,
+                      **options: Any) -> AsyncWorkflowHandle[Any]: ...
+
+    async def enqueue(self, workflow: Workflow[..., Any] | AsyncWorkflow[..., Any] | str,
+                      *args: Any,
+                      conn: psycopg.AsyncConnection[Any] | None = None,
+                      **options: Any) -> AsyncWorkflowHandle[Any]:
         """Start workflow (a registered function or a name) with args: Durable.enqueue's options
-        and checks, one durable.enqueue call. With conn (an AsyncConnection) it runs on the
-        caller's connection, in the caller's transaction if one is open. Inside an async
-        workflow it starts a child (one step, durable.start_child)."""
+        and checks, one durable.enqueue call (the return type is the workflow's; the arguments
+        are checked at the call, by mypy only with start). With conn (an AsyncConnection) it
+        runs on the caller's connection, in the caller's transaction if one is open. Inside an
+        async workflow it starts a child (one step, durable.start_child)."""
         if run_of_call() is not None:
             if conn is not None:
                 options["conn"] = conn  # refused there (ValueError), as app.enqueue's
@@ -452,11 +503,24 @@ class AsyncDurable:
                                   **options)
         return AsyncWorkflowHandle(self, handle.workflow_id, handle.created)
 
-    async def enqueue_many(self, workflow: Workflow[..., Any] | str,
-                           arg_lists: Sequence[Sequence[Any]], *,
+    @overload
+    async def enqueue_many(self, workflow: Workflow[..., R] | AsyncWorkflow[..., R],
+                           arg_lists: Sequence[Sequence[Any] | Mapping[str, Any] | Args], *,
                            conn: psycopg.AsyncConnection[Any] | None = None,
-                           **options: Any) -> list[AsyncWorkflowHandle]:
-        """Start one run of workflow per list of arguments: Durable.enqueue_many's options, one
+                           **options: Any) -> list[AsyncWorkflowHandle[R]]: ...
+
+    @overload
+    async def enqueue_many(self, workflow: str,
+                           arg_lists: Sequence[Sequence[Any] | Mapping[str, Any] | Args], *,
+                           conn: psycopg.AsyncConnection[Any] | None = None,
+                           **options: Any) -> list[AsyncWorkflowHandle[Any]]: ...
+
+    async def enqueue_many(self, workflow: Workflow[..., Any] | AsyncWorkflow[..., Any] | str,
+                           arg_lists: Sequence[Sequence[Any] | Mapping[str, Any] | Args], *,
+                           conn: psycopg.AsyncConnection[Any] | None = None,
+                           **options: Any) -> list[AsyncWorkflowHandle[Any]]:
+        """Start one run of workflow per item of arg_lists (a list of positional arguments, a
+        mapping of keyword arguments, or durable.Args): Durable.enqueue_many's options, one
         durable.enqueue_batch call (inside an async workflow: one durable.start_children
         step)."""
         if run_of_call() is not None:
@@ -469,7 +533,7 @@ class AsyncDurable:
                                        conn=conn, **options)
         return [AsyncWorkflowHandle(self, h.workflow_id, h.created) for h in handles]
 
-    def handle(self, workflow_id: str) -> AsyncWorkflowHandle:
+    def handle(self, workflow_id: str) -> AsyncWorkflowHandle[Any]:
         """A handle on an existing workflow run."""
         return AsyncWorkflowHandle(self, workflow_id, created=False)
 
@@ -577,6 +641,52 @@ class AsyncDurable:
 
 def _app_call(conn: Any, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return method(*args, conn=conn, **kwargs)
+
+
+@dataclass(frozen=True)
+class AsyncStartOptions:
+    """Enqueue options bound by client.options(...) (durable.StartOptions for the async client):
+    `await .start(workflow, *args, **kwargs)` starts a run with them, its arguments checked
+    against the workflow's parameters by mypy and at the call."""
+
+    client: AsyncDurable
+    workflow_id: str | None = None
+    queue: str | None = None
+    delay: db.Seconds | None = None
+    run_at: datetime | None = None
+    priority: int | None = None
+    max_attempts: int | None = None
+    conn: psycopg.AsyncConnection[Any] | None = None
+    timeout: db.Seconds | None = None
+    detached: bool = False
+    concurrency_key: str | None = None
+    dedup_key: str | None = None
+    if_exists: str | None = None
+
+    async def start(self, workflow: Workflow[P, R] | AsyncWorkflow[P, R], /, *args: P.args,
+                    **kwargs: P.kwargs) -> AsyncWorkflowHandle[R]:
+        """Start workflow(*args, **kwargs) with these options (see AsyncDurable.start)."""
+        from .app import StartOptions
+
+        client = self.client
+        opts = {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("client", "conn")}
+        if run_of_call() is not None:
+            if self.conn is not None:
+                opts["conn"] = self.conn  # refused there (ValueError), as app.options's
+            handle = await cast("Awaitable[WorkflowHandle[Any]]", StartOptions(
+                client.app, **opts).start(workflow, *args, **kwargs))
+        else:
+            handle = await client._call(_start_with, client.app, opts, workflow, args, kwargs,
+                                        conn=self.conn)
+        return AsyncWorkflowHandle(client, handle.workflow_id, handle.created)
+
+
+def _start_with(conn: Any, app: Durable, opts: dict[str, Any], workflow: Any,
+                args: tuple[Any, ...], kwargs: dict[str, Any]) -> WorkflowHandle[Any]:
+    from .app import StartOptions
+
+    return StartOptions(app, **opts, conn=conn).start(workflow, *args, **kwargs)
 
 
 # -- running async workflows ----------------------------------------------------------------------
@@ -1535,7 +1645,7 @@ async def get_event(workflow_id: str, key: str, timeout: db.Seconds | None = Non
     return await _awaited(waiting.get_event(workflow_id, key, timeout), "get_event")
 
 
-async def wait_all(handles: Sequence[WorkflowHandle[Any] | AsyncWorkflowHandle | str],
+async def wait_all(handles: Sequence[WorkflowHandle[Any] | AsyncWorkflowHandle[Any] | str],
                    timeout: db.Seconds | None = None) -> list[waiting.ChildResult]:
     """await durable.wait_all(handles, timeout) in an async workflow."""
     ids = [h if isinstance(h, str) else h.workflow_id for h in handles]
