@@ -12,8 +12,8 @@
         return pages
 
     client = AsyncDurable(app)              # the async client, sharing app's registry
-    handle = await client.enqueue(crawl, ["https://..."])
-    pages = await handle.result(timeout=60)
+    handle = await client.start(crawl, ["https://..."])   # AsyncWorkflowHandle[list[dict]]
+    pages = await handle.result(timeout=60)                 # a list[dict], for mypy too
 
 One source of SQL for sync and async (the sans-I/O way): every statement is built and its rows
 read by the sync functions of durable.db; `call(aconn, fn, ...)` runs such a function against a
@@ -34,10 +34,18 @@ again when the run resumes.
 
 The runner (used by durable.Worker for the async workflows of its app) runs every async run as
 a task of one event loop in one thread, beside the worker's slot threads, and sends their
-statements on a small set of shared connections (async_connections, default 4): a statement
-takes a connection for its round trip only, and every worker call carries the run's lease, so
-the SQL fences it whichever connection carries it. A run waiting in a step (awaiting I/O)
-holds no connection.
+statements on a small set of shared connections (async_connections, default 8) in libpq's
+pipeline mode (_Pipe): each statement goes out the moment a run asks for it, with its own Sync,
+so the statements of many runs are in flight on one connection at once and each commits or
+fails on its own; one reader callback per connection hands the answers out in order. Every
+worker call carries the run's lease, so the SQL fences it whichever connection carries it, and
+a statement whose connection was lost is sent again on another under the same lease. A run
+waiting in a step (awaiting I/O) holds no connection. An async def transactional step gets a
+connection of its own for its transaction (AsyncRun._transactional).
+
+Typing: @app.workflow() on an async def gives an AsyncWorkflow[P, R] (R: the coroutine's
+value); AsyncDurable.start / options(...).start check the arguments against P (ParamSpec) and
+return an AsyncWorkflowHandle[R], whose `await result()` is an R.
 """
 
 from __future__ import annotations
