@@ -272,6 +272,29 @@ async def note(conn: psycopg.AsyncConnection[Any], text: str) -> str:
     return text
 
 
+@app.transaction(max_attempts=1)
+async def severed(conn: psycopg.AsyncConnection[Any], marker: str) -> int:
+    """Writes its ledger row, then, the first time (no 'severed' effect yet), ends its own
+    connection's session (pg_terminate_backend): the try dies with its connection, uncommitted,
+    and runs again on a new one without using a try (max_attempts=1)."""
+    info = durable.step_info()
+    await conn.execute("insert into asyncapp.ledger (workflow_id, step, pid) values (%s, %s, %s)",
+                       [info.workflow_id, marker, os.getpid()])
+    async with await psycopg.AsyncConnection.connect(app.dsn or "", autocommit=True) as other:
+        cur = await other.execute("select count(*) from asyncapp.effects where workflow_id = %s"
+                                  " and step = 'severed'", [info.workflow_id])
+        row = await cur.fetchone()
+    if row is not None and row[0] == 0:
+        await _effect("severed")
+        await conn.execute("select pg_terminate_backend(pg_backend_pid())")
+    return info.try_number
+
+
+@app.workflow(max_attempts=1)
+async def severing() -> int:
+    return await severed("severed")
+
+
 @app.workflow(max_attempts=1)
 def sync_booking() -> int:
     """A def workflow calling an async def transactional step: refused (TypeError)."""

@@ -417,6 +417,19 @@ def test_async_transactional_step_failed_try_rolls_back_its_writes(
     assert ledger(conn, refused.workflow_id) == []
 
 
+def test_async_transactional_step_whose_connection_dies_runs_again_on_a_new_one(
+        aapp: durable.Durable, queue: str, conn: psycopg.Connection,
+        start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
+    """Its session terminated under it (after its write, before its checkpoint): nothing of
+    that try committed, and it runs again on a new connection without using a try."""
+    worker = start_async_worker(queue)
+    handle = aapp.enqueue(durable_asyncapp.severing, queue=queue)
+    assert handle.result(timeout=30) == 1  # try 1 again: the lost one did not count
+    assert ledger(conn, handle.workflow_id) == [("severed", worker.pid)]
+    assert [e[0] for e in effects(conn, handle.workflow_id)] == ["severed"]
+    assert "connection lost in transactional step" in worker.log()
+
+
 def test_async_transactional_step_outside_a_workflow_commits_on_its_own(
         aapp: durable.Durable, conn: psycopg.Connection) -> None:
     """Called outside a workflow it is a plain call in a transaction of its own."""
