@@ -197,7 +197,9 @@ begin
     -- raises DU010, DU003, DU002 (cancelled, or past its deadline), DU001 or DU015
     perform durable.fence(p_workflow_id, p_lease);
     raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
-      using errcode = 'DU001';
+      using errcode = 'DU001',
+            detail = durable.lease_refusal('lease_lost', p_workflow_id, p_lease,
+                       (select w.status from durable.workflows w where w.id = p_workflow_id));
   end if;
   return v_attempt;
 end
