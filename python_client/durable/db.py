@@ -426,6 +426,7 @@ class StepFailure:
     tries: int
     output: Any
     error: Any
+    retry_in_seconds: float | None = None  # retry_in in seconds (for drivers; Python has retry_in)
 
 
 def step_failed(
