@@ -53,7 +53,8 @@ function json(value) {
 // strings. Where a number of seconds is needed, ask for it: step_failed answers
 // retry_in_seconds; elsewhere extract(epoch from ...)::float8. An interval parameter takes a
 // number of seconds as it is: node-postgres sends 2.5 as the text '2.5', and Postgres reads a
-// number without a unit as seconds ('2.5'::interval is 2.5 s).
+// number without a unit as seconds ('2.5'::interval is 2.5 s). (Not one JavaScript prints with
+// an exponent, under 1e-6 or from 1e21: '1e-7' is refused, 22007.)
 
 // A step that failed for good: its recorded error is replayed as this exception. Uncaught, it
 // fails the run's attempt (retried while attempts are left: the failed step runs again).
@@ -105,8 +106,8 @@ function errorJson(err) {
 
 // Start a workflow: {workflowId, created}. `db` is a pg Pool or Client; options are durable.enqueue's
 // parameters (README, SQL API): workflowId (idempotency: the same id again creates nothing),
-// queue, priority, delay and timeout in seconds (a number: sent as it is, see above), maxAttempts. An option left out (or null) takes
-// the default the workflow's workers registered.
+// queue, priority, delay and timeout in seconds (numbers, sent as they are: see above),
+// maxAttempts. An option left out (or null) takes the default the workflow's workers registered.
 async function enqueue(db, name, input, options = {}) {
   const { rows } = await db.query(
     `select workflow_id, created
