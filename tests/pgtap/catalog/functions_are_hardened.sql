@@ -43,15 +43,15 @@ select functions_are('durable', array[
   'check_step', 'check_batch', 'outcome_of', 'family_lock', 'message_lock', 'event_lock',
   'check_name', 'check_timeout', 'wake', 'wake_parent', 'child_finished', 'lock_run',
   'recorded_outcome', 'wait_step', 'children_outcome', 'deliver', 'notify_finished',
-  'cancel_tree', 'expire_deadlines', 'notify_pending_again', 'pick_by_key', 'check_keys', 'dedup_refusal',
+  'cancel_tree', 'expire_deadlines', 'notify_pending_again', 'pick_by_key', 'take_slots', 'prepare_slots', 'settings_max_running', 'workflows_key_slots', 'check_keys', 'dedup_refusal',
   'check_trace_context',
-  'check_bulk', 'purge_some', 'check_list', 'list_runs_where',
+  'check_filters', 'check_bulk', 'purge_some', 'check_list', 'list_runs_where',
   'insert_batch', 'uuidv7', 'uuidv7s', 'lease_refusal',
   'cron_field', 'cron_parse', 'cron_match', 'tz_offset', 'tz_transition', 'cron_next_tick',
   'cron_last_tick', 'check_time_zone', 'schedule_tick_id', 'lock_schedule'],
   'schema durable has exactly the known functions');
 select tables_are('durable', array['workflows', 'steps', 'errors', 'queues', 'workers', 'settings',
-                                   'workflow_types', 'worker_registrations', 'waits', 'messages', 'queue_starts',
+                                   'workflow_types', 'worker_registrations', 'waits', 'messages', 'queue_starts', 'run_slots',
                                    'events', 'schedules'],
   'schema durable has exactly the known tables');
 select views_are('durable', array['runs', 'run_steps', 'run_errors', 'timeline', 'queue_stats', 'worker_status',
