@@ -88,6 +88,7 @@ from .execution import (
     _REFUSED,
     _RESENDS,
     _SEND_AGAIN,
+    _SHORT_MESSAGE_LIMIT,
     NonRetryable,
     StepInfo,
     _AlreadyRecorded,
@@ -720,6 +721,7 @@ class AsyncRun:
         self.interrupted = threading.Event()
         self.stop_seen = False
         self.reason: str | None = None
+        self.failure: str | None = None  # "type: message" of the error the run failed with
         self.replayed = 0
         self.executed = 0
         self.finishing = False
@@ -912,6 +914,7 @@ class AsyncRun:
         self.finishing = True
         self.resent = False
         error = error_json(exc)
+        self.failure = f"{error['type']}: {error['message'][:_SHORT_MESSAGE_LIMIT]}"
         shorter: list[dict[str, Any]] | None = None
         while True:
             try:
@@ -1117,6 +1120,10 @@ class AsyncRun:
             except Nondeterminism as no:
                 self.fatal = no
                 raise
+        log.info("%s: step %d %s failed (try %d): %s: %s; %s", self.workflow_id, step_id,
+                 definition.name, failure.tries, error["type"],
+                 error["message"][:_SHORT_MESSAGE_LIMIT],
+                 f"retry in {failure.retry_in}" if failure.retry else "no retry left")
         if failure.retry:
             self.tries[step_id] = failure.tries
             return failure

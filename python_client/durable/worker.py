@@ -344,9 +344,10 @@ class Worker:
 
     def _async_done(self, run: AsyncRun, outcome: str) -> None:
         """An async run has ended (called in the loop's thread): forget it, free its place."""
-        level = logging.WARNING if outcome in ("stopped", "dropped") else logging.INFO
+        level = logging.WARNING if outcome in ("stopped", "dropped", "failed") else logging.INFO
         log.log(level, "%s %s: %s%s (replayed %d steps, ran %d%s)", run.claimed.name,
-                run.workflow_id, outcome, f" ({run.reason})" if run.reason else "",
+                run.workflow_id, outcome, f" ({run.reason})" if run.reason else
+                f": {run.failure}" if run.failure and outcome != "succeeded" else "",
                 run.replayed, run.executed,
                 f", {run.reconnects} resent" if run.reconnects else "")
         runs: list[Run | AsyncRun] = []

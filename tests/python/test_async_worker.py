@@ -193,7 +193,7 @@ def test_cancel_stops_an_async_run_and_the_loop_goes_on(
 def test_an_exception_in_one_async_run_leaves_the_others_alone(
         aapp: durable.Durable, queue: str, conn: psycopg.Connection,
         start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
-    start_async_worker(queue)
+    worker = start_async_worker(queue)
     naps = aapp.enqueue_many(durable_asyncapp.napper, [[0.2]] * 5, queue=queue)
     bad = aapp.enqueue(durable_asyncapp.failing, 0.05, queue=queue)
     with pytest.raises(durable.WorkflowFailed) as failed:
@@ -203,6 +203,13 @@ def test_an_exception_in_one_async_run_leaves_the_others_alone(
     assert failed.value.error["type"] == "durable_asyncapp.CardDeclined"
     assert isinstance(failed.value, durable_asyncapp.CardDeclined)
     assert [h.result(timeout=30) for h in naps] == [0.2] * 5
+    # the worker's log lines carry the error, not only the status: the step's failed try and
+    # the run's end (as a sync run's do)
+    wid = bad.workflow_id
+    wait_for(lambda: any(wid in line and ": failed: durable_asyncapp.CardDeclined: declined" in line
+                         for line in worker.log().splitlines()), what="the run's failed line")
+    assert any(f"{wid}: step 0 boom failed (try 1): durable_asyncapp.CardDeclined: declined; "
+               "no retry left" in line for line in worker.log().splitlines()), worker.log()
 
 
 def test_durable_waits_and_children_in_async_workflows(
