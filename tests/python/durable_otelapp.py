@@ -123,3 +123,33 @@ async def aparent(amount: int, queue: str) -> list[Any]:
         "otel_order", [[amount + 1], [amount + 2]], queue=queue)
     done = await aio.wait_all([one, *more])
     return [c.output for c in done]
+
+
+def _inner_span(name: str) -> None:
+    """A span of the application's own, made inside a step: a child of the step's span."""
+    from opentelemetry import trace
+
+    with trace.get_tracer("otel_app").start_as_current_span(name):
+        pass
+
+
+@otel_app.step()
+def anote(x: int) -> int:
+    """A sync step of an async workflow (in the loop's thread pool): makes a span of its own."""
+    _inner_span("inside anote")
+    return x + 1
+
+
+@otel_app.transaction()
+async def abook(conn: Any, amount: int) -> int:
+    """An async def transactional step: makes a span of its own, then a query."""
+    _inner_span("inside abook")
+    cur = await conn.execute("select %s::int * 3", [amount])
+    row = await cur.fetchone()
+    return int(row[0])
+
+
+@otel_app.workflow(name="otel_abook")
+async def abook_workflow(amount: int) -> int:
+    """A transactional step, then a sync step."""
+    return await anote(await abook(amount))  # type: ignore[no-any-return, misc]

@@ -233,6 +233,25 @@ def test_an_async_workflows_trace_continues_and_its_gathered_steps_are_sibling_s
         assert s.attributes["durable.workflow.attempt"] == 1
 
 
+def test_an_async_workflows_step_spans_are_current_in_the_steps_code(worker: str) -> None:
+    """A transactional step (awaited on its own connection) and a sync step (in the loop's
+    thread pool): the spans their code makes are children of their step spans."""
+    handle = otel_app.enqueue("otel_abook", 2, queue=worker)
+    assert handle.result(timeout=15) == 7
+    wid = handle.workflow_id
+    spans = wait_for(lambda: len(spans_of(wid)) == 3 and spans_of(wid), what="3 spans")
+    [attempt] = [s for s in spans if s.name == "workflow otel_abook"]
+    [book] = [s for s in spans if s.name == "step abook"]
+    [note] = [s for s in spans if s.name == "step anote"]
+    assert [(s.attributes["durable.step.position"], s.attributes["durable.outcome"],
+             s.parent.span_id) for s in (book, note)] == [
+        (0, "ok", attempt.context.span_id), (1, "ok", attempt.context.span_id)]
+    inner = {s.name: s for s in SPANS.get_finished_spans()
+             if s.context.trace_id == attempt.context.trace_id and s.name.startswith("inside ")}
+    assert inner["inside abook"].parent.span_id == book.context.span_id
+    assert inner["inside anote"].parent.span_id == note.context.span_id
+
+
 def test_an_async_step_that_fails_is_an_error_span_in_an_error_attempt(worker: str) -> None:
     handle = otel_app.enqueue("otel_aboom", 51, queue=worker)
     with pytest.raises(durable.WorkflowFailed):
