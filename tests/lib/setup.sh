@@ -26,6 +26,10 @@ install_debian_packages() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     pkgs+=(nodejs npm)
   fi
+  # tests/python/test_pgbouncer.py: the client and the worker through a real PgBouncer (1.18 in
+  # Debian 12) in transaction pooling mode; the test starts its own, the package's service is
+  # not used (the policy below keeps it from starting)
+  command -v pgbouncer >/dev/null || [[ -x /usr/sbin/pgbouncer ]] || pkgs+=(pgbouncer)
   if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     pkgs+=(python3 python3-venv)
   fi
@@ -40,7 +44,8 @@ install_debian_packages() {
   header "apt-get install ${pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  # the two prometheus packages ship services (a Prometheus server, the exporter on :9187):
+  # the two prometheus packages and pgbouncer ship services (a Prometheus server, the exporter
+  # on :9187, pgbouncer on :6432):
   # tests run their own, so none is started where no policy says so already (containers do)
   local policy=/usr/sbin/policy-rc.d made_policy=""
   if [[ ! -e $policy ]]; then
