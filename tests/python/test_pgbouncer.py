@@ -245,10 +245,12 @@ def test_listen_dsn_gives_the_listeners_a_direct_session(dsn, conn, queue, start
     try:
         handle = _script(app, queue, {"kind": "plain", "sleep": 0.5})
         assert handle.result(timeout=30)[0]["step"] == 0
-        listeners = conn.execute(
-            "select query from pg_stat_activity where datname = current_database()"
-            " and application_name = 'durable client listener'").fetchall()
-        assert listeners == [("unlisten *",)]  # it listened, then stopped when the result came
+        [listener] = app._listener_conns
+        assert listener.info.port == int(conninfo_to_dict(dsn).get("port") or 5432)
+        assert conn.execute(
+            "select application_name, query from pg_stat_activity where pid = %s",
+            [listener.info.backend_pid]).fetchone() == ("durable client listener", "unlisten *")
+        # (it listened, then stopped when the result came)
     finally:
         app.close()
     assert f"durable listener {worker.worker_id}" not in bouncer.clients()
