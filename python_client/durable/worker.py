@@ -227,9 +227,20 @@ class Worker:
             if observe is not None:
                 conn._durable_observe = observe  # type: ignore[attr-defined]
 
+        connection_class: type[psycopg.Connection] = psycopg.Connection
+        if self._connect_fn is not None:  # the pool makes its connections with connect too
+            connect_fn, dsn = self._connect_fn, self.dsn
+
+            class _Made(psycopg.Connection):
+                @classmethod
+                def connect(cls, *args: object, **kwargs: object) -> psycopg.Connection:  # type: ignore[override]
+                    return connect_fn(dsn, "slot")
+
+            connection_class = _Made
         self._pool = ConnectionPool(
             db.resolve_dsn(self.dsn), min_size=min(2, self.connections),
             max_size=self.connections, open=False, configure=configure,
+            connection_class=connection_class,
             name=f"durable-slots-{self.worker_id}",
             kwargs={"autocommit": True, "prepare_threshold": 5 if prepare else None,
                     "application_name": f"durable slot {self.worker_id}"[:63]})
