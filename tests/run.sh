@@ -13,8 +13,11 @@
 #          e) mypy --strict (pyproject's [tool.mypy]: the package, examples/*.py and
 #             tests/typing/good_calls.py), then pytest tests/python (in the same stage), then
 #             pytest tests/faults, given DURABLE_TEST_DSN and DURABLE_TEST_ADMIN_DSN
-#          f) the short chaos run and the failover run, each on private clusters made with the
-#             server programs of the same major as the server (PG_BINDIR, unless set)
+#          f) the short chaos run, the failover run and the short automatic failover run
+#             (pg_auto_failover), each on private clusters made with the server programs of
+#             the same major as the server (PG_BINDIR, unless set); the automatic failover run
+#             skips, saying so, where pg_auto_failover does not exist for that major (Debian
+#             bookworm packages it for 15 only: the PostgreSQL 18 pass), never on 15
 #   demo   drops and recreates database $DURABLE_DEMO_DB (default durable_demo), deploys it and
 #          runs tests/demo.sh with DURABLE_DEMO_DSN (the database is kept afterwards, to look
 #          at). It never drops a database in use: with any other session connected to it, it
@@ -47,9 +50,9 @@ export SQITCH_FULLNAME="${SQITCH_FULLNAME:-durable tests}"
 export SQITCH_EMAIL="${SQITCH_EMAIL:-durable-tests@localhost}"
 
 # make test's stages: stage NAME says the stage before it passed and NAME begins; at exit the
-# closing line counts them ("stages: 7 passed, 0 failed", or on a failure "stages: 2 passed,
-# 1 failed, 4 skipped" under the name of the stage that failed).
-STAGES_TOTAL=7
+# closing line counts them ("stages: 8 passed, 0 failed", or on a failure "stages: 2 passed,
+# 1 failed, 5 skipped" under the name of the stage that failed).
+STAGES_TOTAL=8
 STAGES_PASSED=0
 STAGE=""
 stage() {
@@ -220,6 +223,16 @@ run_test() {
   stage "failover run"
   header "failover run (tests/chaos/failover.py)"
   "$PY" tests/chaos/failover.py
+  stage "auto-failover run"
+  header "automatic failover run, short (tests/chaos/auto_failover.py --short)"
+  # where setup.sh installs pg_auto_failover (its PG_MAJOR) it must run: --require
+  local fault_major
+  fault_major="$(tool_major "${PG_BINDIR:-$(pg_config --bindir 2>/dev/null || true)}/postgres" || true)"
+  if [[ $fault_major == "$PG_MAJOR" ]]; then
+    "$PY" tests/chaos/auto_failover.py --short --require
+  else
+    "$PY" tests/chaos/auto_failover.py --short
+  fi
   stage ""
   header "all steps passed"    # (the closing line comes at exit, after the clean-up)
 }

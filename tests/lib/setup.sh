@@ -1,6 +1,7 @@
 # Installs what the tests need, then makes the Python venv. Source it after common.sh.
 #  - Debian packages (pg_prove, sqitch, pgTAP, the psql client, python3-venv, chromium, nodejs
-#    and npm for examples/node), with one `apt-get update`, only when something is missing;
+#    and npm for examples/node, pg_auto_failover), with one `apt-get update`, only when
+#    something is missing;
 #  - .venv with the project installed editable with its [test] extra, re-installed only when
 #    pyproject.toml is newer than the stamp file.
 # `source setup.sh --functions-only` only defines the two functions.
@@ -30,6 +31,11 @@ install_debian_packages() {
   # Debian 12) in transaction pooling mode; the test starts its own, the package's service is
   # not used (the policy below keeps it from starting)
   command -v pgbouncer >/dev/null || [[ -x /usr/sbin/pgbouncer ]] || pkgs+=(pgbouncer)
+  # the automatic failover run (tests/chaos/auto_failover.py): pg_autoctl and the monitor's
+  # extension (Debian packages pg_auto_failover for the distribution's major only: 15 on bookworm)
+  if ! command -v pg_autoctl >/dev/null || [[ ! -e /usr/lib/postgresql/$PG_MAJOR/lib/pgautofailover.so ]]; then
+    pkgs+=("postgresql-$PG_MAJOR-auto-failover")
+  fi
   if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     pkgs+=(python3 python3-venv)
   fi
