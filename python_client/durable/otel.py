@@ -117,7 +117,7 @@ def _ended(span: Any, run: Run | AsyncRun, outcome: str) -> str:
     return outcome
 
 
-def execute(run: Run, conn: psycopg.Connection) -> str:
+def execute(run: Run, conn: psycopg.Connection | None) -> str:
     """run.execute(conn) in a `workflow <name>` span whose parent is the run's stored trace
     context; returns its outcome."""
     if _trace is None:
