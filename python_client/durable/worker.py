@@ -320,7 +320,7 @@ class Worker:
         """Runs for workflows just claimed, registered as running here (under _lock)."""
         runs = []
         for item in claimed:
-            log.info("claimed %s %s (attempt %d, %s recorded steps)", item.name,
+            log.info("claimed %s %s (attempt %d, recorded steps: %s)", item.name,
                      item.workflow_id, item.attempt,
                      len(item.steps) if isinstance(item.steps, list) else "undecodable")
             run: Run | AsyncRun
