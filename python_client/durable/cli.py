@@ -135,6 +135,9 @@ def _sqitch(command: str, args: list[str]) -> Callable[..., None]:
     @_guard
     def run(obj: _Context, project: Path | None, role_prefix: str | None, **flags: Any) -> None:
         extra = list(args) + (["-y"] if flags.get("yes") else [])
+        if command == "deploy" and sqitch.installed_without_sqitch(
+                obj.dsn, sqitch.plan_changes(project)[0]):
+            raise click.ClickException(sqitch.adopt_recipe(obj.dsn))
         if role_prefix and command != "status":  # (sqitch status takes no variables)
             extra += ["--set", f"role_prefix={role_prefix}"]
         if command in CHANGE_MARKS and _interactive(sys.stderr):
