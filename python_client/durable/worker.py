@@ -55,6 +55,7 @@ from functools import partial
 import psycopg
 
 from . import bulk, db, otel, schedules
+from .stranded import StrandedCheck
 from .aio import AsyncRun, AsyncRunner, is_async, sync_steps_running
 from .aio import connect as aconnect
 from .app import Durable
@@ -117,6 +118,8 @@ class Worker:
             raise ValueError("async_connections must be 1 or more")
         self.app = app
         self.queues = list(queues) if queues else _default_queues(app)
+        # runs pinned to versions no live worker has: a warning (stranded.py)
+        self._stranded = StrandedCheck(list(app.workflows), self.queues, app.version)
         self.concurrency = concurrency
         self.async_concurrency = async_concurrency
         self.async_connections = async_connections
@@ -471,6 +474,7 @@ class Worker:
                 self._beat(conn)
                 self._materialize(conn)
                 self._housekeep(conn)
+                self._stranded.check(conn)
             except psycopg.OperationalError as exc:
                 log.warning("heartbeat: connection lost (%s): reconnecting", exc)
                 if conn is not None:
