@@ -476,7 +476,9 @@ begin
       -- raises DU010, DU003, DU002 (also: past its deadline), DU001 or DU015, whichever applies
       perform durable.fence(p_workflow_id, p_lease);
       raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
-        using errcode = 'DU001';
+        using errcode = 'DU001',
+              detail = durable.lease_refusal('lease_lost', p_workflow_id, p_lease,
+                         (select w.status from durable.workflows w where w.id = p_workflow_id));
     end if;
     if v_parent is not null then
       perform durable.wake_parent(v_parent, p_workflow_id, v_now);

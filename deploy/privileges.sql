@@ -96,8 +96,8 @@ grant execute on function
   durable.await_children(text, bigint, integer, text[], interval, text),
   durable.send_step(text, bigint, integer, text, jsonb, text, text),
   durable.set_event(text, bigint, integer, text, jsonb, text),
-  durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text),
-  durable.start_children(text, bigint, integer, jsonb, text)
+  durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text, text),
+  durable.start_children(text, bigint, integer, jsonb, text, text)
   to :"durable_worker";
 
 grant execute on function

@@ -2915,12 +2915,39 @@ reset role;
 -- matches it with session_user in the statement that matches the lease (a workflow claimed
 -- before v0.2.0 has none, and is accepted until its worker is adopted); durable.fence says
 -- DU015 when that was what failed. No message shows a lease but the one the caller passed.
+--
+-- DU001 and DU002 carry a DETAIL that is a JSON object (durable.lease_refusal builds it), so a
+-- driver in any language reads why without parsing the message: {"reason": "lease_lost" |
+-- "cancelled" | "deadline_passed", "workflow_id", "lease" (the caller's, as a string: a bigint
+-- past 2^53 survives JSON.parse), "status" (the run's status now), "deadline" (deadline_passed
+-- only)}. It never shows the current lease or the worker holding it.
 \if :{?role_prefix}
 \else
 \set role_prefix durable
 \endif
 \set durable_admin :role_prefix '_admin'
 set local role :"durable_admin";
+
+create or replace function durable.lease_refusal(
+  p_reason text, p_workflow_id text, p_lease bigint, p_status text,
+  p_deadline timestamptz default null
+)
+returns text
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select (pg_catalog.jsonb_build_object(
+            'reason', p_reason, 'workflow_id', p_workflow_id, 'lease', p_lease::pg_catalog.text,
+            'status', p_status)
+          || case when p_deadline is null then '{}'::pg_catalog.jsonb
+                  else pg_catalog.jsonb_build_object('deadline', p_deadline) end)::pg_catalog.text
+$$;
+comment on function durable.lease_refusal(text, text, bigint, text, timestamptz) is
+  'The DETAIL of a DU001 or DU002 refusal, as JSON text: {"reason": "lease_lost", "cancelled" or '
+  '"deadline_passed", "workflow_id", "lease": the lease the caller passed, as a string, "status": '
+  'the run''s status now, "deadline" (deadline_passed only)}. Never the current lease or its '
+  'holder. Internal.';
 
 create or replace function durable.fence(p_workflow_id text, p_lease bigint)
 returns integer
@@ -2952,13 +2979,15 @@ begin
   end if;
   if v_status = 'cancelled' then
     raise exception 'workflow % was cancelled', p_workflow_id
-      using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.';
+      using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.',
+            detail = durable.lease_refusal('cancelled', p_workflow_id, p_lease, v_status);
   end if;
   -- (the current lease is not shown: whoever holds a stale one must not learn it)
   if v_status <> 'running' or v_lease <> p_lease then
     raise exception 'lease % on workflow % is lost (status %)', p_lease, p_workflow_id, v_status
       using errcode = 'DU001',
-            hint = 'Another worker claimed it, or it was released or finished: stop executing it.';
+            hint = 'Another worker claimed it, or it was released or finished: stop executing it.',
+            detail = durable.lease_refusal('lease_lost', p_workflow_id, p_lease, v_status);
   end if;
   if not v_mine then
     raise exception 'workflow % is held by a worker of another login', p_workflow_id
@@ -2970,7 +2999,9 @@ begin
     -- the heartbeat of a worker cancels it (waiting.sql, durable.expire_deadlines)
     raise exception 'workflow % passed its deadline (%) and is being cancelled', p_workflow_id,
         v_deadline
-      using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.';
+      using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.',
+            detail = durable.lease_refusal('deadline_passed', p_workflow_id, p_lease, v_status,
+                                           v_deadline);
   end if;
   return v_attempt;
 end
@@ -2979,7 +3010,7 @@ comment on function durable.fence(text, bigint) is
   'Locks the workflow row for share and returns its attempt when p_lease is its current lease '
   'and the worker holding it belongs to the calling login (session_user); otherwise raises DU003 '
   '(unknown), DU002 (cancelled, or its deadline passed), DU001 (lease lost) or DU015 (the worker belongs to another '
-  'login). Internal.';
+  'login). DU001 and DU002 carry durable.lease_refusal''s JSON as their DETAIL. Internal.';
 
 create or replace function durable.check_payload(p_value jsonb, p_what text)
 returns void
@@ -3783,7 +3814,10 @@ comment on function durable.checkpoint(text, bigint, integer, text, jsonb, jsonb
   'DU015 the lease is held by a worker of another login. After the workflow''s deadline '
   '(enqueue''s p_timeout) nothing is recorded: DU002.';
 
-create or replace function durable.step_failed(
+-- v0.2.0 adds the column retry_in_seconds (a column more: the function is made again)
+drop function durable.step_failed(text, bigint, integer, text, jsonb, integer, interval, interval, timestamptz);
+
+create function durable.step_failed(
   p_workflow_id text,
   p_lease bigint,
   p_step_id integer,
@@ -3794,7 +3828,8 @@ create or replace function durable.step_failed(
   p_backoff_max interval default interval '1 hour',
   p_started_at timestamptz default null
 )
-returns table (retry boolean, retry_in interval, tries integer, output jsonb, error jsonb)
+returns table (retry boolean, retry_in interval, tries integer, output jsonb, error jsonb,
+               retry_in_seconds double precision)
 language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
@@ -3806,6 +3841,7 @@ declare
   v_attempt integer;
   v_tries integer;
   v_step record;
+  v_delay interval;
 begin
   perform durable.check_step(p_step_id, p_name);
   if p_error is null or pg_catalog.jsonb_typeof(p_error) = 'null' then
@@ -3820,7 +3856,7 @@ begin
   if exists (select 1 from durable.steps s
               where s.workflow_id = p_workflow_id and s.step_id = p_step_id) then
     return query
-    select false, null::interval, 0, r.output, r.error
+    select false, null::interval, 0, r.output, r.error, null::pg_catalog.float8
       from durable.record_step(p_workflow_id, p_lease, p_step_id, p_name, null, p_error,
                              p_started_at, v_now) r;
     return;
@@ -3832,9 +3868,10 @@ begin
   if v_tries < p_max_attempts then
     insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
     values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
+    v_delay := durable.backoff(v_tries, p_backoff_base, p_backoff_max);
     return query
-    select true, durable.backoff(v_tries, p_backoff_base, p_backoff_max), v_tries,
-           null::jsonb, null::jsonb;
+    select true, v_delay, v_tries, null::jsonb, null::jsonb,
+           pg_catalog.date_part('epoch', v_delay);
     return;
   end if;
   -- lock order: the step key, then errors
@@ -3843,17 +3880,20 @@ begin
                              p_started_at, v_now) r;
   insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
   values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
-  return query select false, null::interval, v_tries, v_step.output, v_step.error;
+  return query select false, null::interval, v_tries, v_step.output, v_step.error,
+                      null::pg_catalog.float8;
 end
 $$;
 comment on function durable.step_failed(text, bigint, integer, text, jsonb, integer, interval, interval, timestamptz) is
   'Records a failed try of step p_step_id (kept in durable.errors) and applies the step''s '
   'retry policy: while this attempt of the workflow has made fewer than p_max_attempts tries of '
   'the step, returns retry = true and retry_in = durable.backoff(tries, p_backoff_base, '
-  'p_backoff_max), to run the step again after that delay; otherwise records p_error as the '
-  'step''s outcome and returns retry = false with the outcome that counts (output, error). '
-  'Errors: those of durable.checkpoint, and DU011 for a bad retry policy (max_attempts < 1, '
-  'not 0 < backoff_base <= backoff_max <= 10 years).';
+  'p_backoff_max), to run the step again after that delay (retry_in_seconds: the same delay '
+  'in seconds, double precision, for drivers that read intervals badly); otherwise records '
+  'p_error as the step''s outcome and returns retry = false with the outcome that counts '
+  '(output, error; retry_in and retry_in_seconds null). Errors: those of durable.checkpoint, '
+  'and DU011 for a bad retry policy (max_attempts < 1, not 0 < backoff_base <= backoff_max <= '
+  '10 years).';
 
 reset role;
 
@@ -4056,7 +4096,9 @@ begin
     -- raises DU010, DU003, DU002 (cancelled, or past its deadline), DU001 or DU015
     perform durable.fence(p_workflow_id, p_lease);
     raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
-      using errcode = 'DU001';
+      using errcode = 'DU001',
+            detail = durable.lease_refusal('lease_lost', p_workflow_id, p_lease,
+                       (select w.status from durable.workflows w where w.id = p_workflow_id));
   end if;
   return v_attempt;
 end
@@ -4617,7 +4659,8 @@ create or replace function durable.start_child(
   p_priority integer default 0,
   p_timeout interval default null,
   p_detached boolean default false,
-  p_step_name text default 'durable.start_child'
+  p_step_name text default 'durable.start_child',
+  p_trace_context text default null
 )
 returns jsonb
 language plpgsql
@@ -4636,6 +4679,9 @@ declare
 begin
   perform durable.check_step(p_step_id, p_step_name);
   perform durable.check_timeout(p_timeout, 'p_timeout');
+  if p_trace_context is not null then
+    perform durable.check_trace_context(p_trace_context);
+  end if;
   if p_timeout = interval '0' then
     raise exception 'p_timeout must be more than 0'
       using errcode = 'DU011', hint = 'Pass null for no timeout.';
@@ -4678,8 +4724,9 @@ begin
           -- a detached child keeps only its own timeout
           case when p_detached then v_now + v_type.timeout
                else least(v_parent.deadline, v_now + v_type.timeout) end,
-          -- the parent's trace (trace_context.sql): its worker's spans join the same trace
-          v_parent.trace_context)
+          -- the span that started it (the parent's step, when its worker traces), else the
+          -- parent's own trace context (trace_context.sql): the child's spans join that trace
+          coalesce(p_trace_context, v_parent.trace_context))
   on conflict (id) do nothing;
   if not found then
     select w.name, w.parent_id into v_existing from durable.workflows w where w.id = v_id;
@@ -4697,7 +4744,7 @@ begin
   return v_output;
 end
 $$;
-comment on function durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text) is
+comment on function durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text, text) is
   'Starts child workflow p_name with p_input from running workflow p_workflow_id, as its step '
   'p_step_id (named p_step_name, default durable.start_child) under p_lease, and returns the '
   'recorded {"workflow_id": <child id>}. The child id is p_child_id, or made from the parent''s '
@@ -4706,8 +4753,10 @@ comment on function durable.start_child(text, bigint, integer, text, jsonb, text
   'records its parent (durable.runs.parent_id); a cancel of the parent (or its deadline) '
   'cancels it unless p_detached. Its deadline is the parent''s, or p_timeout from now when '
   'sooner (detached: p_timeout from now only). p_queue defaults to the queue the child''s '
-  'workers registered, else the parent''s; the retry policy as in durable.enqueue. The child '
-  'takes the parent''s trace_context (its spans join the parent''s trace). Errors: '
+  'workers registered, else the parent''s; the retry policy as in durable.enqueue. The child''s '
+  'trace_context is p_trace_context (a W3C traceparent: the span of the parent''s worker that '
+  'starts it, so the child''s spans hang under that step), else the parent''s own (its spans '
+  'join the parent''s trace). Errors: DU011 a malformed p_trace_context, '
   'those of durable.enqueue and of durable.checkpoint, DU016 when p_child_id is taken by a workflow that is not this '
   'workflow''s child of that name.';
 
@@ -4716,7 +4765,8 @@ create or replace function durable.start_children(
   p_lease bigint,
   p_step_id integer,
   p_children jsonb,
-  p_step_name text default 'durable.start_children'
+  p_step_name text default 'durable.start_children',
+  p_trace_context text default null
 )
 returns jsonb
 language plpgsql
@@ -4736,6 +4786,9 @@ declare
   v_output jsonb;
 begin
   perform durable.check_step(p_step_id, p_step_name);
+  if p_trace_context is not null then
+    perform durable.check_trace_context(p_trace_context);
+  end if;
   if p_children is null or pg_catalog.jsonb_typeof(p_children) <> 'array'
      or pg_catalog.jsonb_array_length(p_children) = 0 then
     raise exception 'children must be a non-empty JSON array of workflow objects'
@@ -4762,7 +4815,9 @@ begin
   end if;
   -- for share: the step's insert is fenced, and a cancel of the parent waits for us
   v_attempt := durable.fence(p_workflow_id, p_lease);
-  select w.deadline, w.queue, w.trace_context into v_deadline, v_queue, v_trace
+  -- the children's trace: the span that starts them, else the parent's own (see start_child)
+  select w.deadline, w.queue, coalesce(p_trace_context, w.trace_context)
+    into v_deadline, v_queue, v_trace
     from durable.workflows w where w.id = p_workflow_id;
   select r.recorded, r.output into v_recorded
     from durable.recorded_outcome(p_workflow_id, p_step_id, p_step_name) r;
@@ -4809,7 +4864,7 @@ begin
          c.backoff_max, c.max_lost_leases, coalesce(c.input, 'null'), v_now, p_workflow_id,
          c.detached,
          case when c.detached then v_now + c.timeout else least(v_deadline, v_now + c.timeout) end,
-         c.seq, v_trace  -- the parent's trace (trace_context.sql)
+         c.seq, v_trace
     from (select c.*, pg_catalog.nextval('durable.workflow_seq') as seq
             from (select * from pg_catalog.jsonb_to_recordset(v_rows) as x(n bigint, id text,
                     name text, input jsonb, queue text, priority integer, max_attempts integer,
@@ -4838,14 +4893,15 @@ begin
   return v_output;
 end
 $$;
-comment on function durable.start_children(text, bigint, integer, jsonb, text) is
+comment on function durable.start_children(text, bigint, integer, jsonb, text, text) is
   'Starts up to 10000 child workflows of running workflow p_workflow_id in one step '
   '(p_step_id, named p_step_name, default durable.start_children) under p_lease, and returns '
   'the recorded {"workflow_ids": [...]} in the order given. p_children: [{"name", "input", '
   '"workflow_id", "queue", "priority", "timeout", "detached"}] (all but name optional); a '
   'child''s id defaults to <parent>-<step>-<n> (n from 1; past 200 characters '
   'child-<md5 of parent>-<step>-<n>); otherwise as durable.start_child, whose fan-out it is in '
-  'one round trip and one commit. Errors: those of durable.start_child, DU011 (more than '
+  'one round trip and one commit; p_trace_context as start_child''s, for every child. Errors: '
+  'those of durable.start_child, DU011 (more than '
   '10000, an id twice), DU012 (not an array of objects with known keys).';
 
 -- clients -----------------------------------------------------------------------------------
@@ -5809,7 +5865,9 @@ begin
       -- raises DU010, DU003, DU002 (also: past its deadline), DU001 or DU015, whichever applies
       perform durable.fence(p_workflow_id, p_lease);
       raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
-        using errcode = 'DU001';
+        using errcode = 'DU001',
+              detail = durable.lease_refusal('lease_lost', p_workflow_id, p_lease,
+                         (select w.status from durable.workflows w where w.id = p_workflow_id));
     end if;
     if v_parent is not null then
       perform durable.wake_parent(v_parent, p_workflow_id, v_now);
@@ -6474,7 +6532,9 @@ begin
     -- (fail_batch has raised DU015 for another login's lease)
     perform durable.fence(p_workflow_id, p_lease);
     raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
-      using errcode = 'DU001';
+      using errcode = 'DU001',
+            detail = durable.lease_refusal('lease_lost', p_workflow_id, p_lease,
+                       (select w.status from durable.workflows w where w.id = p_workflow_id));
   end if;
   return query select v_status, v_run_at;
 end
@@ -9088,8 +9148,8 @@ grant execute on function
   durable.await_children(text, bigint, integer, text[], interval, text),
   durable.send_step(text, bigint, integer, text, jsonb, text, text),
   durable.set_event(text, bigint, integer, text, jsonb, text),
-  durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text),
-  durable.start_children(text, bigint, integer, jsonb, text)
+  durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text, text),
+  durable.start_children(text, bigint, integer, jsonb, text, text)
   to :"durable_worker";
 
 grant execute on function

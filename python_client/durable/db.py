@@ -426,6 +426,7 @@ class StepFailure:
     tries: int
     output: Any
     error: Any
+    retry_in_seconds: float | None = None  # retry_in in seconds (for drivers; Python has retry_in)
 
 
 def step_failed(
@@ -929,7 +930,7 @@ _WAIT_CASTS = {
     "timeout": "::interval", "target": "::text", "key": "::text", "children": "::text[]",
     "destination": "::text", "message": "::jsonb", "value": "::jsonb", "input": "::jsonb",
     "child_id": "::text", "queue": "::text", "priority": "::integer", "detached": "::boolean",
-    "step_name": "::text",
+    "step_name": "::text", "trace_context": "::text",
 }
 
 
@@ -1026,27 +1027,31 @@ def start_child(conn: psycopg.Connection, workflow_id: str, lease: int, step_id:
                 name: str, input: Any = None, *, child_id: str | None = None,
                 queue: str | None = None, priority: int | None = None,
                 timeout: Seconds | None = None, detached: bool = False,
-                step_name: str = "durable.start_child") -> Any:
+                step_name: str = "durable.start_child", trace_context: str | None = None) -> Any:
     """durable.start_child: start child workflow name as step step_id; the recorded
-    {"workflow_id": <child id>}."""
+    {"workflow_id": <child id>}. trace_context: the W3C traceparent of the span starting it
+    (None: the child takes the parent's)."""
     return _run_call(conn, "start_child", {
         "workflow_id": workflow_id, "lease": lease, "step_id": step_id, "name": name,
         "input": jsonb_arg(input, "the child workflow's input"),
         "child_id": child_id, "queue": queue, "priority": priority,
-        "timeout": interval(timeout), "detached": detached, "step_name": step_name})[0][0]
+        "timeout": interval(timeout), "detached": detached, "step_name": step_name,
+        "trace_context": trace_context})[0][0]
 
 
 def start_children(conn: psycopg.Connection, workflow_id: str, lease: int, step_id: int,
                    children: list[dict[str, Any]] | Jsonb,
-                   step_name: str = "durable.start_children") -> Any:
+                   step_name: str = "durable.start_children",
+                   trace_context: str | None = None) -> Any:
     """durable.start_children: start the children [{"name", "input", "workflow_id", "queue",
     "priority", "timeout", "detached"}] as step step_id, in one call; the recorded
-    {"workflow_ids": [...]} in the order given."""
+    {"workflow_ids": [...]} in the order given. trace_context: as start_child's."""
     sql = ("select durable.start_children(%s::text, %s::bigint, %s::integer, %s::jsonb, "
-           "%s::text)")
+           "%s::text, %s::text)")
     with conn.cursor() as cur:
         return _fetch(cur, sql, [workflow_id, lease, step_id,
-                                 jsonb_arg(children, "the child workflows"), step_name])[0][0]
+                                 jsonb_arg(children, "the child workflows"), step_name,
+                                 trace_context])[0][0]
 
 
 def send(conn: psycopg.Connection, destination: str, message: Any, topic: str = "default",

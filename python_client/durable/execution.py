@@ -802,6 +802,12 @@ class Run:
             started = datetime.now(timezone.utc)
             try:
                 if definition.transactional:
+                    if inspect.iscoroutinefunction(definition.fn):
+                        refused = TypeError(
+                            f"step {definition.name} is an async def transactional step: it "
+                            "takes an AsyncConnection and runs in async workflows only")
+                        self.fatal = refused
+                        raise refused
                     conn = self._live()
                     try:
                         done = self._transactional(definition, info, started, args, kwargs)

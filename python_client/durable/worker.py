@@ -23,8 +23,9 @@ or found dead: closed, or its idle socket readable, which is how a server's good
              the process for that notification (the main thread is not woken for it)
   asyncio    when the app has async def workflows: one event loop (durable.aio.AsyncRunner)
              runs every async run as a task, up to async_concurrency at once, their statements
-             sent on async_connections shared connections (a statement holds one for its round
-             trip; each carries its run's lease, so the SQL fences it on any of them)
+             sent on async_connections shared connections in pipeline mode (many runs'
+             statements in flight on one; each carries its run's lease, so the SQL fences it on
+             any of them)
 
 Capacity: a claim asks for at most concurrency + async_concurrency workflows less those held; a
 claimed workflow goes to a slot thread when it is a def workflow, to the event loop when it is
@@ -346,9 +347,10 @@ class Worker:
 
     def _async_done(self, run: AsyncRun, outcome: str) -> None:
         """An async run has ended (called in the loop's thread): forget it, free its place."""
-        level = logging.WARNING if outcome in ("stopped", "dropped") else logging.INFO
+        level = logging.WARNING if outcome in ("stopped", "dropped", "failed") else logging.INFO
         log.log(level, "%s %s: %s%s (replayed %d steps, ran %d%s)", run.claimed.name,
-                run.workflow_id, outcome, f" ({run.reason})" if run.reason else "",
+                run.workflow_id, outcome, f" ({run.reason})" if run.reason else
+                f": {run.failure}" if run.failure and outcome != "succeeded" else "",
                 run.replayed, run.executed,
                 f", {run.reconnects} resent" if run.reconnects else "")
         runs: list[Run | AsyncRun] = []
@@ -363,7 +365,11 @@ class Worker:
                 runs = self._take_on(claimed)
         for new in runs:
             self._dispatch(new)
-        self._slot_freed.set()
+        if not runs or self._stopping.is_set():
+            # a place is free (not taken by what the completion claimed): the main thread claims
+            # for it (waking it for nothing on every completion cost the loop's thread a tenth
+            # of its time in thread switches)
+            self._slot_freed.set()
 
     # -- slots -----------------------------------------------------------------------------------
 

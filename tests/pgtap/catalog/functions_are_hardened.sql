@@ -46,7 +46,7 @@ select functions_are('durable', array[
   'cancel_tree', 'expire_deadlines', 'notify_pending_again', 'pick_by_key', 'take_slots', 'prepare_slots', 'settings_max_running', 'workflows_key_slots', 'check_keys', 'dedup_refusal',
   'check_trace_context',
   'check_filters', 'check_bulk', 'purge_some', 'check_list', 'list_runs_where',
-  'insert_batch', 'uuidv7', 'uuidv7s',
+  'insert_batch', 'uuidv7', 'uuidv7s', 'lease_refusal',
   'cron_field', 'cron_parse', 'cron_match', 'tz_offset', 'tz_transition', 'cron_next_tick',
   'cron_last_tick', 'check_time_zone', 'schedule_tick_id', 'lock_schedule'],
   'schema durable has exactly the known functions');
