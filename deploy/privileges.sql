@@ -86,7 +86,7 @@ grant execute on function
   durable.complete_and_claim(text, bigint, jsonb, text, text[], integer, interval, integer, text, jsonb, timestamptz),
   durable.fail(text, bigint, jsonb, boolean),
   durable.fail_batch(text[], bigint[], jsonb[], boolean[]),
-  durable.heartbeat(text, interval, integer),
+  durable.heartbeat(text, interval, integer, integer, integer),
   durable.release(text, text[]),
   durable.register(text, jsonb, text, interval),
   durable.result(text),

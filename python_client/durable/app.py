@@ -336,8 +336,14 @@ class Durable(runs.RunQueries):
     """The app: a DSN, the registry of workflows and steps, and a client connection; lists runs
     and errors (list_runs, iter_runs, list_errors: durable.runs)."""
 
-    def __init__(self, dsn: str | None = None, *, version: str | None = None):
+    def __init__(self, dsn: str | None = None, *, version: str | None = None,
+                 transaction_pooler: bool = False, listen_dsn: str | None = None):
         self.dsn = dsn
+        # dsn goes through a transaction pooler (PgBouncer's pool_mode = transaction): nothing
+        # is prepared on its connections; waits for results and events LISTEN on listen_dsn (a
+        # direct connection string) when given, else poll (see _wait_notified)
+        self.transaction_pooler = transaction_pooler
+        self.listen_dsn = listen_dsn
         self._version = version
         self.workflows: dict[str, WorkflowDef] = {}
         self.schedules: list[schedules.ScheduleDef] = []  # @app.schedule, set by workers
@@ -564,7 +570,8 @@ class Durable(runs.RunQueries):
 
     def _plain_transaction(self, fn: Callable[..., Any], args: tuple[Any, ...],
                            kwargs: dict[str, Any]) -> Any:
-        with db.connect(self.dsn, application_name="durable client") as conn, conn.transaction():
+        with db.connect(self.dsn, application_name="durable client",
+                        prepare=not self.transaction_pooler) as conn, conn.transaction():
             return fn(conn, *args, **kwargs)
 
     async def _plain_atransaction(self, fn: Callable[..., Any], args: tuple[Any, ...],
@@ -583,7 +590,8 @@ class Durable(runs.RunQueries):
         """The app's own autocommit client connection (made on first use, remade when broken);
         the first one checks the schema's version (UnsupportedSchema)."""
         if self._conn is None or self._conn.closed or self._conn.broken:
-            conn = db.connect(self.dsn, application_name="durable client")
+            conn = db.connect(self.dsn, application_name="durable client",
+                        prepare=not self.transaction_pooler)
             try:
                 self._check_schema(conn)
             except BaseException:
@@ -982,7 +990,10 @@ class Durable(runs.RunQueries):
         """This thread's LISTEN connection (made on first use, remade when broken)."""
         conn = getattr(self._listeners, "conn", None)
         if conn is None or conn.closed or conn.broken:
-            conn = db.connect(self.dsn, application_name="durable client listener")
+            conn = (db.connect(self.listen_dsn, application_name="durable client listener")
+                    if self.listen_dsn else
+                    db.connect(self.dsn, application_name="durable client listener",
+                               prepare=not self.transaction_pooler))
             try:
                 self._check_schema(conn)
             except BaseException:
@@ -1002,6 +1013,8 @@ class Durable(runs.RunQueries):
         or timeout seconds passed (None); then UNLISTEN. A lost connection is remade (LISTEN
         again, check again)."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self.transaction_pooler and not self.listen_dsn:
+            return self._wait_polled(check, deadline, poll)
         while True:
             conn = self._listener()
             try:
@@ -1024,6 +1037,23 @@ class Durable(runs.RunQueries):
                 if deadline is not None and time.monotonic() >= deadline:
                     raise
                 time.sleep(0.1)
+
+    def _wait_polled(self, check: Callable[[psycopg.Connection], Any], deadline: float | None,
+                     poll: float) -> Any:
+        """_wait_notified without LISTEN (through a transaction pooler with no listen_dsn: a
+        LISTEN there would be heard on whichever server connection ran it): check on the
+        client's connection, at once and then after pauses that grow from 0.05 s to poll
+        seconds; None when deadline (time.monotonic()) passes first."""
+        pause = 0.05
+        while True:
+            value = self._call(check)
+            if value is not None:
+                return value
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return None
+            time.sleep(pause if left is None else min(pause, left))
+            pause = min(pause * 2, poll)
 
     def set_queue(self, name: str, concurrency: int | None = None,
                   paused: bool | None = None, *, rate_limit: int | None = None,

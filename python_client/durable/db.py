@@ -44,18 +44,24 @@ def resolve_dsn(dsn: str | None) -> str:
 
 
 def connect(
-    dsn: str | None = None, *, autocommit: bool = True, application_name: str = "durable"
+    dsn: str | None = None, *, autocommit: bool = True, application_name: str = "durable",
+    prepare: bool = True,
 ) -> psycopg.Connection:
     """A new connection: autocommit (no BEGIN of its own); a statement run 5 times on it is
     prepared, once per connection, in one round trip of its own (psycopg's default), so that
     the server stops parsing and planning the worker's few hot calls.
-    """
+
+    prepare=False, for a connection through a transaction pooler (PgBouncer's pool_mode =
+    transaction, whose 1.18 does not carry protocol-level prepared statements from one server
+    connection to the next): nothing is ever prepared on it (psycopg's prepare_threshold=None,
+    and the pipelined calls are sent as unnamed statements, see no_prepare)."""
     conn = psycopg.connect(
         resolve_dsn(dsn),
         autocommit=autocommit,
         application_name=application_name[:63],
+        prepare_threshold=5 if prepare else None,
     )
-    configure(conn)
+    configure(conn, prepare=prepare)
     return conn
 
 
@@ -97,12 +103,29 @@ class _TimestamptzLoader(TimestamptzLoader):
         return super().load(data)
 
 
-def configure(conn: psycopg.Connection) -> None:
+def configure(conn: psycopg.Connection, *, prepare: bool = True) -> None:
     """Set up a connection for durable's calls: jsonb too deep to decode is read as an
     Undecodable value instead of raising RecursionError for the whole result, and the
-    timestamptz infinity as INFINITY."""
+    timestamptz infinity as INFINITY. prepare=False: nothing is prepared on it (see connect)."""
     set_json_loads(_loads, conn)  # type: ignore[arg-type]  # psycopg's jsonb loaders pass bytes
     conn.adapters.register_loader("timestamptz", _TimestamptzLoader)
+    if not prepare:
+        conn.prepare_threshold = None
+        conn._durable_no_prepare = True  # type: ignore[attr-defined]
+
+
+def no_prepare(conn: psycopg.Connection) -> bool:
+    """True when conn was set up with prepare=False (it goes through a transaction pooler)."""
+    return getattr(conn, "_durable_no_prepare", False)
+
+
+# Latency of the worker's own calls, for its adaptive concurrency limit (durable.limiter): a
+# connection whose _durable_observe is set calls it with the seconds each call waited for its
+# answer (a synchronous call's round trip; the wait in receive() for pipelined ones).
+def _observe(conn: psycopg.Connection, seconds: float) -> None:
+    observe = getattr(conn, "_durable_observe", None)
+    if observe is not None:
+        observe(seconds)
 
 
 def check_schema(conn: psycopg.Connection) -> str:
@@ -221,8 +244,11 @@ def _fetch(cur: psycopg.Cursor[Any], sql: str, params: Sequence[Any] | dict[str,
     tries = 0
     while True:
         try:
+            began = time.perf_counter()
             cur.execute(sql, params)
-            return cur.fetchall()
+            rows = cur.fetchall()
+            _observe(cur.connection, time.perf_counter() - began)
+            return rows
         except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
             conn = cur.connection
             if (tries >= LOCK_RETRIES or not conn.autocommit
@@ -590,10 +616,13 @@ def _send(conn: psycopg.Connection, name: bytes, params: Sequence[Any]) -> None:
         try:
             if not pipe.sent:
                 pgconn.enter_pipeline_mode()
-            if name not in pipe.prepared:
-                pgconn.send_prepare(name, _PIPELINED_SQL[name])
-                pipe.prepared.add(name)
-            pgconn.send_query_prepared(name, values)
+            if no_prepare(conn):  # through a transaction pooler: an unnamed statement
+                pgconn.send_query_params(_PIPELINED_SQL[name], values)
+            else:
+                if name not in pipe.prepared:
+                    pgconn.send_prepare(name, _PIPELINED_SQL[name])
+                    pipe.prepared.add(name)
+                pgconn.send_query_prepared(name, values)
             pgconn.pipeline_sync()
             pipe.sent.append(name)
             while pgconn.flush():  # the socket's buffer is full: wait until it takes the rest
@@ -642,6 +671,7 @@ def receive(conn: psycopg.Connection) -> list[Any]:
     pipe = _pipe(conn)
     pgconn = conn.pgconn
     answers: list[Any] = []
+    began = time.perf_counter()
     with conn.lock:
         while pipe.sent:
             try:
@@ -661,6 +691,7 @@ def receive(conn: psycopg.Connection) -> list[Any]:
             else:
                 answers.append((rows[0][0], [Claimed(*r[1:]) for r in rows if r[1] is not None]))
         pgconn.exit_pipeline_mode()
+    _observe(conn, time.perf_counter() - began)
     return answers
 
 
@@ -767,12 +798,16 @@ def fail(
 
 def heartbeat(
     conn: psycopg.Connection, worker: str, lease_timeout: Seconds | None = None,
-    busy: int | None = None,
+    busy: int | None = None, connections: int | None = None,
+    concurrency_limit: int | None = None,
 ) -> dict[str, int]:
     """durable.heartbeat: keep worker's leases alive, and say how many runs its slots execute
-    (busy, shown by durable.worker_status); returns {workflow_id: lease} it holds."""
+    (busy), how many server connections it holds (connections) and its adaptive limit
+    (concurrency_limit), all shown by durable.worker_status (None: keep the last report);
+    returns {workflow_id: lease} it holds. DU011 for a negative count."""
     rows = _rows(conn, "select workflow_id, lease from durable.heartbeat(%s::text, %s::interval,"
-                       " %s::integer)", [worker, interval(lease_timeout), busy])
+                       " %s::integer, %s::integer, %s::integer)",
+                 [worker, interval(lease_timeout), busy, connections, concurrency_limit])
     return {r["workflow_id"]: r["lease"] for r in rows}
 
 
@@ -911,7 +946,7 @@ def queue_stats(conn: psycopg.Connection) -> list[dict[str, Any]]:
 def worker_status(conn: psycopg.Connection, worker: str | None = None) -> list[dict[str, Any]]:
     """Rows of the view durable.worker_status (one worker's when worker is given)."""
     sql = ("select id, started_at, heartbeat_at, lease_timeout, expires_at, alive, running,"
-           " busy from durable.worker_status")
+           " busy, connections, concurrency_limit from durable.worker_status")
     if worker is not None:
         return _rows(conn, sql + " where id = %s", [worker])
     return _rows(conn, sql + " order by id")

@@ -78,7 +78,7 @@ def _end(span: Any, outcome: str, error: str | None = None) -> None:
         span.set_status(_trace.Status(_trace.StatusCode.ERROR, error))
 
 
-def execute(run: Run, conn: psycopg.Connection) -> str:
+def execute(run: Run, conn: psycopg.Connection | None) -> str:
     """run.execute(conn) in a `workflow <name>` span whose parent is the run's stored trace
     context; returns its outcome."""
     if _trace is None:

@@ -27,6 +27,10 @@ install_debian_packages() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     pkgs+=(nodejs npm)
   fi
+  # tests/python/test_pgbouncer.py: the client and the worker through a real PgBouncer (1.18 in
+  # Debian 12) in transaction pooling mode; the test starts its own, the package's service is
+  # not used (the policy below keeps it from starting)
+  command -v pgbouncer >/dev/null || [[ -x /usr/sbin/pgbouncer ]] || pkgs+=(pgbouncer)
   # the automatic failover run (tests/chaos/auto_failover.py): pg_autoctl and the monitor's
   # extension (Debian packages pg_auto_failover for the distribution's major only: 15 on bookworm)
   if ! command -v pg_autoctl >/dev/null || [[ ! -e /usr/lib/postgresql/$PG_MAJOR/lib/pgautofailover.so ]]; then
@@ -46,7 +50,8 @@ install_debian_packages() {
   header "apt-get install ${pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  # the two prometheus packages ship services (a Prometheus server, the exporter on :9187):
+  # the two prometheus packages and pgbouncer ship services (a Prometheus server, the exporter
+  # on :9187, pgbouncer on :6432):
   # tests run their own, so none is started where no policy says so already (containers do)
   local policy=/usr/sbin/policy-rc.d made_policy=""
   if [[ ! -e $policy ]]; then

@@ -18,7 +18,7 @@ insert into fns values
   ('complete_and_claim', '{text,bigint,jsonb,text,text[],integer,interval,integer,text,jsonb,timestamp with time zone}', true, false, false),
   ('fail', '{text,bigint,jsonb,boolean}', true, false, false),
   ('fail_batch', '{text[],bigint[],jsonb[],boolean[]}', true, false, false),
-  ('heartbeat', '{text,interval,integer}', true, false, false),
+  ('heartbeat', '{text,interval,integer,integer,integer}', true, false, false),
   ('release', '{text,text[]}', true, false, false),
   ('register', '{text,jsonb,text,interval}', true, false, false),
   ('result', '{text}', true, true, false),

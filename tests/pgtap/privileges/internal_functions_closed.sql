@@ -14,7 +14,7 @@ insert into granted values
   ('durable.complete_and_claim(text,bigint,jsonb,text,text[],integer,interval,integer,text,jsonb,timestamp with time zone)', 'durable_worker'),
   ('durable.fail(text,bigint,jsonb,boolean)', 'durable_worker'),
   ('durable.fail_batch(text[],bigint[],jsonb[],boolean[])', 'durable_worker'),
-  ('durable.heartbeat(text,interval,integer)', 'durable_worker'),
+  ('durable.heartbeat(text,interval,integer,integer,integer)', 'durable_worker'),
   ('durable.release(text,text[])', 'durable_worker'),
   ('durable.register(text,jsonb,text,interval)', 'durable_worker'),
   ('durable.result(text)', 'durable_worker'),
