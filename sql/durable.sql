@@ -6731,7 +6731,7 @@ begin
       using errcode = 'DU003', hint = 'Check the workflow id; durable.enqueue returns it.';
   end if;
   if v_status not in ('failed', 'cancelled') then
-    raise exception 'workflow % is %, only failed or cancelled workflows can be retried',
+    raise exception 'workflow % is in status %, only failed or cancelled workflows can be retried',
         p_workflow_id, v_status
       using errcode = 'DU014';
   end if;

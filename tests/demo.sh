@@ -112,7 +112,7 @@ grep -E '\] step |claimed|order order-' "$WORK/$survivor.log" | sed -E 's/^[0-9-
 
 say "8. checks: the recorded steps of 1001 did not run again, nothing happened twice"
 ran() { cat "$WORK"/*.log | grep -c "step $1 .*order 1001: $2" || true; }
-resumed_with="$(grep -o 'claimed order order-1001 (attempt 1, [0-9]* recorded steps)' "$WORK/$survivor.log" || true)"
+resumed_with="$(grep -o 'claimed order order-1001 (attempt 1, recorded steps: [0-9]*)' "$WORK/$survivor.log" || true)"
 printf '%-46s %s\n' \
   "worker-$survivor resumed 1001 with:" "${resumed_with:-?}" \
   "validate_order ran for 1001:" "$(ran validate_order total) time(s)" \
@@ -122,7 +122,7 @@ printf '%-46s %s\n' \
   "pack_parcel started for 1001:" "$(ran pack_parcel packing) time(s) (killed once, re-run once)" \
   "payment messages to 1002 consumed (once each):" "$(value "select count(*) filter (where consumed_step is not null) || ' of ' || count(*) from durable.run_messages where workflow_id = 'order-1002'")" \
   "order 1002:" "$(value "select output->>'status' from durable.runs where id = 'order-1002'")"
-[[ $resumed_with == *"3 recorded steps"* ]] || fail "worker-$survivor did not resume 1001 from its 3 recorded steps"
+[[ $resumed_with == *"recorded steps: 3"* ]] || fail "worker-$survivor did not resume 1001 from its 3 recorded steps"
 [[ $(ran validate_order total) == 1 && $(ran reserve_stock reserved) == 1 ]] || fail "a recorded step ran again"
 [[ $(value "select count(*) from shop.reservations where order_id = '1001'") == 2 ]] || fail "stock reserved twice"
 [[ $(ls "$DEMO_PAYMENTS_DIR" | grep -c 'order-1001_2.charge') == 1 ]] || fail "card charged twice"

@@ -101,6 +101,7 @@ from .execution import (
     error_json,
     run_of_call,
     short_errors,
+    unbindable,
 )
 
 if TYPE_CHECKING:
@@ -849,7 +850,11 @@ class AsyncRun:
                                   "this worker")
             self._check()
             args, kwargs = values.decode_input(self.claimed.input)
-            output = await definition.fn(*args, **kwargs)
+            mismatch = unbindable(definition.name, definition.fn, args, kwargs)
+            if mismatch is not None:  # deterministic: no retries
+                error, retryable = mismatch, False
+            else:
+                output = await definition.fn(*args, **kwargs)
         except Parked:
             pass
         except Stopped:

@@ -135,6 +135,9 @@ def _sqitch(command: str, args: list[str]) -> Callable[..., None]:
     @_guard
     def run(obj: _Context, project: Path | None, role_prefix: str | None, **flags: Any) -> None:
         extra = list(args) + (["-y"] if flags.get("yes") else [])
+        if command == "deploy" and sqitch.installed_without_sqitch(
+                obj.dsn, sqitch.plan_changes(project)[0]):
+            raise click.ClickException(sqitch.adopt_recipe(obj.dsn))
         if role_prefix and command != "status":  # (sqitch status takes no variables)
             extra += ["--set", f"role_prefix={role_prefix}"]
         if command in CHANGE_MARKS and _interactive(sys.stderr):
@@ -339,10 +342,7 @@ def enqueue(obj: _Context, name: str, input_: str, queue: str | None, workflow_i
                 info["output"] = app.handle(wid).result(timeout=wait)
             info["status"] = "succeeded"
         except TimeoutError as exc:
-            raise click.ClickException(
-                f"{exc}: is a worker serving queue {queue or 'default'}? Start one with "
-                f"`durable worker MODULE:APP`; `durable show {wid}` tells where the run "
-                "is") from exc
+            raise click.ClickException(_still_running(obj.conn(), wid, exc)) from exc
         finally:
             app.close()
     if as_json:
@@ -351,6 +351,25 @@ def enqueue(obj: _Context, name: str, input_: str, queue: str | None, workflow_i
         click.echo(wid if created else f"{wid} (already existed)")
         if "output" in info:
             click.echo(output.cell(info["output"], 2000))
+
+
+def _still_running(conn: psycopg.Connection, workflow_id: str, exc: TimeoutError) -> str:
+    """The message of an enqueue --wait that timed out: the run's own queue (durable.runs), and
+    the advice to start a worker only while the run is pending."""
+    rows = db.runs(conn, workflow_id=workflow_id, limit=1)
+    run = rows[0] if rows else {}
+    show = f"`durable show {workflow_id}` tells where the run is"
+    if run.get("status") == "pending":
+        return (f"{exc}: is a worker serving queue {run.get('queue')}? Start one with "
+                f"`durable worker MODULE:APP`; {show}")
+    if run.get("status") == "running":
+        return f"{exc}: worker {run.get('owner')} is running it; {show}"
+    return f"{exc}; {show}"
+
+
+def _plural(n: int, word: str) -> str:
+    """'1 workflow', '2 workflows'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 class _Waiting:
@@ -429,6 +448,9 @@ def list_(obj: _Context, status: tuple[str, ...], queue: str | None, name: str |
     click.echo(output.to_json(rows) if as_json else output.table(rows, RUN_COLUMNS))
 
 
+main.add_command(list_, "runs")  # `durable runs`: the same command
+
+
 @main.command()
 @click.argument("workflow_id")
 @json_option
@@ -458,7 +480,7 @@ def show(obj: _Context, workflow_id: str, as_json: bool) -> None:
             click.echo(f"{field + ':':<13} {output.cell(text, 200)}")
     click.echo("")
     for event in events:
-        event["offset"] = "+" + output.duration(event["offset"])
+        event["offset"] = output.offset(event["offset"])
         if event["is_error"]:
             event["kind"] = event["kind"].upper()
             event["detail"] = output.error_text(event["detail"])
@@ -516,13 +538,15 @@ def _bulk_options(action: str, statuses: list[str], column: str) -> Callable[...
     return decorate
 
 
-def _bulk_wanted(workflow_id: str | None, filters: dict[str, Any]) -> bool:
+def _bulk_wanted(workflow_id: str | None, filters: dict[str, Any], takes_id: bool = True
+                 ) -> bool:
     given = any(filters[k] for k in ("queue", "name", "status", "since", "until"))
     if workflow_id is not None and given:
         raise click.UsageError("give a workflow id or filters, not both")
     if workflow_id is None and not given:
-        raise click.UsageError("give a workflow id, or filters (--queue, --name, --status, "
-                               "--since, --until)")
+        raise click.UsageError(("give a workflow id, or filters" if takes_id else
+                                "give filters (it takes no workflow id)")
+                               + " (--queue, --name, --status, --since, --until)")
     return given
 
 
@@ -540,16 +564,16 @@ def _bulk(action: str, obj: _Context, *, as_json: bool, queue: str | None, name:
     conn = obj.conn()
     total = bulk.count(conn, action, **filters)
     past = {"cancel": "cancelled", "retry": "retried", "purge": "purged"}[action]
-    if total and not yes and not click.confirm(f"{action} {total} workflows?", err=True):
+    if total and not yes and not click.confirm(f"{action} {_plural(total, 'workflow')}?", err=True):
         raise click.Abort()
     done = 0
-    with click.progressbar(length=total, label=f"{action}: {total} workflows",
+    with click.progressbar(length=total, label=f"{action}: {_plural(total, 'workflow')}",
                            file=sys.stderr) as bar:
         for n in bulk.batches(conn, action, limit, **filters):
             done += n
             bar.update(n)
     click.echo(output.to_json({past: done, "matched": total}) if as_json
-               else f"{done} workflows {past}")
+               else f"{_plural(done, 'workflow')} {past}")
 
 
 @main.command()
@@ -560,7 +584,7 @@ def _bulk(action: str, obj: _Context, *, as_json: bool, queue: str | None, name:
 def purge(obj: _Context, as_json: bool, **filters: Any) -> None:
     """Delete the finished workflows the filters match, with their steps, errors and messages,
     in batches (durable.purge_where; a workflow is kept while its parent or a child runs)."""
-    _bulk_wanted(None, filters)
+    _bulk_wanted(None, filters, takes_id=False)
     _bulk("purge", obj, as_json=as_json, **filters)
 
 
@@ -677,10 +701,17 @@ def fork(obj: _Context, workflow_id: str, step: int, new_id: str | None, version
          as_json: bool) -> None:
     """Start a new run of WORKFLOW_ID whose steps before position STEP are replayed from it
     (durable.fork); the original is left as it was."""
-    wid = db.fork(obj.conn(), workflow_id, step, new_id, version)
+    conn = obj.conn()
+    wid = db.fork(conn, workflow_id, step, new_id, version)
+    # a position past the last recorded step copies them all (a fork of a failed or running
+    # run from where it is): say how many were copied
+    copied = conn.execute("select count(*) from durable.run_steps_meta where workflow_id = %s",
+                          [wid]).fetchone()
+    count = int(copied[0]) if copied else 0
     click.echo(output.to_json({"workflow_id": wid, "forked_from": workflow_id,
-                               "forked_at": step}) if as_json
-               else f"{wid} (forked from {workflow_id} at step {step})")
+                               "forked_at": step, "copied_steps": count}) if as_json
+               else f"{wid} (forked from {workflow_id} at step {step}, "
+                    f"{_plural(count, 'step')} copied)")
 
 
 @main.command()
@@ -868,7 +899,15 @@ def _schedule_command(action: str, doc: str) -> None:
     def command(obj: _Context, name: str, as_json: bool) -> None:
         result = getattr(schedules, action)(obj.conn(), name)
         click.echo(output.to_json({"name": name, action: result}) if as_json
-                   else f"{name}: {action} {result}")
+                   else f"{name}: {_SCHEDULE_SAYS[action](result)}")
+
+
+_SCHEDULE_SAYS: dict[str, Callable[[Any], str]] = {
+    "pause": lambda result: str(result),                        # 'paused'
+    "resume": lambda tick: f"resumed, next tick {output.cell(tick)}",
+    "trigger": lambda wid: f"triggered, workflow {wid}",
+    "drop": lambda existed: "dropped" if existed else "no such schedule",
+}
 
 
 _schedule_command("pause", "Pause schedule NAME: no tick runs until resume (durable.pause_schedule).")

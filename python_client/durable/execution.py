@@ -304,6 +304,19 @@ class _Replay(BaseException):
     checkpoint was refused): run the code again from its start, in the same attempt."""
 
 
+def unbindable(name: str, fn: Callable[..., Any], args: Sequence[Any],
+               kwargs: Mapping[str, Any]) -> TypeError | None:
+    """The TypeError (worded as app.check_arguments words it) when args and kwargs do not fit
+    the workflow's parameters (inspect.Signature.bind), else None. Binding is deterministic:
+    the run fails at once, without retries (the CLI and SQL enqueue cannot check arguments)."""
+    from .app import _signature, check_arguments  # app imports this module
+    try:
+        check_arguments("workflow", name, _signature(fn), args, kwargs)
+    except TypeError as exc:
+        return exc
+    return None
+
+
 class NonRetryable(Exception):
     """Raise it (or a subclass) from a workflow to fail it without the SQL's retries."""
 
@@ -483,7 +496,11 @@ class Run:
                                   "this worker")
             self._check()
             args, kwargs = values.decode_input(self.claimed.input)
-            output = definition.fn(*args, **kwargs)
+            mismatch = unbindable(definition.name, definition.fn, args, kwargs)
+            if mismatch is not None:
+                error, retryable = mismatch, False
+            else:
+                output = definition.fn(*args, **kwargs)
         except _Replay:
             self.replay_pending = True
         except Parked:

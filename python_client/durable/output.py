@@ -22,6 +22,12 @@ def duration(value: timedelta | None) -> str:
     return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
 
 
+def offset(value: timedelta) -> str:
+    """An event's time after its run's creation, +12ms; 'copied' before it (a fork's copied
+    steps keep the times they were first recorded at, before the fork was made)."""
+    return "copied" if value < timedelta(0) else "+" + duration(value)
+
+
 def cell(value: Any, width: int = 60) -> str:
     """One value as a table cell: times to the second, JSON compact, long text cut."""
     if value is None:

@@ -106,6 +106,35 @@ def deployed_changes(dsn: str | None, project_name: str) -> int | None:
         return None
 
 
+def installed_without_sqitch(dsn: str | None, project_name: str) -> bool:
+    """Whether the database has schema durable but its Sqitch registry records no change of
+    the project: installed with `psql -f sql/durable.sql` (or the registry was dropped). A
+    deploy would stop at "schema durable already exists". False when it cannot be read."""
+    try:
+        with psycopg.connect(resolve_dsn(dsn), autocommit=True, connect_timeout=10) as conn:
+            found = conn.execute("select to_regnamespace('durable')").fetchone()
+            if found is None or found[0] is None:
+                return False
+    except psycopg.Error:
+        return False
+    return deployed_changes(dsn, project_name) == 0
+
+
+def adopt_recipe(dsn: str | None) -> str:
+    """What to do with a database installed from sql/durable.sql (README: Upgrading)."""
+    target, _ = target_and_env(dsn)
+    return (
+        "schema durable exists but Sqitch has recorded no change of it: it was installed with "
+        "psql -f sql/durable.sql. Record the plan once as deployed, without running it, then "
+        "deploy as usual (README: Upgrading):\n"
+        f"  sqitch deploy --log-only --no-verify {target}   # a file of this checkout: the "
+        "whole plan; a file of a release: add --to @vX.Y.Z, its tag\n"
+        f"  sqitch verify {target}\n"
+        "  durable db deploy\n"
+        "(run sqitch in the folder of sqitch.plan, with the connection in PGHOST, PGPORT, "
+        "PGUSER; add --set role_prefix=NAME to verify if the file was run with one)")
+
+
 def changes_to_run(command: str, dsn: str | None, project: Path | None = None) -> int | None:
     """How many changes `sqitch COMMAND` (deploy, revert or verify, of the whole plan) will go
     through; None when that cannot be known."""

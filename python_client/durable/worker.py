@@ -70,6 +70,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from . import bulk, db, otel, schedules
+from .stranded import StrandedCheck
 from .aio import AsyncRun, AsyncRunner, is_async, sync_steps_running
 from .aio import connect as aconnect
 from .app import Durable
@@ -149,6 +150,8 @@ class Worker:
             raise ValueError("async_connections must be 1 or more")
         self.app = app
         self.queues = list(queues) if queues else _default_queues(app)
+        # runs pinned to versions no live worker has: a warning (stranded.py)
+        self._stranded = StrandedCheck(list(app.workflows), self.queues, app.version)
         self.concurrency = concurrency
         self.async_concurrency = async_concurrency
         self.async_connections = async_connections
@@ -434,7 +437,7 @@ class Worker:
         """Runs for workflows just claimed, registered as running here (under _lock)."""
         runs = []
         for item in claimed:
-            log.info("claimed %s %s (attempt %d, %s recorded steps)", item.name,
+            log.info("claimed %s %s (attempt %d, recorded steps: %s)", item.name,
                      item.workflow_id, item.attempt,
                      len(item.steps) if isinstance(item.steps, list) else "undecodable")
             run: Run | AsyncRun
@@ -607,6 +610,7 @@ class Worker:
                 self._beat(conn)
                 self._materialize(conn)
                 self._housekeep(conn)
+                self._stranded.check(conn)
             except psycopg.OperationalError as exc:
                 log.warning("heartbeat: connection lost (%s): reconnecting", exc)
                 if conn is not None:

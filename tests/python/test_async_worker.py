@@ -452,3 +452,15 @@ def test_async_transactional_step_outside_a_workflow_commits_on_its_own(
     assert [r[0] for r in ledger(conn, "plain")] == ["outside"]
     assert conn.execute("select count(*) from asyncapp.ledger where step = 'outside-failed'"
                         ).fetchone()[0] == 0
+
+
+def test_async_arguments_that_do_not_bind_fail_without_retries(conn, queue, start_async_worker):
+    """pipeline takes one argument (max_attempts 3): two, from an enqueue that cannot check
+    them, fail the run at its first attempt with the TypeError of binding them."""
+    worker = start_async_worker(queue)
+    wid = durable.db.enqueue(conn, "pipeline", [1, 4], queue=queue)[0]
+    wait_for(lambda: status_of(conn, wid) == "failed", what=f"{wid} to fail")
+    attempt, error = conn.execute("select attempt, error from durable.runs where id = %s",
+                                  [wid]).fetchone()
+    assert attempt == 1, worker.log()
+    assert error["type"] == "TypeError" and "cannot take these arguments" in error["message"]

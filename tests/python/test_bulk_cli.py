@@ -48,7 +48,7 @@ def test_cancel_asks_first_and_stops_on_no(cli, conn, queue):
     wid = db.enqueue(conn, "a", [], queue=queue)[0]
     result = cli("cancel", "--queue", queue, input="n\n")
     assert result.exit_code == 1
-    assert "cancel 1 workflows?" in result.output
+    assert "cancel 1 workflow?" in result.output
     assert _statuses(conn, queue)[wid] == "pending"
     result = cli("cancel", "--queue", queue, "--json", input="y\n")
     assert json.loads(result.stdout) == {"cancelled": 1, "matched": 1}  # the bar: stderr
@@ -65,7 +65,7 @@ def test_retry_by_status_and_purge_by_status(cli, conn, queue):
     assert set(_statuses(conn, queue).values()) == {"pending"}
     db.cancel(conn, ids[0])
     result = cli("purge", "--queue", queue, "--status", "cancelled", "--yes")
-    assert "1 workflows purged" in result.output
+    assert "1 workflow purged" in result.output
     assert set(_statuses(conn, queue)) == set(ids[1:])
 
 

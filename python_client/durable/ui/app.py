@@ -94,6 +94,11 @@ def _ts(value: Any) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _times(value: Any) -> str:
+    """A count of times in words: 'once', '3 times'."""
+    return "once" if value == 1 else f"{value} times"
+
+
 def _dur(value: Any) -> str:
     if not isinstance(value, timedelta):
         return "" if value is None else str(value)
@@ -160,7 +165,7 @@ def create_app(dsn: str | None = None, *, allow_changes: bool = False, host: str
         bytewise = queries.bytewise_ids(conn)
     app.extensions["durable_pool"] = pool
 
-    app.jinja_env.filters.update(ts=_ts, dur=_dur, ago=_ago, pretty=_pretty, compact=_compact)
+    app.jinja_env.filters.update(ts=_ts, dur=_dur, times=_times, ago=_ago, pretty=_pretty, compact=_compact)
     app.jinja_env.globals.update(statuses=queries.STATUSES, unfinished=queries.UNFINISHED)
 
     @contextmanager
@@ -212,7 +217,8 @@ def create_app(dsn: str | None = None, *, allow_changes: bool = False, host: str
         status = args.get("status") or None
         if status is not None and status not in queries.STATUSES:
             raise UiError(400, f"status: {status!r} is not one of {', '.join(queries.STATUSES)}")
-        search = (args.get("q") or "").strip()
+        # q, the search box; id too (/runs?id=X, as /run?id=X)
+        search = (args.get("q") or args.get("id") or "").strip()
         filters = queries.RunFilter(
             status=status, queue=(args.get("queue") or "").strip() or None,
             name=(args.get("name") or "").strip() or None,
