@@ -90,7 +90,7 @@ def cluster(template: tuple[Scratch, str]) -> Cluster:
 
 def _libpq(dsn: str) -> str:
     """dsn as key=value pairs (what PL/Proxy's partitions hold)."""
-    return psycopg.conninfo.make_conninfo(dsn)
+    return psycopg.conninfo.make_conninfo("", **psycopg.conninfo.conninfo_to_dict(dsn))
 
 
 def test_router_sql_is_current_and_covers_every_public_function(
