@@ -395,3 +395,44 @@ def test_sharded_worker_listens_on_every_shard(cluster: Cluster, tmp_path: Path)
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_no_shard_starves_another(cluster: Cluster, tmp_path: Path) -> None:
+    """Each shard has slots of its own: a workflow on one shard finishes while another shard's
+    backlog, enqueued just before it, is still being worked through."""
+    queue = f"fq-{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(cluster.router, autocommit=True) as r:
+        r.execute("select durable.set_queue(%s)", [queue])
+    proc = _worker(cluster, queue, tmp_path / "worker.log")
+    try:
+        def registered(dsn: str) -> Any:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                return conn.execute("select 1 from durable.workers where %s = any (idle_queues)",
+                                    [queue]).fetchone()
+        for dsn in cluster.shards:
+            wait_for(lambda d=dsn: proc.poll() is not None or registered(d), timeout=30,  # type: ignore[misc]
+                     what="the worker to wait on every shard")
+        with psycopg.connect(cluster.shards[0], autocommit=True) as conn:
+            conn.execute("select count(*) from durable.enqueue_batch(%s)", [psycopg.types.json.Jsonb(
+                [{"name": "sharded", "input": [n], "queue": queue} for n in range(400)])])
+        with psycopg.connect(cluster.shards[3], autocommit=True) as conn:
+            lone = conn.execute("select workflow_id from durable.enqueue('sharded', '[1]', %s)",
+                                [queue]).fetchone()[0]  # type: ignore[index]
+
+        def finished() -> bool:
+            with psycopg.connect(cluster.router, autocommit=True) as r:
+                return r.execute("select count(*) from durable.runs where queue = %s and "
+                                 "status = 'succeeded'", [queue]).fetchone() == (401,)
+        wait_for(lambda: proc.poll() is not None or finished(), timeout=120,
+                 what="every workflow to finish")
+        assert proc.poll() is None, (tmp_path / "worker.log").read_text()
+        with psycopg.connect(cluster.shards[3], autocommit=True) as conn:
+            lone_done = conn.execute("select finished_at from durable.runs where id = %s",
+                                     [lone]).fetchone()[0]  # type: ignore[index]
+        with psycopg.connect(cluster.shards[0], autocommit=True) as conn:
+            after = conn.execute("select count(*) from durable.runs where queue = %s and "
+                                 "finished_at > %s", [queue, lone_done]).fetchone()[0]  # type: ignore[index]
+        assert after > 0, "shard 3's workflow waited for shard 0's whole backlog"
+    finally:
+        proc.terminate()
+        proc.wait(30)
