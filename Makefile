@@ -5,7 +5,7 @@
 .PHONY: test test-18 ci demo bench sql stop-pg clean
 
 # Deploy round trip (as a non-superuser deployer), pgTAP, sql/durable.sql check, pytest, chaos
-# and failover runs; in a fresh database, dropped after.
+# run, failover runs (by hand and by pg_auto_failover); in a fresh database, dropped after.
 test:
 	bash tests/run.sh test
 

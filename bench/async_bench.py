@@ -164,7 +164,8 @@ def io_bound(dsn: str) -> tuple[float, float, float, int]:
         with psycopg.connect(dsn, autocommit=True) as c:
             while not stop.wait(0.05):
                 n = c.execute("select count(*) from pg_stat_activity where application_name"
-                              " like 'durable %% bench-0'").fetchone()[0]
+                              " like 'durable %% bench-0' and datname = current_database()"
+                              ).fetchone()[0]
                 peak = max(peak, n)
 
     sampler = threading.Thread(target=sample)

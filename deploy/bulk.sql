@@ -74,6 +74,48 @@ create index workflows_finished on durable.workflows (status, finished_at)
 
 -- checks --------------------------------------------------------------------------------------
 
+create function durable.check_filters(
+  p_statuses text[],
+  p_allowed text[],
+  p_queue text,
+  p_created_after timestamptz,
+  p_created_before timestamptz,
+  p_finished_after timestamptz,
+  p_finished_before timestamptz
+)
+returns void
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if cardinality(p_statuses) = 0 or array_position(p_statuses, null) is not null
+     or not p_statuses <@ p_allowed then
+    raise exception 'status must be a non-empty array of %, got %', p_allowed, p_statuses
+      using errcode = 'DU011';
+  end if;
+  if p_queue is not null and not exists (select 1 from durable.queues q where q.name = p_queue) then
+    raise exception 'unknown queue %', p_queue
+      using errcode = 'DU004', hint = 'durable.queue_stats lists the queues.';
+  end if;
+  if p_created_after >= p_created_before then
+    raise exception 'created_after (%) must be before created_before (%)',
+        p_created_after, p_created_before
+      using errcode = 'DU011';
+  end if;
+  if p_finished_after >= p_finished_before then
+    raise exception 'finished_after (%) must be before finished_before (%)',
+        p_finished_after, p_finished_before
+      using errcode = 'DU011';
+  end if;
+end
+$$;
+comment on function durable.check_filters(text[], text[], text, timestamptz, timestamptz,
+                                          timestamptz, timestamptz) is
+  'The filter checks shared by the bulk operations (check_bulk) and the run listings '
+  '(check_list): DU011 a status not in p_allowed (or an empty array, or a null in it), an empty '
+  'time range (after >= before); DU004 unknown queue. Internal.';
+
 create function durable.check_bulk(
   p_statuses text[],
   p_allowed text[],
@@ -106,25 +148,8 @@ begin
             hint = pg_catalog.format('Pass a queue, a name, a time range, or p_status => %L to '
                                      'match every workflow it applies to.', p_allowed);
   end if;
-  if cardinality(p_statuses) = 0 or array_position(p_statuses, null) is not null
-     or not p_statuses <@ p_allowed then
-    raise exception 'status must be a non-empty array of %, got %', p_allowed, p_statuses
-      using errcode = 'DU011';
-  end if;
-  if p_queue is not null and not exists (select 1 from durable.queues q where q.name = p_queue) then
-    raise exception 'unknown queue %', p_queue
-      using errcode = 'DU004', hint = 'durable.queue_stats lists the queues.';
-  end if;
-  if p_created_after >= p_created_before then
-    raise exception 'created_after (%) must be before created_before (%)',
-        p_created_after, p_created_before
-      using errcode = 'DU011';
-  end if;
-  if p_finished_after >= p_finished_before then
-    raise exception 'finished_after (%) must be before finished_before (%)',
-        p_finished_after, p_finished_before
-      using errcode = 'DU011';
-  end if;
+  perform durable.check_filters(p_statuses, p_allowed, p_queue, p_created_after,
+                                p_created_before, p_finished_after, p_finished_before);
 end
 $$;
 comment on function durable.check_bulk(text[], text[], text, text, timestamptz, timestamptz,
@@ -291,6 +316,17 @@ begin
       from durable.purge_some('{failed,cancelled}', v_now - v_settings.retain_failed,
                               v_settings.purge_batch - v_purged::integer) p;
   end if;
+  -- the run slots of concurrency keys with nothing running under them (a key's are made again
+  -- by its next claim): a batch, skipping those a claim holds
+  delete from durable.run_slots s
+   where (s.queue, s.key, s.slot) in (
+           select r.queue, r.key, r.slot from durable.run_slots r
+            where r.key <> ''
+              and not exists (select 1 from durable.workflows w
+                               where w.id = r.workflow_id and w.lease = r.lease
+                                 and w.status = 'running')
+            limit v_settings.purge_batch
+              for update skip locked);
   return query select v_purged, v_more;
 end
 $$;
@@ -299,7 +335,8 @@ comment on function durable.housekeep(text) is
   'finished longer ago than durable.settings.retain_succeeded (succeeded ones) or retain_failed '
   '(failed and cancelled ones), as durable.purge_batch does (no lock waited for; a family is kept '
   'while a member is unfinished). Returns (purged, more): more = true when a full batch was due '
-  '(call again soon, in a new transaction). One session at a time does the work (a transaction-'
+  '(call again soon, in a new transaction). Also deletes a batch of the run slots of concurrency '
+  'keys with nothing running (durable.run_slots). One session at a time does the work (a transaction-'
   'scoped advisory lock): another caller meanwhile gets (0, false) at once. Both settings null '
   '(the default): nothing is deleted. Workers call it now and then; pg_cron or psql may too '
   '(p_worker: the worker id, or any name that is not another login''s worker). Errors: DU010 '

@@ -188,7 +188,10 @@ comment on function durable.checkpoint(text, bigint, integer, text, jsonb, jsonb
   'DU015 the lease is held by a worker of another login. After the workflow''s deadline '
   '(enqueue''s p_timeout) nothing is recorded: DU002.';
 
-create or replace function durable.step_failed(
+-- v0.2.0 adds the column retry_in_seconds (a column more: the function is made again)
+drop function durable.step_failed(text, bigint, integer, text, jsonb, integer, interval, interval, timestamptz);
+
+create function durable.step_failed(
   p_workflow_id text,
   p_lease bigint,
   p_step_id integer,
@@ -199,7 +202,8 @@ create or replace function durable.step_failed(
   p_backoff_max interval default interval '1 hour',
   p_started_at timestamptz default null
 )
-returns table (retry boolean, retry_in interval, tries integer, output jsonb, error jsonb)
+returns table (retry boolean, retry_in interval, tries integer, output jsonb, error jsonb,
+               retry_in_seconds double precision)
 language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
@@ -211,6 +215,7 @@ declare
   v_attempt integer;
   v_tries integer;
   v_step record;
+  v_delay interval;
 begin
   perform durable.check_step(p_step_id, p_name);
   if p_error is null or pg_catalog.jsonb_typeof(p_error) = 'null' then
@@ -225,7 +230,7 @@ begin
   if exists (select 1 from durable.steps s
               where s.workflow_id = p_workflow_id and s.step_id = p_step_id) then
     return query
-    select false, null::interval, 0, r.output, r.error
+    select false, null::interval, 0, r.output, r.error, null::pg_catalog.float8
       from durable.record_step(p_workflow_id, p_lease, p_step_id, p_name, null, p_error,
                              p_started_at, v_now) r;
     return;
@@ -237,9 +242,10 @@ begin
   if v_tries < p_max_attempts then
     insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
     values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
+    v_delay := durable.backoff(v_tries, p_backoff_base, p_backoff_max);
     return query
-    select true, durable.backoff(v_tries, p_backoff_base, p_backoff_max), v_tries,
-           null::jsonb, null::jsonb;
+    select true, v_delay, v_tries, null::jsonb, null::jsonb,
+           pg_catalog.date_part('epoch', v_delay);
     return;
   end if;
   -- lock order: the step key, then errors
@@ -248,16 +254,19 @@ begin
                              p_started_at, v_now) r;
   insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
   values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
-  return query select false, null::interval, v_tries, v_step.output, v_step.error;
+  return query select false, null::interval, v_tries, v_step.output, v_step.error,
+                      null::pg_catalog.float8;
 end
 $$;
 comment on function durable.step_failed(text, bigint, integer, text, jsonb, integer, interval, interval, timestamptz) is
   'Records a failed try of step p_step_id (kept in durable.errors) and applies the step''s '
   'retry policy: while this attempt of the workflow has made fewer than p_max_attempts tries of '
   'the step, returns retry = true and retry_in = durable.backoff(tries, p_backoff_base, '
-  'p_backoff_max), to run the step again after that delay; otherwise records p_error as the '
-  'step''s outcome and returns retry = false with the outcome that counts (output, error). '
-  'Errors: those of durable.checkpoint, and DU011 for a bad retry policy (max_attempts < 1, '
-  'not 0 < backoff_base <= backoff_max <= 10 years).';
+  'p_backoff_max), to run the step again after that delay (retry_in_seconds: the same delay '
+  'in seconds, double precision, for drivers that read intervals badly); otherwise records '
+  'p_error as the step''s outcome and returns retry = false with the outcome that counts '
+  '(output, error; retry_in and retry_in_seconds null). Errors: those of durable.checkpoint, '
+  'and DU011 for a bad retry policy (max_attempts < 1, not 0 < backoff_base <= backoff_max <= '
+  '10 years).';
 
 commit;

@@ -263,6 +263,27 @@ begin
                             else coalesce(p_rate_period, q.rate_period) end,
          key_concurrency = case when p_key_concurrency is null then q.key_concurrency
                                 else nullif(p_key_concurrency, 0) end;
+  -- a rate limit given: its first start slots made (up to 1,000; claims make more as needed),
+  -- so that claims do not wait for one another to make them
+  if p_rate_limit > 0 then
+    perform pg_catalog.pg_advisory_xact_lock(
+              pg_catalog.hashtextextended('durable.queue_starts:' || p_name, 0));
+    insert into durable.queue_starts (queue, slot, at)
+    select p_name, i, '-infinity' from generate_series(1, least(p_rate_limit, 1000)) i
+    on conflict do nothing;
+  end if;
+  -- a concurrency limit given: its run slots made, and the runs running now counted in
+  -- (claims take slots, durable.take_slots); per key, the keys running now
+  if p_concurrency > 0 then
+    perform durable.prepare_slots(p_name, '', p_concurrency);
+  end if;
+  if p_key_concurrency > 0 then
+    perform durable.prepare_slots(p_name, k.key, p_key_concurrency)
+       from (select distinct w.concurrency_key as key from durable.workflows w
+              where w.queue = p_name and w.status = 'running'
+                and w.concurrency_key is not null
+              order by 1) k;
+  end if;
 end
 $$;
 comment on function durable.set_queue(text, integer, boolean, integer, interval, integer) is

@@ -298,7 +298,9 @@ begin
     -- (fail_batch has raised DU015 for another login's lease)
     perform durable.fence(p_workflow_id, p_lease);
     raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
-      using errcode = 'DU001';
+      using errcode = 'DU001',
+            detail = durable.lease_refusal('lease_lost', p_workflow_id, p_lease,
+                       (select w.status from durable.workflows w where w.id = p_workflow_id));
   end if;
   return query select v_status, v_run_at;
 end

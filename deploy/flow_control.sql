@@ -8,6 +8,12 @@
 --                         queue, each the time of the last start it allowed; a claim takes the
 --                         slots last used a period ago or more (skip locked), so claims of one
 --                         queue do not wait for each other
+--   durable.run_slots     the run slots of concurrency limits (a queue's, a concurrency key's,
+--                         and durable.settings.max_running across all queues): a claim takes
+--                         free slots (skip locked) and writes into each the workflow it starts
+--                         and its lease; a slot is free again once that workflow no longer
+--                         runs under that lease, so completions write nothing here and claims
+--                         of one limited queue do not wait for each other
 --   durable.workflows     concurrency_key (enqueue's p_concurrency_key), dedup_key (one pending
 --                         run per key and queue), forked_from and forked_at (durable.fork)
 \if :{?role_prefix}
@@ -51,6 +57,39 @@ comment on table durable.queue_starts is
   'workflow in any window of rate_period, so at most rate_limit start in it, and claims of one '
   'queue run side by side. Slots are made when first needed (one claim at a time makes them, '
   'under an advisory lock it does not wait for); those above a lowered limit are not used.';
+
+create table durable.run_slots (
+  queue text not null,
+  key text not null,
+  slot integer not null,
+  workflow_id text,
+  lease bigint,
+  primary key (queue, key, slot),
+  constraint run_slots_slot check (slot > 0),
+  constraint run_slots_held check ((workflow_id is null) = (lease is null))
+);
+-- the slots of a run, found again when a lost run is reclaimed under a new lease
+create index run_slots_workflow on durable.run_slots (workflow_id) where workflow_id is not null;
+comment on table durable.run_slots is
+  'The run slots of concurrency limits, a semaphore of rows: (queue, '''', 1..concurrency) for a '
+  'queue''s concurrency, (queue, key, 1..key_concurrency) for a concurrency key of a queue with '
+  'key_concurrency, ('''', '''', 1..max_running) for durable.settings.max_running. A claim takes '
+  'free slots for update skip locked and writes into each the workflow it starts and that run''s '
+  'lease; a slot is free when no workflow runs under the lease it names (completed, failed, '
+  'parked, released, cancelled: nothing writes here for them), so claims of one limited queue '
+  'never wait for each other and a completion writes no slot. Slots are made when first needed '
+  '(one claim at a time per limit, under an advisory lock it does not wait for); those above a '
+  'lowered limit are not handed out, and while one still holds a run every claim of that limit '
+  'counts the held slots, one claim at a time. Rows of keys with nothing running are deleted by '
+  'durable.housekeep.';
+
+alter table durable.settings
+  add column max_running integer,
+  add constraint settings_max_running check (max_running > 0);
+comment on column durable.settings.max_running is
+  'At most this many workflows running at once across all queues and workers (run slots, '
+  'durable.run_slots, beside each queue''s own limits); null (the default): no such limit. '
+  'Change with update durable.settings set max_running = ...: the runs running then count.';
 
 alter table durable.workflows
   add column concurrency_key text,

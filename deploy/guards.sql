@@ -15,6 +15,12 @@
 -- matches it with session_user in the statement that matches the lease (a workflow claimed
 -- before v0.2.0 has none, and is accepted until its worker is adopted); durable.fence says
 -- DU015 when that was what failed. No message shows a lease but the one the caller passed.
+--
+-- DU001 and DU002 carry a DETAIL that is a JSON object (durable.lease_refusal builds it), so a
+-- driver in any language reads why without parsing the message: {"reason": "lease_lost" |
+-- "cancelled" | "deadline_passed", "workflow_id", "lease" (the caller's, as a string: a bigint
+-- past 2^53 survives JSON.parse), "status" (the run's status now), "deadline" (deadline_passed
+-- only)}. It never shows the current lease or the worker holding it.
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -22,6 +28,27 @@
 \set durable_admin :role_prefix '_admin'
 begin;
 set local role :"durable_admin";
+
+create or replace function durable.lease_refusal(
+  p_reason text, p_workflow_id text, p_lease bigint, p_status text,
+  p_deadline timestamptz default null
+)
+returns text
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select (pg_catalog.jsonb_build_object(
+            'reason', p_reason, 'workflow_id', p_workflow_id, 'lease', p_lease::pg_catalog.text,
+            'status', p_status)
+          || case when p_deadline is null then '{}'::pg_catalog.jsonb
+                  else pg_catalog.jsonb_build_object('deadline', p_deadline) end)::pg_catalog.text
+$$;
+comment on function durable.lease_refusal(text, text, bigint, text, timestamptz) is
+  'The DETAIL of a DU001 or DU002 refusal, as JSON text: {"reason": "lease_lost", "cancelled" or '
+  '"deadline_passed", "workflow_id", "lease": the lease the caller passed, as a string, "status": '
+  'the run''s status now, "deadline" (deadline_passed only)}. Never the current lease or its '
+  'holder. Internal.';
 
 create or replace function durable.fence(p_workflow_id text, p_lease bigint)
 returns integer
@@ -53,13 +80,15 @@ begin
   end if;
   if v_status = 'cancelled' then
     raise exception 'workflow % was cancelled', p_workflow_id
-      using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.';
+      using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.',
+            detail = durable.lease_refusal('cancelled', p_workflow_id, p_lease, v_status);
   end if;
   -- (the current lease is not shown: whoever holds a stale one must not learn it)
   if v_status <> 'running' or v_lease <> p_lease then
     raise exception 'lease % on workflow % is lost (status %)', p_lease, p_workflow_id, v_status
       using errcode = 'DU001',
-            hint = 'Another worker claimed it, or it was released or finished: stop executing it.';
+            hint = 'Another worker claimed it, or it was released or finished: stop executing it.',
+            detail = durable.lease_refusal('lease_lost', p_workflow_id, p_lease, v_status);
   end if;
   if not v_mine then
     raise exception 'workflow % is held by a worker of another login', p_workflow_id
@@ -71,7 +100,9 @@ begin
     -- the heartbeat of a worker cancels it (waiting.sql, durable.expire_deadlines)
     raise exception 'workflow % passed its deadline (%) and is being cancelled', p_workflow_id,
         v_deadline
-      using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.';
+      using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.',
+            detail = durable.lease_refusal('deadline_passed', p_workflow_id, p_lease, v_status,
+                                           v_deadline);
   end if;
   return v_attempt;
 end
@@ -80,7 +111,7 @@ comment on function durable.fence(text, bigint) is
   'Locks the workflow row for share and returns its attempt when p_lease is its current lease '
   'and the worker holding it belongs to the calling login (session_user); otherwise raises DU003 '
   '(unknown), DU002 (cancelled, or its deadline passed), DU001 (lease lost) or DU015 (the worker belongs to another '
-  'login). Internal.';
+  'login). DU001 and DU002 carry durable.lease_refusal''s JSON as their DETAIL. Internal.';
 
 create or replace function durable.check_payload(p_value jsonb, p_what text)
 returns void

@@ -27,5 +27,17 @@ alter table durable.workers add column busy integer,
 comment on column durable.workers.busy is
   'How many runs the worker''s slots were executing at its last heartbeat (durable.heartbeat''s '
   'p_busy), cancelled ones still finishing a step included; null when it does not say.';
+-- its share of the database (issue 16), as its heartbeat reports it: the server connections it
+-- holds, and the adaptive limit on the workflows it holds at once (back-pressure)
+alter table durable.workers add column connections integer,
+  add constraint workers_connections check (connections >= 0),
+  add column concurrency_limit integer,
+  add constraint workers_concurrency_limit check (concurrency_limit >= 0);
+comment on column durable.workers.connections is
+  'How many server connections the worker held at its last heartbeat (durable.heartbeat''s '
+  'p_connections); null when it does not say.';
+comment on column durable.workers.concurrency_limit is
+  'The adaptive limit on the workflows the worker holds at once at its last heartbeat '
+  '(durable.heartbeat''s p_concurrency_limit, back-pressure on); null when it has none.';
 
 commit;

@@ -61,25 +61,8 @@ begin
       using errcode = 'DU011',
             hint = 'Page through more with p_before_id => the last id of the page before.';
   end if;
-  if cardinality(p_status) = 0 or array_position(p_status, null) is not null
-     or not p_status <@ v_statuses then
-    raise exception 'status must be a non-empty array of %, got %', v_statuses, p_status
-      using errcode = 'DU011';
-  end if;
-  if p_queue is not null and not exists (select 1 from durable.queues q where q.name = p_queue) then
-    raise exception 'unknown queue %', p_queue
-      using errcode = 'DU004', hint = 'durable.queue_stats lists the queues.';
-  end if;
-  if p_created_after >= p_created_before then
-    raise exception 'created_after (%) must be before created_before (%)',
-        p_created_after, p_created_before
-      using errcode = 'DU011';
-  end if;
-  if p_finished_after >= p_finished_before then
-    raise exception 'finished_after (%) must be before finished_before (%)',
-        p_finished_after, p_finished_before
-      using errcode = 'DU011';
-  end if;
+  perform durable.check_filters(p_status, v_statuses, p_queue, p_created_after,
+                                p_created_before, p_finished_after, p_finished_before);
   if p_before_created_at is not null and p_before_id is null then
     raise exception 'p_before_created_at needs p_before_id: a page starts after one run'
       using errcode = 'DU010',

@@ -86,7 +86,7 @@ grant execute on function
   durable.complete_and_claim(text, bigint, jsonb, text, text[], integer, interval, integer, text, jsonb, timestamptz),
   durable.fail(text, bigint, jsonb, boolean),
   durable.fail_batch(text[], bigint[], jsonb[], boolean[]),
-  durable.heartbeat(text, interval, integer),
+  durable.heartbeat(text, interval, integer, integer, integer),
   durable.release(text, text[]),
   durable.register(text, jsonb, text, interval),
   durable.result(text),
@@ -96,8 +96,8 @@ grant execute on function
   durable.await_children(text, bigint, integer, text[], interval, text),
   durable.send_step(text, bigint, integer, text, jsonb, text, text),
   durable.set_event(text, bigint, integer, text, jsonb, text),
-  durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text),
-  durable.start_children(text, bigint, integer, jsonb, text)
+  durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text, text),
+  durable.start_children(text, bigint, integer, jsonb, text, text)
   to :"durable_worker";
 
 grant execute on function

@@ -170,12 +170,14 @@ select k.id, k.started_at, k.heartbeat_at, k.lease_timeout, k.expires_at,
        k.expires_at >= durable.now() as alive,
        (select count(*) from durable.workflows w
          where w.owner = k.id and w.status = 'running') as running,
-       k.busy
+       k.busy, k.connections, k.concurrency_limit
   from durable.workers k;
 comment on view durable.worker_status is
   'Workers, whether their heartbeat is fresh, how many workflows each holds (running) and how '
   'many runs its slots were executing at its last heartbeat (busy: a cancelled run still '
-  'finishing a step counts there, not in running).';
+  'finishing a step counts there, not in running); its share of the database at its last '
+  'heartbeat: the server connections it held (connections) and its adaptive limit on the '
+  'workflows it holds at once (concurrency_limit, null without back-pressure).';
 
 
 -- The same rows without payloads: inputs, outputs and errors may hold personal data, so the

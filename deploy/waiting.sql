@@ -197,7 +197,9 @@ begin
     -- raises DU010, DU003, DU002 (cancelled, or past its deadline), DU001 or DU015
     perform durable.fence(p_workflow_id, p_lease);
     raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
-      using errcode = 'DU001';
+      using errcode = 'DU001',
+            detail = durable.lease_refusal('lease_lost', p_workflow_id, p_lease,
+                       (select w.status from durable.workflows w where w.id = p_workflow_id));
   end if;
   return v_attempt;
 end
@@ -758,7 +760,8 @@ create or replace function durable.start_child(
   p_priority integer default 0,
   p_timeout interval default null,
   p_detached boolean default false,
-  p_step_name text default 'durable.start_child'
+  p_step_name text default 'durable.start_child',
+  p_trace_context text default null
 )
 returns jsonb
 language plpgsql
@@ -777,6 +780,9 @@ declare
 begin
   perform durable.check_step(p_step_id, p_step_name);
   perform durable.check_timeout(p_timeout, 'p_timeout');
+  if p_trace_context is not null then
+    perform durable.check_trace_context(p_trace_context);
+  end if;
   if p_timeout = interval '0' then
     raise exception 'p_timeout must be more than 0'
       using errcode = 'DU011', hint = 'Pass null for no timeout.';
@@ -819,8 +825,9 @@ begin
           -- a detached child keeps only its own timeout
           case when p_detached then v_now + v_type.timeout
                else least(v_parent.deadline, v_now + v_type.timeout) end,
-          -- the parent's trace (trace_context.sql): its worker's spans join the same trace
-          v_parent.trace_context)
+          -- the span that started it (the parent's step, when its worker traces), else the
+          -- parent's own trace context (trace_context.sql): the child's spans join that trace
+          coalesce(p_trace_context, v_parent.trace_context))
   on conflict (id) do nothing;
   if not found then
     select w.name, w.parent_id into v_existing from durable.workflows w where w.id = v_id;
@@ -838,7 +845,7 @@ begin
   return v_output;
 end
 $$;
-comment on function durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text) is
+comment on function durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text, text) is
   'Starts child workflow p_name with p_input from running workflow p_workflow_id, as its step '
   'p_step_id (named p_step_name, default durable.start_child) under p_lease, and returns the '
   'recorded {"workflow_id": <child id>}. The child id is p_child_id, or made from the parent''s '
@@ -847,8 +854,10 @@ comment on function durable.start_child(text, bigint, integer, text, jsonb, text
   'records its parent (durable.runs.parent_id); a cancel of the parent (or its deadline) '
   'cancels it unless p_detached. Its deadline is the parent''s, or p_timeout from now when '
   'sooner (detached: p_timeout from now only). p_queue defaults to the queue the child''s '
-  'workers registered, else the parent''s; the retry policy as in durable.enqueue. The child '
-  'takes the parent''s trace_context (its spans join the parent''s trace). Errors: '
+  'workers registered, else the parent''s; the retry policy as in durable.enqueue. The child''s '
+  'trace_context is p_trace_context (a W3C traceparent: the span of the parent''s worker that '
+  'starts it, so the child''s spans hang under that step), else the parent''s own (its spans '
+  'join the parent''s trace). Errors: DU011 a malformed p_trace_context, '
   'those of durable.enqueue and of durable.checkpoint, DU016 when p_child_id is taken by a workflow that is not this '
   'workflow''s child of that name.';
 
@@ -857,7 +866,8 @@ create or replace function durable.start_children(
   p_lease bigint,
   p_step_id integer,
   p_children jsonb,
-  p_step_name text default 'durable.start_children'
+  p_step_name text default 'durable.start_children',
+  p_trace_context text default null
 )
 returns jsonb
 language plpgsql
@@ -877,6 +887,9 @@ declare
   v_output jsonb;
 begin
   perform durable.check_step(p_step_id, p_step_name);
+  if p_trace_context is not null then
+    perform durable.check_trace_context(p_trace_context);
+  end if;
   if p_children is null or pg_catalog.jsonb_typeof(p_children) <> 'array'
      or pg_catalog.jsonb_array_length(p_children) = 0 then
     raise exception 'children must be a non-empty JSON array of workflow objects'
@@ -903,7 +916,9 @@ begin
   end if;
   -- for share: the step's insert is fenced, and a cancel of the parent waits for us
   v_attempt := durable.fence(p_workflow_id, p_lease);
-  select w.deadline, w.queue, w.trace_context into v_deadline, v_queue, v_trace
+  -- the children's trace: the span that starts them, else the parent's own (see start_child)
+  select w.deadline, w.queue, coalesce(p_trace_context, w.trace_context)
+    into v_deadline, v_queue, v_trace
     from durable.workflows w where w.id = p_workflow_id;
   select r.recorded, r.output into v_recorded
     from durable.recorded_outcome(p_workflow_id, p_step_id, p_step_name) r;
@@ -950,7 +965,7 @@ begin
          c.backoff_max, c.max_lost_leases, coalesce(c.input, 'null'), v_now, p_workflow_id,
          c.detached,
          case when c.detached then v_now + c.timeout else least(v_deadline, v_now + c.timeout) end,
-         c.seq, v_trace  -- the parent's trace (trace_context.sql)
+         c.seq, v_trace
     from (select c.*, pg_catalog.nextval('durable.workflow_seq') as seq
             from (select * from pg_catalog.jsonb_to_recordset(v_rows) as x(n bigint, id text,
                     name text, input jsonb, queue text, priority integer, max_attempts integer,
@@ -979,14 +994,15 @@ begin
   return v_output;
 end
 $$;
-comment on function durable.start_children(text, bigint, integer, jsonb, text) is
+comment on function durable.start_children(text, bigint, integer, jsonb, text, text) is
   'Starts up to 10000 child workflows of running workflow p_workflow_id in one step '
   '(p_step_id, named p_step_name, default durable.start_children) under p_lease, and returns '
   'the recorded {"workflow_ids": [...]} in the order given. p_children: [{"name", "input", '
   '"workflow_id", "queue", "priority", "timeout", "detached"}] (all but name optional); a '
   'child''s id defaults to <parent>-<step>-<n> (n from 1; past 200 characters '
   'child-<md5 of parent>-<step>-<n>); otherwise as durable.start_child, whose fan-out it is in '
-  'one round trip and one commit. Errors: those of durable.start_child, DU011 (more than '
+  'one round trip and one commit; p_trace_context as start_child''s, for every child. Errors: '
+  'those of durable.start_child, DU011 (more than '
   '10000, an id twice), DU012 (not an array of objects with known keys).';
 
 -- clients -----------------------------------------------------------------------------------

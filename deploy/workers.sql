@@ -160,10 +160,12 @@ comment on function durable.adopt_workflows(text) is
   'Gives the running workflows of worker p_worker that have no owner_login (claimed before '
   'v0.2.0) to the calling login, which has just adopted the worker. Internal.';
 
--- v0.2.0: p_busy (what the worker's slots still run); the v0.1.0 signature goes
+-- v0.2.0: p_busy (what the worker's slots still run), p_connections and p_concurrency_limit
+-- (its share of the database); the v0.1.0 signature goes
 drop function durable.heartbeat(text, interval);
 create function durable.heartbeat(
-  p_worker text, p_lease_timeout interval default null, p_busy integer default null
+  p_worker text, p_lease_timeout interval default null, p_busy integer default null,
+  p_connections integer default null, p_concurrency_limit integer default null
 )
 returns table (workflow_id text, lease bigint)
 language plpgsql
@@ -179,10 +181,27 @@ begin
     raise exception 'busy must be 0 or more, got %', p_busy
       using errcode = 'DU011', hint = 'Pass how many runs the worker''s slots are executing.';
   end if;
+  if p_connections < 0 then
+    raise exception 'connections must be 0 or more, got %', p_connections
+      using errcode = 'DU011', hint = 'Pass how many server connections the worker holds.';
+  end if;
+  if p_concurrency_limit < 0 then
+    raise exception 'concurrency limit must be 0 or more, got %', p_concurrency_limit
+      using errcode = 'DU011',
+            hint = 'Pass the adaptive limit on the workflows the worker holds at once.';
+  end if;
   perform durable.touch_worker(p_worker, p_lease_timeout, v_now, true);
-  if p_busy is not null then
-    update durable.workers k set busy = p_busy
-     where k.id = p_worker and k.busy is distinct from p_busy;
+  -- one write, and only when a report changed (null: keep the last report)
+  if p_busy is not null or p_connections is not null or p_concurrency_limit is not null then
+    update durable.workers k
+       set busy = coalesce(p_busy, k.busy),
+           connections = coalesce(p_connections, k.connections),
+           concurrency_limit = coalesce(p_concurrency_limit, k.concurrency_limit)
+     where k.id = p_worker
+       and (k.busy is distinct from coalesce(p_busy, k.busy)
+            or k.connections is distinct from coalesce(p_connections, k.connections)
+            or k.concurrency_limit is distinct from
+               coalesce(p_concurrency_limit, k.concurrency_limit));
   end if;
   -- workflows whose deadline passed are cancelled, with their children (waiting.sql); in a
   -- subtransaction, only when there are some: a lock that does not come in time leaves them to
@@ -214,13 +233,17 @@ begin
    where w.owner = p_worker and w.status = 'running';
 end
 $$;
-comment on function durable.heartbeat(text, interval, integer) is
+comment on function durable.heartbeat(text, interval, integer, integer, integer) is
   'Keeps worker p_worker''s leases alive for p_lease_timeout more (default '
   'durable.settings.default_lease_timeout) and returns the workflows it still holds with their '
   'leases: a workflow the worker runs that is not in the list was reclaimed, released or '
   'cancelled, and must stop. It also cancels the workflows whose deadline passed (enqueue''s '
   'p_timeout), with their children. p_busy (optional): how many runs its slots are executing, '
-  'cancelled ones still in a step included (durable.worker_status.busy). Call it about three '
+  'cancelled ones still in a step included (durable.worker_status.busy); p_connections '
+  '(optional): the server connections it holds (durable.worker_status.connections); '
+  'p_concurrency_limit (optional): its adaptive limit on the workflows it holds at once, '
+  'back-pressure (durable.worker_status.concurrency_limit); a null report keeps the last one. '
+  'Call it about three '
   'times per lease timeout. Errors: DU010, DU011 '
   '(a lease timeout over durable.settings.max_lease_timeout included), DU015 when the worker id '
   'belongs to another login.';

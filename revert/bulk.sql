@@ -19,6 +19,8 @@ drop function durable.purge_some(text[], timestamptz, integer, text, text, times
                                  timestamptz, timestamptz);
 drop function durable.check_bulk(text[], text[], text, text, timestamptz, timestamptz,
                                  timestamptz, timestamptz, integer);
+drop function durable.check_filters(text[], text[], text, timestamptz, timestamptz, timestamptz,
+                                    timestamptz);
 drop index durable.workflows_finished;
 alter table durable.settings
   drop constraint settings_purge_batch_range,

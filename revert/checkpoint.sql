@@ -14,6 +14,7 @@
 \set role_prefix durable
 \endif
 \set durable_admin :role_prefix '_admin'
+\set durable_worker :role_prefix '_worker'
 begin;
 set local role :"durable_admin";
 
@@ -179,7 +180,10 @@ comment on function durable.checkpoint(text, bigint, integer, text, jsonb, jsonb
   'that count. Errors: DU001 lease lost, DU002 cancelled, DU003 unknown workflow, DU005 another '
   'step is recorded at that position (nondeterminism), DU008 payload too large, DU010, DU011.';
 
-create or replace function durable.step_failed(
+-- v0.2.0's step_failed returns a column more: made again as it was
+drop function durable.step_failed(text, bigint, integer, text, jsonb, integer, interval, interval, timestamptz);
+
+create function durable.step_failed(
   p_workflow_id text,
   p_lease bigint,
   p_step_id integer,
@@ -250,5 +254,10 @@ comment on function durable.step_failed(text, bigint, integer, text, jsonb, inte
   'step''s outcome and returns retry = false with the outcome that counts (output, error). '
   'Errors: those of durable.checkpoint, and DU011 for a bad retry policy (max_attempts < 1, '
   'not 0 < backoff_base <= backoff_max <= 10 years).';
+
+-- (revert/privileges.sql, which ran before this, granted the function this dropped)
+grant execute on function
+  durable.step_failed(text, bigint, integer, text, jsonb, integer, interval, interval, timestamptz)
+  to :"durable_worker";
 
 commit;

@@ -22,6 +22,13 @@ begin;
 set local role :"durable_admin";
 
 drop function durable.pick_by_key(text, integer, integer, text[], text, timestamptz);
+-- the run slots (flow_control.sql's table goes with that change's revert)
+drop trigger settings_max_running on durable.settings;
+drop function durable.settings_max_running();
+drop trigger workflows_key_slots on durable.workflows;
+drop function durable.workflows_key_slots();
+drop function durable.prepare_slots(text, text, integer);
+drop function durable.take_slots(text, text, integer, integer);
 -- the v0.2.0 result type (trace_context) goes; the v0.1.0 one comes back below
 drop function durable.claim(text, text[], integer, interval);
 drop function durable.take_work(text, text[], integer, interval, boolean, text, bigint, jsonb, integer, text, jsonb, timestamptz);

@@ -8,6 +8,8 @@ begin;
 set local role :"durable_admin";
 
 drop table durable.queue_starts;
+drop table durable.run_slots;
+alter table durable.settings drop column max_running;
 alter table durable.workflows drop column concurrency_key, drop column dedup_key,
   drop column forked_from, drop column forked_at;
 alter table durable.queues drop column rate_limit, drop column rate_period,

@@ -18,6 +18,8 @@ set local role :"durable_admin";
 -- v0.2.0's generated ids (enqueue and control, reverted before this, no longer call it)
 drop function durable.uuidv7();
 drop function durable.uuidv7s(integer);
+-- v0.2.0's DETAIL of DU001 and DU002 (the fence below raises them without one)
+drop function durable.lease_refusal(text, text, bigint, text, timestamptz);
 
 create or replace function durable.fence(p_workflow_id text, p_lease bigint)
 returns integer

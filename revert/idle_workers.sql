@@ -7,6 +7,7 @@
 begin;
 set local role :"durable_admin";
 
-alter table durable.workers drop column busy, drop column idle_queues;
+alter table durable.workers drop column concurrency_limit, drop column connections,
+  drop column busy, drop column idle_queues;
 
 commit;

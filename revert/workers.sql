@@ -22,7 +22,7 @@ begin;
 set local role :"durable_admin";
 
 -- the v0.2.0 heartbeat (p_busy) goes; the v0.1.0 one comes back below
-drop function durable.heartbeat(text, interval, integer);
+drop function durable.heartbeat(text, interval, integer, integer, integer);
 
 -- added in v0.2.0 (worker ids belong to logins)
 drop function durable.refuse_worker(text);

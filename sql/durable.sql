@@ -2403,6 +2403,18 @@ alter table durable.workers add column busy integer,
 comment on column durable.workers.busy is
   'How many runs the worker''s slots were executing at its last heartbeat (durable.heartbeat''s '
   'p_busy), cancelled ones still finishing a step included; null when it does not say.';
+-- its share of the database (issue 16), as its heartbeat reports it: the server connections it
+-- holds, and the adaptive limit on the workflows it holds at once (back-pressure)
+alter table durable.workers add column connections integer,
+  add constraint workers_connections check (connections >= 0),
+  add column concurrency_limit integer,
+  add constraint workers_concurrency_limit check (concurrency_limit >= 0);
+comment on column durable.workers.connections is
+  'How many server connections the worker held at its last heartbeat (durable.heartbeat''s '
+  'p_connections); null when it does not say.';
+comment on column durable.workers.concurrency_limit is
+  'The adaptive limit on the workflows the worker holds at once at its last heartbeat '
+  '(durable.heartbeat''s p_concurrency_limit, back-pressure on); null when it has none.';
 
 reset role;
 
@@ -2546,6 +2558,12 @@ reset role;
 --                         queue, each the time of the last start it allowed; a claim takes the
 --                         slots last used a period ago or more (skip locked), so claims of one
 --                         queue do not wait for each other
+--   durable.run_slots     the run slots of concurrency limits (a queue's, a concurrency key's,
+--                         and durable.settings.max_running across all queues): a claim takes
+--                         free slots (skip locked) and writes into each the workflow it starts
+--                         and its lease; a slot is free again once that workflow no longer
+--                         runs under that lease, so completions write nothing here and claims
+--                         of one limited queue do not wait for each other
 --   durable.workflows     concurrency_key (enqueue's p_concurrency_key), dedup_key (one pending
 --                         run per key and queue), forked_from and forked_at (durable.fork)
 \if :{?role_prefix}
@@ -2588,6 +2606,39 @@ comment on table durable.queue_starts is
   'workflow in any window of rate_period, so at most rate_limit start in it, and claims of one '
   'queue run side by side. Slots are made when first needed (one claim at a time makes them, '
   'under an advisory lock it does not wait for); those above a lowered limit are not used.';
+
+create table durable.run_slots (
+  queue text not null,
+  key text not null,
+  slot integer not null,
+  workflow_id text,
+  lease bigint,
+  primary key (queue, key, slot),
+  constraint run_slots_slot check (slot > 0),
+  constraint run_slots_held check ((workflow_id is null) = (lease is null))
+);
+-- the slots of a run, found again when a lost run is reclaimed under a new lease
+create index run_slots_workflow on durable.run_slots (workflow_id) where workflow_id is not null;
+comment on table durable.run_slots is
+  'The run slots of concurrency limits, a semaphore of rows: (queue, '''', 1..concurrency) for a '
+  'queue''s concurrency, (queue, key, 1..key_concurrency) for a concurrency key of a queue with '
+  'key_concurrency, ('''', '''', 1..max_running) for durable.settings.max_running. A claim takes '
+  'free slots for update skip locked and writes into each the workflow it starts and that run''s '
+  'lease; a slot is free when no workflow runs under the lease it names (completed, failed, '
+  'parked, released, cancelled: nothing writes here for them), so claims of one limited queue '
+  'never wait for each other and a completion writes no slot. Slots are made when first needed '
+  '(one claim at a time per limit, under an advisory lock it does not wait for); those above a '
+  'lowered limit are not handed out, and while one still holds a run every claim of that limit '
+  'counts the held slots, one claim at a time. Rows of keys with nothing running are deleted by '
+  'durable.housekeep.';
+
+alter table durable.settings
+  add column max_running integer,
+  add constraint settings_max_running check (max_running > 0);
+comment on column durable.settings.max_running is
+  'At most this many workflows running at once across all queues and workers (run slots, '
+  'durable.run_slots, beside each queue''s own limits); null (the default): no such limit. '
+  'Change with update durable.settings set max_running = ...: the runs running then count.';
 
 alter table durable.workflows
   add column concurrency_key text,
@@ -2906,12 +2957,39 @@ reset role;
 -- matches it with session_user in the statement that matches the lease (a workflow claimed
 -- before v0.2.0 has none, and is accepted until its worker is adopted); durable.fence says
 -- DU015 when that was what failed. No message shows a lease but the one the caller passed.
+--
+-- DU001 and DU002 carry a DETAIL that is a JSON object (durable.lease_refusal builds it), so a
+-- driver in any language reads why without parsing the message: {"reason": "lease_lost" |
+-- "cancelled" | "deadline_passed", "workflow_id", "lease" (the caller's, as a string: a bigint
+-- past 2^53 survives JSON.parse), "status" (the run's status now), "deadline" (deadline_passed
+-- only)}. It never shows the current lease or the worker holding it.
 \if :{?role_prefix}
 \else
 \set role_prefix durable
 \endif
 \set durable_admin :role_prefix '_admin'
 set local role :"durable_admin";
+
+create or replace function durable.lease_refusal(
+  p_reason text, p_workflow_id text, p_lease bigint, p_status text,
+  p_deadline timestamptz default null
+)
+returns text
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select (pg_catalog.jsonb_build_object(
+            'reason', p_reason, 'workflow_id', p_workflow_id, 'lease', p_lease::pg_catalog.text,
+            'status', p_status)
+          || case when p_deadline is null then '{}'::pg_catalog.jsonb
+                  else pg_catalog.jsonb_build_object('deadline', p_deadline) end)::pg_catalog.text
+$$;
+comment on function durable.lease_refusal(text, text, bigint, text, timestamptz) is
+  'The DETAIL of a DU001 or DU002 refusal, as JSON text: {"reason": "lease_lost", "cancelled" or '
+  '"deadline_passed", "workflow_id", "lease": the lease the caller passed, as a string, "status": '
+  'the run''s status now, "deadline" (deadline_passed only)}. Never the current lease or its '
+  'holder. Internal.';
 
 create or replace function durable.fence(p_workflow_id text, p_lease bigint)
 returns integer
@@ -2943,13 +3021,15 @@ begin
   end if;
   if v_status = 'cancelled' then
     raise exception 'workflow % was cancelled', p_workflow_id
-      using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.';
+      using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.',
+            detail = durable.lease_refusal('cancelled', p_workflow_id, p_lease, v_status);
   end if;
   -- (the current lease is not shown: whoever holds a stale one must not learn it)
   if v_status <> 'running' or v_lease <> p_lease then
     raise exception 'lease % on workflow % is lost (status %)', p_lease, p_workflow_id, v_status
       using errcode = 'DU001',
-            hint = 'Another worker claimed it, or it was released or finished: stop executing it.';
+            hint = 'Another worker claimed it, or it was released or finished: stop executing it.',
+            detail = durable.lease_refusal('lease_lost', p_workflow_id, p_lease, v_status);
   end if;
   if not v_mine then
     raise exception 'workflow % is held by a worker of another login', p_workflow_id
@@ -2961,7 +3041,9 @@ begin
     -- the heartbeat of a worker cancels it (waiting.sql, durable.expire_deadlines)
     raise exception 'workflow % passed its deadline (%) and is being cancelled', p_workflow_id,
         v_deadline
-      using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.';
+      using errcode = 'DU002', hint = 'Stop executing it; nothing more will be recorded.',
+            detail = durable.lease_refusal('deadline_passed', p_workflow_id, p_lease, v_status,
+                                           v_deadline);
   end if;
   return v_attempt;
 end
@@ -2970,7 +3052,7 @@ comment on function durable.fence(text, bigint) is
   'Locks the workflow row for share and returns its attempt when p_lease is its current lease '
   'and the worker holding it belongs to the calling login (session_user); otherwise raises DU003 '
   '(unknown), DU002 (cancelled, or its deadline passed), DU001 (lease lost) or DU015 (the worker belongs to another '
-  'login). Internal.';
+  'login). DU001 and DU002 carry durable.lease_refusal''s JSON as their DETAIL. Internal.';
 
 create or replace function durable.check_payload(p_value jsonb, p_what text)
 returns void
@@ -3785,7 +3867,10 @@ comment on function durable.checkpoint(text, bigint, integer, text, jsonb, jsonb
   'DU015 the lease is held by a worker of another login. After the workflow''s deadline '
   '(enqueue''s p_timeout) nothing is recorded: DU002.';
 
-create or replace function durable.step_failed(
+-- v0.2.0 adds the column retry_in_seconds (a column more: the function is made again)
+drop function durable.step_failed(text, bigint, integer, text, jsonb, integer, interval, interval, timestamptz);
+
+create function durable.step_failed(
   p_workflow_id text,
   p_lease bigint,
   p_step_id integer,
@@ -3796,7 +3881,8 @@ create or replace function durable.step_failed(
   p_backoff_max interval default interval '1 hour',
   p_started_at timestamptz default null
 )
-returns table (retry boolean, retry_in interval, tries integer, output jsonb, error jsonb)
+returns table (retry boolean, retry_in interval, tries integer, output jsonb, error jsonb,
+               retry_in_seconds double precision)
 language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
@@ -3808,6 +3894,7 @@ declare
   v_attempt integer;
   v_tries integer;
   v_step record;
+  v_delay interval;
 begin
   perform durable.check_step(p_step_id, p_name);
   if p_error is null or pg_catalog.jsonb_typeof(p_error) = 'null' then
@@ -3822,7 +3909,7 @@ begin
   if exists (select 1 from durable.steps s
               where s.workflow_id = p_workflow_id and s.step_id = p_step_id) then
     return query
-    select false, null::interval, 0, r.output, r.error
+    select false, null::interval, 0, r.output, r.error, null::pg_catalog.float8
       from durable.record_step(p_workflow_id, p_lease, p_step_id, p_name, null, p_error,
                              p_started_at, v_now) r;
     return;
@@ -3834,9 +3921,10 @@ begin
   if v_tries < p_max_attempts then
     insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
     values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
+    v_delay := durable.backoff(v_tries, p_backoff_base, p_backoff_max);
     return query
-    select true, durable.backoff(v_tries, p_backoff_base, p_backoff_max), v_tries,
-           null::jsonb, null::jsonb;
+    select true, v_delay, v_tries, null::jsonb, null::jsonb,
+           pg_catalog.date_part('epoch', v_delay);
     return;
   end if;
   -- lock order: the step key, then errors
@@ -3845,17 +3933,20 @@ begin
                              p_started_at, v_now) r;
   insert into durable.errors (workflow_id, step_id, name, attempt, error, created_at)
   values (p_workflow_id, p_step_id, p_name, v_attempt, p_error, v_now);
-  return query select false, null::interval, v_tries, v_step.output, v_step.error;
+  return query select false, null::interval, v_tries, v_step.output, v_step.error,
+                      null::pg_catalog.float8;
 end
 $$;
 comment on function durable.step_failed(text, bigint, integer, text, jsonb, integer, interval, interval, timestamptz) is
   'Records a failed try of step p_step_id (kept in durable.errors) and applies the step''s '
   'retry policy: while this attempt of the workflow has made fewer than p_max_attempts tries of '
   'the step, returns retry = true and retry_in = durable.backoff(tries, p_backoff_base, '
-  'p_backoff_max), to run the step again after that delay; otherwise records p_error as the '
-  'step''s outcome and returns retry = false with the outcome that counts (output, error). '
-  'Errors: those of durable.checkpoint, and DU011 for a bad retry policy (max_attempts < 1, '
-  'not 0 < backoff_base <= backoff_max <= 10 years).';
+  'p_backoff_max), to run the step again after that delay (retry_in_seconds: the same delay '
+  'in seconds, double precision, for drivers that read intervals badly); otherwise records '
+  'p_error as the step''s outcome and returns retry = false with the outcome that counts '
+  '(output, error; retry_in and retry_in_seconds null). Errors: those of durable.checkpoint, '
+  'and DU011 for a bad retry policy (max_attempts < 1, not 0 < backoff_base <= backoff_max <= '
+  '10 years).';
 
 reset role;
 
@@ -4058,7 +4149,9 @@ begin
     -- raises DU010, DU003, DU002 (cancelled, or past its deadline), DU001 or DU015
     perform durable.fence(p_workflow_id, p_lease);
     raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
-      using errcode = 'DU001';
+      using errcode = 'DU001',
+            detail = durable.lease_refusal('lease_lost', p_workflow_id, p_lease,
+                       (select w.status from durable.workflows w where w.id = p_workflow_id));
   end if;
   return v_attempt;
 end
@@ -4619,7 +4712,8 @@ create or replace function durable.start_child(
   p_priority integer default 0,
   p_timeout interval default null,
   p_detached boolean default false,
-  p_step_name text default 'durable.start_child'
+  p_step_name text default 'durable.start_child',
+  p_trace_context text default null
 )
 returns jsonb
 language plpgsql
@@ -4638,6 +4732,9 @@ declare
 begin
   perform durable.check_step(p_step_id, p_step_name);
   perform durable.check_timeout(p_timeout, 'p_timeout');
+  if p_trace_context is not null then
+    perform durable.check_trace_context(p_trace_context);
+  end if;
   if p_timeout = interval '0' then
     raise exception 'p_timeout must be more than 0'
       using errcode = 'DU011', hint = 'Pass null for no timeout.';
@@ -4680,8 +4777,9 @@ begin
           -- a detached child keeps only its own timeout
           case when p_detached then v_now + v_type.timeout
                else least(v_parent.deadline, v_now + v_type.timeout) end,
-          -- the parent's trace (trace_context.sql): its worker's spans join the same trace
-          v_parent.trace_context)
+          -- the span that started it (the parent's step, when its worker traces), else the
+          -- parent's own trace context (trace_context.sql): the child's spans join that trace
+          coalesce(p_trace_context, v_parent.trace_context))
   on conflict (id) do nothing;
   if not found then
     select w.name, w.parent_id into v_existing from durable.workflows w where w.id = v_id;
@@ -4699,7 +4797,7 @@ begin
   return v_output;
 end
 $$;
-comment on function durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text) is
+comment on function durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text, text) is
   'Starts child workflow p_name with p_input from running workflow p_workflow_id, as its step '
   'p_step_id (named p_step_name, default durable.start_child) under p_lease, and returns the '
   'recorded {"workflow_id": <child id>}. The child id is p_child_id, or made from the parent''s '
@@ -4708,8 +4806,10 @@ comment on function durable.start_child(text, bigint, integer, text, jsonb, text
   'records its parent (durable.runs.parent_id); a cancel of the parent (or its deadline) '
   'cancels it unless p_detached. Its deadline is the parent''s, or p_timeout from now when '
   'sooner (detached: p_timeout from now only). p_queue defaults to the queue the child''s '
-  'workers registered, else the parent''s; the retry policy as in durable.enqueue. The child '
-  'takes the parent''s trace_context (its spans join the parent''s trace). Errors: '
+  'workers registered, else the parent''s; the retry policy as in durable.enqueue. The child''s '
+  'trace_context is p_trace_context (a W3C traceparent: the span of the parent''s worker that '
+  'starts it, so the child''s spans hang under that step), else the parent''s own (its spans '
+  'join the parent''s trace). Errors: DU011 a malformed p_trace_context, '
   'those of durable.enqueue and of durable.checkpoint, DU016 when p_child_id is taken by a workflow that is not this '
   'workflow''s child of that name.';
 
@@ -4718,7 +4818,8 @@ create or replace function durable.start_children(
   p_lease bigint,
   p_step_id integer,
   p_children jsonb,
-  p_step_name text default 'durable.start_children'
+  p_step_name text default 'durable.start_children',
+  p_trace_context text default null
 )
 returns jsonb
 language plpgsql
@@ -4738,6 +4839,9 @@ declare
   v_output jsonb;
 begin
   perform durable.check_step(p_step_id, p_step_name);
+  if p_trace_context is not null then
+    perform durable.check_trace_context(p_trace_context);
+  end if;
   if p_children is null or pg_catalog.jsonb_typeof(p_children) <> 'array'
      or pg_catalog.jsonb_array_length(p_children) = 0 then
     raise exception 'children must be a non-empty JSON array of workflow objects'
@@ -4764,7 +4868,9 @@ begin
   end if;
   -- for share: the step's insert is fenced, and a cancel of the parent waits for us
   v_attempt := durable.fence(p_workflow_id, p_lease);
-  select w.deadline, w.queue, w.trace_context into v_deadline, v_queue, v_trace
+  -- the children's trace: the span that starts them, else the parent's own (see start_child)
+  select w.deadline, w.queue, coalesce(p_trace_context, w.trace_context)
+    into v_deadline, v_queue, v_trace
     from durable.workflows w where w.id = p_workflow_id;
   select r.recorded, r.output into v_recorded
     from durable.recorded_outcome(p_workflow_id, p_step_id, p_step_name) r;
@@ -4811,7 +4917,7 @@ begin
          c.backoff_max, c.max_lost_leases, coalesce(c.input, 'null'), v_now, p_workflow_id,
          c.detached,
          case when c.detached then v_now + c.timeout else least(v_deadline, v_now + c.timeout) end,
-         c.seq, v_trace  -- the parent's trace (trace_context.sql)
+         c.seq, v_trace
     from (select c.*, pg_catalog.nextval('durable.workflow_seq') as seq
             from (select * from pg_catalog.jsonb_to_recordset(v_rows) as x(n bigint, id text,
                     name text, input jsonb, queue text, priority integer, max_attempts integer,
@@ -4840,14 +4946,15 @@ begin
   return v_output;
 end
 $$;
-comment on function durable.start_children(text, bigint, integer, jsonb, text) is
+comment on function durable.start_children(text, bigint, integer, jsonb, text, text) is
   'Starts up to 10000 child workflows of running workflow p_workflow_id in one step '
   '(p_step_id, named p_step_name, default durable.start_children) under p_lease, and returns '
   'the recorded {"workflow_ids": [...]} in the order given. p_children: [{"name", "input", '
   '"workflow_id", "queue", "priority", "timeout", "detached"}] (all but name optional); a '
   'child''s id defaults to <parent>-<step>-<n> (n from 1; past 200 characters '
   'child-<md5 of parent>-<step>-<n>); otherwise as durable.start_child, whose fan-out it is in '
-  'one round trip and one commit. Errors: those of durable.start_child, DU011 (more than '
+  'one round trip and one commit; p_trace_context as start_child''s, for every child. Errors: '
+  'those of durable.start_child, DU011 (more than '
   '10000, an id twice), DU012 (not an array of objects with known keys).';
 
 -- clients -----------------------------------------------------------------------------------
@@ -5200,10 +5307,12 @@ comment on function durable.adopt_workflows(text) is
   'Gives the running workflows of worker p_worker that have no owner_login (claimed before '
   'v0.2.0) to the calling login, which has just adopted the worker. Internal.';
 
--- v0.2.0: p_busy (what the worker's slots still run); the v0.1.0 signature goes
+-- v0.2.0: p_busy (what the worker's slots still run), p_connections and p_concurrency_limit
+-- (its share of the database); the v0.1.0 signature goes
 drop function durable.heartbeat(text, interval);
 create function durable.heartbeat(
-  p_worker text, p_lease_timeout interval default null, p_busy integer default null
+  p_worker text, p_lease_timeout interval default null, p_busy integer default null,
+  p_connections integer default null, p_concurrency_limit integer default null
 )
 returns table (workflow_id text, lease bigint)
 language plpgsql
@@ -5219,10 +5328,27 @@ begin
     raise exception 'busy must be 0 or more, got %', p_busy
       using errcode = 'DU011', hint = 'Pass how many runs the worker''s slots are executing.';
   end if;
+  if p_connections < 0 then
+    raise exception 'connections must be 0 or more, got %', p_connections
+      using errcode = 'DU011', hint = 'Pass how many server connections the worker holds.';
+  end if;
+  if p_concurrency_limit < 0 then
+    raise exception 'concurrency limit must be 0 or more, got %', p_concurrency_limit
+      using errcode = 'DU011',
+            hint = 'Pass the adaptive limit on the workflows the worker holds at once.';
+  end if;
   perform durable.touch_worker(p_worker, p_lease_timeout, v_now, true);
-  if p_busy is not null then
-    update durable.workers k set busy = p_busy
-     where k.id = p_worker and k.busy is distinct from p_busy;
+  -- one write, and only when a report changed (null: keep the last report)
+  if p_busy is not null or p_connections is not null or p_concurrency_limit is not null then
+    update durable.workers k
+       set busy = coalesce(p_busy, k.busy),
+           connections = coalesce(p_connections, k.connections),
+           concurrency_limit = coalesce(p_concurrency_limit, k.concurrency_limit)
+     where k.id = p_worker
+       and (k.busy is distinct from coalesce(p_busy, k.busy)
+            or k.connections is distinct from coalesce(p_connections, k.connections)
+            or k.concurrency_limit is distinct from
+               coalesce(p_concurrency_limit, k.concurrency_limit));
   end if;
   -- workflows whose deadline passed are cancelled, with their children (waiting.sql); in a
   -- subtransaction, only when there are some: a lock that does not come in time leaves them to
@@ -5254,13 +5380,17 @@ begin
    where w.owner = p_worker and w.status = 'running';
 end
 $$;
-comment on function durable.heartbeat(text, interval, integer) is
+comment on function durable.heartbeat(text, interval, integer, integer, integer) is
   'Keeps worker p_worker''s leases alive for p_lease_timeout more (default '
   'durable.settings.default_lease_timeout) and returns the workflows it still holds with their '
   'leases: a workflow the worker runs that is not in the list was reclaimed, released or '
   'cancelled, and must stop. It also cancels the workflows whose deadline passed (enqueue''s '
   'p_timeout), with their children. p_busy (optional): how many runs its slots are executing, '
-  'cancelled ones still in a step included (durable.worker_status.busy). Call it about three '
+  'cancelled ones still in a step included (durable.worker_status.busy); p_connections '
+  '(optional): the server connections it holds (durable.worker_status.connections); '
+  'p_concurrency_limit (optional): its adaptive limit on the workflows it holds at once, '
+  'back-pressure (durable.worker_status.concurrency_limit); a null report keeps the last one. '
+  'Call it about three '
   'times per lease timeout. Errors: DU010, DU011 '
   '(a lease timeout over durable.settings.max_lease_timeout included), DU015 when the worker id '
   'belongs to another login.';
@@ -5340,20 +5470,21 @@ reset role;
 -- Queues are served in the order given. In each queue, first the workflows whose worker's
 -- heartbeat has expired are reclaimed (recovery needs no other process), then pending
 -- workflows and waiting ones whose wake time has passed are taken by priority (highest first)
--- and then run_at. A paused queue is skipped; a queue with a concurrency limit hands out no more
--- than the limit minus the workflows running in it.
+-- and then run_at. A paused queue is skipped; a queue with a concurrency limit (or per-key limit,
+-- or durable.settings.max_running) hands out no more than its free run slots (take_slots).
 --
 -- The worker id must be the calling login's (DU015), and the lease timeout at most
 -- durable.settings.max_lease_timeout (DU011): see workers.sql.
 --
--- Lock order: the worker's own row (register or refresh), then the rows of the queues asked for
--- that have a concurrency limit, in name order (for no key update, so that two claims cannot
--- both see a free slot), then workflow rows (for update skip locked, in a materialized CTE so
--- the planner cannot lock more rows than the limit). (durable.take_work, the body shared with
--- complete and complete_and_claim, completes the finished workflow after the queues and before
--- the claim, taking first the family lock of its parent when it is a child: see finish.sql and
--- waiting.sql.) A workflow whose deadline passed is not claimed: the claim (or a heartbeat)
--- cancels it first, with its children.
+-- Lock order: the worker's own row (register or refresh), then workflow rows (for update skip
+-- locked, in a materialized CTE so the planner cannot lock more rows than the limit). (No row of
+-- durable.queues is locked: the run slots of concurrency limits and the start slots of rate
+-- limits are rows of their own, durable.run_slots and durable.queue_starts, taken for update
+-- skip locked with their advisory locks only tried, so a claim never waits for another claim or
+-- for set_queue.) (durable.take_work, the body shared with complete and complete_and_claim,
+-- completes the finished workflow before the claim, taking first the family lock of its parent
+-- when it is a child: see finish.sql and waiting.sql.) A workflow whose deadline passed is not
+-- claimed: the claim (or a heartbeat) cancels it first, with its children.
 \if :{?role_prefix}
 \else
 \set role_prefix durable
@@ -5421,12 +5552,13 @@ declare
   v_row record;
   v_at integer;
   v_seen integer;
+  v_skipped text[] := '{}';
 begin
-  -- the caller holds the queue's row lock: no other claim of this queue runs, so the counts of
-  -- running workflows per key hold until it commits. Nothing is locked here: the caller's
-  -- update locks the ids returned (skip locked, conditions checked again), so a row skipped
-  -- there only makes the claim smaller. (Walking with a locking cursor locked every row it
-  -- read, ten at a time, and wrote each lock.)
+  -- the counts of running workflows per key are this snapshot's: other claims of the queue run
+  -- at the same time, and the key's run slots (durable.take_slots, after this) decide. The walk
+  -- reads without locks and locks only the rows it takes, one by one (skip locked: one another
+  -- claim holds is passed over, so two claims walking the same rows take different ones).
+  -- (Walking with a locking cursor locked every row it read, rows of full keys included.)
   select coalesce(array_agg(c.key), '{}'), coalesce(array_agg(c.n), '{}'),
          coalesce(array_agg(c.key) filter (where c.n >= p_per_key), '{}')
     into v_keys, v_counts, v_full
@@ -5451,12 +5583,20 @@ begin
          and (w.deadline is null or w.deadline > p_now)
          and (w.concurrency_key is null or w.concurrency_key <> all (v_full))
          and w.id <> all (v_ids)
+         and w.id <> all (v_skipped)
        order by w.priority desc, w.run_at, w.seq
        limit p_limit + 16
     loop
       v_seen := v_seen + 1;
+      continue when v_row.key = any (v_full);
+      perform 1 from durable.workflows k
+       where k.id = v_row.id and k.status in ('pending', 'waiting') and k.run_at <= p_now
+         for update skip locked;
+      if not found then
+        v_skipped := v_skipped || v_row.id;
+        continue;
+      end if;
       if v_row.key is not null then
-        continue when v_row.key = any (v_full);
         v_at := array_position(v_keys, v_row.key);
         if v_at is null then
           v_keys := v_keys || v_row.key;
@@ -5479,8 +5619,211 @@ $$;
 comment on function durable.pick_by_key(text, integer, integer, text[], text, timestamptz) is
   'The ids of up to p_limit runnable workflows of queue p_queue in the claim''s order, skipping '
   'those whose concurrency key already has p_per_key running (or taken here): a key at its '
-  'limit does not hold back the others. Locks nothing: the caller holds the queue''s row lock '
-  'and locks the ids (skip locked). Internal.';
+  'limit does not hold back the others. Locks the rows it returns (for update skip locked, one '
+  'by one: rows other claims hold are passed over); the caller takes their keys'' run slots. '
+  'Internal.';
+
+create or replace function durable.take_slots(
+  p_queue text, p_key text, p_limit integer, p_want integer
+)
+returns integer[]
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_slots integer[];
+  v_lock bigint := pg_catalog.hashtextextended(
+    'durable.run_slots:' || p_queue || chr(31) || p_key, 0);
+begin
+  if p_want <= 0 then
+    return '{}';
+  end if;
+  -- the free slots (no run under the lease they name) that no other claim holds
+  v_slots := array(select s.slot from durable.run_slots s
+                    where s.queue = p_queue and s.key = p_key and s.slot <= p_limit
+                      and not exists (select 1 from durable.workflows w
+                                       where w.id = s.workflow_id and w.lease = s.lease
+                                         and w.status = 'running')
+                    order by s.slot
+                    limit p_want
+                      for update skip locked);
+  if cardinality(v_slots) > 0 then
+    -- again, in a statement of its own (a new snapshot), now that they are ours: a slot that
+    -- another claim gave a run after this claim's snapshot was rechecked above with that
+    -- snapshot's view of the run (not running yet), and is not free
+    v_slots := array(select s.slot from durable.run_slots s
+                      where s.queue = p_queue and s.key = p_key and s.slot = any (v_slots)
+                        and not exists (select 1 from durable.workflows w
+                                         where w.id = s.workflow_id and w.lease = s.lease
+                                           and w.status = 'running')
+                      order by s.slot);
+  end if;
+  -- more made, up to p_limit, by one claim at a time (one that finds another making them goes
+  -- on with what it has)
+  if cardinality(v_slots) < p_want and pg_catalog.pg_try_advisory_xact_lock(v_lock) then
+    with made as (
+      insert into durable.run_slots (queue, key, slot)
+      select p_queue, p_key, m.top + i
+        from (select coalesce(max(s.slot), 0) as top from durable.run_slots s
+               where s.queue = p_queue and s.key = p_key) m,
+             -- (a few more than wanted: other claims find them made)
+           generate_series(1, least(greatest(p_want - cardinality(v_slots), 16),
+                                    p_limit - m.top)) i
+      returning slot
+    )
+    select (v_slots || coalesce(array_agg(made.slot order by made.slot), '{}'))[1:p_want]
+      into v_slots from made;
+  end if;
+  -- after the limit was lowered (or runs that ran before it were counted in, set_queue), while a
+  -- slot above it still holds a run: every held slot counts, one such claim at a time (one that
+  -- finds another counting takes nothing now)
+  if cardinality(v_slots) > 0
+     and exists (select 1 from durable.run_slots s  -- (an index probe, usually empty)
+                  where s.queue = p_queue and s.key = p_key and s.slot > p_limit)
+     and exists (select 1 from durable.run_slots s
+                  join durable.workflows w on w.id = s.workflow_id and w.lease = s.lease
+                 where s.queue = p_queue and s.key = p_key and s.slot > p_limit
+                   and w.status = 'running') then
+    if pg_catalog.pg_try_advisory_xact_lock(v_lock) then
+      v_slots := v_slots[1:greatest(0, p_limit - (
+        select count(*) from durable.run_slots s
+          join durable.workflows w on w.id = s.workflow_id and w.lease = s.lease
+         where s.queue = p_queue and s.key = p_key and w.status = 'running')::integer)];
+    else
+      v_slots := '{}';
+    end if;
+  end if;
+  return v_slots;
+end
+$$;
+comment on function durable.take_slots(text, text, integer, integer) is
+  'Up to p_want free run slots of one concurrency limit (durable.run_slots: p_queue and p_key, '
+  'p_limit slots), locked for the caller (for update skip locked: another claim''s are never '
+  'waited for), made when missing. The caller writes into each the workflow it starts and its '
+  'lease. Internal.';
+
+create or replace function durable.prepare_slots(p_queue text, p_key text, p_limit integer)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_ids text[];
+  v_leases bigint[];
+  v_free integer[];
+  v_n integer;
+begin
+  -- the limit's advisory lock, waited for (a claim making slots holds it until it commits)
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(
+            'durable.run_slots:' || p_queue || chr(31) || p_key, 0));
+  -- its slots up to p_limit (1,000 at most here; claims make more as needed)
+  insert into durable.run_slots (queue, key, slot)
+  select p_queue, p_key, i from generate_series(1, least(p_limit, 1000)) i
+  on conflict do nothing;
+  -- the runs that run under it without a slot (claimed before the limit was set) count: each
+  -- takes a free slot, or one above the limit when none is left (claims then count them)
+  select coalesce(array_agg(w.id order by w.id), '{}'),
+         coalesce(array_agg(w.lease order by w.id), '{}')
+    into v_ids, v_leases
+    from durable.workflows w
+   where w.status = 'running'
+     and (p_queue = '' or w.queue = p_queue)
+     and (p_key = '' or w.concurrency_key = p_key)
+     and not exists (select 1 from durable.run_slots s
+                      where s.queue = p_queue and s.key = p_key
+                        and s.workflow_id = w.id and s.lease = w.lease);
+  if cardinality(v_ids) = 0 then
+    return;
+  end if;
+  v_free := array(select s.slot from durable.run_slots s
+                   where s.queue = p_queue and s.key = p_key and s.slot <= p_limit
+                     and not exists (select 1 from durable.workflows w
+                                      where w.id = s.workflow_id and w.lease = s.lease
+                                        and w.status = 'running')
+                   order by s.slot
+                   limit cardinality(v_ids)
+                     for update skip locked);
+  -- (checked again with a new snapshot, as durable.take_slots does)
+  v_free := array(select s.slot from durable.run_slots s
+                   where s.queue = p_queue and s.key = p_key and s.slot = any (v_free)
+                     and not exists (select 1 from durable.workflows w
+                                      where w.id = s.workflow_id and w.lease = s.lease
+                                        and w.status = 'running')
+                   order by s.slot);
+  v_n := cardinality(v_free);
+  update durable.run_slots s set workflow_id = v_ids[f.n], lease = v_leases[f.n]
+    from unnest(v_free) with ordinality as f(slot, n)
+   where s.queue = p_queue and s.key = p_key and s.slot = f.slot;
+  insert into durable.run_slots (queue, key, slot, workflow_id, lease)
+  select p_queue, p_key,
+         (select greatest(coalesce(max(s.slot), 0), p_limit) from durable.run_slots s
+           where s.queue = p_queue and s.key = p_key) + (r.n - v_n)::integer,
+         r.id, r.lease
+    from unnest(v_ids, v_leases) with ordinality as r(id, lease, n)
+   where r.n > v_n;
+end
+$$;
+comment on function durable.prepare_slots(text, text, integer) is
+  'Makes the run slots 1..p_limit (at most 1,000) of one concurrency limit (durable.run_slots: '
+  'p_queue and p_key; ('''', '''') is durable.settings.max_running, (queue, '''') a queue''s '
+  'concurrency) and counts in the runs running under it without a slot: each takes a free slot, '
+  'or one above the limit when none is left. Waits for the limit''s advisory lock. Called when '
+  'a limit is set (set_queue, the settings trigger). Internal.';
+
+create or replace function durable.settings_max_running()
+returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if new.max_running is not null then
+    perform durable.prepare_slots('', '', new.max_running);
+  end if;
+  return null;
+end
+$$;
+comment on function durable.settings_max_running() is
+  'Trigger: a new durable.settings.max_running makes its run slots and counts in the runs '
+  'running then (durable.prepare_slots). Internal.';
+create trigger settings_max_running
+  after update of max_running on durable.settings
+  for each row
+  when (new.max_running is distinct from old.max_running)
+  execute function durable.settings_max_running();
+comment on trigger settings_max_running on durable.settings is
+  'Makes the run slots of a new max_running (durable.prepare_slots).';
+
+create or replace function durable.workflows_key_slots()
+returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_per_key integer;
+begin
+  select q.key_concurrency into v_per_key from durable.queues q where q.name = new.queue;
+  if v_per_key is not null
+     and not exists (select 1 from durable.run_slots s
+                      where s.queue = new.queue and s.key = new.concurrency_key) then
+    insert into durable.run_slots (queue, key, slot)
+    select new.queue, new.concurrency_key, i from generate_series(1, least(v_per_key, 64)) i
+    on conflict do nothing;
+  end if;
+  return null;
+end
+$$;
+comment on function durable.workflows_key_slots() is
+  'Trigger: a workflow with a concurrency key enqueued into a queue with key_concurrency makes '
+  'that key''s first run slots (up to 64; claims make more as needed) when it has none, so '
+  'that they are committed before any claim sees the workflow: claims of a new key then do not '
+  'wait for one another to make them. Internal.';
+create trigger workflows_key_slots
+  after insert on durable.workflows
+  for each row
+  when (new.concurrency_key is not null)
+  execute function durable.workflows_key_slots();
+comment on trigger workflows_key_slots on durable.workflows is
+  'Makes a new concurrency key''s run slots (durable.workflows_key_slots).';
 
 create or replace function durable.take_work(
   p_worker text,
@@ -5520,7 +5863,6 @@ declare
   v_current interval;
   v_login text;
   v_dead text[];
-  v_limited boolean;
   v_names text[];
   v_version text;
   v_idle text[];
@@ -5533,6 +5875,14 @@ declare
   v_failed text[];
   v_ids text[];
   v_slots integer[];
+  v_qslots integer[];
+  v_gslots integer[];
+  v_max_running integer;
+  v_kids text[];
+  v_kkeys text[];
+  v_kslots integer[];
+  v_key record;
+  v_free integer[];
 begin
   -- The body of durable.claim and durable.complete_and_claim, which have checked p_queues and
   -- p_max. One function with few statements, since it runs once per workflow.
@@ -5548,12 +5898,9 @@ begin
            k.heartbeat_at, k.lease_timeout, k.login,
            array(select d.id from durable.workers d
                   where d.expires_at < v_now and d.id <> p_worker),  -- (it is back)
-           exists (select 1 from durable.queues q
-                    where q.name = any (p_queues)
-                      and (q.concurrency is not null or q.key_concurrency is not null)),
-           k.workflow_names, k.version, k.idle_queues, s.max_lost_leases
-      into v_timeout, v_max, v_heartbeat, v_current, v_login, v_dead, v_limited,
-           v_names, v_version, v_idle, v_max_lost
+           k.workflow_names, k.version, k.idle_queues, s.max_lost_leases, s.max_running
+      into v_timeout, v_max, v_heartbeat, v_current, v_login, v_dead,
+           v_names, v_version, v_idle, v_max_lost, v_max_running
       from durable.settings s
       left join durable.workers k on k.id = p_worker;
     if v_heartbeat is null or v_heartbeat < v_now - v_timeout / 10
@@ -5566,16 +5913,9 @@ begin
           from durable.workers k where k.id = p_worker;
       end if;
     end if;
-    -- 2. the rows of the queues with a concurrency or per-key limit, in name order: their
-    -- running workflows are counted under that lock (a rate limit needs no queue lock: its
-    -- start slots are rows of their own, taken skip locked in step 4b)
-    if v_limited then
-      perform 1 from durable.queues q
-       where q.name = any (p_queues)
-         and (q.concurrency is not null or q.key_concurrency is not null)
-       order by q.name
-         for no key update;
-    end if;
+    -- 2. (no queue row is locked: concurrency limits are run slots, rate limits start slots,
+    -- rows of their own taken skip locked in step 4b, so claims of one queue never wait for
+    -- each other)
   end if;
 
   -- 3. the workflow the worker finished (complete, complete_and_claim), with its last step
@@ -5601,7 +5941,9 @@ begin
       -- raises DU010, DU003, DU002 (also: past its deadline), DU001 or DU015, whichever applies
       perform durable.fence(p_workflow_id, p_lease);
       raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
-        using errcode = 'DU001';
+        using errcode = 'DU001',
+              detail = durable.lease_refusal('lease_lost', p_workflow_id, p_lease,
+                         (select w.status from durable.workflows w where w.id = p_workflow_id));
     end if;
     if v_parent is not null then
       perform durable.wake_parent(v_parent, p_workflow_id, v_now);
@@ -5690,7 +6032,7 @@ begin
 
       return query
       with picked as materialized (
-        select w.id
+        select w.id, w.lease as old_lease
           from durable.workflows w
          where w.queue = v_queue.name
            and w.status = 'running'
@@ -5700,28 +6042,47 @@ begin
            and (w.deadline is null or w.deadline > v_now)
          limit v_left
            for update of w skip locked
+      ),
+      claimed as (
+        update durable.workflows w
+           set owner = p_worker, owner_login = session_user,
+               lease = nextval('durable.lease_seq'), claims = w.claims + 1, claimed_at = v_now,
+               lost_leases = w.lost_leases + 1, version = coalesce(w.version, v_version)
+          from picked p
+         where w.id = p.id
+        returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
+                  durable.recorded_steps(w.id) as steps, w.trace_context, p.old_lease
+      ),
+      reslotted as (
+        -- the run slots it holds go on under its new lease (no other claim holds them: they
+        -- are not free while it runs under the old one)
+        update durable.run_slots s set lease = c.lease
+          from claimed c
+         where s.workflow_id = c.id and s.lease = c.old_lease
       )
-      update durable.workflows w
-         set owner = p_worker, owner_login = session_user, lease = nextval('durable.lease_seq'),
-             claims = w.claims + 1, claimed_at = v_now, lost_leases = w.lost_leases + 1,
-             version = coalesce(w.version, v_version)
-        from picked p
-       where w.id = p.id
-      returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
-                durable.recorded_steps(w.id), w.trace_context;
+      select c.id, c.name, c.queue, c.input, c.lease, c.attempt, c.max_attempts, c.steps,
+             c.trace_context
+        from claimed c;
       get diagnostics v_got = row_count;
       v_left := v_left - v_got;
       continue when v_left = 0;
     end if;
 
-    -- 4b. take runnable workflows, within the queue's concurrency limit and rate limit (its
-    -- claims in the sliding window, counted under the queue's row lock)
+    -- 4b. take runnable workflows, within the queue's concurrency limit, durable.settings.
+    -- max_running (run slots: one of each limit per workflow started, durable.take_slots) and the
+    -- rate limit (start slots)
     v_limit := v_left;
+    v_qslots := null;
+    v_gslots := null;
     if v_queue.concurrency is not null then
-      v_limit := least(v_limit, v_queue.concurrency - (
-        select count(*) from durable.workflows w
-         where w.queue = v_queue.name and w.status = 'running')::integer);
-      continue when v_limit <= 0;
+      v_qslots := durable.take_slots(v_queue.name, '', v_queue.concurrency, v_limit);
+      v_limit := cardinality(v_qslots);
+      continue when v_limit = 0;
+    end if;
+    if v_max_running is not null then
+      v_gslots := durable.take_slots('', '', v_max_running, v_limit);
+      v_limit := cardinality(v_gslots);
+      continue when v_limit = 0;
     end if;
     if v_queue.rate_limit is not null then
       -- the start slots free (last used a period ago or more) that no other claim holds; more
@@ -5741,11 +6102,13 @@ begin
           select v_queue.name, m.top + i, '-infinity'
             from (select coalesce(max(r.slot), 0) as top from durable.queue_starts r
                    where r.queue = v_queue.name) m,
-                 generate_series(1, least(v_limit - cardinality(v_slots),
+                 -- (a few more than wanted: other claims find them made)
+                 generate_series(1, least(greatest(v_limit - cardinality(v_slots), 64),
                                           v_queue.rate_limit - m.top)) i
           returning slot
         )
-        select v_slots || coalesce(array_agg(made.slot), '{}') into v_slots from made;
+        select (v_slots || coalesce(array_agg(made.slot order by made.slot), '{}'))[1:v_limit]
+          into v_slots from made;
       end if;
       -- after the limit was lowered, until the starts of the slots above it have left the
       -- window: every start in the window counts, one such claim at a time (one that finds
@@ -5765,11 +6128,33 @@ begin
       v_limit := cardinality(v_slots);
       continue when v_limit = 0;
     end if;
+    v_kids := '{}';
+    v_kkeys := '{}';
+    v_kslots := '{}';
     if v_queue.key_concurrency is not null then
       -- per-key limit: the keys at their limit are skipped, so one busy key never holds back
-      -- the others (flow_control.sql); taken one by one in the claim's order
+      -- the others (flow_control.sql); taken one by one in the claim's order. Then each key's
+      -- run slots: a key's workflows beyond the slots it got are left (another claim holds
+      -- that key's other slots, or its count above was stale)
       v_ids := durable.pick_by_key(v_queue.name, v_queue.key_concurrency, v_limit, v_names,
                                    v_version, v_now);
+      for v_key in
+        select w.concurrency_key as key,
+               array_agg(w.id order by array_position(v_ids, w.id)) as ids
+          from durable.workflows w
+         where w.id = any (v_ids) and w.concurrency_key is not null
+         group by w.concurrency_key
+         order by w.concurrency_key
+         limit 1000
+      loop
+        v_free := durable.take_slots(v_queue.name, v_key.key, v_queue.key_concurrency,
+                                     cardinality(v_key.ids));
+        v_ids := array(select x from unnest(v_ids) x
+                        where x <> all (v_key.ids[cardinality(v_free) + 1:]));
+        v_kids := v_kids || v_key.ids[1:cardinality(v_free)];
+        v_kkeys := v_kkeys || array_fill(v_key.key, array[cardinality(v_free)]);
+        v_kslots := v_kslots || v_free;
+      end loop;
     end if;
     return query
     with picked as materialized (
@@ -5800,19 +6185,43 @@ begin
       select p.id from picked p
       union all
       select k.id from keyed k
+    ),
+    claimed as (
+      update durable.workflows w
+         set status = 'running', owner = p_worker, owner_login = session_user,
+             lease = nextval('durable.lease_seq'), claims = w.claims + 1, claimed_at = v_now,
+             started_at = coalesce(w.started_at, v_now), version = coalesce(w.version, v_version)
+        from chosen p
+       where w.id = p.id
+      -- a workflow claimed for the first time has recorded nothing (steps need a lease), but
+      -- for a fork's copied steps
+      returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
+                case when w.claims = 1 and w.forked_from is null then '[]'::jsonb
+                     else durable.recorded_steps(w.id) end as steps,
+                w.trace_context
+    ),
+    numbered as (
+      select c.id, c.lease, row_number() over () as i from claimed c
+    ),
+    slotted as (
+      -- each run started writes itself and its lease into one slot of each limit it is under
+      update durable.run_slots s set workflow_id = t.id, lease = t.lease
+        from (select n.id, n.lease, v_queue.name as queue, '' as key, v_qslots[n.i] as slot
+                from numbered n
+               where v_qslots is not null
+              union all
+              select n.id, n.lease, '', '', v_gslots[n.i]
+                from numbered n
+               where v_gslots is not null
+              union all
+              select c.id, c.lease, v_queue.name, m.key, m.slot
+                from claimed c
+                join unnest(v_kids, v_kkeys, v_kslots) m(id, key, slot) on m.id = c.id) t
+       where s.queue = t.queue and s.key = t.key and s.slot = t.slot
     )
-    update durable.workflows w
-       set status = 'running', owner = p_worker, owner_login = session_user,
-           lease = nextval('durable.lease_seq'), claims = w.claims + 1, claimed_at = v_now,
-           started_at = coalesce(w.started_at, v_now), version = coalesce(w.version, v_version)
-      from chosen p
-     where w.id = p.id
-    -- a workflow claimed for the first time has recorded nothing (steps need a lease), but for
-    -- a fork's copied steps
-    returning w.id, w.name, w.queue, w.input, w.lease, w.attempt, w.max_attempts,
-              case when w.claims = 1 and w.forked_from is null then '[]'::jsonb
-                   else durable.recorded_steps(w.id) end,
-              w.trace_context;
+    select c.id, c.name, c.queue, c.input, c.lease, c.attempt, c.max_attempts, c.steps,
+           c.trace_context
+      from claimed c;
     get diagnostics v_got = row_count;
     v_left := v_left - v_got;
     if v_queue.rate_limit is not null and v_got > 0 then
@@ -6199,7 +6608,9 @@ begin
     -- (fail_batch has raised DU015 for another login's lease)
     perform durable.fence(p_workflow_id, p_lease);
     raise exception 'lease % on workflow % is lost', p_lease, p_workflow_id
-      using errcode = 'DU001';
+      using errcode = 'DU001',
+            detail = durable.lease_refusal('lease_lost', p_workflow_id, p_lease,
+                       (select w.status from durable.workflows w where w.id = p_workflow_id));
   end if;
   return query select v_status, v_run_at;
 end
@@ -6553,6 +6964,27 @@ begin
                             else coalesce(p_rate_period, q.rate_period) end,
          key_concurrency = case when p_key_concurrency is null then q.key_concurrency
                                 else nullif(p_key_concurrency, 0) end;
+  -- a rate limit given: its first start slots made (up to 1,000; claims make more as needed),
+  -- so that claims do not wait for one another to make them
+  if p_rate_limit > 0 then
+    perform pg_catalog.pg_advisory_xact_lock(
+              pg_catalog.hashtextextended('durable.queue_starts:' || p_name, 0));
+    insert into durable.queue_starts (queue, slot, at)
+    select p_name, i, '-infinity' from generate_series(1, least(p_rate_limit, 1000)) i
+    on conflict do nothing;
+  end if;
+  -- a concurrency limit given: its run slots made, and the runs running now counted in
+  -- (claims take slots, durable.take_slots); per key, the keys running now
+  if p_concurrency > 0 then
+    perform durable.prepare_slots(p_name, '', p_concurrency);
+  end if;
+  if p_key_concurrency > 0 then
+    perform durable.prepare_slots(p_name, k.key, p_key_concurrency)
+       from (select distinct w.concurrency_key as key from durable.workflows w
+              where w.queue = p_name and w.status = 'running'
+                and w.concurrency_key is not null
+              order by 1) k;
+  end if;
 end
 $$;
 comment on function durable.set_queue(text, integer, boolean, integer, interval, integer) is
@@ -6768,12 +7200,14 @@ select k.id, k.started_at, k.heartbeat_at, k.lease_timeout, k.expires_at,
        k.expires_at >= durable.now() as alive,
        (select count(*) from durable.workflows w
          where w.owner = k.id and w.status = 'running') as running,
-       k.busy
+       k.busy, k.connections, k.concurrency_limit
   from durable.workers k;
 comment on view durable.worker_status is
   'Workers, whether their heartbeat is fresh, how many workflows each holds (running) and how '
   'many runs its slots were executing at its last heartbeat (busy: a cancelled run still '
-  'finishing a step counts there, not in running).';
+  'finishing a step counts there, not in running); its share of the database at its last '
+  'heartbeat: the server connections it held (connections) and its adaptive limit on the '
+  'workflows it holds at once (concurrency_limit, null without back-pressure).';
 
 
 -- The same rows without payloads: inputs, outputs and errors may hold personal data, so the
@@ -7964,6 +8398,48 @@ create index workflows_finished on durable.workflows (status, finished_at)
 
 -- checks --------------------------------------------------------------------------------------
 
+create function durable.check_filters(
+  p_statuses text[],
+  p_allowed text[],
+  p_queue text,
+  p_created_after timestamptz,
+  p_created_before timestamptz,
+  p_finished_after timestamptz,
+  p_finished_before timestamptz
+)
+returns void
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if cardinality(p_statuses) = 0 or array_position(p_statuses, null) is not null
+     or not p_statuses <@ p_allowed then
+    raise exception 'status must be a non-empty array of %, got %', p_allowed, p_statuses
+      using errcode = 'DU011';
+  end if;
+  if p_queue is not null and not exists (select 1 from durable.queues q where q.name = p_queue) then
+    raise exception 'unknown queue %', p_queue
+      using errcode = 'DU004', hint = 'durable.queue_stats lists the queues.';
+  end if;
+  if p_created_after >= p_created_before then
+    raise exception 'created_after (%) must be before created_before (%)',
+        p_created_after, p_created_before
+      using errcode = 'DU011';
+  end if;
+  if p_finished_after >= p_finished_before then
+    raise exception 'finished_after (%) must be before finished_before (%)',
+        p_finished_after, p_finished_before
+      using errcode = 'DU011';
+  end if;
+end
+$$;
+comment on function durable.check_filters(text[], text[], text, timestamptz, timestamptz,
+                                          timestamptz, timestamptz) is
+  'The filter checks shared by the bulk operations (check_bulk) and the run listings '
+  '(check_list): DU011 a status not in p_allowed (or an empty array, or a null in it), an empty '
+  'time range (after >= before); DU004 unknown queue. Internal.';
+
 create function durable.check_bulk(
   p_statuses text[],
   p_allowed text[],
@@ -7996,25 +8472,8 @@ begin
             hint = pg_catalog.format('Pass a queue, a name, a time range, or p_status => %L to '
                                      'match every workflow it applies to.', p_allowed);
   end if;
-  if cardinality(p_statuses) = 0 or array_position(p_statuses, null) is not null
-     or not p_statuses <@ p_allowed then
-    raise exception 'status must be a non-empty array of %, got %', p_allowed, p_statuses
-      using errcode = 'DU011';
-  end if;
-  if p_queue is not null and not exists (select 1 from durable.queues q where q.name = p_queue) then
-    raise exception 'unknown queue %', p_queue
-      using errcode = 'DU004', hint = 'durable.queue_stats lists the queues.';
-  end if;
-  if p_created_after >= p_created_before then
-    raise exception 'created_after (%) must be before created_before (%)',
-        p_created_after, p_created_before
-      using errcode = 'DU011';
-  end if;
-  if p_finished_after >= p_finished_before then
-    raise exception 'finished_after (%) must be before finished_before (%)',
-        p_finished_after, p_finished_before
-      using errcode = 'DU011';
-  end if;
+  perform durable.check_filters(p_statuses, p_allowed, p_queue, p_created_after,
+                                p_created_before, p_finished_after, p_finished_before);
 end
 $$;
 comment on function durable.check_bulk(text[], text[], text, text, timestamptz, timestamptz,
@@ -8181,6 +8640,17 @@ begin
       from durable.purge_some('{failed,cancelled}', v_now - v_settings.retain_failed,
                               v_settings.purge_batch - v_purged::integer) p;
   end if;
+  -- the run slots of concurrency keys with nothing running under them (a key's are made again
+  -- by its next claim): a batch, skipping those a claim holds
+  delete from durable.run_slots s
+   where (s.queue, s.key, s.slot) in (
+           select r.queue, r.key, r.slot from durable.run_slots r
+            where r.key <> ''
+              and not exists (select 1 from durable.workflows w
+                               where w.id = r.workflow_id and w.lease = r.lease
+                                 and w.status = 'running')
+            limit v_settings.purge_batch
+              for update skip locked);
   return query select v_purged, v_more;
 end
 $$;
@@ -8189,7 +8659,8 @@ comment on function durable.housekeep(text) is
   'finished longer ago than durable.settings.retain_succeeded (succeeded ones) or retain_failed '
   '(failed and cancelled ones), as durable.purge_batch does (no lock waited for; a family is kept '
   'while a member is unfinished). Returns (purged, more): more = true when a full batch was due '
-  '(call again soon, in a new transaction). One session at a time does the work (a transaction-'
+  '(call again soon, in a new transaction). Also deletes a batch of the run slots of concurrency '
+  'keys with nothing running (durable.run_slots). One session at a time does the work (a transaction-'
   'scoped advisory lock): another caller meanwhile gets (0, false) at once. Both settings null '
   '(the default): nothing is deleted. Workers call it now and then; pg_cron or psql may too '
   '(p_worker: the worker id, or any name that is not another login''s worker). Errors: DU010 '
@@ -8488,25 +8959,8 @@ begin
       using errcode = 'DU011',
             hint = 'Page through more with p_before_id => the last id of the page before.';
   end if;
-  if cardinality(p_status) = 0 or array_position(p_status, null) is not null
-     or not p_status <@ v_statuses then
-    raise exception 'status must be a non-empty array of %, got %', v_statuses, p_status
-      using errcode = 'DU011';
-  end if;
-  if p_queue is not null and not exists (select 1 from durable.queues q where q.name = p_queue) then
-    raise exception 'unknown queue %', p_queue
-      using errcode = 'DU004', hint = 'durable.queue_stats lists the queues.';
-  end if;
-  if p_created_after >= p_created_before then
-    raise exception 'created_after (%) must be before created_before (%)',
-        p_created_after, p_created_before
-      using errcode = 'DU011';
-  end if;
-  if p_finished_after >= p_finished_before then
-    raise exception 'finished_after (%) must be before finished_before (%)',
-        p_finished_after, p_finished_before
-      using errcode = 'DU011';
-  end if;
+  perform durable.check_filters(p_status, v_statuses, p_queue, p_created_after,
+                                p_created_before, p_finished_after, p_finished_before);
   if p_before_created_at is not null and p_before_id is null then
     raise exception 'p_before_created_at needs p_before_id: a page starts after one run'
       using errcode = 'DU010',
@@ -8886,7 +9340,7 @@ grant execute on function
   durable.complete_and_claim(text, bigint, jsonb, text, text[], integer, interval, integer, text, jsonb, timestamptz),
   durable.fail(text, bigint, jsonb, boolean),
   durable.fail_batch(text[], bigint[], jsonb[], boolean[]),
-  durable.heartbeat(text, interval, integer),
+  durable.heartbeat(text, interval, integer, integer, integer),
   durable.release(text, text[]),
   durable.register(text, jsonb, text, interval),
   durable.result(text),
@@ -8896,8 +9350,8 @@ grant execute on function
   durable.await_children(text, bigint, integer, text[], interval, text),
   durable.send_step(text, bigint, integer, text, jsonb, text, text),
   durable.set_event(text, bigint, integer, text, jsonb, text),
-  durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text),
-  durable.start_children(text, bigint, integer, jsonb, text)
+  durable.start_child(text, bigint, integer, text, jsonb, text, text, integer, interval, boolean, text, text),
+  durable.start_children(text, bigint, integer, jsonb, text, text)
   to :"durable_worker";
 
 grant execute on function

@@ -1,1 +1,1 @@
-select idle_queues, busy from durable.workers where false;
+select idle_queues, busy, connections, concurrency_limit from durable.workers where false;

@@ -18,9 +18,28 @@
 
 const { setTimeout: sleep } = require('node:timers/promises');
 
-// SQLSTATEs the worker acts on (README, Errors). node-postgres puts the SQLSTATE in err.code.
+// SQLSTATEs the worker acts on (README, Errors). node-postgres puts the SQLSTATE in err.code,
+// the DETAIL in err.detail.
 const LEASE_LOST = 'DU001'; // the run was claimed again (its worker was thought dead), or released
 const STOPPED = 'DU002'; // the run was cancelled, or its deadline passed
+
+// Why the SQL refused a lease: DU001 and DU002 carry a JSON DETAIL, {reason: 'lease_lost' |
+// 'cancelled' | 'deadline_passed', workflow_id, lease (the one sent, a string), status (the
+// run's now), deadline (deadline_passed only)}; no message to parse. null for other errors.
+function refusal(err) {
+  if (!err || (err.code !== LEASE_LOST && err.code !== STOPPED) || !err.detail) return null;
+  try {
+    return JSON.parse(err.detail);
+  } catch {
+    return null;
+  }
+}
+
+// '<reason> (<SQLSTATE>, status <status>)', e.g. 'cancelled (DU002, status cancelled)'
+function refusalText(err) {
+  const why = refusal(err);
+  return why ? `${why.reason} (${err.code}, status ${why.status})` : `${err.code} ${err.message}`;
+}
 
 // PITFALL: node-postgres turns a JS array parameter into a Postgres array literal ('{1,2}'), a
 // string into bare text ('hi', not '"hi"'), and null into SQL NULL: as a jsonb parameter the
@@ -31,10 +50,11 @@ function json(value) {
 }
 
 // PITFALL: interval results arrive as objects (postgres-interval), bigint and numeric as
-// strings. Where a number of seconds is needed, ask for it: extract(epoch from ...)::float8.
-function seconds(value) {
-  return value == null ? null : `${value} seconds`; // an interval parameter, as text
-}
+// strings. Where a number of seconds is needed, ask for it: step_failed answers
+// retry_in_seconds; elsewhere extract(epoch from ...)::float8. An interval parameter takes a
+// number of seconds as it is: node-postgres sends 2.5 as the text '2.5', and Postgres reads a
+// number without a unit as seconds ('2.5'::interval is 2.5 s). (Not one JavaScript prints with
+// an exponent, under 1e-6 or from 1e21: '1e-7' is refused, 22007.)
 
 // A step that failed for good: its recorded error is replayed as this exception. Uncaught, it
 // fails the run's attempt (retried while attempts are left: the failed step runs again).
@@ -86,8 +106,8 @@ function errorJson(err) {
 
 // Start a workflow: {workflowId, created}. `db` is a pg Pool or Client; options are durable.enqueue's
 // parameters (README, SQL API): workflowId (idempotency: the same id again creates nothing),
-// queue, priority, delay and timeout in seconds, maxAttempts. An option left out (or null) takes
-// the default the workflow's workers registered.
+// queue, priority, delay and timeout in seconds (numbers, sent as they are: see above),
+// maxAttempts. An option left out (or null) takes the default the workflow's workers registered.
 async function enqueue(db, name, input, options = {}) {
   const { rows } = await db.query(
     `select workflow_id, created
@@ -96,7 +116,7 @@ async function enqueue(db, name, input, options = {}) {
                             p_delay => $6::interval, p_max_attempts => $7::integer,
                             p_timeout => $8::interval)`,
     [name, json(input), options.queue, options.workflowId, options.priority,
-     seconds(options.delay), options.maxAttempts, seconds(options.timeout)]);
+     options.delay, options.maxAttempts, options.timeout]);
   return { workflowId: rows[0].workflow_id, created: rows[0].created };
 }
 
@@ -235,12 +255,11 @@ class RunContext {
     }
   }
 
-  // The SQL said stop (DU001, DU002), or the connection was lost under the statement (its
-  // outcome unknown): remember it, and throw Stopped. Other errors go on.
+  // The SQL said stop (DU001, DU002: its DETAIL says why), or the connection was lost under
+  // the statement (its outcome unknown): remember it, and throw Stopped. Other errors go on.
   stopOn(err) {
     if (err && (err.code === LEASE_LOST || err.code === STOPPED)) {
-      this.stop(err.code === LEASE_LOST ? `lease lost (${err.code})`
-        : `cancelled or past its deadline (${err.code})`);
+      this.stop(refusalText(err));
     } else if (connectionLost(err)) {
       this.connectionLost = true;
       this.stop(`connection lost (${err.code || err.message}): handed back`);
@@ -285,19 +304,20 @@ class RunContext {
         let answer;
         try {
           ({ rows: [answer] } = await db.query(
-            `select retry, extract(epoch from retry_in)::float8 as retry_in, error
+            `select retry, retry_in_seconds, error
                from durable.step_failed($1::text, $2::bigint, $3::integer, $4::text, $5::jsonb,
                                         $6::integer, $7::interval, $8::interval, $9::timestamptz)`,
             [this.workflowId, this.lease, stepId, name, json(error),
              err instanceof NonRetryable ? 1 : (options.maxAttempts ?? 1),
-             seconds(options.backoffBase ?? 1), seconds(options.backoffMax ?? 3600), startedAt]));
+             options.backoffBase ?? 1, options.backoffMax ?? 3600, startedAt]));
         } catch (sqlErr) {
           this.stopOn(sqlErr);
         }
         if (answer.retry) {
-          log(`try ${tryNumber} failed (${error.message}), again in ${answer.retry_in.toFixed(2)} s`);
+          log(`try ${tryNumber} failed (${error.message}), again in `
+            + `${answer.retry_in_seconds.toFixed(2)} s`);
           try {
-            await sleep(answer.retry_in * 1000, undefined, { signal: this.signal });
+            await sleep(answer.retry_in_seconds * 1000, undefined, { signal: this.signal });
           } catch {
             throw new Stopped(this.stopReason);
           }
@@ -377,7 +397,7 @@ class Worker {
     const { rows: [reg] } = await this.pool.query(
       `select extract(epoch from durable.register($1::text, $2::jsonb, $3::text, $4::interval))::float8
                 as lease_timeout`,
-      [this.workerId, json(registered), this.version, seconds(this.leaseTimeout)]);
+      [this.workerId, json(registered), this.version, this.leaseTimeout]);
     this.leaseTimeout = reg.lease_timeout;
     this.log(`registered ${Object.keys(this.workflows).join(', ')} on ${this.queues.join(', ')}`
       + ` (lease timeout ${this.leaseTimeout} s)`);
@@ -447,7 +467,7 @@ class Worker {
     const { rows } = await this.pool.query(
       `select workflow_id, name, input, lease, attempt, steps
          from durable.claim($1::text, $2::text[], $3::integer, $4::interval)`,
-      [this.workerId, this.queues, max, seconds(this.leaseTimeout)]); // a JS array is a text[]
+      [this.workerId, this.queues, max, this.leaseTimeout]); // a JS array is a text[]
     return rows;
   }
 
@@ -497,7 +517,7 @@ class Worker {
       }
     } catch (err) {
       if (err.code === LEASE_LOST || err.code === STOPPED) {
-        this.log(`${ctx.workflowId} stopped: ${err.code} ${err.message}`);
+        this.log(`${ctx.workflowId} stopped: ${refusalText(err)}`);
       } else {
         // a lost connection, say (the finish may have committed or not): hand the run back;
         // a claim resumes it from its last checkpoint (a finished run is not released)
@@ -532,7 +552,7 @@ class Worker {
     try {
       const { rows } = await this.pool.query(
         'select workflow_id, lease from durable.heartbeat($1::text, $2::interval, $3::integer)',
-        [this.workerId, seconds(this.leaseTimeout), this.runs.size]);
+        [this.workerId, this.leaseTimeout, this.runs.size]);
       const held = new Map(rows.map((r) => [r.workflow_id, r.lease]));
       for (const { ctx } of known) {
         if (held.get(ctx.workflowId) !== ctx.lease && this.runs.get(ctx.workflowId)?.ctx === ctx) {
@@ -571,5 +591,5 @@ class Worker {
 
 module.exports = {
   LEASE_LOST, STOPPED, StepFailed, NonRetryable, Stopped, TimeoutError, RunContext, Worker,
-  enqueue, result, watch, waitForResult, cancel, json, errorJson,
+  enqueue, result, watch, waitForResult, cancel, json, errorJson, refusal,
 };

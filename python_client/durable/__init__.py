@@ -4,7 +4,16 @@ Every decision lives in the SQL schema `durable`; this package runs your code an
 """
 
 from .aio import AsyncDurable, AsyncWorkflowHandle
-from .app import Args, Durable, StartOptions, StepDef, Workflow, WorkflowDef, WorkflowHandle
+from .app import (
+    Args,
+    AsyncWorkflow,
+    Durable,
+    StartOptions,
+    StepDef,
+    Workflow,
+    WorkflowDef,
+    WorkflowHandle,
+)
 from .db import SCHEMA_VERSION
 from .errors import (
     DU001,
@@ -76,7 +85,8 @@ from .worker import Worker
 __all__ = [
     "DU001", "DU002", "DU003", "DU004", "DU005", "DU006", "DU007", "DU008", "DU009", "DU010",
     "DU011", "DU012", "DU013", "DU014", "DU015", "DU016", "DU017", "DU018", "DU019",
-    "SCHEMA_VERSION", "AlreadyFinished", "Args", "AsyncDurable", "AsyncWorkflowHandle",
+    "SCHEMA_VERSION", "AlreadyFinished", "Args", "AsyncDurable", "AsyncWorkflow",
+    "AsyncWorkflowHandle",
     "BadArgument", "BadTransition", "Cancelled", "ChildResult", "Deduplicated", "Durable",
     "DurableError", "ErrorRecord", "FakeClock", "ForeignWorker", "IdConflict", "InputConflict",
     "InvalidValue", "LeaseLost", "MalformedBatch", "MissingArgument", "NonRetryable",

@@ -12,8 +12,8 @@
         return pages
 
     client = AsyncDurable(app)              # the async client, sharing app's registry
-    handle = await client.enqueue(crawl, ["https://..."])
-    pages = await handle.result(timeout=60)
+    handle = await client.start(crawl, ["https://..."])   # AsyncWorkflowHandle[list[dict]]
+    pages = await handle.result(timeout=60)                 # a list[dict], for mypy too
 
 One source of SQL for sync and async (the sans-I/O way): every statement is built and its rows
 read by the sync functions of durable.db; `call(aconn, fn, ...)` runs such a function against a
@@ -34,10 +34,18 @@ again when the run resumes.
 
 The runner (used by durable.Worker for the async workflows of its app) runs every async run as
 a task of one event loop in one thread, beside the worker's slot threads, and sends their
-statements on a small set of shared connections (async_connections, default 4): a statement
-takes a connection for its round trip only, and every worker call carries the run's lease, so
-the SQL fences it whichever connection carries it. A run waiting in a step (awaiting I/O)
-holds no connection.
+statements on a small set of shared connections (async_connections, default 8) in libpq's
+pipeline mode (_Pipe): each statement goes out the moment a run asks for it, with its own Sync,
+so the statements of many runs are in flight on one connection at once and each commits or
+fails on its own; one reader callback per connection hands the answers out in order. Every
+worker call carries the run's lease, so the SQL fences it whichever connection carries it, and
+a statement whose connection was lost is sent again on another under the same lease. A run
+waiting in a step (awaiting I/O) holds no connection. An async def transactional step gets a
+connection of its own for its transaction (AsyncRun._transactional).
+
+Typing: @app.workflow() on an async def gives an AsyncWorkflow[P, R] (R: the coroutine's
+value); AsyncDurable.start / options(...).start check the arguments against P (ParamSpec) and
+return an AsyncWorkflowHandle[R], whose `await result()` is an R.
 """
 
 from __future__ import annotations
@@ -51,12 +59,15 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast, overload
 
 import psycopg
-from psycopg.rows import tuple_row
+from psycopg.adapt import Transformer
+from psycopg.rows import dict_row, tuple_row
 
 from . import db, values, waiting
 from .errors import (
@@ -70,13 +81,17 @@ from .errors import (
     WorkflowCancelled,
     WrongThread,
     step_error,
+    translate,
     workflow_error,
 )
 from .execution import (
     _REFUSED,
     _RESENDS,
+    _SEND_AGAIN,
+    _SHORT_MESSAGE_LIMIT,
     NonRetryable,
     StepInfo,
+    _AlreadyRecorded,
     _outcome,
     _run,
     _step,
@@ -91,11 +106,13 @@ from .execution import (
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from .app import Durable, StepDef, Workflow, WorkflowHandle
+    from .app import Args, AsyncWorkflow, Durable, StepDef, Workflow, WorkflowHandle
 
 log = logging.getLogger("durable.aio")
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # -- the sans-I/O shell: durable.db's sync calls on an AsyncConnection ----------------------------
 
@@ -204,6 +221,9 @@ async def call(aconn: psycopg.AsyncConnection[Any], fn: Callable[..., T], *args:
 
 
 _TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
+_FATAL_ERROR = psycopg.pq.ExecStatus.FATAL_ERROR
+_PIPELINE_SYNC = psycopg.pq.ExecStatus.PIPELINE_SYNC
+_CONN_OK = psycopg.pq.ConnStatus.OK
 
 
 async def _send(aconn: psycopg.AsyncConnection[Any], ask: _Ask) -> _Answered:
@@ -225,6 +245,52 @@ async def _send(aconn: psycopg.AsyncConnection[Any], ask: _Ask) -> _Answered:
         return _Answered(None, exc)
 
 
+class _PipeScript(_ScriptConn):
+    """The stand-in connection over a _Pipe: not in autocommit as durable.db sees it, so that
+    durable.db raises a lock timeout instead of sleeping on it (the runner awaits the pause)."""
+
+    def __init__(self, pipe: _Pipe, answers: list[_Answered]):
+        self._pipe = pipe
+        self._answers = answers
+        self._n = 0
+
+    @property
+    def autocommit(self) -> bool:
+        return False
+
+    @property
+    def info(self) -> Any:
+        return _PipeInfo(self._pipe.conn)
+
+    @property
+    def closed(self) -> bool:
+        return self._pipe.lost is not None
+
+    @property
+    def broken(self) -> bool:
+        return self._pipe.lost is not None
+
+
+async def _pipe_call(pipe: _Pipe, fn: Callable[..., T], args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> T:
+    """fn(conn, *args, **kwargs) of durable.db with its statements sent on pipe (see call)."""
+    answers: list[_Answered] = []
+    while True:
+        try:
+            return fn(_PipeScript(pipe, answers), *args, **kwargs)
+        except _Ask as ask:
+            try:
+                sql = pipe.mogrifier.mogrify(ask.sql, ask.params).encode(pipe.conn.info.encoding)
+            except (psycopg.Error, UnicodeEncodeError) as exc:  # refused before it is sent
+                answers.append(_Answered(None, exc))
+                continue
+            result, error = await pipe.send(sql)
+            if error is not None:
+                answers.append(_Answered(None, error))
+            else:
+                answers.append(_Answered(pipe.rows(result, ask.row_factory), None))
+
+
 async def connect(dsn: str | None = None, *, application_name: str = "durable async"
                   ) -> psycopg.AsyncConnection[Any]:
     """A new AsyncConnection set up as durable.db.connect sets up a sync one (autocommit, the
@@ -238,8 +304,9 @@ async def connect(dsn: str | None = None, *, application_name: str = "durable as
 # -- the async client -----------------------------------------------------------------------------
 
 
-class AsyncWorkflowHandle:
-    """A started workflow, for async code: await its status, its result, cancel it."""
+class AsyncWorkflowHandle(Generic[R]):
+    """A started workflow, for async code: await its status, its result (of type R, the
+    workflow's return type: an async def workflow's awaited value), cancel it."""
 
     def __init__(self, client: AsyncDurable, workflow_id: str, created: bool = True):
         self.client = client
@@ -258,7 +325,7 @@ class AsyncWorkflowHandle:
         cancelled)."""
         return (await self.get()).status
 
-    async def result(self, timeout: float | None = None, poll: float = 5.0) -> Any:
+    async def result(self, timeout: float | None = None, poll: float = 5.0) -> R:
         """Wait until the workflow finishes and return its output, as WorkflowHandle.result:
         WorkflowFailed, WorkflowCancelled, or TimeoutError after timeout seconds (None: no
         limit). From a client: durable.watch, then a wait on the client's one shared LISTEN
@@ -266,7 +333,7 @@ class AsyncWorkflowHandle:
         seconds). Inside an async workflow (a child it started): a durable wait
         (durable.await_children)."""
         if run_of_call() is not None:
-            return await waiting.await_child(self.workflow_id, timeout)
+            return cast(R, await waiting.await_child(self.workflow_id, timeout))
         res = await self.client._wait_notified(
             db.FINISHED_CHANNEL, lambda payload: payload == self.workflow_id,
             lambda: self._finished(), timeout, poll)
@@ -274,7 +341,8 @@ class AsyncWorkflowHandle:
             raise TimeoutError(f"workflow {self.workflow_id} is still {await self.status()} "
                                f"after {timeout}s")
         if res.status == "succeeded":
-            return values.decode(res.output, f"the output of workflow {self.workflow_id}")
+            return cast(R, values.decode(res.output,
+                                         f"the output of workflow {self.workflow_id}"))
         if res.status == "cancelled":
             raise WorkflowCancelled(self.workflow_id)
         raise workflow_error(self.workflow_id, res.error)
@@ -381,13 +449,59 @@ class AsyncDurable:
 
     # -- starting workflows ----------------------------------------------------------------------
 
-    async def enqueue(self, workflow: Workflow[..., Any] | str, *args: Any,
+    def options(
+        self,
+        *,
+        workflow_id: str | None = None,
+        queue: str | None = None,
+        delay: db.Seconds | None = None,
+        run_at: datetime | None = None,
+        priority: int | None = None,
+        max_attempts: int | None = None,
+        conn: psycopg.AsyncConnection[Any] | None = None,
+        timeout: db.Seconds | None = None,
+        detached: bool = False,
+        concurrency_key: str | None = None,
+        dedup_key: str | None = None,
+        if_exists: str | None = None,
+    ) -> AsyncStartOptions:
+        """Enqueue options for a typed start: await client.options(workflow_id=...).start(
+        workflow, *args, **kwargs). app.options's keywords, with conn an AsyncConnection (the
+        caller's transaction); nothing is sent until .start."""
+        return AsyncStartOptions(self, workflow_id, queue, delay, run_at, priority,
+                                 max_attempts, conn, timeout, detached, concurrency_key,
+                                 dedup_key, if_exists)
+
+    async def start(self, workflow: Workflow[P, R] | AsyncWorkflow[P, R], /, *args: P.args,
+                    **kwargs: P.kwargs) -> AsyncWorkflowHandle[R]:
+        """Start workflow(*args, **kwargs) (async def or def) with its decorator's defaults:
+        app.start's one durable.enqueue call, awaited; returns an AsyncWorkflowHandle[R] whose
+        `await result()` is the workflow's return value (an async def workflow's awaited
+        value). Every keyword is the workflow's (options: client.options(...).start). mypy
+        checks the arguments against the workflow's parameters; at the call, arguments that
+        do not fit raise TypeError before anything is written. Inside an async workflow it
+        starts a child (one step, durable.start_child)."""
+        return await AsyncStartOptions(self).start(workflow, *args, **kwargs)
+
+    @overload
+    async def enqueue(self, workflow: Workflow[..., R] | AsyncWorkflow[..., R], *args: Any,
                       conn: psycopg.AsyncConnection[Any] | None = None,
-                      **options: Any) -> AsyncWorkflowHandle:
+                      **options: Any) -> AsyncWorkflowHandle[R]: ...
+
+    @overload
+    async def enqueue(self, workflow: str, *args: Any,
+                      conn: psycopg.AsyncConnection[Any] | None = None,
+                      **options: Any) -> AsyncWorkflowHandle[Any]: ...
+
+    async def enqueue(self, workflow: Workflow[..., Any] | AsyncWorkflow[..., Any] | str,
+                      *args: Any,
+                      conn: psycopg.AsyncConnection[Any] | None = None,
+                      **options: Any) -> AsyncWorkflowHandle[Any]:
         """Start workflow (a registered function or a name) with args: Durable.enqueue's options
-        and checks, one durable.enqueue call. With conn (an AsyncConnection) it runs on the
-        caller's connection, in the caller's transaction if one is open. Inside an async
-        workflow it starts a child (one step, durable.start_child)."""
+        and checks, one durable.enqueue call (the return type is the workflow's; the arguments
+        are checked at the call, by mypy only with start). With conn (an AsyncConnection) it
+        runs on the caller's connection, in the caller's transaction if one is open. Inside an
+        async workflow it starts a child (one step, durable.start_child)."""
         if run_of_call() is not None:
             if conn is not None:
                 options["conn"] = conn  # refused there (ValueError), as app.enqueue's
@@ -398,11 +512,24 @@ class AsyncDurable:
                                   **options)
         return AsyncWorkflowHandle(self, handle.workflow_id, handle.created)
 
-    async def enqueue_many(self, workflow: Workflow[..., Any] | str,
-                           arg_lists: Sequence[Sequence[Any]], *,
+    @overload
+    async def enqueue_many(self, workflow: Workflow[..., R] | AsyncWorkflow[..., R],
+                           arg_lists: Sequence[Sequence[Any] | Mapping[str, Any] | Args], *,
                            conn: psycopg.AsyncConnection[Any] | None = None,
-                           **options: Any) -> list[AsyncWorkflowHandle]:
-        """Start one run of workflow per list of arguments: Durable.enqueue_many's options, one
+                           **options: Any) -> list[AsyncWorkflowHandle[R]]: ...
+
+    @overload
+    async def enqueue_many(self, workflow: str,
+                           arg_lists: Sequence[Sequence[Any] | Mapping[str, Any] | Args], *,
+                           conn: psycopg.AsyncConnection[Any] | None = None,
+                           **options: Any) -> list[AsyncWorkflowHandle[Any]]: ...
+
+    async def enqueue_many(self, workflow: Workflow[..., Any] | AsyncWorkflow[..., Any] | str,
+                           arg_lists: Sequence[Sequence[Any] | Mapping[str, Any] | Args], *,
+                           conn: psycopg.AsyncConnection[Any] | None = None,
+                           **options: Any) -> list[AsyncWorkflowHandle[Any]]:
+        """Start one run of workflow per item of arg_lists (a list of positional arguments, a
+        mapping of keyword arguments, or durable.Args): Durable.enqueue_many's options, one
         durable.enqueue_batch call (inside an async workflow: one durable.start_children
         step)."""
         if run_of_call() is not None:
@@ -415,7 +542,7 @@ class AsyncDurable:
                                        conn=conn, **options)
         return [AsyncWorkflowHandle(self, h.workflow_id, h.created) for h in handles]
 
-    def handle(self, workflow_id: str) -> AsyncWorkflowHandle:
+    def handle(self, workflow_id: str) -> AsyncWorkflowHandle[Any]:
         """A handle on an existing workflow run."""
         return AsyncWorkflowHandle(self, workflow_id, created=False)
 
@@ -525,6 +652,52 @@ def _app_call(conn: Any, method: Callable[..., Any], *args: Any, **kwargs: Any) 
     return method(*args, conn=conn, **kwargs)
 
 
+@dataclass(frozen=True)
+class AsyncStartOptions:
+    """Enqueue options bound by client.options(...) (durable.StartOptions for the async client):
+    `await .start(workflow, *args, **kwargs)` starts a run with them, its arguments checked
+    against the workflow's parameters by mypy and at the call."""
+
+    client: AsyncDurable
+    workflow_id: str | None = None
+    queue: str | None = None
+    delay: db.Seconds | None = None
+    run_at: datetime | None = None
+    priority: int | None = None
+    max_attempts: int | None = None
+    conn: psycopg.AsyncConnection[Any] | None = None
+    timeout: db.Seconds | None = None
+    detached: bool = False
+    concurrency_key: str | None = None
+    dedup_key: str | None = None
+    if_exists: str | None = None
+
+    async def start(self, workflow: Workflow[P, R] | AsyncWorkflow[P, R], /, *args: P.args,
+                    **kwargs: P.kwargs) -> AsyncWorkflowHandle[R]:
+        """Start workflow(*args, **kwargs) with these options (see AsyncDurable.start)."""
+        from .app import StartOptions
+
+        client = self.client
+        opts = {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("client", "conn")}
+        if run_of_call() is not None:
+            if self.conn is not None:
+                opts["conn"] = self.conn  # refused there (ValueError), as app.options's
+            handle = await cast("Awaitable[WorkflowHandle[Any]]", StartOptions(
+                client.app, **opts).start(workflow, *args, **kwargs))
+        else:
+            handle = await client._call(_start_with, client.app, opts, workflow, args, kwargs,
+                                        conn=self.conn)
+        return AsyncWorkflowHandle(client, handle.workflow_id, handle.created)
+
+
+def _start_with(conn: Any, app: Durable, opts: dict[str, Any], workflow: Any,
+                args: tuple[Any, ...], kwargs: dict[str, Any]) -> WorkflowHandle[Any]:
+    from .app import StartOptions
+
+    return StartOptions(app, **opts, conn=conn).start(workflow, *args, **kwargs)
+
+
 # -- running async workflows ----------------------------------------------------------------------
 
 
@@ -548,6 +721,7 @@ class AsyncRun:
         self.interrupted = threading.Event()
         self.stop_seen = False
         self.reason: str | None = None
+        self.failure: str | None = None  # "type: message" of the error the run failed with
         self.replayed = 0
         self.executed = 0
         self.finishing = False
@@ -629,6 +803,22 @@ class AsyncRun:
             self._check()  # told to stop while the statement ran: stop now
         return answer
 
+    async def _sql_hot(self, name: bytes, params: Sequence[Any],
+                       decode: Callable[[_Pipe, Any], T], fn: Callable[..., T], *args: Any) -> T:
+        """_sql for one of the prepared statements (AsyncRunner.hot)."""
+        task = asyncio.current_task()
+        self._in_sql.add(task)
+        try:
+            answer = await self.runner.hot(self, name, params, decode, fn, *args)
+        except (LeaseLost, Cancelled) as exc:
+            self._stop(exc)
+            raise  # not reached
+        finally:
+            self._in_sql.discard(task)
+        if self.interrupted.is_set():
+            self._check()
+        return answer
+
     # -- the run ---------------------------------------------------------------------------------
 
     async def execute(self) -> str:
@@ -700,9 +890,13 @@ class AsyncRun:
         self.reserved = request is not None
         worker, queues, lease_timeout = request or (None, [], None)
         try:
-            _, self.next_claimed = await self.runner.call(
-                self, db.complete_and_claim, self.workflow_id, self.lease, db.raw_json(text),
-                worker, queues, 1 if request is not None else 0, lease_timeout)
+            want = 1 if request is not None else 0
+            _, self.next_claimed = await self.runner.hot(
+                self, b"durable_complete_and_claim",
+                [self.workflow_id, self.lease, text, worker, db._text_array(tuple(queues)), want,
+                 db.interval(lease_timeout), None, None, None, None],
+                _completed, db.complete_and_claim, self.workflow_id, self.lease,
+                db.raw_json(text), worker, queues, want, lease_timeout)
             self.claim_answered = request is not None
             return "succeeded"
         except (LeaseLost, Cancelled) as lost:
@@ -720,6 +914,7 @@ class AsyncRun:
         self.finishing = True
         self.resent = False
         error = error_json(exc)
+        self.failure = f"{error['type']}: {error['message'][:_SHORT_MESSAGE_LIMIT]}"
         shorter: list[dict[str, Any]] | None = None
         while True:
             try:
@@ -775,10 +970,10 @@ class AsyncRun:
                 self.fatal = exc
                 raise
             return _outcome(name, done.output, done.error)
-        if definition.transactional:
-            refused = TypeError(f"step {name} is transactional: an async workflow cannot run a "
-                                "transactional step yet (make it a plain step that opens its "
-                                "own transaction, or call it from a sync workflow)")
+        if definition.transactional and not inspect.iscoroutinefunction(definition.fn):
+            refused = TypeError(f"step {name} is a def transactional step, which takes a sync "
+                                "connection: an async workflow runs async def transactional "
+                                "steps (they get an AsyncConnection)")
             self.fatal = refused
             raise refused
         task = asyncio.current_task()
@@ -787,11 +982,30 @@ class AsyncRun:
         try:
             self.executed += 1
             tries = self.tries.get(step_id, 0)
+            lost = 0
             while True:
                 tries += 1
                 info = StepInfo(self.workflow_id, step_id, name, self.claimed.attempt, tries)
                 started = datetime.now(timezone.utc)
                 try:
+                    if definition.transactional:
+                        try:
+                            done = await self._transactional(definition, info, started, args,
+                                                             kwargs)
+                        except psycopg.OperationalError as exc:
+                            # the step's transaction died with its connection: nothing of it
+                            # committed, or (its COMMIT's answer lost) its checkpoint says so
+                            # when the try runs again, on another connection
+                            if lost >= _RESENDS:
+                                raise
+                            log.warning("%s: connection lost in transactional step %d (%s): "
+                                        "trying it again", self.workflow_id, step_id, exc)
+                            lost += 1
+                            tries -= 1
+                            continue
+                        self.recorded[step_id] = {"step_id": step_id, "name": name,
+                                                  "output": done.output, "error": done.error}
+                        return _outcome(name, done.output, done.error)
                     value = await _call_step(info, definition.fn, args, kwargs)
                     if self.stop_seen:
                         self._check()
@@ -800,8 +1014,11 @@ class AsyncRun:
                     except InvalidValue as exc:
                         raise _StepRaised(exc) from None
                     try:
-                        done = await self._sql(db.checkpoint, self.workflow_id, self.lease,
-                                               step_id, name, db.raw_json(text), None, started)
+                        done = await self._sql_hot(
+                            b"durable_checkpoint",
+                            [self.workflow_id, self.lease, step_id, name, text, None, started],
+                            _checkpointed, db.checkpoint, self.workflow_id, self.lease, step_id,
+                            name, db.raw_json(text), None, started)
                     except Nondeterminism as exc:
                         self.fatal = exc
                         raise
@@ -827,6 +1044,60 @@ class AsyncRun:
             if task is not None:
                 self._step_tasks.discard(task)
 
+    async def _transactional(self, definition: StepDef, info: StepInfo, started: datetime,
+                             args: tuple[Any, ...], kwargs: dict[str, Any]) -> db.StepOutcome:
+        """One try of an async def transactional step: on a connection of its own (not a shared
+        pipelined one) in a transaction, its function awaited with the connection first, then
+        its checkpoint (durable.checkpoint) in the same transaction: its writes commit with its
+        checkpoint, or neither does. Already recorded (by a try whose COMMIT's answer was lost,
+        or another execution): its writes are rolled back and the recorded outcome returned.
+        The step's own exceptions (and its output refused) come out as _StepRaised, after the
+        rollback; a lost connection as psycopg.OperationalError (nothing committed, or the
+        checkpoint says so on the next try); the lease lost or the run cancelled as Stopped."""
+        conn = await self.runner.tx_connection()
+        name = definition.name
+        try:
+            async with conn.transaction():
+                token = _step.set(info)
+                try:
+                    value = await definition.fn(conn, *args, **kwargs)
+                except (Stopped, Parked, asyncio.CancelledError):
+                    raise
+                except psycopg.OperationalError as exc:
+                    if conn.broken or conn.closed:
+                        raise
+                    raise _StepRaised(exc) from exc
+                except BaseException as exc:  # the step's own error is its try's outcome
+                    raise _StepRaised(exc) from exc
+                finally:
+                    _step.reset(token)
+                if self.stop_seen:
+                    self._check()
+                try:
+                    text, _, _ = encoded(value, f"the output of step {name}")
+                except InvalidValue as exc:
+                    raise _StepRaised(exc) from None
+                try:
+                    # in the step's transaction, on its connection: never sent again elsewhere
+                    done = await call(conn, db.checkpoint, self.workflow_id, self.lease,
+                                      info.step_id, name, db.raw_json(text), None, started)
+                except (LeaseLost, Cancelled) as exc:
+                    self._stop(exc)  # Stopped: the step's writes are rolled back
+                except Nondeterminism as exc:
+                    self.fatal = exc
+                    raise
+                except psycopg.OperationalError:
+                    raise
+                except (*_REFUSED, psycopg.DataError) as exc:
+                    raise _StepRaised(exc) from exc  # rolls back the step's writes
+                if not done.recorded:
+                    raise _AlreadyRecorded(done)  # undo this try's writes
+            return done
+        except _AlreadyRecorded as already:
+            return already.outcome
+        finally:
+            await self.runner.tx_release(conn)
+
     async def _step_failed(self, step_id: int, definition: StepDef, exc: BaseException,
                            started: datetime) -> db.StepFailure | None:
         error = error_json(exc)
@@ -849,6 +1120,10 @@ class AsyncRun:
             except Nondeterminism as no:
                 self.fatal = no
                 raise
+        log.info("%s: step %d %s failed (try %d): %s: %s; %s", self.workflow_id, step_id,
+                 definition.name, failure.tries, error["type"],
+                 error["message"][:_SHORT_MESSAGE_LIMIT],
+                 f"retry in {failure.retry_in}" if failure.retry else "no retry left")
         if failure.retry:
             self.tries[step_id] = failure.tries
             return failure
@@ -895,6 +1170,19 @@ class AsyncRun:
         return output
 
 
+def _checkpointed(pipe: _Pipe, result: Any) -> db.StepOutcome:
+    """durable.checkpoint's answer; recorded now: its output is the one sent (not decoded)."""
+    if result.get_value(0, 0) == b"t":
+        return db.StepOutcome(True, None, None)
+    return db.StepOutcome(*pipe.rows(result)[0])
+
+
+def _completed(pipe: _Pipe, result: Any) -> tuple[str, list[db.Claimed]]:
+    """durable.complete_and_claim's answer: ('succeeded', the workflows claimed)."""
+    rows = pipe.rows(result)
+    return rows[0][0], [db.Claimed(*r[1:]) for r in rows if r[1] is not None]
+
+
 # sync steps of async workflows running in the loop's thread pool now (one loop per process)
 _sync_steps = [0]
 
@@ -930,51 +1218,209 @@ async def _call_step(info: StepInfo, fn: Callable[..., Any], args: tuple[Any, ..
         _step.reset(token)
 
 
-class _Pool:
-    """A few AsyncConnections shared by all the runs of a runner: a statement takes one for its
-    round trip. A broken one is dropped and another made when needed."""
+# -- the runner's connections: libpq pipeline mode, shared by all the runs ------------------------
+
+
+class _Pipe:
+    """One connection of the runner in libpq's pipeline mode, shared by every run of the loop: a
+    statement is sent the moment it is asked for, with its own Sync (it commits, or fails, on its
+    own, whatever the statements around it do; no transaction spans two of them), and its answer
+    (PGresult or error) is handed to its future when it arrives. The statements of many runs
+    are in flight on it at once, and one reader callback on its socket reads the answers in
+    order as they come: no wait set up and torn down per statement, and one read takes in the
+    answers of several runs. The worker's two statements of every step and workflow
+    (durable.checkpoint, durable.complete_and_claim) are prepared once per connection (text
+    parameters, the SQL casts them, as durable.db's pipelined calls); the others are bound on
+    the client side (psycopg's ClientCursor.mogrify) and sent as they are.
+
+    A lost connection (its socket closed, a server's goodbye, a fatal error) fails every
+    statement in flight on it with psycopg.OperationalError: their answers are unknown (each
+    may or may not have committed), and AsyncRunner.call sends them again on another connection
+    under the same lease (the SQL's fencing makes that safe, as for the sync worker's resends).
+    """
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]):
+        self.conn = conn
+        self.pgconn = conn.pgconn
+        self.loop = asyncio.get_running_loop()
+        self.fd = self.pgconn.socket
+        self.transformer = Transformer(conn)
+        self.mogrifier = psycopg.AsyncClientCursor(conn)
+        self.prepared: set[bytes] = set()
+        # futures of the statements sent, answers not read yet, in order
+        self.waiting: deque[asyncio.Future[tuple[Any, psycopg.Error | None]]] = deque()
+        self.lost: BaseException | None = None
+        self._result: Any = None  # the rows (PGresult) of the statement being read
+        self._error: psycopg.Error | None = None
+        self._writing = False
+        self.deepest = 0  # the most statements in flight on it at once (a figure for the logs)
+        self.pgconn.enter_pipeline_mode()
+        self.loop.add_reader(self.fd, self._read)
+
+    def __len__(self) -> int:
+        return len(self.waiting)
+
+    def send(self, sql: bytes, params: Sequence[bytes | None] | None = None,
+             name: bytes | None = None) -> asyncio.Future[tuple[Any, psycopg.Error | None]]:
+        """Send one statement (sql, or the prepared statement name of sql) and its Sync; the
+        future's result is (its last PGresult with rows, or None; its error, or None).
+        psycopg.OperationalError when the connection is lost."""
+        if self.lost is not None:
+            raise psycopg.OperationalError(f"the connection was lost ({self.lost})")
+        pgconn = self.pgconn
+        try:
+            if name is None:
+                pgconn.send_query_params(sql, params)
+            else:
+                if name not in self.prepared:
+                    pgconn.send_prepare(name, sql)
+                    self.prepared.add(name)
+                pgconn.send_query_prepared(name, params)
+            pgconn.pipeline_sync()
+            if pgconn.flush() and not self._writing:  # the socket's buffer is full
+                self._writing = True
+                self.loop.add_writer(self.fd, self._write)
+        except psycopg.OperationalError as exc:
+            self._lose(exc)
+            raise
+        future: asyncio.Future[tuple[Any, psycopg.Error | None]] = self.loop.create_future()
+        self.waiting.append(future)
+        self.deepest = max(self.deepest, len(self.waiting))
+        return future
+
+    def _write(self) -> None:
+        try:
+            if self.pgconn.flush() == 0:
+                self._writing = False
+                self.loop.remove_writer(self.fd)
+        except psycopg.OperationalError as exc:
+            self._lose(exc)
+
+    def _read(self) -> None:
+        pgconn = self.pgconn
+        try:
+            pgconn.consume_input()  # OperationalError at the end of the connection
+            while self.waiting and not pgconn.is_busy():
+                result = pgconn.get_result()
+                if result is None:  # the end of one statement's results
+                    if pgconn.status != _CONN_OK:
+                        raise psycopg.OperationalError("the connection to the server was lost")
+                    continue
+                status = result.status
+                if status == _PIPELINE_SYNC:
+                    future = self.waiting.popleft()
+                    answer = (self._result, self._error)
+                    self._result = self._error = None
+                    if not future.done():  # (its task may have been cancelled)
+                        future.set_result(answer)
+                elif status == _FATAL_ERROR:
+                    if self._error is None:
+                        self._error = psycopg.errors.error_from_result(
+                            result, self.conn.info.encoding)
+                        if pgconn.status != _CONN_OK or (self._error.sqlstate or "").startswith(
+                                ("57P", "08")):  # the server ended the session
+                            raise psycopg.OperationalError(str(self._error))
+                elif status == _TUPLES_OK:
+                    self._result = result
+            if not self.waiting and pgconn.status != _CONN_OK:
+                raise psycopg.OperationalError("the connection to the server was lost")
+        except psycopg.OperationalError as exc:
+            self._lose(exc)
+
+    def _lose(self, exc: BaseException) -> None:
+        if self.lost is not None:
+            return
+        self.lost = exc
+        self.loop.remove_reader(self.fd)
+        if self._writing:
+            self.loop.remove_writer(self.fd)
+        waiting, self.waiting = self.waiting, deque()
+        for future in waiting:
+            if not future.done():
+                future.set_exception(psycopg.OperationalError(
+                    f"the connection was lost before the answer came ({exc})"))
+        self.loop.create_task(_close_quietly(self.conn))
+
+    def rows(self, result: Any, row_factory: Any = None) -> list[Any]:
+        """The rows of a PGresult as tuples (tuple_row, None) or dicts (dict_row)."""
+        if result is None:
+            return []
+        transformer = self.transformer
+        transformer.set_pgresult(result)
+        rows = transformer.load_rows(0, result.ntuples, tuple)
+        if row_factory is dict_row:
+            names = [result.fname(i).decode() for i in range(result.nfields)]
+            return [dict(zip(names, row)) for row in rows]
+        if row_factory not in (None, tuple_row):
+            raise TypeError(f"row factory {row_factory!r} is not one the runner reads")
+        return rows
+
+    async def close(self) -> None:
+        if self.lost is None:
+            self.lost = Stopped("closed")
+            self.loop.remove_reader(self.fd)
+            if self._writing:
+                self.loop.remove_writer(self.fd)
+            for future in self.waiting:
+                if not future.done():
+                    future.set_exception(psycopg.OperationalError("the connection was closed"))
+        await _close_quietly(self.conn)
+
+
+class _PipeInfo:
+    """What durable.db reads of a connection's state through the runner's stand-in: each
+    statement is its own transaction (its own Sync), so the connection is always idle between
+    them."""
+
+    transaction_status = psycopg.pq.TransactionStatus.IDLE
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]):
+        self.encoding = conn.info.encoding
+
+
+class _Pipes:
+    """The runner's pipelined connections, made on demand up to size: a statement goes on the
+    one with the fewest statements in flight (a connection runs its statements one after the
+    other, each waiting for its own commit, so spreading them keeps the server's backends
+    busy side by side). A lost one is dropped and another made when needed."""
 
     def __init__(self, connect: Callable[[], Awaitable[psycopg.AsyncConnection[Any]]], size: int):
         self._connect = connect
         self.size = size
-        self.opened = 0
-        self._idle: list[psycopg.AsyncConnection[Any]] = []
-        self._cond = asyncio.Condition()
+        self.pipes: list[_Pipe] = []
+        self.opening = 0
+        self.opened = 0  # connections made in all (a figure for tests and logs)
+        self.deepest = 0  # the most statements in flight on one connection (of those closed)
 
-    async def get(self) -> psycopg.AsyncConnection[Any]:
-        async with self._cond:
-            while True:
-                while self._idle:
-                    conn = self._idle.pop()
-                    if not (conn.closed or conn.broken):
-                        return conn
-                    self.opened -= 1
-                if self.opened < self.size:
-                    self.opened += 1
-                    break
-                await self._cond.wait()
-        try:
-            return await self._connect()
-        except BaseException:
-            async with self._cond:
-                self.opened -= 1
-                self._cond.notify()
-            raise
-
-    async def put(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        async with self._cond:
-            if conn.closed or conn.broken:
-                self.opened -= 1
-                await _close_quietly(conn)
-            else:
-                self._idle.append(conn)
-            self._cond.notify()
+    async def pick(self) -> _Pipe:
+        while True:
+            pipes = self.pipes
+            if any(p.lost is not None for p in pipes):
+                self.deepest = max([self.deepest, *(p.deepest for p in pipes)])
+                pipes = self.pipes = [p for p in pipes if p.lost is None]
+            best = min(pipes, key=len) if pipes else None
+            if best is not None and (not best.waiting
+                                     or len(pipes) + self.opening >= self.size):
+                return best
+            if len(pipes) + self.opening < self.size:
+                self.opening += 1
+                try:
+                    conn = await self._connect()
+                finally:
+                    self.opening -= 1
+                pipe = _Pipe(conn)
+                self.opened += 1
+                self.pipes.append(pipe)
+                return pipe
+            await asyncio.sleep(0.01)  # every connection is being made: the first one soon
 
     async def close(self) -> None:
-        async with self._cond:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            await _close_quietly(conn)
+        pipes, self.pipes = self.pipes, []
+        self.deepest = max([self.deepest, *(p.deepest for p in pipes)])
+        for pipe in pipes:
+            await pipe.close()
+        log.info("async runner: %d connections made, at most %d statements in flight on one",
+                 self.opened, self.deepest)
 
 
 async def _close_quietly(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -1009,8 +1455,12 @@ class AsyncRunner:
         self.thread_id: int | None = None
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="durable-asyncio", daemon=True)
-        self.pool: _Pool | None = None
+        self.pool: _Pipes | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
+        # connections of async transactional steps (one per step running, kept idle for the
+        # next; at most `connections` at once)
+        self._tx_idle: list[psycopg.AsyncConnection[Any]] = []
+        self._tx_slots: asyncio.Semaphore | None = None
 
     def start(self) -> None:
         """Start the loop's thread."""
@@ -1020,7 +1470,7 @@ class AsyncRunner:
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.thread_id = threading.get_ident()
-        self.pool = _Pool(self._connect, self.connections)
+        self.pool = _Pipes(self._connect, self.connections)
         self._ready.set()
         try:
             self.loop.run_forever()
@@ -1051,27 +1501,92 @@ class AsyncRunner:
 
     async def call(self, run: AsyncRun | None, fn: Callable[..., T], *args: Any,
                    **kwargs: Any) -> T:
-        """fn (a durable.db call) on one of the shared connections (a run's code is not
+        """fn (a durable.db call) on one of the pipelined connections (a run's code is not
         cancelled inside it: AsyncRun._cancel_code). A connection lost under it is dropped and
         the call sent again on another (a few times; run.resent set): the lease fences it, as
-        the sync Run's resends."""
+        the sync Run's resends. A lock timeout or a deadlock (which wrote nothing) is sent again
+        after durable.db's pauses, awaited (the loop goes on meanwhile)."""
         assert self.pool is not None
         for resend in range(_RESENDS + 1):
-            conn = await self.pool.get()
+            pipe = await self.pool.pick()
             try:
-                return await call(conn, fn, *args, **kwargs)
+                for tries in range(db.LOCK_RETRIES + 1):
+                    try:
+                        return await _pipe_call(pipe, fn, args, kwargs)
+                    except (psycopg.errors.LockNotAvailable,
+                            psycopg.errors.DeadlockDetected):
+                        if tries >= db.LOCK_RETRIES:
+                            raise
+                        await asyncio.sleep(db._LOCK_PAUSES[tries])
             except psycopg.OperationalError as exc:
-                if not db.lost(conn, exc) or resend >= _RESENDS:  # type: ignore[arg-type]
+                if pipe.lost is None or resend >= _RESENDS:
                     raise
-                log.warning("%s: connection lost under %s (%s): sent again on another",
-                            run.workflow_id if run else "-", getattr(fn, "__name__", fn), exc)
-                await _close_quietly(conn)
-                if run is not None:
-                    run.resent = True
-                    run.reconnects += 1
-            finally:
-                await self.pool.put(conn)
+                self._resent(run, fn, exc)
         raise AssertionError("not reached")
+
+    def _resent(self, run: AsyncRun | None, fn: Any, exc: BaseException) -> None:
+        log.warning("%s: connection lost under %s (%s): sent again on another",
+                    run.workflow_id if run else "-", getattr(fn, "__name__", fn), exc)
+        if run is not None:
+            run.resent = True
+            run.reconnects += 1
+
+    async def hot(self, run: AsyncRun, name: bytes, params: Sequence[Any],
+                  decode: Callable[[_Pipe, Any], T], fn: Callable[..., T], *args: Any) -> T:
+        """A prepared statement of durable.db's pipelined ones (name) with text params (as
+        durable.db sends them), its answer decoded by decode(pipe, PGresult); what the SQL
+        refuses raised as fn(conn, *args) would raise it. A lock timeout, a deadlock or a
+        prepared statement gone is sent again as fn(conn, *args) through call()."""
+        assert self.pool is not None
+        try:
+            values_ = [db._param(v) for v in params]
+        except InvalidValue:
+            return await self.call(run, fn, *args)
+        for resend in range(_RESENDS + 1):
+            pipe = await self.pool.pick()
+            try:
+                result, error = await pipe.send(db._PIPELINED_SQL[name], values_, name)
+            except psycopg.OperationalError as exc:
+                if pipe.lost is None or resend >= _RESENDS:
+                    raise
+                self._resent(run, fn, exc)
+                continue
+            if error is None:
+                return decode(pipe, result)
+            if isinstance(error, _SEND_AGAIN):
+                if isinstance(error, psycopg.errors.InvalidSqlStatementName):
+                    pipe.prepared.discard(name)
+                return await self.call(run, fn, *args)
+            raise translate(error)
+        raise AssertionError("not reached")
+
+    async def tx_connection(self) -> psycopg.AsyncConnection[Any]:
+        """A connection for one async transactional step (its own while the step runs: its
+        transaction is not shared with other runs' statements); at most `connections` at once,
+        the others wait. Give it back with tx_release."""
+        if self._tx_slots is None:
+            self._tx_slots = asyncio.Semaphore(self.connections)
+        await self._tx_slots.acquire()
+        try:
+            while self._tx_idle:
+                conn = self._tx_idle.pop()
+                if not (conn.closed or conn.broken):
+                    return conn
+            return await self._connect()
+        except BaseException:
+            self._tx_slots.release()
+            raise
+
+    async def tx_release(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Take back a transactional step's connection: kept when it is idle and sound, else
+        closed."""
+        assert self._tx_slots is not None
+        self._tx_slots.release()
+        if (conn.closed or conn.broken
+                or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE):
+            await _close_quietly(conn)
+        else:
+            self._tx_idle.append(conn)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Cancel what still runs, close the connections, stop the loop and its thread."""
@@ -1085,6 +1600,9 @@ class AsyncRunner:
                 await asyncio.wait(list(self.tasks), timeout=timeout)
             if self.pool is not None:
                 await self.pool.close()
+            idle, self._tx_idle = self._tx_idle, []
+            for conn in idle:
+                await _close_quietly(conn)
 
         try:
             asyncio.run_coroutine_threadsafe(finish(), self.loop).result(timeout + 1)
@@ -1142,7 +1660,7 @@ async def get_event(workflow_id: str, key: str, timeout: db.Seconds | None = Non
     return await _awaited(waiting.get_event(workflow_id, key, timeout), "get_event")
 
 
-async def wait_all(handles: Sequence[WorkflowHandle[Any] | AsyncWorkflowHandle | str],
+async def wait_all(handles: Sequence[WorkflowHandle[Any] | AsyncWorkflowHandle[Any] | str],
                    timeout: db.Seconds | None = None) -> list[waiting.ChildResult]:
     """await durable.wait_all(handles, timeout) in an async workflow."""
     ids = [h if isinstance(h, str) else h.workflow_id for h in handles]

@@ -37,7 +37,7 @@ import inspect
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, Generic, Literal, ParamSpec, Protocol, TypeVar, cast, overload
@@ -106,9 +106,50 @@ class Workflow(Protocol[P, R_co]):
     and app.options(...).start take it and check the arguments against P."""
 
     durable_workflow: WorkflowDef
+    durable_async: Literal[False]
     __name__: str
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+
+
+class AsyncWorkflow(Protocol[P, R_co]):
+    """What @app.workflow() returns for an async def function, for type checkers: calling it
+    gives its coroutine (a plain call), and app.start, AsyncDurable.start and their handles
+    know R, the value the coroutine returns, as the workflow's result type."""
+
+    durable_workflow: WorkflowDef
+    durable_async: Literal[True]
+    __name__: str
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R_co]: ...
+
+
+class WorkflowDecorator(Protocol):
+    """What @app.workflow(...) returns: an async def function becomes an AsyncWorkflow[P, R],
+    a def one a Workflow[P, R] (R: the workflow's result type either way)."""
+
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, fn: Callable[P, Coroutine[Any, Any, R]]) -> AsyncWorkflow[P, R]: ...
+
+    @overload
+    def __call__(self, fn: Callable[P, R]) -> Workflow[P, R]: ...
+
+
+class TransactionDecorator(Protocol):
+    """What @app.transaction() returns, for type checkers: a def step taking a
+    psycopg.Connection first becomes a function of the other parameters returning its result;
+    an async def one taking a psycopg.AsyncConnection first, a function of the other parameters
+    returning its coroutine (awaited in an async workflow)."""
+
+    @overload
+    def __call__(self, fn: Callable[Concatenate[psycopg.AsyncConnection[Any], P],
+                                    Coroutine[Any, Any, R]]
+                 ) -> Callable[P, Coroutine[Any, Any, R]]: ...
+
+    @overload
+    def __call__(self, fn: Callable[Concatenate[psycopg.Connection[Any], P], R]
+                 ) -> Callable[P, R]: ...
 
 
 class Args:
@@ -205,7 +246,7 @@ class StartOptions:
     dedup_key: str | None = None
     if_exists: str | None = None
 
-    def start(self, workflow: Workflow[P, R], /, *args: P.args,
+    def start(self, workflow: Workflow[P, R] | AsyncWorkflow[P, R], /, *args: P.args,
               **kwargs: P.kwargs) -> WorkflowHandle[R]:
         """Start workflow(*args, **kwargs) with these options: app.enqueue's one durable.enqueue
         call (inside workflow code a child workflow, one durable.start_child step). TypeError
@@ -295,8 +336,14 @@ class Durable(runs.RunQueries):
     """The app: a DSN, the registry of workflows and steps, and a client connection; lists runs
     and errors (list_runs, iter_runs, list_errors: durable.runs)."""
 
-    def __init__(self, dsn: str | None = None, *, version: str | None = None):
+    def __init__(self, dsn: str | None = None, *, version: str | None = None,
+                 transaction_pooler: bool = False, listen_dsn: str | None = None):
         self.dsn = dsn
+        # dsn goes through a transaction pooler (PgBouncer's pool_mode = transaction): nothing
+        # is prepared on its connections; waits for results and events LISTEN on listen_dsn (a
+        # direct connection string) when given, else poll (see _wait_notified)
+        self.transaction_pooler = transaction_pooler
+        self.listen_dsn = listen_dsn
         self._version = version
         self.workflows: dict[str, WorkflowDef] = {}
         self.schedules: list[schedules.ScheduleDef] = []  # @app.schedule, set by workers
@@ -321,11 +368,12 @@ class Durable(runs.RunQueries):
         priority: int | None = None,
         max_lost_leases: int | None = None,
         timeout: db.Seconds | None = None,
-    ) -> Callable[[Callable[P, R]], Workflow[P, R]]:
+    ) -> WorkflowDecorator:
         """Register a function as workflow name (default: the function's name).
 
         Returns the function itself (a plain call runs it as a plain function), typed as a
-        Workflow[P, R] that keeps its parameters and return type for app.start. Its arguments
+        Workflow[P, R] (an async def one: AsyncWorkflow[P, R], R the value its coroutine
+        returns) that keeps its parameters and result type for app.start. Its arguments
         (positional and keyword) and return value are values (durable.values). The options are
         enqueue's defaults for it: the attempts and backoff of the whole workflow are applied by
         durable.fail;
@@ -337,7 +385,7 @@ class Durable(runs.RunQueries):
         them too. An async def workflow is run on the worker's event loop (durable.aio; its
         steps and waits are awaited); generator functions are refused (TypeError)."""
 
-        def decorate(fn: Callable[P, R]) -> Workflow[P, R]:
+        def decorate(fn: Callable[..., Any]) -> Any:
             definition = WorkflowDef(name or fn.__name__, fn, queue, max_attempts, backoff_base,
                                      backoff_max, priority, max_lost_leases, timeout)
             _check_definition("workflow", definition.name, fn)
@@ -348,9 +396,10 @@ class Durable(runs.RunQueries):
                     _check_schedule_input(definition, declared.input)
             self.workflows[definition.name] = definition
             fn.durable_workflow = definition  # type: ignore[attr-defined]
-            return cast(Workflow[P, R], fn)
+            fn.durable_async = inspect.iscoroutinefunction(fn)  # type: ignore[attr-defined]
+            return fn
 
-        return decorate
+        return cast(WorkflowDecorator, decorate)
 
     def schedule(
         self,
@@ -413,7 +462,7 @@ class Durable(runs.RunQueries):
         backoff_base: db.Seconds | None = None,
         backoff_max: db.Seconds | None = None,
         transactional: Literal[True],
-    ) -> Callable[[Callable[Concatenate[psycopg.Connection[Any], P], R]], Callable[P, R]]: ...
+    ) -> TransactionDecorator: ...
 
     @overload
     def step(
@@ -460,10 +509,6 @@ class Durable(runs.RunQueries):
             definition = StepDef(name or fn.__name__, fn, max_attempts, backoff_base,
                                  backoff_max, transactional)
             _check_definition("step", definition.name, fn)
-            if transactional and inspect.iscoroutinefunction(fn):
-                raise TypeError(f"step {definition.name!r}: a transactional step is a def "
-                                "function taking a sync connection; async def transactional "
-                                "steps are not supported")
             if definition.name in self.steps:
                 raise ValueError(f"step {definition.name!r} is registered twice")
             self.steps[definition.name] = definition
@@ -476,6 +521,8 @@ class Durable(runs.RunQueries):
                 if run is not None:
                     return run.step(definition, args, kwargs)
                 if transactional:  # outside a workflow, or inside another step
+                    if inspect.iscoroutinefunction(fn):
+                        return self._plain_atransaction(fn, args, kwargs)
                     return self._plain_transaction(fn, args, kwargs)
                 return fn(*args, **kwargs)
 
@@ -491,9 +538,12 @@ class Durable(runs.RunQueries):
         max_attempts: int | None = None,
         backoff_base: db.Seconds | None = None,
         backoff_max: db.Seconds | None = None,
-    ) -> Callable[[Callable[Concatenate[psycopg.Connection[Any], P], R]], Callable[P, R]]:
+    ) -> TransactionDecorator:
         """Register a transactional step: step(..., transactional=True); callers leave out its
-        first parameter, the connection."""
+        first parameter, the connection. A def step gets the worker's psycopg.Connection (def
+        workflows); an async def step gets a psycopg.AsyncConnection of its own (async
+        workflows: durable.aio). Either way its writes and its checkpoint commit in one
+        transaction, so they happen exactly once."""
         return self.step(name, max_attempts=max_attempts, backoff_base=backoff_base,
                          backoff_max=backoff_max, transactional=True)
 
@@ -520,8 +570,19 @@ class Durable(runs.RunQueries):
 
     def _plain_transaction(self, fn: Callable[..., Any], args: tuple[Any, ...],
                            kwargs: dict[str, Any]) -> Any:
-        with db.connect(self.dsn, application_name="durable client") as conn, conn.transaction():
+        with db.connect(self.dsn, application_name="durable client",
+                        prepare=not self.transaction_pooler) as conn, conn.transaction():
             return fn(conn, *args, **kwargs)
+
+    async def _plain_atransaction(self, fn: Callable[..., Any], args: tuple[Any, ...],
+                                  kwargs: dict[str, Any]) -> Any:
+        """An async def transactional step called outside a workflow: awaited on a new
+        AsyncConnection in a transaction of its own (committed when it returns)."""
+        from .aio import connect
+
+        async with await connect(self.dsn, application_name="durable async client") as conn, \
+                conn.transaction():
+            return await fn(conn, *args, **kwargs)
 
     # -- client ----------------------------------------------------------------------------------
 
@@ -529,7 +590,8 @@ class Durable(runs.RunQueries):
         """The app's own autocommit client connection (made on first use, remade when broken);
         the first one checks the schema's version (UnsupportedSchema)."""
         if self._conn is None or self._conn.closed or self._conn.broken:
-            conn = db.connect(self.dsn, application_name="durable client")
+            conn = db.connect(self.dsn, application_name="durable client",
+                        prepare=not self.transaction_pooler)
             try:
                 self._check_schema(conn)
             except BaseException:
@@ -634,7 +696,7 @@ class Durable(runs.RunQueries):
         return StartOptions(self, workflow_id, queue, delay, run_at, priority, max_attempts, conn,
                             timeout, detached, concurrency_key, dedup_key, if_exists)
 
-    def start(self, workflow: Workflow[P, R], /, *args: P.args,
+    def start(self, workflow: Workflow[P, R] | AsyncWorkflow[P, R], /, *args: P.args,
               **kwargs: P.kwargs) -> WorkflowHandle[R]:
         """Start workflow(*args, **kwargs) with the decorator's defaults: one durable.enqueue
         call (inside workflow code a child workflow: one durable.start_child step), returning a
@@ -648,7 +710,7 @@ class Durable(runs.RunQueries):
     @overload
     def enqueue(
         self,
-        workflow: Workflow[..., R],
+        workflow: Workflow[..., R] | AsyncWorkflow[..., R],
         *args: Any,
         workflow_id: str | None = None,
         queue: str | None = None,
@@ -687,7 +749,7 @@ class Durable(runs.RunQueries):
 
     def enqueue(
         self,
-        workflow: Workflow[..., Any] | str,
+        workflow: Workflow[..., Any] | AsyncWorkflow[..., Any] | str,
         *args: Any,
         workflow_id: str | None = None,
         queue: str | None = None,
@@ -778,7 +840,7 @@ class Durable(runs.RunQueries):
     @overload
     def enqueue_many(
         self,
-        workflow: Workflow[..., R],
+        workflow: Workflow[..., R] | AsyncWorkflow[..., R],
         arg_lists: Sequence[Sequence[Any] | Mapping[str, Any] | Args],
         *,
         queue: str | None = None,
@@ -807,7 +869,7 @@ class Durable(runs.RunQueries):
 
     def enqueue_many(
         self,
-        workflow: Workflow[..., Any] | str,
+        workflow: Workflow[..., Any] | AsyncWorkflow[..., Any] | str,
         arg_lists: Sequence[Sequence[Any] | Mapping[str, Any] | Args],
         *,
         queue: str | None = None,
@@ -928,7 +990,10 @@ class Durable(runs.RunQueries):
         """This thread's LISTEN connection (made on first use, remade when broken)."""
         conn = getattr(self._listeners, "conn", None)
         if conn is None or conn.closed or conn.broken:
-            conn = db.connect(self.dsn, application_name="durable client listener")
+            conn = (db.connect(self.listen_dsn, application_name="durable client listener")
+                    if self.listen_dsn else
+                    db.connect(self.dsn, application_name="durable client listener",
+                               prepare=not self.transaction_pooler))
             try:
                 self._check_schema(conn)
             except BaseException:
@@ -948,6 +1013,8 @@ class Durable(runs.RunQueries):
         or timeout seconds passed (None); then UNLISTEN. A lost connection is remade (LISTEN
         again, check again)."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self.transaction_pooler and not self.listen_dsn:
+            return self._wait_polled(check, deadline, poll)
         while True:
             conn = self._listener()
             try:
@@ -970,6 +1037,23 @@ class Durable(runs.RunQueries):
                 if deadline is not None and time.monotonic() >= deadline:
                     raise
                 time.sleep(0.1)
+
+    def _wait_polled(self, check: Callable[[psycopg.Connection], Any], deadline: float | None,
+                     poll: float) -> Any:
+        """_wait_notified without LISTEN (through a transaction pooler with no listen_dsn: a
+        LISTEN there would be heard on whichever server connection ran it): check on the
+        client's connection, at once and then after pauses that grow from 0.05 s to poll
+        seconds; None when deadline (time.monotonic()) passes first."""
+        pause = 0.05
+        while True:
+            value = self._call(check)
+            if value is not None:
+                return value
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return None
+            time.sleep(pause if left is None else min(pause, left))
+            pause = min(pause * 2, poll)
 
     def set_queue(self, name: str, concurrency: int | None = None,
                   paused: bool | None = None, *, rate_limit: int | None = None,

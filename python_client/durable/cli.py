@@ -247,6 +247,21 @@ def _load_app(spec: str, path: str | None) -> Durable:
 @click.option("--grace", default=10.0, show_default=True, type=float,
               help="Seconds running workflows get to finish on SIGTERM before they are released.")
 @click.option("--worker-id", help="Unique worker name (default: host-pid-random).")
+@click.option("--connections", type=click.IntRange(1, 1000),
+              help="Connections the slots share (default: one per slot); the worker holds at "
+                   "most this many + 3 (main, heartbeat, listener).")
+@click.option("--backpressure/--no-backpressure", default=False, show_default=True,
+              help="Bound the workflows held at once by an adaptive limit on the latency of "
+                   "the worker's own calls (Envoy's adaptive concurrency gradient).")
+@click.option("--backpressure-min", default=2, show_default=True, type=click.IntRange(1, 100000),
+              help="The adaptive limit's floor.")
+@click.option("--transaction-pooler", is_flag=True, envvar="DURABLE_TRANSACTION_POOLER",
+              help="The DSN goes through a transaction pooler (PgBouncer, pool_mode = "
+                   "transaction): no prepared statements, no session settings "
+                   "[env DURABLE_TRANSACTION_POOLER].")
+@click.option("--listen-dsn", envvar="DURABLE_LISTEN_DSN",
+              help="A direct connection string for LISTEN (with --transaction-pooler; without "
+                   "it the worker polls) [env DURABLE_LISTEN_DSN].")
 @click.option("--path", type=click.Path(file_okay=False), help="Folder to import MODULE from "
               "(default: the working directory).")
 @click.option("--log-level", default="INFO", show_default=True)
@@ -258,8 +273,9 @@ def _load_app(spec: str, path: str | None) -> Durable:
 def worker(obj: _Context, app_spec: str, queues: str | None, concurrency: int,
            async_concurrency: int | None, async_connections: int,
            lease_timeout: float | None, poll_interval: float, grace: float,
-           worker_id: str | None, path: str | None, log_level: str,
-           shards: tuple[str, ...]) -> None:
+           worker_id: str | None, connections: int | None, backpressure: bool,
+           backpressure_min: int, transaction_pooler: bool, listen_dsn: str | None,
+           path: str | None, log_level: str, shards: tuple[str, ...]) -> None:
     """Run the workflows of MODULE:APP until SIGTERM or SIGINT."""
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
@@ -268,12 +284,21 @@ def worker(obj: _Context, app_spec: str, queues: str | None, concurrency: int,
         "queues": [q.strip() for q in queues.split(",") if q.strip()] if queues else None,
         "concurrency": concurrency, "lease_timeout": lease_timeout,
         "poll_interval": poll_interval, "grace": grace, "worker_id": worker_id,
-        "async_concurrency": async_concurrency, "async_connections": async_connections}
+        "async_concurrency": async_concurrency, "async_connections": async_connections,
+        "connections": connections, "backpressure": backpressure,
+        "backpressure_min": backpressure_min,
+        "transaction_pooler": transaction_pooler or app.transaction_pooler}
     w: Worker | ShardedWorker
     if shards:
+        if listen_dsn:
+            raise click.BadParameter("names one database: not with --shard",
+                                     param_hint="--listen-dsn")
         w = ShardedWorker(app, list(shards), **options)
     else:
-        w = Worker(app, dsn=obj.dsn if obj.dsn is not None else app.dsn, **options)
+        w = Worker(app, dsn=obj.dsn if obj.dsn is not None else app.dsn, listen_dsn=listen_dsn,
+                   **options)
+    if transaction_pooler:
+        app.transaction_pooler = True  # what its steps enqueue goes through the pooler too
     w.run()
     if w.leftover_threads():
         # a slot is still inside a step that was released: do not wait for it
@@ -717,7 +742,8 @@ def queues(obj: _Context, as_json: bool) -> None:
 def workers(obj: _Context, as_json: bool) -> None:
     """Workers, their heartbeats and how much each runs (the view durable.worker_status)."""
     rows = db.worker_status(obj.conn())
-    columns = ["id", "alive", "running", "busy", "heartbeat_at", "lease_timeout", "started_at"]
+    columns = ["id", "alive", "running", "busy", "connections", "concurrency_limit",
+               "heartbeat_at", "lease_timeout", "started_at"]
     click.echo(output.to_json(rows) if as_json else output.table(rows, columns))
 
 

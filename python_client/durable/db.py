@@ -44,18 +44,24 @@ def resolve_dsn(dsn: str | None) -> str:
 
 
 def connect(
-    dsn: str | None = None, *, autocommit: bool = True, application_name: str = "durable"
+    dsn: str | None = None, *, autocommit: bool = True, application_name: str = "durable",
+    prepare: bool = True,
 ) -> psycopg.Connection:
     """A new connection: autocommit (no BEGIN of its own); a statement run 5 times on it is
     prepared, once per connection, in one round trip of its own (psycopg's default), so that
     the server stops parsing and planning the worker's few hot calls.
-    """
+
+    prepare=False, for a connection through a transaction pooler (PgBouncer's pool_mode =
+    transaction, whose 1.18 does not carry protocol-level prepared statements from one server
+    connection to the next): nothing is ever prepared on it (psycopg's prepare_threshold=None,
+    and the pipelined calls are sent as unnamed statements, see no_prepare)."""
     conn = psycopg.connect(
         resolve_dsn(dsn),
         autocommit=autocommit,
         application_name=application_name[:63],
+        prepare_threshold=5 if prepare else None,
     )
-    configure(conn)
+    configure(conn, prepare=prepare)
     return conn
 
 
@@ -97,12 +103,29 @@ class _TimestamptzLoader(TimestamptzLoader):
         return super().load(data)
 
 
-def configure(conn: psycopg.Connection) -> None:
+def configure(conn: psycopg.Connection, *, prepare: bool = True) -> None:
     """Set up a connection for durable's calls: jsonb too deep to decode is read as an
     Undecodable value instead of raising RecursionError for the whole result, and the
-    timestamptz infinity as INFINITY."""
+    timestamptz infinity as INFINITY. prepare=False: nothing is prepared on it (see connect)."""
     set_json_loads(_loads, conn)  # type: ignore[arg-type]  # psycopg's jsonb loaders pass bytes
     conn.adapters.register_loader("timestamptz", _TimestamptzLoader)
+    if not prepare:
+        conn.prepare_threshold = None
+        conn._durable_no_prepare = True  # type: ignore[attr-defined]
+
+
+def no_prepare(conn: psycopg.Connection) -> bool:
+    """True when conn was set up with prepare=False (it goes through a transaction pooler)."""
+    return getattr(conn, "_durable_no_prepare", False)
+
+
+# Latency of the worker's own calls, for its adaptive concurrency limit (durable.limiter): a
+# connection whose _durable_observe is set calls it with the seconds each call waited for its
+# answer (a synchronous call's round trip; the wait in receive() for pipelined ones).
+def _observe(conn: psycopg.Connection, seconds: float) -> None:
+    observe = getattr(conn, "_durable_observe", None)
+    if observe is not None:
+        observe(seconds)
 
 
 def check_schema(conn: psycopg.Connection) -> str:
@@ -221,8 +244,11 @@ def _fetch(cur: psycopg.Cursor[Any], sql: str, params: Sequence[Any] | dict[str,
     tries = 0
     while True:
         try:
+            began = time.perf_counter()
             cur.execute(sql, params)
-            return cur.fetchall()
+            rows = cur.fetchall()
+            _observe(cur.connection, time.perf_counter() - began)
+            return rows
         except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
             conn = cur.connection
             if (tries >= LOCK_RETRIES or not conn.autocommit
@@ -426,6 +452,7 @@ class StepFailure:
     tries: int
     output: Any
     error: Any
+    retry_in_seconds: float | None = None  # retry_in in seconds (for drivers; Python has retry_in)
 
 
 def step_failed(
@@ -589,10 +616,13 @@ def _send(conn: psycopg.Connection, name: bytes, params: Sequence[Any]) -> None:
         try:
             if not pipe.sent:
                 pgconn.enter_pipeline_mode()
-            if name not in pipe.prepared:
-                pgconn.send_prepare(name, _PIPELINED_SQL[name])
-                pipe.prepared.add(name)
-            pgconn.send_query_prepared(name, values)
+            if no_prepare(conn):  # through a transaction pooler: an unnamed statement
+                pgconn.send_query_params(_PIPELINED_SQL[name], values)
+            else:
+                if name not in pipe.prepared:
+                    pgconn.send_prepare(name, _PIPELINED_SQL[name])
+                    pipe.prepared.add(name)
+                pgconn.send_query_prepared(name, values)
             pgconn.pipeline_sync()
             pipe.sent.append(name)
             while pgconn.flush():  # the socket's buffer is full: wait until it takes the rest
@@ -641,6 +671,7 @@ def receive(conn: psycopg.Connection) -> list[Any]:
     pipe = _pipe(conn)
     pgconn = conn.pgconn
     answers: list[Any] = []
+    began = time.perf_counter()
     with conn.lock:
         while pipe.sent:
             try:
@@ -660,6 +691,7 @@ def receive(conn: psycopg.Connection) -> list[Any]:
             else:
                 answers.append((rows[0][0], [Claimed(*r[1:]) for r in rows if r[1] is not None]))
         pgconn.exit_pipeline_mode()
+    _observe(conn, time.perf_counter() - began)
     return answers
 
 
@@ -766,12 +798,16 @@ def fail(
 
 def heartbeat(
     conn: psycopg.Connection, worker: str, lease_timeout: Seconds | None = None,
-    busy: int | None = None,
+    busy: int | None = None, connections: int | None = None,
+    concurrency_limit: int | None = None,
 ) -> dict[str, int]:
     """durable.heartbeat: keep worker's leases alive, and say how many runs its slots execute
-    (busy, shown by durable.worker_status); returns {workflow_id: lease} it holds."""
+    (busy), how many server connections it holds (connections) and its adaptive limit
+    (concurrency_limit), all shown by durable.worker_status (None: keep the last report);
+    returns {workflow_id: lease} it holds. DU011 for a negative count."""
     rows = _rows(conn, "select workflow_id, lease from durable.heartbeat(%s::text, %s::interval,"
-                       " %s::integer)", [worker, interval(lease_timeout), busy])
+                       " %s::integer, %s::integer, %s::integer)",
+                 [worker, interval(lease_timeout), busy, connections, concurrency_limit])
     return {r["workflow_id"]: r["lease"] for r in rows}
 
 
@@ -910,7 +946,7 @@ def queue_stats(conn: psycopg.Connection) -> list[dict[str, Any]]:
 def worker_status(conn: psycopg.Connection, worker: str | None = None) -> list[dict[str, Any]]:
     """Rows of the view durable.worker_status (one worker's when worker is given)."""
     sql = ("select id, started_at, heartbeat_at, lease_timeout, expires_at, alive, running,"
-           " busy from durable.worker_status")
+           " busy, connections, concurrency_limit from durable.worker_status")
     if worker is not None:
         return _rows(conn, sql + " where id = %s", [worker])
     return _rows(conn, sql + " order by id")
@@ -929,7 +965,7 @@ _WAIT_CASTS = {
     "timeout": "::interval", "target": "::text", "key": "::text", "children": "::text[]",
     "destination": "::text", "message": "::jsonb", "value": "::jsonb", "input": "::jsonb",
     "child_id": "::text", "queue": "::text", "priority": "::integer", "detached": "::boolean",
-    "step_name": "::text",
+    "step_name": "::text", "trace_context": "::text",
 }
 
 
@@ -1026,27 +1062,31 @@ def start_child(conn: psycopg.Connection, workflow_id: str, lease: int, step_id:
                 name: str, input: Any = None, *, child_id: str | None = None,
                 queue: str | None = None, priority: int | None = None,
                 timeout: Seconds | None = None, detached: bool = False,
-                step_name: str = "durable.start_child") -> Any:
+                step_name: str = "durable.start_child", trace_context: str | None = None) -> Any:
     """durable.start_child: start child workflow name as step step_id; the recorded
-    {"workflow_id": <child id>}."""
+    {"workflow_id": <child id>}. trace_context: the W3C traceparent of the span starting it
+    (None: the child takes the parent's)."""
     return _run_call(conn, "start_child", {
         "workflow_id": workflow_id, "lease": lease, "step_id": step_id, "name": name,
         "input": jsonb_arg(input, "the child workflow's input"),
         "child_id": child_id, "queue": queue, "priority": priority,
-        "timeout": interval(timeout), "detached": detached, "step_name": step_name})[0][0]
+        "timeout": interval(timeout), "detached": detached, "step_name": step_name,
+        "trace_context": trace_context})[0][0]
 
 
 def start_children(conn: psycopg.Connection, workflow_id: str, lease: int, step_id: int,
                    children: list[dict[str, Any]] | Jsonb,
-                   step_name: str = "durable.start_children") -> Any:
+                   step_name: str = "durable.start_children",
+                   trace_context: str | None = None) -> Any:
     """durable.start_children: start the children [{"name", "input", "workflow_id", "queue",
     "priority", "timeout", "detached"}] as step step_id, in one call; the recorded
-    {"workflow_ids": [...]} in the order given."""
+    {"workflow_ids": [...]} in the order given. trace_context: as start_child's."""
     sql = ("select durable.start_children(%s::text, %s::bigint, %s::integer, %s::jsonb, "
-           "%s::text)")
+           "%s::text, %s::text)")
     with conn.cursor() as cur:
         return _fetch(cur, sql, [workflow_id, lease, step_id,
-                                 jsonb_arg(children, "the child workflows"), step_name])[0][0]
+                                 jsonb_arg(children, "the child workflows"), step_name,
+                                 trace_context])[0][0]
 
 
 def send(conn: psycopg.Connection, destination: str, message: Any, topic: str = "default",

@@ -1,11 +1,13 @@
 """Exceptions: one class per SQLSTATE of class DU, and the client's own few.
 
 Every refusal of the SQL layer arrives as a subclass of DurableError named after what it means
-(LeaseLost) and aliased by its code (DU001), carrying the server's message and hint.
+(LeaseLost) and aliased by its code (DU001), carrying the server's message and hint (and, for
+DU001 and DU002, the server's JSON DETAIL as a dict: .detail).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import psycopg
@@ -15,13 +17,17 @@ class DurableError(Exception):
     """Base class of every error raised by the durable client."""
 
     sqlstate: str | None = None
+    detail: dict[str, Any] | None = None
 
-    def __init__(self, message: str, *, hint: str | None = None, sqlstate: str | None = None):
+    def __init__(self, message: str, *, hint: str | None = None, sqlstate: str | None = None,
+                 detail: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         self.hint = hint
         if sqlstate is not None:
             self.sqlstate = sqlstate
+        if detail is not None:
+            self.detail = detail
 
     def __str__(self) -> str:
         return f"{self.message} (hint: {self.hint})" if self.hint else self.message
@@ -32,13 +38,17 @@ class SQLError(DurableError):
 
 
 class LeaseLost(SQLError):
-    """DU001: the lease is not (or no longer) the workflow's current one: stop executing it."""
+    """DU001: the lease is not (or no longer) the workflow's current one: stop executing it.
+    detail: {"reason": "lease_lost", "workflow_id", "lease" (the one sent, as a string),
+    "status" (the run's status now)}."""
 
     sqlstate = "DU001"
 
 
 class Cancelled(SQLError):
-    """DU002: the workflow was cancelled: stop executing it."""
+    """DU002: the workflow was cancelled, or its deadline passed: stop executing it. detail:
+    {"reason": "cancelled" or "deadline_passed", "workflow_id", "lease", "status", and
+    "deadline" (ISO 8601) for deadline_passed}."""
 
     sqlstate = "DU002"
 
@@ -209,7 +219,20 @@ def translate(exc: psycopg.Error) -> Exception:
     if not state or not state.startswith("DU"):
         return exc
     cls = BY_SQLSTATE.get(state, SQLError)
-    return cls(diag.message_primary or str(exc), hint=diag.message_hint, sqlstate=state)
+    return cls(diag.message_primary or str(exc), hint=diag.message_hint, sqlstate=state,
+               detail=_json_detail(diag.message_detail))
+
+
+def _json_detail(detail: str | None) -> dict[str, Any] | None:
+    """A DETAIL that is a JSON object (DU001 and DU002 carry one: README, Errors) as a dict,
+    else None."""
+    if not detail or not detail.startswith("{"):
+        return None
+    try:
+        value = json.loads(detail)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 class WorkflowFailed(DurableError):

@@ -387,6 +387,10 @@ class Run:
         # set by the worker: a new connection for the run when its own was lost (None: none)
         self.reconnect: Callable[[], psycopg.Connection | None] | None = None
         self.reconnects = 0  # connections replaced under this run
+        # set by the worker when its slots share a pool (Worker(connections=N)): the run takes
+        # a connection for its statements and gives it back (give_back) while its code runs;
+        # reconnect then also gives the lost one back first
+        self.give_back: Callable[[psycopg.Connection], None] | None = None
         self.resent = False  # an answer was lost and its call sent again (see _complete, _fail)
         self.failure: str | None = None  # "type: message" of the error the run failed with
 
@@ -422,11 +426,12 @@ class Run:
 
     # -- the run ---------------------------------------------------------------------------------
 
-    def execute(self, conn: psycopg.Connection) -> str:
-        """Run the workflow to its end on conn; returns how it ended: succeeded, pending (a
+    def execute(self, conn: psycopg.Connection | None) -> str:
+        """Run the workflow to its end on conn (None: on connections of the worker's shared
+        pool, taken with reconnect, see give_back); returns how it ended: succeeded, pending (a
         retry is scheduled), failed, waiting (a wait parked it: its lease is released), or
         stopped (lease lost, cancelled, interrupted)."""
-        self.conn = conn
+        self.conn = conn  # type: ignore[assignment]  # None: taken from the pool at first use
         self.thread_id = threading.get_ident()
         note_thread_origins()
         claimed = self.claimed
@@ -446,6 +451,7 @@ class Run:
         finally:
             _run.reset(token)
             self._drain()
+            self._idle(force=True)
 
     def _drain(self) -> None:
         """The run is over with a checkpoint still unanswered (it stopped, or gave up on its
@@ -485,7 +491,7 @@ class Run:
         except Stopped:
             self.stop_raised = True
         except psycopg.OperationalError as exc:
-            if self.conn.broken or self.conn.closed:
+            if self.conn is None or self.conn.broken or self.conn.closed:
                 raise
             error = exc
         except BaseException as exc:  # noqa: BLE001 - the workflow's own error is its outcome
@@ -687,22 +693,48 @@ class Run:
     # -- connections -----------------------------------------------------------------------------
 
     def _live(self) -> psycopg.Connection:
-        """The run's connection, replaced first when it is known or cheaply found to be dead."""
+        """The run's connection, replaced first when it is known or cheaply found to be dead
+        (with a shared pool: taken from it when the run holds none)."""
         conn = self.conn
+        if conn is None and self.give_back is not None:
+            self._replace_conn(None)  # the pool's next free connection
+            conn = self.conn
         if conn is None or not db.alive(conn):
             self._replace_conn("found dead before use")
         return self.conn
 
-    def _replace_conn(self, why: object) -> None:
+    def _idle(self, force: bool = False) -> None:
+        """With a shared pool: give the run's connection back while its code runs (a step, a
+        retry's pause), unless a checkpoint's answer is still to be read on it or it is in a
+        transaction; the run's next statement takes one again (_live). force (the run is over):
+        give it back whatever its state (the pool rolls back or drops it)."""
+        conn = self.conn
+        if self.give_back is None or conn is None:
+            return
+        if not force and (self.inflight is not None or (
+                not conn.closed
+                and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE)):
+            return
+        self.conn = None  # type: ignore[assignment]  # taken again by _live
+        self.give_back(conn)
+
+    def _replace_conn(self, why: object | None) -> None:
         """Close the run's connection and take a new one from the worker; the lease is the same,
         and what the run sends on the new connection is fenced as before. OperationalError when
         none can be made (the old connection, closed, stays: the slot drops the run)."""
-        if self.conn is not None:
-            self.conn.close()
+        old = self.conn
+        if old is not None:
+            old.close()
+            if self.give_back is not None:
+                self.conn = None  # type: ignore[assignment]
+                self.give_back(old)  # the pool drops it and makes another
         new = self.reconnect() if self.reconnect is not None else None
         if new is None:
             raise psycopg.OperationalError(
                 f"workflow {self.workflow_id}: connection lost ({why}) and no new one was made")
+        if why is None:  # taken from the pool, not a replacement
+            self.conn = new
+            return
         log.info("%s: connection lost (%s): going on with a new connection", self.workflow_id,
                  why)
         self.conn = new
@@ -785,6 +817,12 @@ class Run:
             started = datetime.now(timezone.utc)
             try:
                 if definition.transactional:
+                    if inspect.iscoroutinefunction(definition.fn):
+                        refused = TypeError(
+                            f"step {definition.name} is an async def transactional step: it "
+                            "takes an AsyncConnection and runs in async workflows only")
+                        self.fatal = refused
+                        raise refused
                     conn = self._live()
                     try:
                         done = self._transactional(definition, info, started, args, kwargs)
@@ -799,6 +837,7 @@ class Run:
                     self.recorded[step_id] = {"step_id": step_id, "name": definition.name,
                                               "output": done.output, "error": done.error}
                     return _outcome(definition.name, done.output, done.error)
+                self._idle()  # a shared pool's connection is not held while the step runs
                 value = _call(info, definition.fn, args, kwargs)
                 if self.stop_seen:
                     # it returned early because it was told to stop: not its outcome
@@ -814,6 +853,7 @@ class Run:
             failure = self._step_failed(step_id, definition, step_error, started)
             if failure is None:
                 return _outcome(definition.name, *self._recorded_outcome(step_id))
+            self._idle()
             self.interrupted.wait(failure.retry_in.total_seconds())  # type: ignore[union-attr]
             self._check()
 

@@ -10,6 +10,11 @@ exporters and sampling, as for any OpenTelemetry instrumentation):
   trace context the run was enqueued with (durable.workflows.trace_context, a W3C traceparent
   that app.enqueue and app.enqueue_many store from the caller's current span), so a request's
   trace continues in the worker; a run enqueued outside any span starts a trace of its own.
+  A child workflow's is the span of the parent's step that started it (`step
+  durable.start_child` or `step durable.start_children`, passed as start_child's
+  p_trace_context), as a message's consumer span continues its producer's (OpenTelemetry's
+  messaging conventions): the child's attempts hang under the step that enqueued them, not
+  under the request that enqueued the parent.
 - `step <name>` (kind INTERNAL): one per try of a step the worker executes (a replayed step,
   whose outcome came with the claim, runs no code and has no span), and one per wait or other
   step the SQL records itself (sleep, recv, await_event, start_child, send, ...).
@@ -73,7 +78,7 @@ def _end(span: Any, outcome: str, error: str | None = None) -> None:
         span.set_status(_trace.Status(_trace.StatusCode.ERROR, error))
 
 
-def execute(run: Run, conn: psycopg.Connection) -> str:
+def execute(run: Run, conn: psycopg.Connection | None) -> str:
     """run.execute(conn) in a `workflow <name>` span whose parent is the run's stored trace
     context; returns its outcome."""
     if _trace is None:

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import db, values
+from . import db, otel, values
 from .errors import NotInWorkflow, WorkflowCancelled, workflow_error
 from .execution import Run, run_of_call
 
@@ -183,9 +183,11 @@ def start_child(name: str, input: Any, *, child_id: str | None = None, queue: st
 
     def start_child(conn: Any, workflow_id: str, lease: int, step_id: int, *,
                     name: str) -> Any:  # Run.call names the step with the keyword name
+        # called inside the step's span (durable.otel): the child's spans hang under it
         return db.start_child(conn, workflow_id, lease, step_id, child_name, text,
                               child_id=child_id, queue=queue, priority=priority,
-                              timeout=timeout, detached=detached, step_name=name)
+                              timeout=timeout, detached=detached, step_name=name,
+                              trace_context=otel.traceparent())
 
     return then(run.call(START_CHILD, start_child), lambda output: str(output["workflow_id"]))
 
@@ -211,7 +213,8 @@ def start_children(children: list[dict[str, Any]]) -> list[str]:
 
     def start_children(conn: Any, workflow_id: str, lease: int, step_id: int, *,
                        name: str) -> Any:  # Run.call names the step with the keyword name
-        return db.start_children(conn, workflow_id, lease, step_id, text, step_name=name)
+        return db.start_children(conn, workflow_id, lease, step_id, text, step_name=name,
+                                 trace_context=otel.traceparent())  # the step's span
 
     return then(run.call(START_CHILDREN, start_children),
                 lambda output: list(output["workflow_ids"]))

@@ -20,11 +20,25 @@ or found dead: closed, or its idle socket readable, which is how a server's good
              connection was lost) is handed back with durable.release
   listener   LISTEN durable_runnable; a notification for one of its queues is answered at once
              with a claim into the free slots, on the listener's connection: the one claim of
-             the process for that notification (the main thread is not woken for it)
+             the process for that notification (the main thread is not woken for it). Through a
+             transaction pooler (transaction_pooler) LISTEN needs a session: the listener
+             connects to listen_dsn (a direct connection to Postgres), and without one there is
+             no listener: the main thread finds new work by polling (poll_interval)
   asyncio    when the app has async def workflows: one event loop (durable.aio.AsyncRunner)
              runs every async run as a task, up to async_concurrency at once, their statements
-             sent on async_connections shared connections (a statement holds one for its round
-             trip; each carries its run's lease, so the SQL fences it on any of them)
+             sent on async_connections shared connections in pipeline mode (many runs'
+             statements in flight on one; each carries its run's lease, so the SQL fences it on
+             any of them)
+
+Connection budget (connections=N): the slots share a pool of at most N connections
+(psycopg_pool) instead of one each: a run takes one for each statement and gives it back while
+its steps run (a checkpoint sent in pipeline mode keeps it until its answer is read, at the
+run's next statement; a transactional step holds it for the step). The worker then holds at
+most N + 3 server connections (main, heartbeat, listener), whatever its slot count.
+
+Back-pressure (backpressure=True): the workflows held at once are bounded by an adaptive limit
+(durable.limiter.GradientLimit, Envoy's adaptive concurrency gradient controller) on the latency
+of the worker's own calls, between backpressure_min and the capacity.
 
 Capacity: a claim asks for at most concurrency + async_concurrency workflows less those held; a
 claimed workflow goes to a slot thread when it is a def workflow, to the event loop when it is
@@ -53,6 +67,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from . import bulk, db, otel, schedules
 from .aio import AsyncRun, AsyncRunner, is_async, sync_steps_running
@@ -60,6 +75,7 @@ from .aio import connect as aconnect
 from .app import Durable
 from .errors import DurableError
 from .execution import Run
+from .limiter import GradientLimit
 
 # durable.claim takes at most this many workflows per call (p_max, 1..1000: DU011 beyond)
 CLAIM_MAX = 1000
@@ -88,7 +104,16 @@ class Worker:
     app.enqueue inside a step goes to the worker's database). concurrency: slot threads for def
     workflows (1 or more); async_concurrency: async def runs at once on the worker's event loop
     (default 100 when the app has async workflows, else 0; ValueError below 1 when it has
-    them); async_connections: connections those runs share (default 8; see durable.aio)."""
+    them); async_connections: connections those runs share (default 8; see durable.aio).
+
+    connections: the slots share a pool of this many connections (1 or more; None, the
+    default: one connection per slot); the worker holds at most connections + 3. backpressure:
+    bound the workflows held at once by an adaptive limit (durable.limiter.GradientLimit) on
+    the latency of its own calls, from backpressure_min (default 2) up to its capacity.
+    transaction_pooler (default: the app's): dsn goes through a transaction pooler (PgBouncer
+    in pool_mode = transaction): nothing is prepared and no session setting is made on its
+    connections; listen_dsn (default: the app's), a direct connection string for LISTEN, else
+    the worker polls. ValueError for a bound out of range."""
 
     def __init__(
         self,
@@ -104,9 +129,16 @@ class Worker:
         connect: Connect | None = None,
         async_concurrency: int | None = None,
         async_connections: int = 8,
+        connections: int | None = None,
+        backpressure: bool = False,
+        backpressure_min: int = 2,
+        transaction_pooler: bool | None = None,
+        listen_dsn: str | None = None,
     ):
         if concurrency < 1:
             raise ValueError("concurrency must be 1 or more")
+        if connections is not None and connections < 1:
+            raise ValueError("connections must be 1 or more")
         self._async_names = {name for name, d in app.workflows.items() if is_async(d.fn)}
         if async_concurrency is None:
             async_concurrency = 100 if self._async_names else 0
@@ -122,6 +154,14 @@ class Worker:
         self.async_connections = async_connections
         # runs held at once, of both kinds (see the module's doc)
         self.capacity = concurrency + async_concurrency
+        self.connections = connections
+        self._pool: ConnectionPool | None = None
+        self.transaction_pooler = (app.transaction_pooler if transaction_pooler is None
+                                   else transaction_pooler)
+        self.listen_dsn = listen_dsn if listen_dsn is not None else app.listen_dsn
+        self.limiter = (GradientLimit(self.capacity, min_limit=min(backpressure_min,
+                                                                   self.capacity))
+                        if backpressure else None)
         self._runner: AsyncRunner | None = None
         self.lease_timeout = lease_timeout
         self.poll_interval = poll_interval
@@ -158,14 +198,79 @@ class Worker:
         that claim started cannot record anything (its lease never existed); WAL is flushed in
         order, so the run's first synchronous commit makes the claim durable too. The slots'
         connections, which record steps and finish workflows, keep the server's setting."""
+        dsn = self.dsn
+        prepare = not self.transaction_pooler
+        if role == "listener" and self.listen_dsn:
+            dsn, prepare = self.listen_dsn, True  # a direct connection: a session of its own
         if self._connect_fn is not None:
-            conn = self._connect_fn(self.dsn, role)
-            db.configure(conn)
+            conn = self._connect_fn(dsn, role)
+            db.configure(conn, prepare=prepare)
         else:
-            conn = db.connect(self.dsn, application_name=f"durable {role} {self.worker_id}")
-        if role in ("main", "listener"):
+            conn = db.connect(dsn, application_name=f"durable {role} {self.worker_id}",
+                              prepare=prepare)
+        if role in ("main", "listener") and prepare:
+            # (not through a transaction pooler: the setting would stay on a server connection
+            # that other clients are given next)
             conn.execute("set synchronous_commit = off")
+        if self.limiter is not None and role in ("main", "slot"):
+            conn._durable_observe = self.limiter.observe  # type: ignore[attr-defined]
         return conn
+
+    def _open_pool(self) -> None:
+        """The slots' shared pool (connections=N): at most N connections, made as needed."""
+        if self.connections is None:
+            return
+        prepare = not self.transaction_pooler
+        observe = self.limiter.observe if self.limiter is not None else None
+
+        def configure(conn: psycopg.Connection) -> None:
+            db.configure(conn, prepare=prepare)
+            if observe is not None:
+                conn._durable_observe = observe  # type: ignore[attr-defined]
+
+        connection_class: type[psycopg.Connection] = psycopg.Connection
+        if self._connect_fn is not None:  # the pool makes its connections with connect too
+            connect_fn, dsn = self._connect_fn, self.dsn
+
+            class _Made(psycopg.Connection):
+                @classmethod
+                def connect(cls, *args: object, **kwargs: object) -> psycopg.Connection:  # type: ignore[override]
+                    return connect_fn(dsn, "slot")
+
+            connection_class = _Made
+        self._pool = ConnectionPool(
+            db.resolve_dsn(self.dsn), min_size=min(2, self.connections),
+            max_size=self.connections, open=False, configure=configure,
+            connection_class=connection_class,
+            name=f"durable-slots-{self.worker_id}",
+            kwargs={"autocommit": True, "prepare_threshold": 5 if prepare else None,
+                    "application_name": f"durable slot {self.worker_id}"[:63]})
+        self._pool.open(wait=False)
+
+    def _pool_take(self, run: Run) -> psycopg.Connection | None:
+        """A connection of the shared pool for a run's next statement, waiting while all are
+        in use; None after _RUN_RECONNECT_TRIES seconds without one, or when the run must stop
+        anyway (interrupted, worker stopping)."""
+        assert self._pool is not None
+        for _ in range(_RUN_RECONNECT_TRIES):
+            if self._threads_stop.is_set():
+                return None
+            try:
+                return self._pool.getconn(timeout=1.0)
+            except PoolTimeout:
+                log.info("%s: no free connection in the pool for 1s", run.workflow_id)
+        return None
+
+    def held_connections(self) -> int:
+        """Server connections the worker holds now: main, heartbeat, listener (when it
+        listens), and the slots' (their pool's, or one per slot)."""
+        own = 2 + (1 if self._listens() else 0)
+        if self._pool is not None:
+            return own + self._pool.get_stats().get("pool_size", 0)
+        return own + self.concurrency
+
+    def _listens(self) -> bool:
+        return not self.transaction_pooler or bool(self.listen_dsn)
 
     async def aconnect(self) -> psycopg.AsyncConnection:
         """A new connection for the async runs (shared by them; the server's synchronous_commit,
@@ -239,6 +344,7 @@ class Worker:
             self._runner = AsyncRunner(self.app, self.aconnect, self.async_connections,
                                        self._async_done)
             self._runner.start()
+        self._open_pool()
         self._start_threads()
         try:
             self._loop(conn)
@@ -258,7 +364,9 @@ class Worker:
         self._heartbeat_every = max(lease.total_seconds() / 3, 0.05)
 
     def _start_threads(self) -> None:
-        targets = [("heartbeat", self._heartbeat_loop), ("listener", self._listen_loop)]
+        targets = [("heartbeat", self._heartbeat_loop)]
+        if self._listens():
+            targets.append(("listener", self._listen_loop))
         targets += [(f"slot-{i}", self._slot_loop) for i in range(self.concurrency)]
         for name, target in targets:
             thread = threading.Thread(target=target, name=f"durable-{name}", daemon=True)
@@ -271,7 +379,7 @@ class Worker:
         while not self._stopping.is_set():
             self._slot_freed.clear()
             with self._lock:
-                free = self.capacity - len(self.runs) - self._reserved
+                free = self._room()
             if free <= 0:
                 self._slot_freed.wait(self.poll_interval)
                 continue
@@ -300,7 +408,7 @@ class Worker:
         with self._lock:
             if self._stopping.is_set():
                 return []
-            n = min(want, self.capacity - len(self.runs) - self._reserved, CLAIM_MAX)
+            n = min(want, self._room(), CLAIM_MAX)
             if n <= 0:
                 return []
             self._reserved += n
@@ -315,6 +423,12 @@ class Worker:
                 self._more = len(claimed) == n
                 runs = self._take_on(claimed)
         return runs
+
+    def _room(self) -> int:
+        """Workflows a claim may take now (under _lock): the capacity, or the adaptive limit
+        when it is lower, less those held and those promised to claims under way."""
+        limit = self.capacity if self.limiter is None else min(self.capacity, self.limiter.limit)
+        return limit - len(self.runs) - self._reserved
 
     def _take_on(self, claimed: list[db.Claimed]) -> list[Run | AsyncRun]:
         """Runs for workflows just claimed, registered as running here (under _lock)."""
@@ -343,9 +457,10 @@ class Worker:
 
     def _async_done(self, run: AsyncRun, outcome: str) -> None:
         """An async run has ended (called in the loop's thread): forget it, free its place."""
-        level = logging.WARNING if outcome in ("stopped", "dropped") else logging.INFO
+        level = logging.WARNING if outcome in ("stopped", "dropped", "failed") else logging.INFO
         log.log(level, "%s %s: %s%s (replayed %d steps, ran %d%s)", run.claimed.name,
-                run.workflow_id, outcome, f" ({run.reason})" if run.reason else "",
+                run.workflow_id, outcome, f" ({run.reason})" if run.reason else
+                f": {run.failure}" if run.failure and outcome != "succeeded" else "",
                 run.replayed, run.executed,
                 f", {run.reconnects} resent" if run.reconnects else "")
         runs: list[Run | AsyncRun] = []
@@ -360,7 +475,11 @@ class Worker:
                 runs = self._take_on(claimed)
         for new in runs:
             self._dispatch(new)
-        self._slot_freed.set()
+        if not runs or self._stopping.is_set():
+            # a place is free (not taken by what the completion claimed): the main thread claims
+            # for it (waking it for nothing on every completion cost the loop's thread a tenth
+            # of its time in thread switches)
+            self._slot_freed.set()
 
     # -- slots -----------------------------------------------------------------------------------
 
@@ -378,20 +497,25 @@ class Worker:
                 self._slot_freed.set()
                 continue
             try:
-                if conn is not None and not db.alive(conn):
-                    log.info("slot: its connection was found dead: making a new one")
-                    conn.close()
-                    conn = None
-                if conn is None:
-                    conn = self._reconnect("slot", self._threads_stop)
-                if conn is None:
-                    continue
+                if self._pool is None:
+                    if conn is not None and not db.alive(conn):
+                        log.info("slot: its connection was found dead: making a new one")
+                        conn.close()
+                        conn = None
+                    if conn is None:
+                        conn = self._reconnect("slot", self._threads_stop)
+                    if conn is None:
+                        continue
+                    run.reconnect = partial(self._reconnect_run, run)
+                else:  # the run takes the pool's connections itself
+                    run.reconnect = partial(self._pool_take, run)
+                    run.give_back = self._pool.putconn
                 run.claim_next = self._claim_next
-                run.reconnect = partial(self._reconnect_run, run)
                 try:
                     outcome = otel.execute(run, conn)
                 finally:
-                    conn = run.conn  # remade if the run's connection was lost
+                    # remade if the run's connection was lost (a pool's is given back)
+                    conn = run.conn if self._pool is None else None
                 level = logging.WARNING if outcome in ("stopped", "failed") else logging.INFO
                 log.log(level, "%s %s: %s%s (replayed %d steps, ran %d%s)", run.claimed.name,
                         run.workflow_id, outcome, f" ({run.reason})" if run.reason else
@@ -422,6 +546,10 @@ class Worker:
         with self._lock:
             if not self._more or self._stopping.is_set():
                 return None
+            # back-pressure: the completing run (still held) gives its place to the one it
+            # claims, unless the adaptive limit has fallen below what is held
+            if self.limiter is not None and len(self.runs) > self.limiter.limit:
+                return None
             self._reserved += 1
         return self.worker_id, self.queues, self.lease_timeout
 
@@ -445,6 +573,14 @@ class Worker:
         """The slot's next workflow, claimed on its own connection, while the last claim found
         all it asked for; None when there is none (or the worker stops): the slot then waits for
         the main thread, which claims on notifications and polls."""
+        if self._pool is not None and self._more and not self._stopping.is_set():
+            try:
+                with self._pool.connection(timeout=1.0) as pooled:
+                    runs = self._claim(pooled, 1)
+            except psycopg.OperationalError as exc:  # PoolTimeout included
+                log.warning("claim: %s", exc)
+                return None
+            return runs[0] if runs else None
         if not self._more or conn is None or self._stopping.is_set() or not db.alive(conn):
             return None
         try:
@@ -482,7 +618,9 @@ class Worker:
     def _beat(self, conn: psycopg.Connection) -> None:
         with self._lock:
             # busy: every run a slot executes, a cancelled one still inside a step included
-            held = db.heartbeat(conn, self.worker_id, self.lease_timeout, len(self.runs))
+            held = db.heartbeat(conn, self.worker_id, self.lease_timeout, len(self.runs),
+                                self.held_connections(),
+                                None if self.limiter is None else self.limiter.limit)
             for workflow_id, run in self.runs.items():
                 # a run that is finishing is no longer held once its complete or fail commits,
                 # and that call's own answer says whether its lease was lost
@@ -614,6 +752,9 @@ class Worker:
                 conn.close()
         for _ in range(self.concurrency):
             self._work.put(None)
+        if self._pool is not None:
+            # slots still inside a step give their connection back to a closed pool: closed
+            self._pool.close(timeout=5.0)
 
     def _last_connection(self) -> psycopg.Connection | None:
         for delay in (0.1, 0.5, 1.0, None):

@@ -1119,7 +1119,7 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
         assert len(d.added["errors"]) == (1 if wrote_error else 0)
     elif fn == "step_failed":
         only(d, S, "errors")
-        [(retry, retry_in, tries, output, error)] = rows
+        [(retry, retry_in, tries, output, error, retry_in_seconds)] = rows
         key = (value(args, "p_workflow_id"), str(as_int(value(args, "p_step_id"))))
         assert not d.removed[S] and not d.changed[S]
         assert not d.removed["errors"] and not d.changed["errors"]
@@ -1131,6 +1131,9 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
             assert d.added[S] == (set() if retry else {key})
             if retry:
                 assert retry_in is not None and tries < as_int(value(args, "p_max_attempts", "1"))
+            # retry_in_seconds is retry_in as a number of seconds, null with it
+            assert (retry_in_seconds is None) == (retry_in is None)
+            assert retry_in is None or abs(retry_in.total_seconds() - retry_in_seconds) < 1e-6
     elif fn == "complete":
         only(d, W, "waits")
         wid = value(args, "p_workflow_id")
@@ -1604,7 +1607,7 @@ def test_step_failed_answers_retry_for_every_try_below_max_attempts(db):
     1-minute base step_failed raised 22008 instead of answering retry."""
     _, wid, lease = claimed(db)
     for tries in range(1, 50):
-        [(retry, retry_in, counted, _, _)] = db.execute(
+        [(retry, retry_in, counted, _, _, _)] = db.execute(
             "select * from durable.step_failed(%s, %s, 0, 's', '{\"e\": 1}', 50,"
             " '1 minute', '1 hour')", [wid, lease]).fetchall()
         assert (retry, counted) == (True, tries)

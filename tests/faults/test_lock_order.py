@@ -581,10 +581,6 @@ CHECKPOINT_SAME_STEP = lambda c: (
     "select * from durable.checkpoint(%s, %s, 0, 's', '\"from A\"')", [c["wid"], c["lease"]])
 
 PROBES = {
-    "claim waits for the queue row set_queue holds": Probe(
-        "claim", "queues", _probe_claim_limited,
-        lambda c: ("select durable.set_queue(%s, 5)", [c["q"]]),
-        lambda c: ("select * from durable.claim('k-new', array[%s])", [c["q"]])),
     "claim waits for its worker row a heartbeat holds": Probe(
         "claim", "workers", _probe_stale_worker,
         lambda c: ("select * from durable.heartbeat(%s, '2 minutes')", [c["worker"]]),
@@ -708,18 +704,16 @@ def test_locks_taken_before_a_wait_come_earlier_in_the_documented_order(admin, p
                 f"{probe.deploy}.sql ({' -> '.join(own)})")
 
 
-@pytest.mark.parametrize("holder", ["claim of a queue with a concurrency limit", "set_queue"])
+@pytest.mark.parametrize("holder", ["set_queue"])
 def test_enqueue_foreign_key_share_lock_never_waits_for_queue_locks(admin, probes, holder):
     """enqueue.sql: enqueue locks the queue row for key share (the foreign key) after its new
     workflow rows, against the global order. That is safe only because no durable function
-    takes a lock on a queue row that conflicts with key share: claim and set_queue take
-    for no key update. This checks it: enqueue into a queue whose row they hold never waits."""
+    takes a lock on a queue row that conflicts with key share: set_queue takes for no key
+    update (and claim none at all). This checks it: enqueue into a queue whose row set_queue
+    holds never waits."""
     a, b = probes
     ctx = _probe_claim_limited(admin)
-    if holder == "set_queue":
-        hold = ("select durable.set_queue(%s, 3)", [ctx["q"]])
-    else:
-        hold = ("select * from durable.claim('k-limited', array[%s])", [ctx["q"]])
+    hold = ("select durable.set_queue(%s, 3)", [ctx["q"]])
     held = run_tx(a, *hold, commit=False)
     assert held.ok, held
     try:
@@ -729,6 +723,30 @@ def test_enqueue_foreign_key_share_lock_never_waits_for_queue_locks(admin, probe
     finally:
         a.rollback()
     assert job.join().ok
+
+
+@pytest.mark.parametrize("holder", ["claim of the same limited queue", "set_queue"])
+def test_a_limited_queues_claim_never_waits(admin, probes, holder):
+    """claim.sql: a claim of a queue with a concurrency limit locks no queue row (its run slots
+    are taken skip locked): neither another claim of that queue nor set_queue holding the queue
+    row (and the limit's advisory lock) makes it wait. (Until v0.2.0 such claims locked the
+    queue row, one at a time through each commit.)"""
+    a, b = probes
+    ctx = _probe_claim_limited(admin)
+    enqueue(admin, ctx["q"])
+    if holder == "set_queue":
+        hold = ("select durable.set_queue(%s, 5)", [ctx["q"]])
+    else:
+        hold = ("select * from durable.claim('k-limited-a', array[%s])", [ctx["q"]])
+    held = run_tx(a, *hold, commit=False)
+    assert held.ok, held
+    try:
+        job = Background(b, "select * from durable.claim('k-limited-b', array[%s])", [ctx["q"]])
+        assert not_blocked(admin, job), f"the claim waited for {holder}"
+    finally:
+        a.rollback()
+    outcome = job.join()
+    assert outcome.ok and len(outcome.rows) == 1, outcome
 
 
 # --- defects: deadlocks and lost workflows found by the hunt ---------------------------------

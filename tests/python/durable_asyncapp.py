@@ -28,6 +28,12 @@ create table if not exists asyncapp.effects (
   phase text not null default 'ran',
   pid integer not null
 );
+create table if not exists asyncapp.ledger (
+  id bigint generated always as identity primary key,
+  workflow_id text not null,
+  step text not null,
+  pid integer not null
+);
 """
 
 # in-process state of the barrier step (one worker process, one event loop)
@@ -190,6 +196,109 @@ async def parent(x: int) -> list[int]:
 async def sleeper_then_effect(seconds: float) -> str:
     await durable.sleep(seconds)
     return await fx("after-sleep")
+
+
+@app.step()
+async def hop(i: int) -> int:
+    await asyncio.sleep(0.001)
+    return i + 1
+
+
+@app.workflow()
+async def hops(n: int) -> int:
+    """n steps one after the other, each a short await: many statements for the tests of the
+    runner's pipelined connections."""
+    x = 0
+    for _ in range(n):
+        x = await hop(x)
+    return x
+
+
+@app.step(max_attempts=1)
+async def big(size: int) -> str:
+    return "x" * size
+
+
+@app.workflow(max_attempts=1)
+async def too_big(size: int) -> str:
+    """A step whose output the SQL refuses when over durable.settings.max_payload_bytes."""
+    return await big(size)
+
+
+@app.transaction()
+async def book(conn: psycopg.AsyncConnection[Any], name: str, gate: str) -> int:
+    """An async transactional step: a ledger row written on its own connection, in its
+    transaction; that it ran recorded on another connection (committed at once); then it waits
+    for the gate, still inside its transaction (a SIGKILL there loses the row and the
+    checkpoint together)."""
+    info = durable.step_info()
+    await conn.execute("insert into asyncapp.ledger (workflow_id, step, pid) values (%s, %s, %s)",
+                       [info.workflow_id, name, os.getpid()])
+    await _effect(name)
+    await _gate(gate)
+    return os.getpid()
+
+
+@app.workflow()
+async def booking(gate: str, after_gate: str) -> list[Any]:
+    """The transactional step, then a plain step that waits for its own gate (a SIGKILL there
+    comes after the transactional step committed)."""
+    first = await book("book", gate)
+    after = await gated("after", after_gate)
+    return [first, after]
+
+
+@app.transaction(max_attempts=3, backoff_base=0.01, backoff_max=0.01)
+async def flaky_book(conn: psycopg.AsyncConnection[Any], name: str) -> int:
+    """Writes its ledger row, then fails on its first try: that try's row is rolled back."""
+    info = durable.step_info()
+    await conn.execute("insert into asyncapp.ledger (workflow_id, step, pid) values (%s, %s, %s)",
+                       [info.workflow_id, name, os.getpid()])
+    if info.try_number == 1:
+        raise CardDeclined("first try")
+    return info.try_number
+
+
+@app.workflow()
+async def flaky_booking() -> int:
+    return await flaky_book("flaky")
+
+
+@app.transaction()
+async def note(conn: psycopg.AsyncConnection[Any], text: str) -> str:
+    """Writes a ledger row for workflow 'plain' (called outside workflows)."""
+    await conn.execute("insert into asyncapp.ledger (workflow_id, step, pid) values"
+                       " ('plain', %s, %s)", [text, os.getpid()])
+    return text
+
+
+@app.transaction(max_attempts=1)
+async def severed(conn: psycopg.AsyncConnection[Any], marker: str) -> int:
+    """Writes its ledger row, then, the first time (no 'severed' effect yet), ends its own
+    connection's session (pg_terminate_backend): the try dies with its connection, uncommitted,
+    and runs again on a new one without using a try (max_attempts=1)."""
+    info = durable.step_info()
+    await conn.execute("insert into asyncapp.ledger (workflow_id, step, pid) values (%s, %s, %s)",
+                       [info.workflow_id, marker, os.getpid()])
+    async with await psycopg.AsyncConnection.connect(app.dsn or "", autocommit=True) as other:
+        cur = await other.execute("select count(*) from asyncapp.effects where workflow_id = %s"
+                                  " and step = 'severed'", [info.workflow_id])
+        row = await cur.fetchone()
+    if row is not None and row[0] == 0:
+        await _effect("severed")
+        await conn.execute("select pg_terminate_backend(pg_backend_pid())")
+    return info.try_number
+
+
+@app.workflow(max_attempts=1)
+async def severing() -> int:
+    return await severed("severed")
+
+
+@app.workflow(max_attempts=1)
+def sync_booking() -> int:
+    """A def workflow calling an async def transactional step: refused (TypeError)."""
+    return flaky_book("sync")  # type: ignore[return-value]
 
 
 def now() -> float:

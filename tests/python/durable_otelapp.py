@@ -69,3 +69,12 @@ def nap() -> int:
     """Sleeps (the run parks), then one step."""
     durable.sleep(0.3)
     return charge(1)
+
+
+@otel_app.workflow(name="otel_parent")
+def parent(amount: int, queue: str) -> list[str]:
+    """A child (one durable.start_child step), two more (one durable.start_children step), then
+    a wait for the three (the run parks until they finish)."""
+    one = otel_app.enqueue("otel_order", amount, queue=queue)
+    more = otel_app.enqueue_many("otel_order", [[amount + 1], [amount + 2]], queue=queue)
+    return [h.result() for h in [one, *more]]

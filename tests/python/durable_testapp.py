@@ -263,3 +263,9 @@ def field_sleep_between(seconds: float, wait_for_go: bool = False) -> list:
     if _times("sleeping") == 1:
         time.sleep(seconds)
     return [first, field_note(1)]
+
+
+@app.workflow(name="bouncer_recv", max_attempts=1)
+def bouncer_recv() -> Any:
+    """Park on a durable wait (recv) and return the message (test_pgbouncer)."""
+    return durable.recv(timeout=60)

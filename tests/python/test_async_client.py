@@ -189,3 +189,33 @@ def test_db_calls_through_the_stand_in_raise_what_the_sync_ones_raise(dsn: str) 
             await aconn.close()
 
     asyncio.run(scenario())
+
+
+def test_typed_start_checks_arguments_before_writing_and_returns_the_result(
+        aapp: durable.Durable, queue_name: str, conn: psycopg.Connection,  # noqa: F811
+        start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:  # noqa: F811
+    """AsyncDurable.start and .options(...).start: the arguments checked against the workflow's
+    parameters at the call (TypeError, nothing written), one durable.enqueue, and a typed
+    handle whose awaited result() is the value the workflow's coroutine returned."""
+    start_async_worker(queue_name)
+
+    async def scenario() -> tuple[float, float, str, bool]:
+        async with AsyncDurable(aapp) as client:
+            with pytest.raises(TypeError, match="napper"):
+                await client.start(durable_asyncapp.napper, 1, 2)  # type: ignore[call-arg]
+            with pytest.raises(TypeError, match="seconds"):
+                await client.start(durable_asyncapp.napper, secs=1)  # type: ignore[call-arg]
+            wid = f"typed-{uuid.uuid4().hex[:8]}"
+            opts = client.options(workflow_id=wid, queue=queue_name)
+            first = await opts.start(durable_asyncapp.napper, 0.01)
+            again = await opts.start(durable_asyncapp.napper, 0.01)  # the same id: that run
+            other = await client.options(queue=queue_name).start(durable_asyncapp.napper,
+                                                                seconds=0.02)
+            return (await first.result(timeout=30), await other.result(timeout=30),
+                    again.workflow_id, again.created)
+
+    first, other, again_id, again_created = asyncio.run(scenario())
+    assert (first, other) == (0.01, 0.02)
+    assert again_id.startswith("typed-") and again_created is False
+    assert conn.execute("select count(*) from durable.workflows where name = 'napper'"
+                        " and queue = %s", [queue_name]).fetchone()[0] == 2

@@ -193,7 +193,7 @@ def test_cancel_stops_an_async_run_and_the_loop_goes_on(
 def test_an_exception_in_one_async_run_leaves_the_others_alone(
         aapp: durable.Durable, queue: str, conn: psycopg.Connection,
         start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
-    start_async_worker(queue)
+    worker = start_async_worker(queue)
     naps = aapp.enqueue_many(durable_asyncapp.napper, [[0.2]] * 5, queue=queue)
     bad = aapp.enqueue(durable_asyncapp.failing, 0.05, queue=queue)
     with pytest.raises(durable.WorkflowFailed) as failed:
@@ -203,6 +203,13 @@ def test_an_exception_in_one_async_run_leaves_the_others_alone(
     assert failed.value.error["type"] == "durable_asyncapp.CardDeclined"
     assert isinstance(failed.value, durable_asyncapp.CardDeclined)
     assert [h.result(timeout=30) for h in naps] == [0.2] * 5
+    # the worker's log lines carry the error, not only the status: the step's failed try and
+    # the run's end (as a sync run's do)
+    wid = bad.workflow_id
+    wait_for(lambda: any(wid in line and ": failed: durable_asyncapp.CardDeclined: declined" in line
+                         for line in worker.log().splitlines()), what="the run's failed line")
+    assert any(f"{wid}: step 0 boom failed (try 1): durable_asyncapp.CardDeclined: declined; "
+               "no retry left" in line for line in worker.log().splitlines()), worker.log()
 
 
 def test_durable_waits_and_children_in_async_workflows(
@@ -283,3 +290,165 @@ def test_sigterm_cancels_async_runs_after_the_grace_and_hands_them_back(
     assert status_of(conn, wid) == "pending"  # released (durable.release), not failed
     assert recorded_steps(conn, wid) == []
     assert handle.cancel() == "cancelled"
+
+
+def _runner_figures(log: str) -> tuple[int, int]:
+    """(connections made, most statements in flight on one) from the runner's stop line."""
+    import re
+
+    found = re.findall(r"async runner: (\d+) connections made, at most (\d+) statements", log)
+    assert found, log
+    return int(found[-1][0]), int(found[-1][1])
+
+
+def test_statements_of_many_runs_in_flight_on_one_connection_are_answered_each_alone(
+        aapp: durable.Durable, queue: str, conn: psycopg.Connection,
+        start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
+    """The runner's connections are in pipeline mode: the checkpoints and completions of many
+    runs are in flight on one connection at once, each with its own Sync, so the one the SQL
+    refuses (a step's output over max_payload_bytes: DU008) fails its own step only."""
+    (limit,) = conn.execute("select max_payload_bytes from durable.settings").fetchone()
+    conn.execute("update durable.settings set max_payload_bytes = 10000")
+    try:
+        worker = start_async_worker(queue, "--async-concurrency", "200",
+                                    "--async-connections", "1")
+        good = aapp.enqueue_many(durable_asyncapp.hops, [[5]] * 100, queue=queue)
+        bad = aapp.enqueue_many(durable_asyncapp.too_big, [[20000]] * 5, queue=queue)
+        assert [h.result(timeout=60) for h in good] == [5] * 100
+        for h in bad:
+            with pytest.raises(durable.WorkflowFailed) as failed:
+                h.result(timeout=60)
+            assert failed.value.error["cause"]["type"] == "durable.errors.PayloadTooLarge"
+    finally:
+        conn.execute("update durable.settings set max_payload_bytes = %s", [limit])
+    assert all([s["step_id"] for s in recorded_steps(conn, h.workflow_id)] == [0, 1, 2, 3, 4]
+               for h in good)
+    worker.proc.send_signal(signal.SIGTERM)
+    assert worker.proc.wait(30) == 0, worker.log()
+    made, deepest = _runner_figures(worker.log())
+    assert made == 1
+    assert deepest > 1  # statements of several runs were in flight on it at once
+
+
+def test_async_connections_terminated_under_runs_are_remade_and_nothing_is_lost(
+        aapp: durable.Durable, queue: str, conn: psycopg.Connection,
+        start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
+    """pg_terminate_backend on the runner's connections while their statements are in flight:
+    the answers lost are sent again on new connections under the same leases (a checkpoint
+    sent again is answered "recorded before"), and every run ends with each step once."""
+    worker = start_async_worker(queue, "--async-concurrency", "100",
+                                "--async-connections", "2")
+    handles = aapp.enqueue_many(durable_asyncapp.hops, [[20]] * 50, queue=queue)
+    ids = [h.workflow_id for h in handles]
+
+    def steps_done() -> int:
+        return conn.execute("select count(*) from durable.steps where workflow_id = any(%s)",
+                            [ids]).fetchone()[0]
+
+    for k in range(3):
+        wait_for(lambda k=k: steps_done() >= 150 * (k + 1), timeout=60, what="steps recorded")
+        conn.execute("select pg_terminate_backend(pid) from pg_stat_activity"
+                     " where application_name = %s", [f"durable async {worker.worker_id}"])
+    assert [h.result(timeout=120) for h in handles] == [20] * 50
+    for wid in ids:
+        assert [s["step_id"] for s in recorded_steps(conn, wid)] == list(range(20))
+    assert worker.proc.poll() is None
+    worker.proc.send_signal(signal.SIGTERM)
+    assert worker.proc.wait(30) == 0, worker.log()
+    made, _ = _runner_figures(worker.log())
+    assert made > 2  # the terminated ones were replaced
+    assert "Traceback" not in worker.log()
+
+
+def ledger(conn: psycopg.Connection, workflow_id: str) -> list[tuple[str, int]]:
+    return [tuple(r) for r in conn.execute(
+        "select step, pid from asyncapp.ledger where workflow_id = %s order by id",
+        [workflow_id]).fetchall()]
+
+
+def test_async_transactional_step_killed_before_its_commit_leaves_no_write_and_no_checkpoint(
+        aapp: durable.Durable, queue: str, conn: psycopg.Connection, tmp_path: Path,
+        start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
+    gate, after = str(tmp_path / "gate"), str(tmp_path / "after")
+    first = start_async_worker(queue)
+    handle = aapp.enqueue(durable_asyncapp.booking, gate, after, queue=queue)
+    wid = handle.workflow_id
+    # its ledger row is written (not committed): the step waits for its gate
+    wait_for(lambda: ("book", "ran", first.pid) in effects(conn, wid), what="the step ran")
+    first.kill()  # SIGKILL between the step's writes and its checkpoint
+    assert ledger(conn, wid) == []
+    assert recorded_steps(conn, wid) == []
+    open(gate, "w").close()
+    open(after, "w").close()
+    second = start_async_worker(queue)
+    assert handle.result(timeout=30) == [second.pid, "after"]
+    # run again (it was not recorded), written once: by the try whose checkpoint committed
+    assert [e[2] for e in effects(conn, wid) if e[0] == "book"] == [first.pid, second.pid]
+    assert ledger(conn, wid) == [("book", second.pid)]
+    assert [(s["step_id"], s["name"]) for s in recorded_steps(conn, wid)] == [
+        (0, "book"), (1, "gated")]
+
+
+def test_async_transactional_step_killed_after_its_commit_is_not_run_again(
+        aapp: durable.Durable, queue: str, conn: psycopg.Connection, tmp_path: Path,
+        start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
+    gate, after = str(tmp_path / "gate"), str(tmp_path / "after")
+    open(gate, "w").close()
+    first = start_async_worker(queue)
+    handle = aapp.enqueue(durable_asyncapp.booking, gate, after, queue=queue)
+    wid = handle.workflow_id
+    wait_for(lambda: ("after", "ran", first.pid) in effects(conn, wid), what="the next step")
+    first.kill()  # SIGKILL after the transactional step committed
+    # its write and its checkpoint are both there
+    assert ledger(conn, wid) == [("book", first.pid)]
+    assert [(s["step_id"], s["output"]) for s in recorded_steps(conn, wid)] == [(0, first.pid)]
+    open(after, "w").close()
+    start_async_worker(queue)
+    assert handle.result(timeout=30) == [first.pid, "after"]
+    assert [e[2] for e in effects(conn, wid) if e[0] == "book"] == [first.pid]  # replayed
+    assert ledger(conn, wid) == [("book", first.pid)]
+
+
+def test_async_transactional_step_failed_try_rolls_back_its_writes(
+        aapp: durable.Durable, queue: str, conn: psycopg.Connection,
+        start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
+    start_async_worker(queue)
+    handle = aapp.enqueue(durable_asyncapp.flaky_booking, queue=queue)
+    assert handle.result(timeout=30) == 2
+    assert [r[0] for r in ledger(conn, handle.workflow_id)] == ["flaky"]  # the second try's
+    refused = aapp.enqueue(durable_asyncapp.sync_booking, queue=queue)
+    with pytest.raises(durable.WorkflowFailed) as failed:
+        refused.result(timeout=30)
+    assert failed.value.error["type"] == "TypeError"
+    assert "AsyncConnection" in failed.value.error["message"]
+    assert ledger(conn, refused.workflow_id) == []
+
+
+def test_async_transactional_step_whose_connection_dies_runs_again_on_a_new_one(
+        aapp: durable.Durable, queue: str, conn: psycopg.Connection,
+        start_async_worker: Callable[..., AsyncWorkerProcess]) -> None:
+    """Its session terminated under it (after its write, before its checkpoint): nothing of
+    that try committed, and it runs again on a new connection without using a try."""
+    worker = start_async_worker(queue)
+    handle = aapp.enqueue(durable_asyncapp.severing, queue=queue)
+    assert handle.result(timeout=30) == 1  # try 1 again: the lost one did not count
+    assert ledger(conn, handle.workflow_id) == [("severed", worker.pid)]
+    assert [e[0] for e in effects(conn, handle.workflow_id)] == ["severed"]
+    assert "connection lost in transactional step" in worker.log()
+
+
+def test_async_transactional_step_outside_a_workflow_commits_on_its_own(
+        aapp: durable.Durable, conn: psycopg.Connection) -> None:
+    """Called outside a workflow it is a plain call in a transaction of its own."""
+    conn.execute("delete from asyncapp.ledger where workflow_id = 'plain'")
+    assert run(durable_asyncapp.note("outside")) == "outside"
+    assert [r[0] for r in ledger(conn, "plain")] == ["outside"]
+
+    async def failing() -> int:
+        return await durable_asyncapp.flaky_book("outside-failed")
+
+    with pytest.raises(RuntimeError, match="not inside a durable step"):
+        run(failing())  # its row is rolled back with its transaction
+    assert [r[0] for r in ledger(conn, "plain")] == ["outside"]
+    assert conn.execute("select count(*) from asyncapp.ledger where step = 'outside-failed'"
+                        ).fetchone()[0] == 0

@@ -156,6 +156,24 @@ def test_sql_errors_arrive_as_named_exceptions(conn, queue, code, cls, call, mes
     assert error.__cause__.diag.message_primary == error.message
 
 
+def test_lease_refusals_carry_their_detail(conn, queue):
+    """DU001 and DU002 carry the server's JSON DETAIL as .detail: the reason, the workflow, the
+    lease sent (a string) and the status now; other refusals have none."""
+    wid, lease = _claimed(conn, queue)
+    with pytest.raises(durable.LeaseLost) as lost:
+        db.checkpoint(conn, wid, lease + 1, 0, "s")
+    assert lost.value.detail == {"reason": "lease_lost", "workflow_id": wid,
+                                 "lease": str(lease + 1), "status": "running"}
+    db.cancel(conn, wid)
+    with pytest.raises(durable.Cancelled) as cancelled:
+        db.checkpoint(conn, wid, lease, 0, "s")
+    assert cancelled.value.detail == {"reason": "cancelled", "workflow_id": wid,
+                                      "lease": str(lease), "status": "cancelled"}
+    with pytest.raises(durable.UnknownWorkflow) as unknown:
+        db.cancel(conn, "no-such-workflow")
+    assert unknown.value.detail is None
+
+
 def test_fake_clock_refusal_is_du009(dsn):
     """DU009 comes from a non-superuser pinning durable.fake_now."""
     role = f"durable_py_{uuid.uuid4().hex[:8]}"

@@ -265,7 +265,8 @@ def test_cancel_stops_node_run_and_the_worker_goes_on(node, dsn, conn, queue, wo
     worker.wait_log(rf"{wid} step 2 issue_invoice: running", "step 2 running")
     assert py.handle(wid).cancel() == "cancelled"
     stopped = worker.wait_log(rf"^.*{wid} stopped: (.*)$", "the run stopped").group(1)
-    assert "DU002" in stopped or "heartbeat" in stopped, stopped
+    # the reason is the refusal's JSON DETAIL, read by the worker (not its message)
+    assert "cancelled (DU002, status cancelled)" in stopped or "heartbeat" in stopped, stopped
     assert [r[0] for r in conn.execute("select step_id from durable.run_steps"
                                        " where workflow_id = %s order by 1", [wid])] == [0, 1]
     assert py.handle(wid).status() == "cancelled"
@@ -291,7 +292,7 @@ def test_lost_lease_stops_node_run(node, dsn, conn, queue, workers, py):
     stalled.signal(signal.SIGCONT)
     # its step ends and its checkpoint is refused (DU001), or its heartbeat finds the run gone
     stopped = stalled.wait_log(rf"^.*{wid} stopped: (.*)$", "the run stopped").group(1)
-    assert "DU001" in stopped or "heartbeat" in stopped, stopped
+    assert "lease_lost (DU001, status " in stopped or "heartbeat" in stopped, stopped
     assert leases(conn, wid) == [stalled_lease, stalled_lease, other_lease]
     assert f"{wid} step 2 issue_invoice: recorded" not in stalled.log()
     assert f"{wid} succeeded" not in stalled.log()
@@ -316,6 +317,24 @@ def test_sigterm_releases_node_run_at_once(node, dsn, conn, queue, workers, py):
     second.wait_log(rf"{wid} step 2 issue_invoice: running", "step 2 running again")
     assert f"{wid} step 1 add_tax: replayed" in second.log()
     assert py.handle(wid).cancel() == "cancelled"  # (its step would wait a minute again)
+
+
+def test_node_step_retries_after_the_backoff_step_failed_gives(node, dsn, conn, queue, workers):
+    # issue_invoice fails its first 2 tries of 3: durable.step_failed answers retry with
+    # retry_in_seconds (a number: node-postgres reads the interval retry_in as an object)
+    worker = workers["node"](queue)
+    wid = f"inv-{uuid.uuid4().hex[:8]}"
+    out = client(node, dsn, "enqueue", "invoice", json.dumps({**ORDER, "fail_tries": 2}),
+                 "--queue", queue, "--id", wid, "--wait", "60")
+    assert out["status"] == "succeeded", out
+    waits = [float(s) for s in re.findall(
+        rf"{wid} step 2 issue_invoice: try \d failed \(invoicing service unavailable \(try \d\)\),"
+        r" again in (\d+\.\d\d) s", worker.log())]
+    assert len(waits) == 2, worker.log()
+    assert 0.1 <= waits[0] <= 0.2 and 0.2 <= waits[1] <= 0.4, waits  # base 0.2 s, equal jitter
+    assert [r[0] for r in conn.execute("select error->>'message' from durable.run_errors"
+                                       " where workflow_id = %s order by 1", [wid])] == [
+        "invoicing service unavailable (try 1)", "invoicing service unavailable (try 2)"]
 
 
 def test_failed_node_run_is_read_from_python(node, dsn, conn, queue, workers, py):

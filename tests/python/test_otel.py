@@ -174,6 +174,30 @@ def test_a_wait_that_parks_is_a_parked_attempt(worker: str) -> None:
     assert charge.parent.span_id == attempts[1].context.span_id
 
 
+def test_a_childs_attempt_hangs_under_the_step_that_started_it(worker: str) -> None:
+    # the child's trace context is the span that enqueued it (the parent's start_child or
+    # start_children step: its producer), not the request that enqueued the parent
+    with tracer.start_as_current_span("request") as request:
+        handle = otel_app.enqueue("otel_parent", 1, worker, queue=worker)
+    assert handle.result(timeout=30) == ["shipped 2", "shipped 4", "shipped 6"]
+    wid = handle.workflow_id
+    kids = [f"{wid}-0", f"{wid}-1-1", f"{wid}-1-2"]
+    for kid in kids:  # each child: its attempt and two steps
+        wait_for(lambda kid=kid: len(spans_of(kid)) == 3, what=f"3 spans of {kid}")
+    [start_child] = [s for s in spans_of(wid) if s.name == "step durable.start_child"]
+    [start_children] = [s for s in spans_of(wid) if s.name == "step durable.start_children"]
+    first_attempt = min((s for s in spans_of(wid) if s.name == "workflow otel_parent"),
+                        key=lambda s: s.start_time)
+    assert first_attempt.parent.span_id == request.get_span_context().span_id
+    assert start_child.parent.span_id == first_attempt.context.span_id
+    assert start_children.parent.span_id == first_attempt.context.span_id
+    for kid, starter in zip(kids, [start_child, start_children, start_children]):
+        [attempt] = [s for s in spans_of(kid) if s.name == "workflow otel_order"]
+        assert attempt.context.trace_id == request.get_span_context().trace_id
+        assert attempt.parent.span_id == starter.context.span_id, kid
+        assert attempt.kind == trace.SpanKind.CONSUMER
+
+
 def test_a_worker_process_continues_the_trace_and_logs_the_error(
         dsn: str, queue: str, tmp_path: Path) -> None:
     """A real `durable worker` process, its spans written to a file by the SDK's exporter."""

@@ -145,11 +145,13 @@ class Recorder:
         return sum(w.waits for w in self.wire(role))
 
 
-def _run_worker(dsn: str, queue: str, concurrency: int, handles: list) -> Recorder:
+def _run_worker(dsn: str, queue: str, concurrency: int, handles: list,
+                connections: int | None = None) -> Recorder:
     recorder = Recorder()
     rt_app.dsn = dsn
     worker = durable.Worker(rt_app, queues=[queue], concurrency=concurrency, lease_timeout=30,
-                            poll_interval=0.2, grace=5, connect=recorder.connect)
+                            poll_interval=0.2, grace=5, connect=recorder.connect,
+                            connections=connections)
     thread = threading.Thread(target=worker.run, kwargs={"install_signals": False})
     thread.start()
     try:
@@ -274,3 +276,22 @@ def test_hot_calls_are_prepared_once_per_connection_in_their_first_round_trip(ds
     assert wire.waits == 36
     print(f"\nslot waits for 12 workflows on one connection: {wire.waits} "
           f"({sum(counts.values())} calls, prepares included)")
+
+
+def test_slots_sharing_a_pool_keep_the_budget(dsn, rt_queue):
+    """Five slots on a pool of two connections (Worker(connections=2)): the same calls per
+    workflow and the same waits (a wait per new step, none of its own for the finish) as with a
+    connection per slot; a run gives its connection back while its steps run, and a checkpoint
+    keeps it only until its answer is read."""
+    handles = rt_app.enqueue_many(three_steps, [[i] for i in range(5)], queue=rt_queue)
+    recorder = _run_worker(dsn, rt_queue, 5, handles, connections=2)
+    assert [h.result() for h in handles] == [(i + 1) * 4 for i in range(5)]
+    assert len(recorder.wire("slot")) <= 2  # the pool's connections
+    per_workflow = _per_workflow(recorder, [h.workflow_id for h in handles])
+    for counts in per_workflow.values():
+        assert counts == {"checkpoint": 3, "complete_and_claim": 1}
+    slot_calls = recorder.calls("slot")
+    assert len(slot_calls) == 5 * 4
+    assert recorder.waits("slot") == 5 * 3
+    print(f"\n5 slots on 2 pooled connections: slot waits {recorder.waits('slot')} for 5 "
+          "workflows of 3 new steps")

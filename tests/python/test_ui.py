@@ -4,6 +4,7 @@ the login's rights, the security headers. The pages themselves: test_ui_browser.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -171,3 +172,23 @@ def test_unknown_run_and_bad_filters_are_explained(dsn):
         assert client.post("/run/cancel", data={"id": "x"}).status_code == 403
     finally:
         app.extensions["durable_pool"].close()
+
+
+def test_workers_page_shows_connections_and_the_adaptive_limit(observer_dsn, conn):
+    """The workers page shows what each worker's heartbeat reported of its share of the
+    database: the server connections it holds and its adaptive limit (issue 16)."""
+    worker = f"share-{uuid.uuid4().hex[:6]}"
+    conn.execute("select * from durable.heartbeat(%s, p_busy => 1, p_connections => 11,"
+                 " p_concurrency_limit => 23)", [worker])
+    app = create_app(observer_dsn)
+    try:
+        page = app.test_client().get("/workers")
+        assert page.status_code == 200
+        row = page.text[page.text.index(worker):]
+        row = row[:row.index("</tr>")]
+        cells = re.findall(r'<td class="num">(\d*)</td>', row)
+        assert cells[-3:] == ["1", "11", "23"]  # busy slots, connections, limit
+        assert "connections" in page.text and "limit" in page.text
+    finally:
+        app.extensions["durable_pool"].close()
+        conn.execute("select durable.release(%s)", [worker])

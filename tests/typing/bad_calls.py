@@ -28,6 +28,16 @@ def order(order_id: str, quantity: int = 1, *, express: bool = False) -> dict[st
     return {"total": scale(quantity)}
 
 
+@app.workflow()
+async def quote(skus: list[str], *, margin: float = 0.0) -> dict[str, float]:
+    return {"total": margin}
+
+
+@app.transaction()
+async def hold(conn: psycopg.AsyncConnection[Any], sku: str) -> int:
+    return len(sku)
+
+
 def plain(order_id: str) -> str:
     return order_id
 
@@ -50,4 +60,18 @@ def mistakes() -> None:
     reserve(psycopg.connect(), "o-1")  # E: Too many arguments for "reserve"
     reserve(7)  # E: Argument 1 to "reserve" has incompatible type "int"; expected "str"
     app.enqueue_many(order, [5])  # E: List item 0 has incompatible type "int"
+    print(wrong, also)
+
+
+async def async_mistakes() -> None:
+    client = durable.AsyncDurable(app)
+    await client.start(quote)  # E: Missing positional argument "skus"
+    await client.start(quote, "a")  # E: Argument 2 to "start" of "AsyncDurable" has incompatible
+    await client.start(quote, ["a"], margn=1.0)  # E: Unexpected keyword argument "margn"
+    await client.start(order, "o-1", queue="q")  # E: Unexpected keyword argument "queue"
+    await client.options(queue="q").start(quote, [1])  # E: List item 0 has incompatible type
+    handle = await client.start(quote, ["a"])
+    wrong: str = await handle.result()  # E: Incompatible types in assignment
+    also: int = await (await client.enqueue(order, "o-1")).result()  # E: Incompatible types
+    await hold(3)  # E: Argument 1 to "hold" has incompatible type "int"; expected "str"
     print(wrong, also)

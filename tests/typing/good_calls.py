@@ -78,6 +78,51 @@ def client(conn: psycopg.Connection[Any]) -> None:
     assert_type(reserve("o-1"), bool)
 
 
+@app.step()
+async def fetch(sku: str) -> float:
+    """An async def step: awaited in an async workflow."""
+    return float(len(sku))
+
+
+@app.transaction()
+async def hold(conn: psycopg.AsyncConnection[Any], sku: str) -> int:
+    """An async def transactional step: an AsyncConnection first, left out by callers."""
+    await conn.execute("select 1")
+    return len(sku)
+
+
+@app.workflow()
+async def quote(skus: list[str], *, margin: float = 0.0) -> dict[str, float]:
+    """An async def workflow: its steps awaited, its result type the coroutine's value."""
+    assert_type(await fetch(skus[0]), float)
+    assert_type(await hold(skus[0]), int)
+    child = await durable.AsyncDurable(app).start(order, "o-9")  # a child, inside a workflow
+    assert_type(child, durable.AsyncWorkflowHandle[dict[str, int]])
+    return {"total": sum([await fetch(s) for s in skus]) + margin}
+
+
+async def async_client(conn: psycopg.AsyncConnection[Any]) -> None:
+    """The async client: typed handles whose awaited result() is the workflow's return type, for
+    async def and def workflows alike."""
+    client = durable.AsyncDurable(app)
+    handle = await client.start(quote, ["a", "b"], margin=1.5)
+    assert_type(handle, durable.AsyncWorkflowHandle[dict[str, float]])
+    assert_type(await handle.result(timeout=30), dict[str, float])
+    assert_type(await (await client.start(order, "o-1")).result(), dict[str, int])
+    opts = client.options(workflow_id="quote-1", queue="quotes", conn=conn)
+    assert_type(await opts.start(quote, ["c"]), durable.AsyncWorkflowHandle[dict[str, float]])
+    assert_type(await client.enqueue(quote, ["d"], queue="quotes"),
+                durable.AsyncWorkflowHandle[dict[str, float]])
+    assert_type(await client.enqueue("quote", ["e"]), durable.AsyncWorkflowHandle[Any])
+    assert_type(await client.enqueue_many(quote, [[["f"]], {"skus": ["g"]}]),
+                list[durable.AsyncWorkflowHandle[dict[str, float]]])
+    assert_type(client.handle("quote-1"), durable.AsyncWorkflowHandle[Any])
+    # the sync client knows an async def workflow's result type too
+    assert_type(app.start(quote, ["h"]), durable.WorkflowHandle[dict[str, float]])
+    assert_type(app.enqueue(quote, ["i"]).result(), dict[str, float])
+    assert_type(await hold("outside"), int)  # outside a workflow: its own transaction
+
+
 def step_kind_from_a_variable(transactional: bool) -> None:
     """transactional given as a bool (not a literal): the decorator is untyped, not refused."""
 

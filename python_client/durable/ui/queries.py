@@ -214,7 +214,8 @@ def throughput(conn: psycopg.Connection, *, window: timedelta = timedelta(hours=
 def workers(conn: psycopg.Connection) -> list[Row]:
     """durable.worker_status: alive ones first, then by id."""
     return _rows(conn, "select id, started_at, heartbeat_at, lease_timeout, expires_at, alive,"
-                       " running, busy from durable.worker_status order by alive desc, id")
+                       " running, busy, connections, concurrency_limit from durable.worker_status"
+                       " order by alive desc, id")
 
 
 def held(conn: psycopg.Connection, worker_ids: list[str]) -> list[Row]:

@@ -11,11 +11,11 @@ select durable.checkpoint('rec', (select lease from l), 1, 'failed_before', null
 
 select results_eq(
   $$ select * from durable.step_failed('rec', (select lease from l), 0, 'done_before', '{"m": "new"}', 5) $$,
-  $$ values (false, null::interval, 0, '{"v": 1}'::jsonb, null::jsonb) $$,
+  $$ values (false, null::interval, 0, '{"v": 1}'::jsonb, null::jsonb, null::float8) $$,
   'a recorded output is returned, no retry');
 select results_eq(
   $$ select * from durable.step_failed('rec', (select lease from l), 1, 'failed_before', '{"m": "new"}', 5) $$,
-  $$ values (false, null::interval, 0, null::jsonb, '{"m": "old"}'::jsonb) $$,
+  $$ values (false, null::interval, 0, null::jsonb, '{"m": "old"}'::jsonb, null::float8) $$,
   'a recorded error is returned, no retry');
 select is((select count(*)::int from durable.errors), 1, 'no new error was kept (only the checkpoint''s)');
 select throws_ok(

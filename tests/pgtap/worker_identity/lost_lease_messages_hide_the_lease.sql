@@ -44,7 +44,7 @@ select is_empty($$ select fn, said from refusals where said not like 'DU001: %' 
 select is_empty($$ select fn, said from refusals where said like '%987654321%' $$,
   'no refusal shows the current lease');
 select is((select said from refusals where fn = 'checkpoint'),
-  'DU001: lease 123 on workflow wi-msg is lost (status running) /  / Another worker claimed it, or it was released or finished: stop executing it.',
+  'DU001: lease 123 on workflow wi-msg is lost (status running) / {"lease": "123", "reason": "lease_lost", "status": "running", "workflow_id": "wi-msg"} / Another worker claimed it, or it was released or finished: stop executing it.',
   'checkpoint''s DU001 names the caller''s lease and the status, not the current lease');
 
 -- released, then claimed again: the old lease still learns nothing about the new one
@@ -54,7 +54,7 @@ select ok(pg_temp.refusal($q$ select * from durable.checkpoint('wi-msg', 9876543
             not like '%987654322%',
   'the previous lease after a reclaim does not show the new lease');
 select is(pg_temp.refusal($$ select * from durable.checkpoint('wi-msg', 987654321, 0, 's', '1') $$),
-  'DU001: lease 987654321 on workflow wi-msg is lost (status running) /  / Another worker claimed it, or it was released or finished: stop executing it.',
+  'DU001: lease 987654321 on workflow wi-msg is lost (status running) / {"lease": "987654321", "reason": "lease_lost", "status": "running", "workflow_id": "wi-msg"} / Another worker claimed it, or it was released or finished: stop executing it.',
   'after a reclaim, DU001 shows only the caller''s old lease');
 select is((select count(*)::int from durable.steps), 0, 'nothing was recorded');
 select is((select count(*)::int from durable.errors), 0, 'no error was logged');
