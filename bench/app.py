@@ -29,3 +29,9 @@ def started() -> float:
 @app.workflow(queue="bench")
 def probe() -> float:
     return started()
+
+
+@app.workflow(queue="bench")
+def noop0() -> int:
+    """No step: the cost of a workflow alone (bench/shard_bench.py WORKFLOW=noop0)."""
+    return 0

@@ -221,6 +221,8 @@ declare
   v_t bigint := pg_catalog.floor(
                   pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) * 4096000)::bigint;
   v_last text := pg_catalog.current_setting('durable.uuidv7_last', true);
+  -- a shard's logical shards (durable.shard_config, sharding.sql): null when not a shard
+  v_logical integer[] := (select c.logical from durable.shard_config c where c.one);
 begin
   if p_count is null or p_count < 1 then
     return;
@@ -236,15 +238,22 @@ begin
   end if;
   perform pg_catalog.set_config('durable.uuidv7_last', (v_t + p_count - 1)::text, false);
   -- bytes 0-7: the 48-bit milliseconds, version 7, the 12-bit fraction; bytes 8-15 from
-  -- gen_random_uuid(): the RFC variant (binary 10) and 62 random bits
+  -- gen_random_uuid(): the RFC variant (binary 10) and 62 random bits; on a shard the last
+  -- byte is then one of its logical shards (picked by that random byte), so that
+  -- durable.shard_key routes the id back to this shard
   return query
   select i::bigint,
          pg_catalog.encode(
-           pg_catalog.overlay(pg_catalog.uuid_send(pg_catalog.gen_random_uuid()),
-             pg_catalog.int8send((((v_t + i - 1) >> 12) << 16) | 28672 | ((v_t + i - 1) & 4095)),
-             1, 8),
+           case when v_logical is null then u.b
+                else pg_catalog.set_byte(u.b, 15,
+                       v_logical[1 + pg_catalog.get_byte(u.b, 15) % pg_catalog.cardinality(v_logical)])
+           end,
            'hex')::uuid
-    from pg_catalog.generate_series(1, p_count) i;
+    from pg_catalog.generate_series(1, p_count) i
+   cross join lateral (
+     select pg_catalog.overlay(pg_catalog.uuid_send(pg_catalog.gen_random_uuid()),
+              pg_catalog.int8send((((v_t + i - 1) >> 12) << 16) | 28672 | ((v_t + i - 1) & 4095)),
+              1, 8) as b) u;
 end
 $$;
 comment on function durable.uuidv7s(integer) is
@@ -254,7 +263,9 @@ comment on function durable.uuidv7s(integer) is
   'random bits, so ids made later sort later and new rows go to the right edge of the id '
   'indexes. Strictly increasing within a session: when the clock has not passed the last value '
   'given out (kept in the setting durable.uuidv7_last), the ids go on from it plus one. No rows '
-  'for a p_count null or under 1. The ids enqueue_batch generates. Internal.';
+  'for a p_count null or under 1. On a shard (durable.shard_config) the last byte is one of '
+  'the shard''s logical shards, so durable.shard_key routes the ids to it (54 random bits '
+  'left). The ids enqueue_batch generates. Internal.';
 
 create or replace function durable.uuidv7()
 returns uuid

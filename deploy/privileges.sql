@@ -15,7 +15,7 @@
 --   <prefix>_payload_reader  every view, payloads (inputs, outputs, errors) included
 -- and list_runs to the roles that read durable.runs, list_runs_meta to all four;
 -- and all of them may call durable.version() and durable.now() (which durable.worker_status
--- reads the time from).
+-- reads the time from), durable.shard_key() and durable.shard_info() (sharding).
 -- Internal helpers (fence, check_*, record_step, touch_worker, ...) stay with the owner; the
 -- SECURITY DEFINER functions call them as the owner.
 \if :{?role_prefix}
@@ -159,6 +159,9 @@ grant execute on function durable.failures_per_day(integer)
 -- durable.worker_status calls durable.now(), and the functions a view calls are checked against
 -- the role that reads the view, not the view's owner
 grant execute on function durable.now(), durable.version()
+  to :"durable_observer", :"durable_worker", :"durable_client", :"durable_payload_reader";
+-- sharding (issue 14): the routing rule and this shard's identity, for routers and clients
+grant execute on function durable.shard_key(text), durable.shard_info()
   to :"durable_observer", :"durable_worker", :"durable_client", :"durable_payload_reader";
 
 commit;

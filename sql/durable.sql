@@ -2724,6 +2724,36 @@ comment on function durable.check_trace_context(text) is
 
 reset role;
 
+-- change: shard_tables
+-- shard_tables (issue 14): durable.shard_config, the one row that makes a durable database a
+-- shard of a sharded deployment: its shard number and the logical shards it owns. Workflow ids
+-- map to 256 logical shards (durable.shard_key, in sharding.sql); each logical shard lives on
+-- one physical shard, so shards are added by moving logical shards. Empty (the default): the
+-- database is not a shard, and nothing changes. durable.uuidv7s reads it (guards.sql): the ids
+-- a shard generates belong to one of its logical shards, so they route back to it.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+set local role :"durable_admin";
+
+create table durable.shard_config (
+  one boolean primary key default true constraint shard_config_one_row check (one),
+  shard integer not null constraint shard_config_shard check (shard between 0 and 255),
+  logical integer[] not null constraint shard_config_logical check (
+    cardinality(logical) between 1 and 256
+    and array_position(logical, null) is null
+    and 0 <= all (logical) and 255 >= all (logical)),
+  updated_at timestamptz not null default pg_catalog.now()
+);
+comment on table durable.shard_config is
+  'One row when this database is a shard of a sharded deployment (durable.set_shard): shard is '
+  'its number (0..255), logical the logical shards (0..255, durable.shard_key of an id) it '
+  'owns; the ids it generates belong to them. No row: not a shard.';
+
+reset role;
+
 -- change: clock
 -- clock: the one function every durable function reads the time from.
 --
@@ -3132,6 +3162,8 @@ declare
   v_t bigint := pg_catalog.floor(
                   pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) * 4096000)::bigint;
   v_last text := pg_catalog.current_setting('durable.uuidv7_last', true);
+  -- a shard's logical shards (durable.shard_config, sharding.sql): null when not a shard
+  v_logical integer[] := (select c.logical from durable.shard_config c where c.one);
 begin
   if p_count is null or p_count < 1 then
     return;
@@ -3147,15 +3179,22 @@ begin
   end if;
   perform pg_catalog.set_config('durable.uuidv7_last', (v_t + p_count - 1)::text, false);
   -- bytes 0-7: the 48-bit milliseconds, version 7, the 12-bit fraction; bytes 8-15 from
-  -- gen_random_uuid(): the RFC variant (binary 10) and 62 random bits
+  -- gen_random_uuid(): the RFC variant (binary 10) and 62 random bits; on a shard the last
+  -- byte is then one of its logical shards (picked by that random byte), so that
+  -- durable.shard_key routes the id back to this shard
   return query
   select i::bigint,
          pg_catalog.encode(
-           pg_catalog.overlay(pg_catalog.uuid_send(pg_catalog.gen_random_uuid()),
-             pg_catalog.int8send((((v_t + i - 1) >> 12) << 16) | 28672 | ((v_t + i - 1) & 4095)),
-             1, 8),
+           case when v_logical is null then u.b
+                else pg_catalog.set_byte(u.b, 15,
+                       v_logical[1 + pg_catalog.get_byte(u.b, 15) % pg_catalog.cardinality(v_logical)])
+           end,
            'hex')::uuid
-    from pg_catalog.generate_series(1, p_count) i;
+    from pg_catalog.generate_series(1, p_count) i
+   cross join lateral (
+     select pg_catalog.overlay(pg_catalog.uuid_send(pg_catalog.gen_random_uuid()),
+              pg_catalog.int8send((((v_t + i - 1) >> 12) << 16) | 28672 | ((v_t + i - 1) & 4095)),
+              1, 8) as b) u;
 end
 $$;
 comment on function durable.uuidv7s(integer) is
@@ -3165,7 +3204,9 @@ comment on function durable.uuidv7s(integer) is
   'random bits, so ids made later sort later and new rows go to the right edge of the id '
   'indexes. Strictly increasing within a session: when the clock has not passed the last value '
   'given out (kept in the setting durable.uuidv7_last), the ids go on from it plus one. No rows '
-  'for a p_count null or under 1. The ids enqueue_batch generates. Internal.';
+  'for a p_count null or under 1. On a shard (durable.shard_config) the last byte is one of '
+  'the shard''s logical shards, so durable.shard_key routes the ids to it (54 random bits '
+  'left). The ids enqueue_batch generates. Internal.';
 
 create or replace function durable.uuidv7()
 returns uuid
@@ -9087,6 +9128,130 @@ comment on function durable.index_inputs(boolean) is
 
 reset role;
 
+-- change: sharding
+-- sharding (issue 14): what a durable database needs to be one shard of many behind a PL/Proxy
+-- router (sql/router.sql, made by tools/gen_router.py) or shard-aware workers
+-- (python_client/durable/sharding.py):
+--   durable.shard_key(id)    the routing rule: the logical shard (0..255) of a workflow id
+--   durable.shard_info()     this shard's number and logical shards (no row: not a shard)
+--   durable.set_shard(...)   makes this database shard n of a deployment (admin)
+-- The rule (the same in the router, here and in Python's durable.sharding.shard_key):
+--   1. an id that starts with a UUID in canonical lowercase form (generated ids, and the ids
+--      start_child makes from them, <uuid>-<step>): the UUID's last byte;
+--   2. a schedule's tick, sched:<name>:<YYYY-MM-DDTHH:MI:SSZ>: rule 3 applied to <name>, so the
+--      ticks live where the router sends the schedule (durable.set_schedule, by name);
+--   3. any other id: the first byte of its MD5.
+-- The ids a shard generates (durable.uuidv7s: enqueue, enqueue_batch, fork) get a last byte
+-- that is one of its logical shards, so they belong to it, whatever the router would pick.
+--
+-- Lock order: set_shard locks durable.shard_config's row (insert or update); no other lock.
+\if :{?role_prefix}
+\else
+\set role_prefix durable
+\endif
+\set durable_admin :role_prefix '_admin'
+set local role :"durable_admin";
+
+create function durable.shard_key(p_id text)
+returns integer
+language sql
+immutable
+strict
+parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+  select case
+    when p_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+      then pg_catalog.get_byte(pg_catalog.decode(pg_catalog.substr(p_id, 35, 2), 'hex'), 0)
+    when p_id ~ '^sched:.+:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
+      then pg_catalog.get_byte(pg_catalog.decode(pg_catalog.md5(
+             pg_catalog.substr(p_id, 7, pg_catalog.length(p_id) - 27)), 'hex'), 0)
+    else pg_catalog.get_byte(pg_catalog.decode(pg_catalog.md5(p_id), 'hex'), 0)
+  end
+$$;
+comment on function durable.shard_key(text) is
+  'The logical shard (0..255) of workflow id p_id, the routing rule of a sharded deployment: '
+  'an id starting with a canonical lowercase UUID: its last byte (generated ids and the '
+  'children start_child names after them); sched:<name>:<tick>: the MD5 rule on <name>; any '
+  'other id: the first byte of md5(p_id). Null for null. The router (sql/router.sql) and '
+  'durable.sharding.shard_key (Python) compute the same. Any durable role may call it.';
+
+create function durable.shard_info()
+returns table (shard integer, logical integer[], logical_count integer)
+language sql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+  select c.shard, c.logical, 256 from durable.shard_config c where c.one
+$$;
+comment on function durable.shard_info() is
+  'This database as a shard: its number, the logical shards it owns (0..255, sorted) and how '
+  'many logical shards there are (256). No row when it is not a shard. Any durable role may '
+  'call it (the router and shard-aware clients build their maps from it).';
+
+create function durable.set_shard(
+  p_shard integer,
+  p_shards integer default null,
+  p_logical integer[] default null
+)
+returns integer[]
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_logical integer[];
+begin
+  if p_shard is null then
+    delete from durable.shard_config;
+    return null;
+  end if;
+  if p_shard < 0 or p_shard > 255 then
+    raise exception 'p_shard must be 0..255, got %', p_shard
+      using errcode = 'DU011';
+  end if;
+  if p_logical is null then
+    if p_shards is null or p_shards < 1 or p_shards > 256 or p_shard >= p_shards then
+      raise exception 'p_shards must be 1..256 and more than p_shard (%), got %', p_shard,
+          coalesce(p_shards::text, 'null')
+        using errcode = 'DU011',
+              hint = 'Pass the number of shards, or the logical shards in p_logical.';
+    end if;
+    select pg_catalog.array_agg(k order by k) into v_logical
+      from pg_catalog.generate_series(0, 255) k where k % p_shards = p_shard;
+  else
+    if p_shards is not null then
+      raise exception 'pass p_shards or p_logical, not both'
+        using errcode = 'DU011';
+    end if;
+    if pg_catalog.cardinality(p_logical) < 1 or pg_catalog.array_position(p_logical, null) is not null
+       or not (0 <= all (p_logical) and 255 >= all (p_logical)) then
+      raise exception 'p_logical must be a non-empty array of logical shards 0..255'
+        using errcode = 'DU011';
+    end if;
+    select pg_catalog.array_agg(distinct k order by k) into v_logical
+      from pg_catalog.unnest(p_logical) k;
+  end if;
+  insert into durable.shard_config as c (one, shard, logical, updated_at)
+  values (true, p_shard, v_logical, pg_catalog.clock_timestamp())
+  on conflict (one) do update
+    set shard = excluded.shard, logical = excluded.logical, updated_at = excluded.updated_at;
+  return v_logical;
+end
+$$;
+comment on function durable.set_shard(integer, integer, integer[]) is
+  'Makes this database shard p_shard (0..255) of a sharded deployment and returns the logical '
+  'shards it owns: given p_shards (1..256, the number of physical shards), the logical shards '
+  'k with k % p_shards = p_shard; or exactly p_logical (0..255, deduplicated, sorted), after '
+  'logical shards were moved. From then on the ids it generates belong to those logical '
+  'shards (durable.shard_key). p_shard null: no longer a shard. It moves no data: moving a '
+  'logical shard is copying its workflows, then changing both shards and the router '
+  '(README: Scaling past one Postgres). Errors: DU011 out of range, both or neither of '
+  'p_shards and p_logical. Admin.';
+
+reset role;
+
 -- change: privileges
 -- privileges (v0.2.0): functions are the only door, and the grants are exactly these.
 --
@@ -9105,7 +9270,7 @@ reset role;
 --   <prefix>_payload_reader  every view, payloads (inputs, outputs, errors) included
 -- and list_runs to the roles that read durable.runs, list_runs_meta to all four;
 -- and all of them may call durable.version() and durable.now() (which durable.worker_status
--- reads the time from).
+-- reads the time from), durable.shard_key() and durable.shard_info() (sharding).
 -- Internal helpers (fence, check_*, record_step, touch_worker, ...) stay with the owner; the
 -- SECURITY DEFINER functions call them as the owner.
 \if :{?role_prefix}
@@ -9248,6 +9413,9 @@ grant execute on function durable.failures_per_day(integer)
 -- durable.worker_status calls durable.now(), and the functions a view calls are checked against
 -- the role that reads the view, not the view's owner
 grant execute on function durable.now(), durable.version()
+  to :"durable_observer", :"durable_worker", :"durable_client", :"durable_payload_reader";
+-- sharding (issue 14): the routing rule and this shard's identity, for routers and clients
+grant execute on function durable.shard_key(text), durable.shard_info()
   to :"durable_observer", :"durable_worker", :"durable_client", :"durable_payload_reader";
 
 reset role;

@@ -13,11 +13,12 @@
 #          e) mypy --strict (pyproject's [tool.mypy]: the package, examples/*.py and
 #             tests/typing/good_calls.py), then pytest tests/python (in the same stage), then
 #             pytest tests/faults, given DURABLE_TEST_DSN and DURABLE_TEST_ADMIN_DSN
-#          f) the short chaos run, the failover run and the short automatic failover run
-#             (pg_auto_failover), each on private clusters made with the server programs of
-#             the same major as the server (PG_BINDIR, unless set); the automatic failover run
-#             skips, saying so, where pg_auto_failover does not exist for that major (Debian
-#             bookworm packages it for 15 only: the PostgreSQL 18 pass), never on 15
+#          f) the short chaos run, the failover run, the short automatic failover run
+#             (pg_auto_failover) and the short sharded chaos run (4 shards and a PL/Proxy
+#             router), each on private clusters made with the server programs of the same major
+#             as the server (PG_BINDIR, unless set); the automatic failover and sharded runs
+#             skip, saying so, where pg_auto_failover or PL/Proxy does not exist for that major
+#             (Debian bookworm packages them for 15 only: the PostgreSQL 18 pass), never on 15
 #   demo   drops and recreates database $DURABLE_DEMO_DB (default durable_demo), deploys it and
 #          runs tests/demo.sh with DURABLE_DEMO_DSN (the database is kept afterwards, to look
 #          at). It never drops a database in use: with any other session connected to it, it
@@ -50,9 +51,9 @@ export SQITCH_FULLNAME="${SQITCH_FULLNAME:-durable tests}"
 export SQITCH_EMAIL="${SQITCH_EMAIL:-durable-tests@localhost}"
 
 # make test's stages: stage NAME says the stage before it passed and NAME begins; at exit the
-# closing line counts them ("stages: 8 passed, 0 failed", or on a failure "stages: 2 passed,
-# 1 failed, 5 skipped" under the name of the stage that failed).
-STAGES_TOTAL=8
+# closing line counts them ("stages: 9 passed, 0 failed", or on a failure "stages: 2 passed,
+# 1 failed, 6 skipped" under the name of the stage that failed).
+STAGES_TOTAL=9
 STAGES_PASSED=0
 STAGE=""
 stage() {
@@ -233,6 +234,9 @@ run_test() {
   else
     "$PY" tests/chaos/auto_failover.py --short
   fi
+  stage "sharded chaos run"
+  header "sharded chaos run, short (tests/chaos/sharded.py --short)"
+  "$PY" tests/chaos/sharded.py --short
   stage ""
   header "all steps passed"    # (the closing line comes at exit, after the clean-up)
 }

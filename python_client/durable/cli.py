@@ -22,6 +22,7 @@ import psycopg
 from . import bulk, db, output, runs, schedules, sqitch
 from .app import Durable
 from .errors import DurableError
+from .sharding import ShardedWorker
 from .worker import Worker
 
 # run_at: when a pending run may start (a delayed one: in the future); duration: from its
@@ -267,6 +268,9 @@ def _load_app(spec: str, path: str | None) -> Durable:
 @click.option("--path", type=click.Path(file_okay=False), help="Folder to import MODULE from "
               "(default: the working directory).")
 @click.option("--log-level", default="INFO", show_default=True)
+@click.option("--shard", "shards", multiple=True, metavar="DSN",
+              help="A shard of a sharded deployment (repeat for each): the worker claims from "
+                   "every shard, with --concurrency slots per shard (durable.sharding).")
 @click.pass_obj
 @_guard
 def worker(obj: _Context, app_spec: str, queues: str | None, concurrency: int,
@@ -274,19 +278,28 @@ def worker(obj: _Context, app_spec: str, queues: str | None, concurrency: int,
            lease_timeout: float | None, poll_interval: float, grace: float,
            worker_id: str | None, connections: int | None, backpressure: bool,
            backpressure_min: int, transaction_pooler: bool, listen_dsn: str | None,
-           path: str | None, log_level: str) -> None:
+           path: str | None, log_level: str, shards: tuple[str, ...]) -> None:
     """Run the workflows of MODULE:APP until SIGTERM or SIGINT."""
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
     app = _load_app(app_spec, path)
-    w = Worker(app, queues=[q.strip() for q in queues.split(",") if q.strip()] if queues else None,
-               concurrency=concurrency, lease_timeout=lease_timeout, poll_interval=poll_interval,
-               grace=grace, worker_id=worker_id, dsn=obj.dsn if obj.dsn is not None else app.dsn,
-               async_concurrency=async_concurrency, async_connections=async_connections,
-               connections=connections, backpressure=backpressure,
-               backpressure_min=backpressure_min,
-               transaction_pooler=transaction_pooler or app.transaction_pooler,
-               listen_dsn=listen_dsn)
+    options: dict[str, Any] = {
+        "queues": [q.strip() for q in queues.split(",") if q.strip()] if queues else None,
+        "concurrency": concurrency, "lease_timeout": lease_timeout,
+        "poll_interval": poll_interval, "grace": grace, "worker_id": worker_id,
+        "async_concurrency": async_concurrency, "async_connections": async_connections,
+        "connections": connections, "backpressure": backpressure,
+        "backpressure_min": backpressure_min,
+        "transaction_pooler": transaction_pooler or app.transaction_pooler}
+    w: Worker | ShardedWorker
+    if shards:
+        if listen_dsn:
+            raise click.BadParameter("names one database: not with --shard",
+                                     param_hint="--listen-dsn")
+        w = ShardedWorker(app, list(shards), **options)
+    else:
+        w = Worker(app, dsn=obj.dsn if obj.dsn is not None else app.dsn, listen_dsn=listen_dsn,
+                   **options)
     if transaction_pooler:
         app.transaction_pooler = True  # what its steps enqueue goes through the pooler too
     w.run()

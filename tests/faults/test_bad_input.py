@@ -62,6 +62,8 @@ from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
+from durable.sharding import shard_key
+
 FAULTS = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -819,6 +821,10 @@ def draw_call(data, base: Base, fn: str) -> tuple[list[Arg], dict]:
                    P("p_before_created_at", "timestamptz", times, TIMESTAMP_ARG, False),
                    P("p_limit", "integer", st.one_of(small(1, 4), st.just("1000")), INT_ARG,
                      False)]
+    elif fn == "shard_key":  # issue 14: the routing rule, a pure function
+        params = [P("p_id", "text", st.one_of(ids_v, st.sampled_from(
+                      ["sched:s:2026-01-01T00:00:00Z", "0190c8a4-1111-7000-8000-0000000000ab-3"])),
+                    ids)]
     else:
         raise AssertionError(f"no parameters for {fn}")
     return draw_args(data, params), extra
@@ -1260,6 +1266,11 @@ def check_success(fn, args, rows, before, after, d, extra) -> None:
         check_purged(count, before, after, d)
     elif fn in BULK_FNS:
         check_bulk(fn, args, rows, before, after, d, extra)
+    elif fn == "shard_key":
+        only(d)  # computes only
+        [(key,)] = rows
+        wid = value(args, "p_id")
+        assert key == (None if wid is None else shard_key(wid))
     elif fn in LIST_FNS:
         only(d)  # reads only
         assert len(rows) <= as_int(value(args, "p_limit", "50"))
@@ -1504,17 +1515,19 @@ PUBLIC = ["enqueue", "enqueue_batch", "claim", "checkpoint", "step_failed", "com
           # fan-out, schedules, retention and bulk operations (issue 11)
           "start_children", *SCHEDULE_FNS, *BULK_FNS,
           # listing (issue 12)
-          *LIST_FNS]
+          *LIST_FNS,
+          # sharding (issue 14)
+          "shard_key"]
 
 
 def test_the_property_covers_every_public_function(db):
     """PUBLIC lists every function granted to durable's worker and client roles that takes
-    arguments (durable.now() and durable.version() take none)."""
+    arguments (durable.now(), durable.version() and durable.shard_info() take none)."""
     granted = {r[0] for r in db.execute(
         "select distinct p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
         " where n.nspname = 'durable' and (has_function_privilege('durable_worker', p.oid,"
         " 'execute') or has_function_privilege('durable_client', p.oid, 'execute'))")}
-    granted -= {"now", "version"}
+    granted -= {"now", "version", "shard_info"}
     assert granted <= set(PUBLIC), f"not covered: {granted - set(PUBLIC)}"
     # set_queue, purge and the bulk operations are for the owner (operators); they are covered
     # all the same

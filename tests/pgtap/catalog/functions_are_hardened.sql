@@ -24,7 +24,7 @@ select set_eq(
             ('get_event'), ('watch'), ('fork'), ('start_children'),
             ('cron_next'), ('set_schedule'), ('pause_schedule'), ('resume_schedule'),
             ('trigger_schedule'), ('drop_schedule'), ('materialize_schedules'),
-            ('failures_per_day'), ('list_runs'), ('list_runs_meta') $$,
+            ('failures_per_day'), ('list_runs'), ('list_runs_meta'), ('shard_info'), ('set_shard') $$,
   'exactly the public functions are SECURITY DEFINER');
 
 select functions_are('durable', array[
@@ -36,7 +36,7 @@ select functions_are('durable', array[
   'set_event', 'start_child', 'send', 'get_event', 'watch', 'fork', 'start_children',
   'cron_next', 'set_schedule', 'pause_schedule', 'resume_schedule', 'trigger_schedule',
   'drop_schedule', 'materialize_schedules', 'failures_per_day', 'list_runs', 'list_runs_meta',
-  'index_inputs',
+  'index_inputs', 'shard_key', 'shard_info', 'set_shard',
   -- internal
   'transition_allowed', 'check_transition', 'notify_inserted', 'notify_pending', 'fence',
   'check_payload', 'backoff', 'check_retry_policy', 'check_enqueue', 'parse_batch', 'recorded_steps', 'take_work', 'check_claim', 'touch_worker', 'refuse_worker', 'adopt_workflows', 'worker_lock_key', 'record_step',
@@ -52,7 +52,7 @@ select functions_are('durable', array[
   'schema durable has exactly the known functions');
 select tables_are('durable', array['workflows', 'steps', 'errors', 'queues', 'workers', 'settings',
                                    'workflow_types', 'worker_registrations', 'waits', 'messages', 'queue_starts', 'run_slots',
-                                   'events', 'schedules'],
+                                   'events', 'schedules', 'shard_config'],
   'schema durable has exactly the known tables');
 select views_are('durable', array['runs', 'run_steps', 'run_errors', 'timeline', 'queue_stats', 'worker_status',
                                   'runs_meta', 'run_steps_meta', 'run_errors_meta', 'timeline_meta',

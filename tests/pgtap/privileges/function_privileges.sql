@@ -6,7 +6,7 @@
 -- All three may call durable.now() (durable.worker_status reads it). set_queue and purge are
 -- the owner's.
 begin;
-select plan(141);
+select plan(150);
 
 create temp table fns (name text, args text[], worker boolean, client boolean, observer boolean);
 insert into fns values
@@ -56,7 +56,10 @@ insert into fns values
   ('failures_per_day', '{integer}', false, false, true),
   ('list_runs', '{text[],text,text,timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,jsonb,text,text,timestamp with time zone,integer}', true, true, false),
   ('list_runs_meta', '{text[],text,text,timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,text,text,timestamp with time zone,integer}', true, true, true),
-  ('index_inputs', '{boolean}', false, false, false);
+  ('index_inputs', '{boolean}', false, false, false),
+  ('shard_key', '{text}', true, true, true),
+  ('shard_info', '{}', true, true, true),
+  ('set_shard', '{integer,integer,integer[]}', false, false, false);
 
 select function_privs_are('durable', f.name, f.args, r.role,
          case when (r.role = 'durable_worker' and f.worker) or (r.role = 'durable_client' and f.client)

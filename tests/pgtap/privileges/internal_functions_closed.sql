@@ -62,7 +62,15 @@ insert into granted values
   ('durable.list_runs_meta(text[],text,text,timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,text,text,timestamp with time zone,integer)', 'durable_worker'),
   ('durable.list_runs_meta(text[],text,text,timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,text,text,timestamp with time zone,integer)', 'durable_client'),
   ('durable.list_runs_meta(text[],text,text,timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,text,text,timestamp with time zone,integer)', 'durable_observer'),
-  ('durable.list_runs_meta(text[],text,text,timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,text,text,timestamp with time zone,integer)', 'durable_payload_reader');
+  ('durable.list_runs_meta(text[],text,text,timestamp with time zone,timestamp with time zone,timestamp with time zone,timestamp with time zone,text,text,timestamp with time zone,integer)', 'durable_payload_reader'),
+  ('durable.shard_key(text)', 'durable_worker'),
+  ('durable.shard_key(text)', 'durable_client'),
+  ('durable.shard_key(text)', 'durable_observer'),
+  ('durable.shard_key(text)', 'durable_payload_reader'),
+  ('durable.shard_info()', 'durable_worker'),
+  ('durable.shard_info()', 'durable_client'),
+  ('durable.shard_info()', 'durable_observer'),
+  ('durable.shard_info()', 'durable_payload_reader');
 
 select set_eq(
   $$ select p.oid::regprocedure::text, r.rolname
