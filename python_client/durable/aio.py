@@ -69,7 +69,7 @@ import psycopg
 from psycopg.adapt import Transformer
 from psycopg.rows import dict_row, tuple_row
 
-from . import db, values, waiting
+from . import db, otel, values, waiting
 from .errors import (
     Cancelled,
     DurableError,
@@ -1065,7 +1065,9 @@ class AsyncRun:
             async with conn.transaction():
                 token = _step.set(info)
                 try:
-                    value = await definition.fn(conn, *args, **kwargs)
+                    value = await (otel.acall_step(  # in its step span (durable.otel)
+                        info, functools.partial(definition.fn, conn, *args, **kwargs))
+                        if otel.enabled() else definition.fn(conn, *args, **kwargs))
                 except (Stopped, Parked, asyncio.CancelledError):
                     raise
                 except psycopg.OperationalError as exc:
@@ -1155,9 +1157,15 @@ class AsyncRun:
             if recorded["error"] is not None:
                 raise step_error(name, recorded["error"])
             return recorded["output"]  # as the SQL recorded it: the caller decodes its values
+        sql = functools.partial(self._sql, fn, self.workflow_id, self.lease, step_id, *args,
+                                name=name, **kwargs)
         try:
-            answer = await self._sql(fn, self.workflow_id, self.lease, step_id, *args, name=name,
-                                     **kwargs)
+            if otel.enabled():  # in its step span (durable.otel): a child started here hangs
+                # under it (fn reads the current span's traceparent: durable.waiting)
+                answer = await otel.asql_step(
+                    StepInfo(self.workflow_id, step_id, name, self.claimed.attempt, 1), sql, parks)
+            else:
+                answer = await sql()
         except Nondeterminism as exc:
             self.fatal = exc
             raise
@@ -1206,21 +1214,29 @@ async def _call_step(info: StepInfo, fn: Callable[..., Any], args: tuple[Any, ..
     wrapped in _StepRaised; cancellation and Stopped as they are."""
     token = _step.set(info)
     try:
-        if inspect.iscoroutinefunction(fn):
-            return await fn(*args, **kwargs)
-        ctx = contextvars.copy_context()
-        _sync_steps[0] += 1
-        try:
-            return await asyncio.get_running_loop().run_in_executor(
-                None, functools.partial(ctx.run, fn, *args, **kwargs))
-        finally:
-            _sync_steps[0] -= 1
+        if otel.enabled():  # in its step span (durable.otel), current in the step's code
+            return await otel.acall_step(info, functools.partial(_invoke, fn, args, kwargs))
+        return await _invoke(fn, args, kwargs)
     except (Stopped, Parked, asyncio.CancelledError):
         raise
     except BaseException as exc:  # the step's own error is its try's outcome
         raise _StepRaised(exc) from exc
     finally:
         _step.reset(token)
+
+
+async def _invoke(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """fn(*args, **kwargs): an async one awaited, a sync one in the loop's default thread pool
+    with a copy of the caller's context (its StepInfo, its step span)."""
+    if inspect.iscoroutinefunction(fn):
+        return await fn(*args, **kwargs)
+    ctx = contextvars.copy_context()
+    _sync_steps[0] += 1
+    try:
+        return await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(ctx.run, fn, *args, **kwargs))
+    finally:
+        _sync_steps[0] -= 1
 
 
 # -- the runner's connections: libpq pipeline mode, shared by all the runs ------------------------
@@ -1494,7 +1510,7 @@ class AsyncRunner:
     async def _execute(self, run: AsyncRun) -> None:
         outcome = "dropped"
         try:
-            outcome = await run.execute()
+            outcome = await otel.aexecute(run)  # in a span when tracing (durable.otel)
         except psycopg.OperationalError as exc:
             log.warning("%s: connection lost (%s): dropping the run", run.workflow_id, exc)
         except asyncio.CancelledError:

@@ -19,6 +19,12 @@ exporters and sampling, as for any OpenTelemetry instrumentation):
   whose outcome came with the claim, runs no code and has no span), and one per wait or other
   step the SQL records itself (sleep, recv, await_event, start_child, send, ...).
 
+Async def workflows (durable.aio's runner) make the same spans (aexecute, acall_step,
+asql_step): the current span is a contextvar, so each asyncio task has its own; steps started
+together (asyncio.gather runs each in a task of its own, its context copied from the workflow's)
+each get a step span whose parent is the attempt's, and a sync step run in the loop's thread
+pool runs with its step span current.
+
 Attributes: durable.workflow.id, durable.workflow.name, durable.workflow.attempt, durable.queue
 (attempt spans), durable.step.position, durable.step.name and durable.step.try (step spans),
 and durable.outcome on both: ok, error, parked (a wait released the run's lease) or stopped
@@ -31,8 +37,9 @@ semantic convention for durable workflows yet.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import Cancelled, LeaseLost
 
@@ -46,7 +53,10 @@ except ImportError:  # the extra is not installed: tracing is off
 if TYPE_CHECKING:
     import psycopg
 
+    from .aio import AsyncRun
     from .execution import Run, StepInfo
+
+T = TypeVar("T")
 
 _OUTCOMES = {"succeeded": "ok", "pending": "error", "failed": "error", "waiting": "parked",
              "stopped": "stopped"}
@@ -78,11 +88,10 @@ def _end(span: Any, outcome: str, error: str | None = None) -> None:
         span.set_status(_trace.Status(_trace.StatusCode.ERROR, error))
 
 
-def execute(run: Run, conn: psycopg.Connection | None) -> str:
-    """run.execute(conn) in a `workflow <name>` span whose parent is the run's stored trace
-    context; returns its outcome."""
-    if _trace is None:
-        return run.execute(conn)
+@contextmanager
+def _attempt(run: Run | AsyncRun) -> Iterator[Any]:
+    """A `workflow <name>` span, current, whose parent is the run's stored trace context; an
+    exception out of it (the run dropped: its lease expires, it resumes later) ends it stopped."""
     claimed = run.claimed
     parent = (_propagator.extract({"traceparent": claimed.trace_context})
               if claimed.trace_context else _context.Context())
@@ -94,15 +103,36 @@ def execute(run: Run, conn: psycopg.Connection | None) -> str:
                         "durable.queue": claimed.queue},
             record_exception=False, set_status_on_exception=False) as span:
         try:
-            outcome = run.execute(conn)
-        except BaseException as exc:  # the run is dropped (its lease expires): it resumes later
+            yield span
+        except BaseException as exc:
             span.record_exception(exc)
             _end(span, "stopped")
             raise
-        span.set_attribute("durable.steps.replayed", run.replayed)
-        span.set_attribute("durable.steps.executed", run.executed)
-        _end(span, _OUTCOMES.get(outcome, outcome), run.failure)
-        return outcome
+
+
+def _ended(span: Any, run: Run | AsyncRun, outcome: str) -> str:
+    span.set_attribute("durable.steps.replayed", run.replayed)
+    span.set_attribute("durable.steps.executed", run.executed)
+    _end(span, _OUTCOMES.get(outcome, outcome), run.failure)
+    return outcome
+
+
+def execute(run: Run, conn: psycopg.Connection | None) -> str:
+    """run.execute(conn) in a `workflow <name>` span whose parent is the run's stored trace
+    context; returns its outcome."""
+    if _trace is None:
+        return run.execute(conn)
+    with _attempt(run) as span:
+        return _ended(span, run, run.execute(conn))
+
+
+async def aexecute(run: AsyncRun) -> str:
+    """await run.execute() (an async def workflow, in its asyncio task) in a `workflow <name>`
+    span, as execute; returns its outcome."""
+    if _trace is None:
+        return await run.execute()
+    with _attempt(run) as span:
+        return _ended(span, run, await run.execute())
 
 
 def _step_span(info: StepInfo) -> Any:
@@ -157,3 +187,47 @@ def sql_step(info: StepInfo, fn: Callable[..., Any], parks: bool) -> Callable[..
             return answer
 
     return traced
+
+
+async def acall_step(info: StepInfo, call: Callable[[], Awaitable[T]]) -> T:
+    """await call(), one try of a step's code in an async workflow, in a `step <name>` span
+    (current in the calling task, whose context is its own): outcomes as call_step's (error
+    for an Exception; stopped for Stopped, Parked, asyncio.CancelledError)."""
+    if _trace is None:
+        return await call()
+    with _step_span(info) as span:
+        try:
+            value = await call()
+        except Exception as exc:
+            span.record_exception(exc)
+            _end(span, "error", f"{type(exc).__name__}: {exc}")
+            raise
+        except BaseException:
+            _end(span, "stopped")
+            raise
+        _end(span, "ok")
+        return value
+
+
+async def asql_step(info: StepInfo, call: Callable[[], Awaitable[Any]], parks: bool) -> Any:
+    """await call(), the durable.* function of a step the SQL records itself in an async
+    workflow, in a `step <name>` span (a child it starts gets this span's traceparent):
+    outcomes as sql_step's (stopped also for Stopped and cancellation, as the async run raises
+    them for DU001/DU002)."""
+    if _trace is None:
+        return await call()
+    with _step_span(info) as span:
+        try:
+            answer = await call()
+        except (LeaseLost, Cancelled):
+            _end(span, "stopped")
+            raise
+        except Exception as exc:
+            span.record_exception(exc)
+            _end(span, "error", f"{type(exc).__name__}: {exc}")
+            raise
+        except BaseException:
+            _end(span, "stopped")
+            raise
+        _end(span, "parked" if parks and answer[0] else "ok")
+        return answer

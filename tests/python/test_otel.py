@@ -2,7 +2,9 @@
 caller is stored with the run, and the worker's spans (one per workflow attempt, one per step
 try or wait) continue that trace, with the workflow id and name, step position and name,
 attempt, try and outcome. In this process with the SDK's in-memory exporter, and with a real
-`durable worker` process that writes its spans to a file. Worker log lines carry the error."""
+`durable worker` process that writes its spans to a file. Worker log lines carry the error.
+Async def workflows (durable.aio's runner) make the same spans: steps gathered each get their
+own step span under the attempt's."""
 
 from __future__ import annotations
 
@@ -198,6 +200,120 @@ def test_a_childs_attempt_hangs_under_the_step_that_started_it(worker: str) -> N
         assert attempt.kind == trace.SpanKind.CONSUMER
 
 
+def test_an_async_workflows_trace_continues_and_its_gathered_steps_are_sibling_spans(
+        worker: str) -> None:
+    with tracer.start_as_current_span("request") as request:
+        handle = otel_app.enqueue("otel_aorder", 10, queue=worker)
+    assert handle.result(timeout=15) == "shipped 42"
+    wid = handle.workflow_id
+    spans = wait_for(lambda: len(spans_of(wid)) == 4 and spans_of(wid), what="4 spans")
+    [attempt] = [s for s in spans if s.name == "workflow otel_aorder"]
+    req = request.get_span_context()
+    assert attempt.context.trace_id == req.trace_id
+    assert attempt.parent.span_id == req.span_id
+    assert attempt.kind == trace.SpanKind.CONSUMER
+    assert dict(attempt.attributes) == {
+        "durable.workflow.id": wid, "durable.workflow.name": "otel_aorder",
+        "durable.workflow.attempt": 1, "durable.queue": worker, "durable.outcome": "ok",
+        "durable.steps.replayed": 0, "durable.steps.executed": 3}
+    steps = sorted((s for s in spans if s.name.startswith("step ")),
+                   key=lambda s: s.attributes["durable.step.position"])
+    # the two gathered steps (each in its own asyncio task): two spans, siblings
+    assert [(s.name, s.attributes["durable.step.position"], s.attributes["durable.step.name"],
+             s.attributes["durable.step.try"], s.attributes["durable.outcome"])
+            for s in steps] == [("step acharge", 0, "acharge", 1, "ok"),
+                                ("step acharge", 1, "acharge", 1, "ok"),
+                                ("step ship", 2, "ship", 1, "ok")]
+    assert len({s.context.span_id for s in steps}) == 3
+    for s in steps:
+        assert s.parent.span_id == attempt.context.span_id
+        assert s.context.trace_id == req.trace_id
+        assert s.kind == trace.SpanKind.INTERNAL
+        assert s.attributes["durable.workflow.id"] == wid
+        assert s.attributes["durable.workflow.attempt"] == 1
+
+
+def test_an_async_workflows_step_spans_are_current_in_the_steps_code(worker: str) -> None:
+    """A transactional step (awaited on its own connection) and a sync step (in the loop's
+    thread pool): the spans their code makes are children of their step spans."""
+    handle = otel_app.enqueue("otel_abook", 2, queue=worker)
+    assert handle.result(timeout=15) == 7
+    wid = handle.workflow_id
+    spans = wait_for(lambda: len(spans_of(wid)) == 3 and spans_of(wid), what="3 spans")
+    [attempt] = [s for s in spans if s.name == "workflow otel_abook"]
+    [book] = [s for s in spans if s.name == "step abook"]
+    [note] = [s for s in spans if s.name == "step anote"]
+    assert [(s.attributes["durable.step.position"], s.attributes["durable.outcome"],
+             s.parent.span_id) for s in (book, note)] == [
+        (0, "ok", attempt.context.span_id), (1, "ok", attempt.context.span_id)]
+    inner = {s.name: s for s in SPANS.get_finished_spans()
+             if s.context.trace_id == attempt.context.trace_id and s.name.startswith("inside ")}
+    assert inner["inside abook"].parent.span_id == book.context.span_id
+    assert inner["inside anote"].parent.span_id == note.context.span_id
+
+
+def test_an_async_step_that_fails_is_an_error_span_in_an_error_attempt(worker: str) -> None:
+    handle = otel_app.enqueue("otel_aboom", 51, queue=worker)
+    with pytest.raises(durable.WorkflowFailed):
+        handle.result(timeout=15)
+    wid = handle.workflow_id
+    spans = wait_for(lambda: len(spans_of(wid)) == 3 and spans_of(wid), what="3 spans")
+    [attempt] = [s for s in spans if s.name == "workflow otel_aboom"]
+    assert attempt.parent is None  # enqueued outside a span: a trace of its own
+    assert attempt.attributes["durable.outcome"] == "error"
+    assert attempt.status.status_code == trace.StatusCode.ERROR
+    assert "the card was declined (code 51)" in attempt.status.description
+    [charged] = [s for s in spans if s.name == "step acharge"]
+    assert charged.attributes["durable.outcome"] == "ok"
+    [declined] = [s for s in spans if s.name == "step adecline"]
+    assert (declined.attributes["durable.step.position"], declined.attributes["durable.step.try"],
+            declined.attributes["durable.outcome"]) == (1, 1, "error")
+    assert declined.status.status_code == trace.StatusCode.ERROR
+    assert "ValueError: the card was declined (code 51)" in declined.status.description
+    assert [e.name for e in declined.events] == ["exception"]
+    assert declined.events[0].attributes["exception.type"] == "ValueError"
+    for s in (charged, declined):
+        assert s.parent.span_id == attempt.context.span_id
+
+
+def test_an_async_workflows_children_hang_under_the_steps_that_started_them(
+        worker: str) -> None:
+    with tracer.start_as_current_span("request") as request:
+        handle = otel_app.enqueue("otel_aparent", 1, worker, queue=worker)
+    assert handle.result(timeout=30) == ["shipped 6", "shipped 4", "shipped 6"]
+    wid = handle.workflow_id
+    kids = {f"{wid}-0": ("otel_aorder", 4), f"{wid}-1-1": ("otel_order", 3),
+            f"{wid}-1-2": ("otel_order", 3)}
+    for kid, (_, count) in kids.items():
+        wait_for(lambda kid=kid, count=count: len(spans_of(kid)) == count,
+                 what=f"{count} spans of {kid}")
+    attempts = wait_for(lambda: len(a := [s for s in spans_of(wid)
+                                          if s.name == "workflow otel_aparent"]) == 2 and a,
+                        what="the parent's 2 attempts")
+    first, second = sorted(attempts, key=lambda s: s.start_time)
+    # the first attempt parks in wait_all; the second finds the children done
+    assert [first.attributes["durable.outcome"], second.attributes["durable.outcome"]] == \
+        ["parked", "ok"]
+    for attempt in (first, second):
+        assert attempt.parent.span_id == request.get_span_context().span_id
+    [start_child] = [s for s in spans_of(wid) if s.name == "step durable.start_child"]
+    [start_children] = [s for s in spans_of(wid) if s.name == "step durable.start_children"]
+    assert (start_child.attributes["durable.step.position"],
+            start_children.attributes["durable.step.position"]) == (0, 1)
+    for s in (start_child, start_children):
+        assert s.parent.span_id == first.context.span_id
+        assert s.attributes["durable.outcome"] == "ok"
+    waits = sorted((s for s in spans_of(wid) if s.attributes.get("durable.step.position") == 2),
+                   key=lambda s: s.start_time)
+    assert [(s.parent.span_id, s.attributes["durable.outcome"]) for s in waits] == [
+        (first.context.span_id, "parked"), (second.context.span_id, "ok")]
+    for kid, starter in zip(kids, [start_child, start_children, start_children]):
+        [attempt] = [s for s in spans_of(kid) if s.name == f"workflow {kids[kid][0]}"]
+        assert attempt.context.trace_id == request.get_span_context().trace_id
+        assert attempt.parent.span_id == starter.context.span_id, kid
+        assert attempt.kind == trace.SpanKind.CONSUMER
+
+
 def test_a_worker_process_continues_the_trace_and_logs_the_error(
         dsn: str, queue: str, tmp_path: Path) -> None:
     """A real `durable worker` process, its spans written to a file by the SDK's exporter."""
@@ -207,6 +323,7 @@ def test_a_worker_process_continues_the_trace_and_logs_the_error(
     with tracer.start_as_current_span("request") as request:
         ok = otel_app.enqueue("otel_order", 4, queue=queue)
         bad = otel_app.enqueue("otel_boom", 4, queue=queue)
+        aok = otel_app.enqueue("otel_aorder", 4, queue=queue)  # on the worker's event loop
     env = dict(os.environ, DATABASE_URL=dsn, PYTHONUNBUFFERED="1",
                DURABLE_TEST_SPANS_FILE=str(spans_file))
     with open(log, "wb") as out:
@@ -216,6 +333,7 @@ def test_a_worker_process_continues_the_trace_and_logs_the_error(
             stdout=out, stderr=subprocess.STDOUT, env=env, cwd=HERE)
     try:
         assert ok.result(timeout=30) == "shipped 8"
+        assert aok.result(timeout=30) == "shipped 18"
         with pytest.raises(durable.WorkflowFailed):
             bad.result(timeout=30)
 
@@ -224,7 +342,7 @@ def test_a_worker_process_continues_the_trace_and_logs_the_error(
                 return []
             return [json.loads(line) for line in spans_file.read_text().splitlines() if line]
 
-        got = wait_for(lambda: len(spans()) >= 5 and spans(), what="the worker's spans")
+        got = wait_for(lambda: len(spans()) >= 9 and spans(), what="the worker's spans")
     finally:
         proc.terminate()
         proc.wait(15)
@@ -239,6 +357,17 @@ def test_a_worker_process_continues_the_trace_and_logs_the_error(
         assert step["parent_id"] == attempt["context"]["span_id"]
         assert step["attributes"]["durable.step.position"] == position
         assert step["attributes"]["durable.outcome"] == "ok"
+    aattempt = by_name[(aok.workflow_id, "workflow otel_aorder")]
+    assert aattempt["context"]["trace_id"] == f"0x{req.trace_id:032x}"
+    assert aattempt["parent_id"] == f"0x{req.span_id:016x}"
+    assert aattempt["attributes"]["durable.outcome"] == "ok"
+    asteps = sorted((s for s in got if s["attributes"]["durable.workflow.id"] == aok.workflow_id
+                     and s["name"].startswith("step ")),
+                    key=lambda s: s["attributes"]["durable.step.position"])
+    assert [(s["name"], s["attributes"]["durable.step.position"], s["parent_id"])
+            for s in asteps] == [("step acharge", 0, aattempt["context"]["span_id"]),
+                                 ("step acharge", 1, aattempt["context"]["span_id"]),
+                                 ("step ship", 2, aattempt["context"]["span_id"])]
     failed = by_name[(bad.workflow_id, "workflow otel_boom")]
     assert failed["context"]["trace_id"] == f"0x{req.trace_id:032x}"
     assert failed["attributes"]["durable.outcome"] == "error"
@@ -259,7 +388,7 @@ def test_without_the_extra_nothing_is_imported_and_runs_have_no_trace_context(
         "        if name == 'opentelemetry' or name.startswith('opentelemetry.'):\n"
         "            raise ImportError('blocked: ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import durable, durable.otel\n"
+        "import durable, durable.otel, durable.aio\n"
         f"app = durable.Durable({dsn!r})\n"
         f"h = app.enqueue('otel_order', 1, queue={queue!r})\n"
         "assert not durable.otel.enabled()\n"
