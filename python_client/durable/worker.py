@@ -70,13 +70,13 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from . import bulk, db, otel, schedules
-from .stranded import StrandedCheck
 from .aio import AsyncRun, AsyncRunner, is_async, sync_steps_running
 from .aio import connect as aconnect
 from .app import Durable
 from .errors import DurableError
 from .execution import Run
 from .limiter import GradientLimit
+from .stranded import StrandedCheck
 
 # durable.claim takes at most this many workflows per call (p_max, 1..1000: DU011 beyond)
 CLAIM_MAX = 1000
