@@ -414,6 +414,8 @@ def _dec(value: Any, order: bool) -> Any:
             except _Refused as refused:
                 raise refused.under(_key_part(key)) from None
         return fields
+    if order and kind is float and value == 0.0:
+        return 0.0  # jsonb's numeric has no negative zero: -0.0 is stored as 0.0
     if order and kind is float and value.is_integer() and "e" in repr(value):
         return int(Decimal(repr(value)))  # the decimal JSON wrote, as jsonb reads it
     return value
@@ -517,8 +519,8 @@ def decode(data: Any, what: str = "the value") -> Any:
 
 def decode_jsonb(data: Any, what: str = "the value") -> Any:
     """decode(data) as jsonb would give the value back after storing it: object keys in jsonb's
-    order (shorter first, then by their bytes) and integral floats JSON writes with an exponent
-    (1e+16 and up) as the integers jsonb prints; for a value just encoded, so that it equals, in
+    order (shorter first, then by their bytes), integral floats JSON writes with an exponent
+    (1e+16 and up) as the integers jsonb prints, and -0.0 as 0.0; for a value just encoded, so that it equals, in
     type and key order, what a replay will decode from the database."""
     return _decode(data, what, True)
 
